@@ -1,0 +1,295 @@
+//! Riders, zones and deliveries.
+//!
+//! A rider belongs to one zone (a normalised district). A delivery request
+//! takes an available rider of the order's zone, or fails with a reason; the
+//! delivery completes a configured time after assignment.
+
+use crate::Timestamp;
+use crate::ids::{OrderId, RiderId, StoreId, UserId};
+use crate::validation::{ValidationErrors, check_identifier, check_text};
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A delivery zone: the district with case, surrounding space and inner
+/// runs of space folded, so "Gangnam-gu", " gangnam-GU " and "gangnam-gu"
+/// are one zone.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Zone(String);
+
+impl Zone {
+    pub fn from_district(district: &str) -> Zone {
+        let folded: Vec<String> = district.split_whitespace().map(str::to_lowercase).collect();
+        Zone(folded.join(" "))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Zone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RiderStatus {
+    Available,
+    Busy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rider {
+    pub rider_id: RiderId,
+    pub zone: Zone,
+    pub status: RiderStatus,
+    /// The delivery a busy rider is on.
+    pub delivery_id: Option<String>,
+    /// When the rider last became available: the longest idle rides first.
+    pub available_since: Timestamp,
+}
+
+/// The body of `PUT /riders/{riderId}`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RiderInput {
+    pub zone: String,
+}
+
+impl RiderInput {
+    pub fn validate(self, rider_id: &RiderId) -> Result<Zone, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        check_identifier(&mut errors, "rider_id", rider_id.as_str());
+        check_text(&mut errors, "zone", &self.zone, 200);
+        errors.into_result(Zone::from_district(&self.zone))
+    }
+}
+
+/// Why no rider could be assigned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DeliveryFailureReason {
+    NoRiderInZone,
+    AllRidersBusy,
+}
+
+impl DeliveryFailureReason {
+    pub fn message(self) -> &'static str {
+        match self {
+            DeliveryFailureReason::NoRiderInZone => "no rider serves this zone",
+            DeliveryFailureReason::AllRidersBusy => "every rider of this zone is busy",
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            DeliveryFailureReason::NoRiderInZone => "NO_RIDER_IN_ZONE",
+            DeliveryFailureReason::AllRidersBusy => "ALL_RIDERS_BUSY",
+        }
+    }
+}
+
+/// The assignment decision: the riders to try, in order (longest idle
+/// first, then by id so the choice is deterministic), or why there are none.
+/// Taking one is a conditional write, so a rider taken meanwhile by another
+/// delivery is skipped and the next one tried.
+pub fn candidate_riders(riders_in_zone: &[Rider]) -> Result<Vec<&Rider>, DeliveryFailureReason> {
+    if riders_in_zone.is_empty() {
+        return Err(DeliveryFailureReason::NoRiderInZone);
+    }
+    let mut available: Vec<&Rider> = riders_in_zone
+        .iter()
+        .filter(|r| r.status == RiderStatus::Available)
+        .collect();
+    if available.is_empty() {
+        return Err(DeliveryFailureReason::AllRidersBusy);
+    }
+    available.sort_by(|a, b| {
+        a.available_since
+            .cmp(&b.available_since)
+            .then_with(|| a.rider_id.cmp(&b.rider_id))
+    });
+    Ok(available)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DeliveryStatus {
+    Assigned,
+    Failed,
+    Completed,
+}
+
+/// A delivery asked for by an `OrderDeliveryRequested` event: everything
+/// the dispatcher needs without reading the order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryRequest {
+    pub order_id: OrderId,
+    /// The order version at which delivery was requested: identifies the
+    /// attempt, and every delivery event of it carries it back.
+    pub request_version: u64,
+    pub customer_id: UserId,
+    pub store_id: StoreId,
+    pub zone: Zone,
+    pub redelivery: bool,
+}
+
+impl DeliveryRequest {
+    pub fn delivery_id(&self) -> String {
+        format!("{}#{}", self.order_id, self.request_version)
+    }
+
+    /// The attempt with `rider` taken at `at`.
+    pub fn assign(self, rider: RiderId, at: Timestamp, settings: &DeliverySettings) -> Delivery {
+        Delivery {
+            request: self,
+            status: DeliveryStatus::Assigned,
+            rider_id: Some(rider),
+            failure: None,
+            decided_at: at,
+            completes_at: Some(at + settings.duration),
+        }
+    }
+
+    /// The attempt that found no rider.
+    pub fn fail(self, reason: DeliveryFailureReason, at: Timestamp) -> Delivery {
+        Delivery {
+            request: self,
+            status: DeliveryStatus::Failed,
+            rider_id: None,
+            failure: Some(reason),
+            decided_at: at,
+            completes_at: None,
+        }
+    }
+}
+
+/// One delivery attempt: the dispatcher's record, keyed by
+/// [`DeliveryRequest::delivery_id`], so a replayed request finds the attempt
+/// it already handled instead of taking a second rider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub request: DeliveryRequest,
+    pub status: DeliveryStatus,
+    pub rider_id: Option<RiderId>,
+    pub failure: Option<DeliveryFailureReason>,
+    /// When the rider was taken or the attempt failed.
+    pub decided_at: Timestamp,
+    /// When the food is at the door (assigned attempts).
+    pub completes_at: Option<Timestamp>,
+}
+
+impl Delivery {
+    pub fn id(&self) -> String {
+        self.request.delivery_id()
+    }
+
+    /// The attempt once the food is at the door; `None` unless assigned.
+    pub fn completed(&self) -> Option<Delivery> {
+        (self.status == DeliveryStatus::Assigned).then(|| Delivery {
+            status: DeliveryStatus::Completed,
+            ..self.clone()
+        })
+    }
+}
+
+/// How long a delivery takes once a rider is assigned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliverySettings {
+    pub duration: Duration,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        Self {
+            duration: Duration::milliseconds(1000),
+        }
+    }
+}
+
+impl DeliverySettings {
+    pub fn from_millis(millis: i64) -> Self {
+        Self {
+            duration: Duration::milliseconds(millis),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(seconds: i64) -> Timestamp {
+        chrono::Utc.timestamp_opt(1_700_000_000 + seconds, 0).unwrap()
+    }
+
+    fn rider(id: &str, status: RiderStatus, since: i64) -> Rider {
+        Rider {
+            rider_id: id.into(),
+            zone: Zone::from_district("gangnam-gu"),
+            status,
+            delivery_id: None,
+            available_since: t(since),
+        }
+    }
+
+    #[test]
+    fn rule_8_zones_are_normalised() {
+        assert_eq!(Zone::from_district("  Gangnam-GU "), Zone::from_district("gangnam-gu"));
+        assert_eq!(Zone::from_district("Jung   gu").as_str(), "jung gu");
+        assert_eq!(Zone::from_district("강남구").as_str(), "강남구");
+    }
+
+    #[test]
+    fn rule_9_longest_idle_available_rider_is_tried_first() {
+        let riders = [
+            rider("r1", RiderStatus::Available, 30),
+            rider("r2", RiderStatus::Busy, 0),
+            rider("r3", RiderStatus::Available, 10),
+        ];
+        let order: Vec<&str> = candidate_riders(&riders)
+            .unwrap()
+            .iter()
+            .map(|r| r.rider_id.as_str())
+            .collect();
+        assert_eq!(order, vec!["r3", "r1"]);
+    }
+
+    #[test]
+    fn rule_9_failure_reasons_distinguish_empty_and_busy_zones() {
+        assert_eq!(candidate_riders(&[]), Err(DeliveryFailureReason::NoRiderInZone));
+        assert_eq!(
+            candidate_riders(&[rider("r1", RiderStatus::Busy, 0)]),
+            Err(DeliveryFailureReason::AllRidersBusy)
+        );
+    }
+
+    fn request() -> DeliveryRequest {
+        DeliveryRequest {
+            order_id: "o1".into(),
+            request_version: 4,
+            customer_id: "c1".into(),
+            store_id: "s1".into(),
+            zone: Zone::from_district("x"),
+            redelivery: false,
+        }
+    }
+
+    #[test]
+    fn rule_10_delivery_completes_after_the_configured_duration() {
+        let d = request().assign("r1".into(), t(0), &DeliverySettings::default());
+        assert_eq!(d.id(), "o1#4");
+        assert_eq!(d.completes_at, Some(t(1)));
+        let done = d.completed().unwrap();
+        assert_eq!(done.status, DeliveryStatus::Completed);
+        assert!(done.completed().is_none(), "only an assigned delivery completes");
+        let slow = request().assign("r1".into(), t(0), &DeliverySettings::from_millis(2500));
+        assert_eq!(slow.completes_at, Some(t(0) + Duration::milliseconds(2500)));
+        let failed = request().fail(DeliveryFailureReason::AllRidersBusy, t(0));
+        assert!(failed.completed().is_none());
+    }
+}

@@ -1,0 +1,28 @@
+//! The foodstream domain: what an order is, how it may change, what those
+//! changes mean for stock, riders, refunds and customers, and which events
+//! they send into the stream.
+//!
+//! Nothing in this crate performs I/O, reads the clock or draws random
+//! numbers: time and identifiers are inputs, and storage, messaging and
+//! object storage are [`ports`] that adapters implement. That keeps every rule
+//! testable as a plain function.
+
+pub mod catalog;
+pub mod delivery;
+pub mod events;
+pub mod identity;
+pub mod ids;
+pub mod log;
+pub mod notification;
+pub mod order;
+pub mod ports;
+pub mod refund;
+pub mod sequencing;
+pub mod stock;
+pub mod validation;
+
+/// Every instant in the domain is UTC; the wire format is RFC 3339.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+/// Money is a whole number of Korean won.
+pub type Won = i64;

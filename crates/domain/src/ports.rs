@@ -1,0 +1,254 @@
+//! Ports: what the use cases need from the outside world, as small traits.
+//! DynamoDB, S3, Kafka, the clock and id generation are adapters behind
+//! them; every port also has an in-memory implementation for fast tests.
+//!
+//! Atomicity is part of the contract: where a method says "atomically", an
+//! adapter must apply all of it or none of it (one DynamoDB transaction, one
+//! lock in memory).
+
+use crate::Timestamp;
+use crate::catalog::MenuItem;
+use crate::delivery::{Delivery, Rider, Zone};
+use crate::events::OrderEvent;
+use crate::ids::{OrderId, ProductId, RiderId, StoreId, UserId};
+use crate::log::LogRecord;
+use crate::notification::Notification;
+use crate::order::{Order, OrderStatus};
+use crate::stock::{ShortLine, StockPlan};
+use crate::ids::Recipient;
+use async_trait::async_trait;
+use chrono::Duration;
+
+/// A storage or messaging failure that is not the caller's fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortError {
+    /// The backing service failed or could not be reached; retrying may help.
+    #[error("dependency unavailable: {0}")]
+    Unavailable(String),
+    /// Stored data could not be read back; needs an operator.
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    /// A pagination cursor that this adapter did not hand out.
+    #[error("invalid pagination cursor")]
+    InvalidCursor,
+}
+
+/// One page of a list, newest first unless said otherwise.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Opaque; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: usize,
+    pub cursor: Option<String>,
+}
+
+// ---------------------------------------------------------------------------
+// Catalog
+
+#[async_trait]
+pub trait CatalogRepository: Send + Sync {
+    /// Creates or replaces an item (stock included).
+    async fn put_item(&self, item: &MenuItem) -> Result<(), PortError>;
+    async fn list_items(&self, store: &StoreId) -> Result<Vec<MenuItem>, PortError>;
+    /// The items of `store` among `products`; unknown ones are left out.
+    async fn get_items(&self, store: &StoreId, products: &[ProductId]) -> Result<Vec<MenuItem>, PortError>;
+}
+
+// ---------------------------------------------------------------------------
+// Orders
+
+/// What a customer's idempotency key was first used for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub customer_id: UserId,
+    pub key: String,
+    pub fingerprint: String,
+    pub order_id: OrderId,
+    pub created_at: Timestamp,
+}
+
+/// A new order with everything that must happen with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placement {
+    pub order: Order,
+    /// The events of the change, stored with the order (transactional
+    /// outbox) and published from the table's change stream.
+    pub events: Vec<OrderEvent>,
+    pub stock: StockPlan,
+    pub idempotency: Option<IdempotencyRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlaceError {
+    #[error("not enough stock")]
+    StockShort(Vec<ShortLine>),
+    /// Another request took the idempotency key first.
+    #[error("idempotency key already used")]
+    IdempotencyKeyTaken,
+    #[error(transparent)]
+    Port(#[from] PortError),
+}
+
+/// A change of an existing order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderUpdate {
+    pub order: Order,
+    /// The version the change was computed from; the write happens only if
+    /// the stored order is still at it.
+    pub expected_version: u64,
+    pub events: Vec<OrderEvent>,
+    /// Stock to give back in the same write (rejection, cancellation).
+    pub stock: Option<StockPlan>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpdateError {
+    /// The order changed since it was read.
+    #[error("the order changed concurrently")]
+    VersionConflict,
+    #[error(transparent)]
+    Port(#[from] PortError),
+}
+
+#[async_trait]
+pub trait OrderRepository: Send + Sync {
+    /// Atomically: takes the stock of every line (each conditional on
+    /// enough stock), creates the order with its outbox events, and records
+    /// the idempotency key (conditional on it being new).
+    async fn place(&self, placement: &Placement) -> Result<(), PlaceError>;
+    async fn get(&self, order: &OrderId) -> Result<Option<Order>, PortError>;
+    /// Atomically: writes the order if still at `expected_version`, with its
+    /// outbox events, and applies the stock plan if any.
+    async fn update(&self, update: &OrderUpdate) -> Result<(), UpdateError>;
+    /// A customer's orders, newest first.
+    async fn list_for_customer(&self, customer: &UserId, page: &PageRequest) -> Result<Page<Order>, PortError>;
+    /// A store's orders, newest first, optionally of one status.
+    async fn list_for_store(
+        &self,
+        store: &StoreId,
+        status: Option<OrderStatus>,
+        page: &PageRequest,
+    ) -> Result<Page<Order>, PortError>;
+    async fn find_idempotency(&self, customer: &UserId, key: &str) -> Result<Option<IdempotencyRecord>, PortError>;
+}
+
+// ---------------------------------------------------------------------------
+// Riders and deliveries
+
+#[async_trait]
+pub trait RiderRepository: Send + Sync {
+    /// Registers a rider, or moves an existing one to `zone` keeping their
+    /// status and current delivery.
+    async fn upsert(&self, rider: &RiderId, zone: &Zone, at: Timestamp) -> Result<Rider, PortError>;
+    async fn get(&self, rider: &RiderId) -> Result<Option<Rider>, PortError>;
+    async fn in_zone(&self, zone: &Zone) -> Result<Vec<Rider>, PortError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssignOutcome {
+    Assigned,
+    /// The rider was no longer available; try the next one.
+    RiderTaken,
+    /// This delivery attempt was already recorded (a replay): nothing changed.
+    AlreadyRecorded,
+}
+
+#[async_trait]
+pub trait DeliveryRepository: Send + Sync {
+    async fn get(&self, delivery_id: &str) -> Result<Option<Delivery>, PortError>;
+    /// Atomically: takes the delivery's rider (only if available) and
+    /// records the assigned delivery (only if not recorded yet).
+    async fn assign(&self, delivery: &Delivery) -> Result<AssignOutcome, PortError>;
+    /// Records a failed attempt, unless already recorded. True if written.
+    async fn record_failure(&self, delivery: &Delivery) -> Result<bool, PortError>;
+    /// Atomically: marks the delivery completed (only if still assigned) and
+    /// frees its rider (only if still on this delivery), available from
+    /// `at`. False when it was already completed.
+    async fn complete(&self, delivery: &Delivery, at: Timestamp) -> Result<bool, PortError>;
+}
+
+// ---------------------------------------------------------------------------
+// Notifications and logs
+
+#[async_trait]
+pub trait NotificationRepository: Send + Sync {
+    /// Stores the notification unless one with its id exists. True if new.
+    async fn insert(&self, notification: &Notification) -> Result<bool, PortError>;
+    /// A recipient's notifications, newest first.
+    async fn list_for(&self, recipient: &Recipient, page: &PageRequest) -> Result<Page<Notification>, PortError>;
+}
+
+#[async_trait]
+pub trait LogRepository: Send + Sync {
+    /// Stores the record unless one with its id exists. True if new.
+    async fn insert(&self, record: &LogRecord) -> Result<bool, PortError>;
+    async fn list_for_user(&self, user_id: &str, page: &PageRequest) -> Result<Page<LogRecord>, PortError>;
+    async fn list_for_order(&self, order: &OrderId, page: &PageRequest) -> Result<Page<LogRecord>, PortError>;
+}
+
+// ---------------------------------------------------------------------------
+// Messaging, objects, time, ids
+
+/// One message for a topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    pub topic: &'static str,
+    pub key: String,
+    pub event_id: String,
+    pub payload: Vec<u8>,
+}
+
+impl OutgoingMessage {
+    pub fn of<K: crate::events::EventType, D: serde::Serialize>(event: &crate::events::Envelope<K, D>) -> Self {
+        OutgoingMessage {
+            topic: event.topic(),
+            key: event.key().to_owned(),
+            event_id: event.event_id.to_string(),
+            payload: event.to_json(),
+        }
+    }
+}
+
+#[async_trait]
+pub trait EventPublisher: Send + Sync {
+    /// Publishes every message and returns once the broker acknowledged all
+    /// of them. Messages with the same key keep their order.
+    async fn publish(&self, messages: &[OutgoingMessage]) -> Result<(), PortError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresignedUpload {
+    pub url: String,
+    pub expires_at: Timestamp,
+}
+
+#[async_trait]
+pub trait PhotoStore: Send + Sync {
+    /// A URL the client can PUT the photo to, limited to its content type
+    /// and size, valid for `expires_in`.
+    async fn presign_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        max_bytes: u64,
+        expires_in: Duration,
+    ) -> Result<PresignedUpload, PortError>;
+    async fn exists(&self, key: &str) -> Result<bool, PortError>;
+}
+
+#[async_trait]
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+    /// Waits until `at` (returns at once if it has passed).
+    async fn sleep_until(&self, at: Timestamp);
+}
+
+pub trait IdGenerator: Send + Sync {
+    /// A new, unique, URL-safe id.
+    fn new_id(&self) -> String;
+}

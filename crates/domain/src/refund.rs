@@ -1,0 +1,229 @@
+//! Refund requests: one per order, filed within a window after delivery,
+//! with a photo the customer uploaded, a reason and the remedy they want.
+
+use crate::Timestamp;
+use crate::ids::OrderId;
+use crate::order::{MAX_REASON_CHARS, OrderError};
+use crate::validation::{ValidationErrors, check_text};
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RefundMethod {
+    /// Cook and deliver the order again.
+    Redeliver,
+    /// Give the money back.
+    Refund,
+}
+
+impl RefundMethod {
+    pub fn parse(value: &str) -> Option<RefundMethod> {
+        match value {
+            "REDELIVER" => Some(RefundMethod::Redeliver),
+            "REFUND" => Some(RefundMethod::Refund),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RefundStatus {
+    Requested,
+    Approved,
+    Rejected,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    pub method: RefundMethod,
+    pub reason: String,
+    pub photo_key: String,
+    pub status: RefundStatus,
+    pub decision_reason: Option<String>,
+    pub requested_at: Timestamp,
+    pub decided_at: Option<Timestamp>,
+}
+
+/// How long after delivery a refund may be requested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefundPolicy {
+    pub window: Duration,
+}
+
+impl Default for RefundPolicy {
+    fn default() -> Self {
+        Self {
+            window: Duration::seconds(600),
+        }
+    }
+}
+
+impl RefundPolicy {
+    pub fn from_seconds(seconds: i64) -> Self {
+        Self {
+            window: Duration::seconds(seconds),
+        }
+    }
+
+    /// Open up to and including `delivered_at + window`.
+    pub fn check_window(&self, delivered_at: Timestamp, now: Timestamp) -> Result<(), OrderError> {
+        let closes_at = delivered_at + self.window;
+        if now <= closes_at {
+            Ok(())
+        } else {
+            Err(OrderError::RefundWindowClosed {
+                delivered_at,
+                closes_at,
+                window_seconds: self.window.num_seconds(),
+            })
+        }
+    }
+}
+
+/// The body of `POST /orders/{id}/refund-request` before validation.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RefundRequestInput {
+    pub photo_key: String,
+    pub reason: String,
+    pub method: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidRefundRequest {
+    pub photo_key: String,
+    pub reason: String,
+    pub method: RefundMethod,
+}
+
+impl RefundRequestInput {
+    /// Checks the fields; the photo must be one uploaded for this order.
+    pub fn validate(self, order_id: &OrderId) -> Result<ValidRefundRequest, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        if !PhotoUpload::belongs_to(&self.photo_key, order_id) {
+            errors.add(
+                "photo_key",
+                "must be a key handed out by this order's refund-photos endpoint",
+            );
+        }
+        check_text(&mut errors, "reason", &self.reason, MAX_REASON_CHARS);
+        let method = RefundMethod::parse(&self.method);
+        if method.is_none() {
+            errors.add("method", "must be REDELIVER or REFUND");
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(ValidRefundRequest {
+            photo_key: self.photo_key,
+            reason: self.reason.trim().to_owned(),
+            method: method.expect("checked above"),
+        })
+    }
+}
+
+/// The body of `POST /orders/{id}/refund-request/decision`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RefundDecisionInput {
+    pub approve: bool,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Where and how refund photos are uploaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhotoUpload {
+    pub key: String,
+    pub content_type: String,
+    pub max_bytes: u64,
+    pub expires_in: Duration,
+}
+
+impl PhotoUpload {
+    pub const KEY_PREFIX: &'static str = "refund-photos";
+    pub const MAX_BYTES: u64 = 5 * 1024 * 1024;
+    pub const EXPIRES_IN_SECONDS: i64 = 300;
+
+    /// The upload slot for a photo of `order_id`; `photo_id` comes from the
+    /// id generator. Only JPEG and PNG are accepted.
+    pub fn for_order(
+        order_id: &OrderId,
+        photo_id: &str,
+        content_type: &str,
+    ) -> Result<PhotoUpload, ValidationErrors> {
+        let extension = match content_type {
+            "image/jpeg" => "jpg",
+            "image/png" => "png",
+            _ => {
+                return Err(ValidationErrors::single(
+                    "content_type",
+                    "must be image/jpeg or image/png",
+                ));
+            }
+        };
+        Ok(PhotoUpload {
+            key: format!("{}/{order_id}/{photo_id}.{extension}", Self::KEY_PREFIX),
+            content_type: content_type.to_owned(),
+            max_bytes: Self::MAX_BYTES,
+            expires_in: Duration::seconds(Self::EXPIRES_IN_SECONDS),
+        })
+    }
+
+    /// True when `key` has the shape of a key handed out for `order_id`.
+    pub fn belongs_to(key: &str, order_id: &OrderId) -> bool {
+        let prefix = format!("{}/{order_id}/", Self::KEY_PREFIX);
+        key.strip_prefix(&prefix).is_some_and(|name| {
+            !name.is_empty()
+                && name.len() <= 80
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+                && !name.contains("..")
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(seconds: i64) -> Timestamp {
+        chrono::Utc.timestamp_opt(1_700_000_000 + seconds, 0).unwrap()
+    }
+
+    #[test]
+    fn rule_11_window_is_inclusive_of_its_last_second() {
+        let policy = RefundPolicy::default();
+        assert!(policy.check_window(t(0), t(599)).is_ok());
+        assert!(policy.check_window(t(0), t(600)).is_ok());
+        assert!(matches!(
+            policy.check_window(t(0), t(601)),
+            Err(OrderError::RefundWindowClosed { window_seconds: 600, .. })
+        ));
+    }
+
+    #[test]
+    fn rule_11_photo_keys_are_scoped_to_their_order() {
+        let upload = PhotoUpload::for_order(&"o1".into(), "abc", "image/png").unwrap();
+        assert_eq!(upload.key, "refund-photos/o1/abc.png");
+        assert!(PhotoUpload::belongs_to(&upload.key, &"o1".into()));
+        assert!(!PhotoUpload::belongs_to(&upload.key, &"o2".into()));
+        assert!(!PhotoUpload::belongs_to("refund-photos/o1/../o2/x.png", &"o1".into()));
+        assert!(PhotoUpload::for_order(&"o1".into(), "abc", "image/gif").is_err());
+    }
+
+    #[test]
+    fn rule_11_refund_request_fields_are_validated() {
+        let errors = RefundRequestInput {
+            photo_key: "elsewhere/x.png".into(),
+            reason: "x".repeat(1001),
+            method: "MONEY".into(),
+        }
+        .validate(&"o1".into())
+        .unwrap_err();
+        let fields: Vec<&str> = errors.fields().iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["photo_key", "reason", "method"]);
+    }
+}
