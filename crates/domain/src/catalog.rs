@@ -32,11 +32,7 @@ pub struct MenuItemInput {
 
 impl MenuItemInput {
     /// Validates the input into the item it describes.
-    pub fn validate(
-        self,
-        store_id: StoreId,
-        product_id: ProductId,
-    ) -> Result<MenuItem, ValidationErrors> {
+    pub fn validate(self, store_id: StoreId, product_id: ProductId) -> Result<MenuItem, ValidationErrors> {
         let mut errors = ValidationErrors::new();
         check_identifier(&mut errors, "store_id", store_id.as_str());
         check_identifier(&mut errors, "product_id", product_id.as_str());
@@ -66,18 +62,12 @@ mod tests {
     use super::*;
 
     fn input(name: &str, price: i64, stock: i64) -> MenuItemInput {
-        MenuItemInput {
-            name: name.into(),
-            price,
-            stock,
-        }
+        MenuItemInput { name: name.into(), price, stock }
     }
 
     #[test]
     fn rule_catalog_valid_item_is_accepted_and_trimmed() {
-        let item = input(" 김치찌개 ", 9000, 0)
-            .validate("s1".into(), "p1".into())
-            .unwrap();
+        let item = input(" 김치찌개 ", 9000, 0).validate("s1".into(), "p1".into()).unwrap();
         assert_eq!(item.name, "김치찌개");
         assert_eq!(item.price, 9000);
         assert_eq!(item.stock, 0);
@@ -85,18 +75,14 @@ mod tests {
 
     #[test]
     fn rule_catalog_price_must_be_positive_and_stock_not_negative() {
-        let errors = input("", 0, -1)
-            .validate("s1".into(), "p1".into())
-            .unwrap_err();
+        let errors = input("", 0, -1).validate("s1".into(), "p1".into()).unwrap_err();
         let fields: Vec<&str> = errors.fields().iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["name", "price", "stock"]);
     }
 
     #[test]
     fn rule_catalog_ids_must_be_key_safe() {
-        let errors = input("x", 1, 1)
-            .validate("s#1".into(), "p 1".into())
-            .unwrap_err();
+        let errors = input("x", 1, 1).validate("s#1".into(), "p 1".into()).unwrap_err();
         assert_eq!(errors.fields().len(), 2);
     }
 }

@@ -100,18 +100,13 @@ pub fn candidate_riders(riders_in_zone: &[Rider]) -> Result<Vec<&Rider>, Deliver
     if riders_in_zone.is_empty() {
         return Err(DeliveryFailureReason::NoRiderInZone);
     }
-    let mut available: Vec<&Rider> = riders_in_zone
-        .iter()
-        .filter(|r| r.status == RiderStatus::Available)
-        .collect();
+    let mut available: Vec<&Rider> =
+        riders_in_zone.iter().filter(|r| r.status == RiderStatus::Available).collect();
     if available.is_empty() {
         return Err(DeliveryFailureReason::AllRidersBusy);
     }
-    available.sort_by(|a, b| {
-        a.available_since
-            .cmp(&b.available_since)
-            .then_with(|| a.rider_id.cmp(&b.rider_id))
-    });
+    available
+        .sort_by(|a, b| a.available_since.cmp(&b.available_since).then_with(|| a.rider_id.cmp(&b.rider_id)));
     Ok(available)
 }
 
@@ -189,10 +184,8 @@ impl Delivery {
 
     /// The attempt once the food is at the door; `None` unless assigned.
     pub fn completed(&self) -> Option<Delivery> {
-        (self.status == DeliveryStatus::Assigned).then(|| Delivery {
-            status: DeliveryStatus::Completed,
-            ..self.clone()
-        })
+        (self.status == DeliveryStatus::Assigned)
+            .then(|| Delivery { status: DeliveryStatus::Completed, ..self.clone() })
     }
 }
 
@@ -204,17 +197,13 @@ pub struct DeliverySettings {
 
 impl Default for DeliverySettings {
     fn default() -> Self {
-        Self {
-            duration: Duration::milliseconds(1000),
-        }
+        Self { duration: Duration::milliseconds(1000) }
     }
 }
 
 impl DeliverySettings {
     pub fn from_millis(millis: i64) -> Self {
-        Self {
-            duration: Duration::milliseconds(millis),
-        }
+        Self { duration: Duration::milliseconds(millis) }
     }
 }
 
@@ -251,11 +240,8 @@ mod tests {
             rider("r2", RiderStatus::Busy, 0),
             rider("r3", RiderStatus::Available, 10),
         ];
-        let order: Vec<&str> = candidate_riders(&riders)
-            .unwrap()
-            .iter()
-            .map(|r| r.rider_id.as_str())
-            .collect();
+        let order: Vec<&str> =
+            candidate_riders(&riders).unwrap().iter().map(|r| r.rider_id.as_str()).collect();
         assert_eq!(order, vec!["r3", "r1"]);
     }
 

@@ -61,11 +61,7 @@ impl<K: EventType, D: Serialize> Envelope<K, D> {
     /// The partition key: order id on the order and delivery topics, so one
     /// order's events stay in order; the user on the log topic.
     pub fn key(&self) -> &str {
-        if K::TOPIC == topics::LOG_EVENTS {
-            self.user_id.as_str()
-        } else {
-            self.order_id.as_str()
-        }
+        if K::TOPIC == topics::LOG_EVENTS { self.user_id.as_str() } else { self.order_id.as_str() }
     }
 
     pub fn to_json(&self) -> Vec<u8> {
@@ -208,11 +204,7 @@ pub struct OrderEventData {
 
 impl OrderEventData {
     pub fn from_order(order: &Order, reason: Option<String>) -> Self {
-        let previous_status = order
-            .timeline
-            .len()
-            .checked_sub(2)
-            .map(|i| order.timeline[i].status);
+        let previous_status = order.timeline.len().checked_sub(2).map(|i| order.timeline[i].status);
         OrderEventData {
             order_id: order.order_id.clone(),
             user_id: order.customer_id.clone(),
@@ -242,7 +234,12 @@ impl OrderEventData {
 
 impl OrderEvent {
     /// The event of the change that brought `order` to its current version.
-    pub fn of(order: &Order, event_type: OrderEventType, reason: Option<String>, at: Timestamp) -> OrderEvent {
+    pub fn of(
+        order: &Order,
+        event_type: OrderEventType,
+        reason: Option<String>,
+        at: Timestamp,
+    ) -> OrderEvent {
         Envelope {
             event_id: EventId::new(format!("{}:v{}", order.order_id, order.version)),
             event_type,

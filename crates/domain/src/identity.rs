@@ -43,27 +43,15 @@ pub struct Caller {
 
 impl Caller {
     pub fn customer(user_id: impl Into<UserId>) -> Self {
-        Self {
-            user_id: user_id.into(),
-            role: Role::Customer,
-            store_id: None,
-        }
+        Self { user_id: user_id.into(), role: Role::Customer, store_id: None }
     }
 
     pub fn owner(user_id: impl Into<UserId>, store_id: impl Into<StoreId>) -> Self {
-        Self {
-            user_id: user_id.into(),
-            role: Role::Owner,
-            store_id: Some(store_id.into()),
-        }
+        Self { user_id: user_id.into(), role: Role::Owner, store_id: Some(store_id.into()) }
     }
 
     pub fn operator(user_id: impl Into<UserId>) -> Self {
-        Self {
-            user_id: user_id.into(),
-            role: Role::Operator,
-            store_id: None,
-        }
+        Self { user_id: user_id.into(), role: Role::Operator, store_id: None }
     }
 
     /// True when this caller is the owner of `store`.

@@ -29,17 +29,13 @@ pub struct LogRetention {
 
 impl Default for LogRetention {
     fn default() -> Self {
-        Self {
-            ttl: Duration::days(30),
-        }
+        Self { ttl: Duration::days(30) }
     }
 }
 
 impl LogRetention {
     pub fn from_days(days: i64) -> Self {
-        Self {
-            ttl: Duration::days(days),
-        }
+        Self { ttl: Duration::days(days) }
     }
 
     /// The record of a log event. Retention runs from when it happened, so a

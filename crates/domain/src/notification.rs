@@ -107,7 +107,12 @@ pub fn notifications_for(event: &OrderEvent, locale: Locale) -> Vec<Notification
 }
 
 /// The title and body of one notification.
-pub fn render(event: &OrderEvent, recipient: &Recipient, channel: Channel, locale: Locale) -> (String, String) {
+pub fn render(
+    event: &OrderEvent,
+    recipient: &Recipient,
+    channel: Channel,
+    locale: Locale,
+) -> (String, String) {
     let to_store = matches!(recipient, Recipient::Store(_));
     let (title, line) = message(event, to_store, locale);
     match channel {
@@ -145,12 +150,7 @@ pub fn render(event: &OrderEvent, recipient: &Recipient, channel: Channel, local
 fn message(event: &OrderEvent, to_store: bool, locale: Locale) -> (String, String) {
     use OrderEventType as T;
     let reason = event.data.reason.clone().unwrap_or_default();
-    let rider = event
-        .data
-        .rider_id
-        .as_ref()
-        .map(|r| r.to_string())
-        .unwrap_or_default();
+    let rider = event.data.rider_id.as_ref().map(|r| r.to_string()).unwrap_or_default();
     let (ko, en): ((&str, String), (&str, String)) = match (event.event_type, to_store) {
         (T::OrderPlaced, false) => (
             ("주문 완료", "주문이 접수되었습니다. 가게에서 곧 확인합니다.".into()),
@@ -166,7 +166,10 @@ fn message(event: &OrderEvent, to_store: bool, locale: Locale) -> (String, Strin
         ),
         (T::OrderRejected, _) => (
             ("주문 거절", format!("가게에서 주문을 거절했습니다. 사유: {reason}. 결제가 취소됩니다.")),
-            ("Order rejected", format!("The store rejected your order: {reason}. Your payment is cancelled.")),
+            (
+                "Order rejected",
+                format!("The store rejected your order: {reason}. Your payment is cancelled."),
+            ),
         ),
         (T::OrderCancelled, false) => (
             ("주문 취소", "주문이 취소되었습니다. 결제가 취소됩니다.".into()),

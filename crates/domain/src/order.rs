@@ -160,16 +160,9 @@ pub enum Canceller {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OrderError {
     #[error("cannot {action} an order that is {current}")]
-    IllegalTransition {
-        action: &'static str,
-        current: OrderStatus,
-    },
+    IllegalTransition { action: &'static str, current: OrderStatus },
     #[error("the refund window closed at {closes_at} ({window_seconds} s after delivery)")]
-    RefundWindowClosed {
-        delivered_at: Timestamp,
-        closes_at: Timestamp,
-        window_seconds: i64,
-    },
+    RefundWindowClosed { delivered_at: Timestamp, closes_at: Timestamp, window_seconds: i64 },
     #[error("a refund has already been requested for this order")]
     RefundAlreadyRequested,
     #[error("invalid input: {0}")]
@@ -216,10 +209,7 @@ impl PlaceOrderInput {
         let mut errors = ValidationErrors::new();
         check_identifier(&mut errors, "store_id", &self.store_id);
         if self.items.is_empty() || self.items.len() > MAX_LINES {
-            errors.add(
-                "items",
-                format!("must have 1 to {MAX_LINES} lines, got {}", self.items.len()),
-            );
+            errors.add("items", format!("must have 1 to {MAX_LINES} lines, got {}", self.items.len()));
         }
         let mut seen = HashSet::new();
         for (i, line) in self.items.iter().enumerate() {
@@ -232,10 +222,7 @@ impl PlaceOrderInput {
                 );
             }
             if !(1..=MAX_QUANTITY).contains(&line.quantity) {
-                errors.add(
-                    format!("items[{i}].quantity"),
-                    format!("must be between 1 and {MAX_QUANTITY}"),
-                );
+                errors.add(format!("items[{i}].quantity"), format!("must be between 1 and {MAX_QUANTITY}"));
             }
         }
         check_text(&mut errors, "address.street", &self.address.street, MAX_ADDRESS_PART_CHARS);
@@ -253,10 +240,7 @@ impl PlaceOrderInput {
             lines: self
                 .items
                 .into_iter()
-                .map(|l| Quantity {
-                    product_id: ProductId::new(l.product_id),
-                    quantity: l.quantity,
-                })
+                .map(|l| Quantity { product_id: ProductId::new(l.product_id), quantity: l.quantity })
                 .collect(),
             address: Address {
                 street: self.address.street.trim().to_owned(),
@@ -271,10 +255,7 @@ impl PlaceOrderInput {
     /// a retry with the same key and body is recognised as the same request.
     pub fn fingerprint(&self) -> String {
         let canonical = serde_json::to_vec(self).expect("plain data always serialises");
-        Sha256::digest(&canonical)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        Sha256::digest(&canonical).iter().map(|b| format!("{b:02x}")).collect()
     }
 }
 
@@ -324,11 +305,7 @@ impl Order {
             total,
             address: request.address.clone(),
             version: 1,
-            timeline: vec![TimelineEntry {
-                status: OrderStatus::Paid,
-                at,
-                reason: None,
-            }],
+            timeline: vec![TimelineEntry { status: OrderStatus::Paid, at, reason: None }],
             rider_id: None,
             delivered_at: None,
             refund: None,
@@ -337,20 +314,14 @@ impl Order {
             updated_at: at,
         };
         let event = OrderEvent::of(&order, OrderEventType::OrderPlaced, None, at);
-        Transition {
-            order,
-            events: vec![event],
-        }
+        Transition { order, events: vec![event] }
     }
 
     /// The quantities of every line, for stock plans.
     pub fn quantities(&self) -> Vec<Quantity> {
         self.items
             .iter()
-            .map(|l| Quantity {
-                product_id: l.product_id.clone(),
-                quantity: l.quantity,
-            })
+            .map(|l| Quantity { product_id: l.product_id.clone(), quantity: l.quantity })
             .collect()
     }
 
@@ -482,13 +453,12 @@ impl Order {
         policy: &RefundPolicy,
         at: Timestamp,
     ) -> Result<Transition, OrderError> {
+        self.require("request a refund for", &[OrderStatus::Delivered])?;
+        // Back at DELIVERED after a rejected request: still only one per order.
         if self.refund.is_some() {
             return Err(OrderError::RefundAlreadyRequested);
         }
-        self.require("request a refund for", &[OrderStatus::Delivered])?;
-        let delivered_at = self
-            .delivered_at
-            .expect("a DELIVERED order always has delivered_at");
+        let delivered_at = self.delivered_at.expect("a DELIVERED order always has delivered_at");
         policy.check_window(delivered_at, at)?;
         Ok(self.advance(
             OrderStatus::RefundRequested,
@@ -558,9 +528,7 @@ impl Order {
     }
 
     fn open_refund(&self) -> &Refund {
-        self.refund
-            .as_ref()
-            .expect("a REFUND_REQUESTED order always has its refund")
+        self.refund.as_ref().expect("a REFUND_REQUESTED order always has its refund")
     }
 
     // -----------------------------------------------------------------------
@@ -570,14 +538,16 @@ impl Order {
         if allowed.contains(&self.status) {
             Ok(())
         } else {
-            Err(OrderError::IllegalTransition {
-                action,
-                current: self.status,
-            })
+            Err(OrderError::IllegalTransition { action, current: self.status })
         }
     }
 
-    fn enter_delivery_requested(&self, redelivery: bool, at: Timestamp, reason: Option<String>) -> Transition {
+    fn enter_delivery_requested(
+        &self,
+        redelivery: bool,
+        at: Timestamp,
+        reason: Option<String>,
+    ) -> Transition {
         let next_version = self.version + 1;
         self.advance(
             OrderStatus::DeliveryRequested,
@@ -586,11 +556,8 @@ impl Order {
             reason,
             |o| {
                 o.rider_id = None;
-                o.delivery = DeliveryTracking {
-                    request_version: Some(next_version),
-                    redelivery,
-                    applied: None,
-                };
+                o.delivery =
+                    DeliveryTracking { request_version: Some(next_version), redelivery, applied: None };
             },
         )
     }
@@ -610,16 +577,9 @@ impl Order {
         order.status = to;
         order.version += 1;
         order.updated_at = at;
-        order.timeline.push(TimelineEntry {
-            status: to,
-            at,
-            reason: reason.clone(),
-        });
+        order.timeline.push(TimelineEntry { status: to, at, reason: reason.clone() });
         let event = OrderEvent::of(&order, event_type, reason, at);
-        Transition {
-            order,
-            events: vec![event],
-        }
+        Transition { order, events: vec![event] }
     }
 
     /// What `OrderEventData` says about this order now.
@@ -640,7 +600,5 @@ impl Order {
 fn required_reason(reason: &str) -> Result<String, OrderError> {
     let mut errors = ValidationErrors::new();
     check_text(&mut errors, "reason", reason, MAX_REASON_CHARS);
-    errors
-        .into_result(reason.trim().to_owned())
-        .map_err(OrderError::Invalid)
+    errors.into_result(reason.trim().to_owned()).map_err(OrderError::Invalid)
 }

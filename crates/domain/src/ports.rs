@@ -10,12 +10,12 @@ use crate::Timestamp;
 use crate::catalog::MenuItem;
 use crate::delivery::{Delivery, Rider, Zone};
 use crate::events::OrderEvent;
+use crate::ids::Recipient;
 use crate::ids::{OrderId, ProductId, RiderId, StoreId, UserId};
 use crate::log::LogRecord;
 use crate::notification::Notification;
 use crate::order::{Order, OrderStatus};
 use crate::stock::{ShortLine, StockPlan};
-use crate::ids::Recipient;
 use async_trait::async_trait;
 use chrono::Duration;
 
@@ -126,7 +126,11 @@ pub trait OrderRepository: Send + Sync {
     /// outbox events, and applies the stock plan if any.
     async fn update(&self, update: &OrderUpdate) -> Result<(), UpdateError>;
     /// A customer's orders, newest first.
-    async fn list_for_customer(&self, customer: &UserId, page: &PageRequest) -> Result<Page<Order>, PortError>;
+    async fn list_for_customer(
+        &self,
+        customer: &UserId,
+        page: &PageRequest,
+    ) -> Result<Page<Order>, PortError>;
     /// A store's orders, newest first, optionally of one status.
     async fn list_for_store(
         &self,
@@ -134,7 +138,11 @@ pub trait OrderRepository: Send + Sync {
         status: Option<OrderStatus>,
         page: &PageRequest,
     ) -> Result<Page<Order>, PortError>;
-    async fn find_idempotency(&self, customer: &UserId, key: &str) -> Result<Option<IdempotencyRecord>, PortError>;
+    async fn find_idempotency(
+        &self,
+        customer: &UserId,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, PortError>;
 }
 
 // ---------------------------------------------------------------------------
@@ -180,7 +188,11 @@ pub trait NotificationRepository: Send + Sync {
     /// Stores the notification unless one with its id exists. True if new.
     async fn insert(&self, notification: &Notification) -> Result<bool, PortError>;
     /// A recipient's notifications, newest first.
-    async fn list_for(&self, recipient: &Recipient, page: &PageRequest) -> Result<Page<Notification>, PortError>;
+    async fn list_for(
+        &self,
+        recipient: &Recipient,
+        page: &PageRequest,
+    ) -> Result<Page<Notification>, PortError>;
 }
 
 #[async_trait]
@@ -188,7 +200,8 @@ pub trait LogRepository: Send + Sync {
     /// Stores the record unless one with its id exists. True if new.
     async fn insert(&self, record: &LogRecord) -> Result<bool, PortError>;
     async fn list_for_user(&self, user_id: &str, page: &PageRequest) -> Result<Page<LogRecord>, PortError>;
-    async fn list_for_order(&self, order: &OrderId, page: &PageRequest) -> Result<Page<LogRecord>, PortError>;
+    async fn list_for_order(&self, order: &OrderId, page: &PageRequest)
+    -> Result<Page<LogRecord>, PortError>;
 }
 
 // ---------------------------------------------------------------------------
@@ -204,7 +217,9 @@ pub struct OutgoingMessage {
 }
 
 impl OutgoingMessage {
-    pub fn of<K: crate::events::EventType, D: serde::Serialize>(event: &crate::events::Envelope<K, D>) -> Self {
+    pub fn of<K: crate::events::EventType, D: serde::Serialize>(
+        event: &crate::events::Envelope<K, D>,
+    ) -> Self {
         OutgoingMessage {
             topic: event.topic(),
             key: event.key().to_owned(),

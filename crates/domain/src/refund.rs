@@ -54,17 +54,13 @@ pub struct RefundPolicy {
 
 impl Default for RefundPolicy {
     fn default() -> Self {
-        Self {
-            window: Duration::seconds(600),
-        }
+        Self { window: Duration::seconds(600) }
     }
 }
 
 impl RefundPolicy {
     pub fn from_seconds(seconds: i64) -> Self {
-        Self {
-            window: Duration::seconds(seconds),
-        }
+        Self { window: Duration::seconds(seconds) }
     }
 
     /// Open up to and including `delivered_at + window`.
@@ -102,10 +98,7 @@ impl RefundRequestInput {
     pub fn validate(self, order_id: &OrderId) -> Result<ValidRefundRequest, ValidationErrors> {
         let mut errors = ValidationErrors::new();
         if !PhotoUpload::belongs_to(&self.photo_key, order_id) {
-            errors.add(
-                "photo_key",
-                "must be a key handed out by this order's refund-photos endpoint",
-            );
+            errors.add("photo_key", "must be a key handed out by this order's refund-photos endpoint");
         }
         check_text(&mut errors, "reason", &self.reason, MAX_REASON_CHARS);
         let method = RefundMethod::parse(&self.method);
@@ -156,10 +149,7 @@ impl PhotoUpload {
             "image/jpeg" => "jpg",
             "image/png" => "png",
             _ => {
-                return Err(ValidationErrors::single(
-                    "content_type",
-                    "must be image/jpeg or image/png",
-                ));
+                return Err(ValidationErrors::single("content_type", "must be image/jpeg or image/png"));
             }
         };
         Ok(PhotoUpload {
@@ -176,9 +166,7 @@ impl PhotoUpload {
         key.strip_prefix(&prefix).is_some_and(|name| {
             !name.is_empty()
                 && name.len() <= 80
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
                 && !name.contains("..")
         })
     }

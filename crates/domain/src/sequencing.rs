@@ -67,18 +67,11 @@ mod tests {
     use super::*;
 
     fn pos(request_version: u64, stage: DeliveryStage) -> DeliveryPosition {
-        DeliveryPosition {
-            request_version,
-            stage,
-        }
+        DeliveryPosition { request_version, stage }
     }
 
     fn tracking(request_version: Option<u64>, applied: Option<DeliveryPosition>) -> DeliveryTracking {
-        DeliveryTracking {
-            request_version,
-            redelivery: false,
-            applied,
-        }
+        DeliveryTracking { request_version, redelivery: false, applied }
     }
 
     #[test]

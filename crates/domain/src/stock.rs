@@ -148,16 +148,13 @@ mod tests {
     }
 
     fn q(id: &str, quantity: i64) -> Quantity {
-        Quantity {
-            product_id: id.into(),
-            quantity,
-        }
+        Quantity { product_id: id.into(), quantity }
     }
 
     #[test]
     fn rule_2_take_plan_conditions_every_line_on_its_quantity() {
-        let plan = StockPlan::take(&"s".into(), &[q("a", 2), q("b", 1)], &menu(&[("a", 2), ("b", 5)]))
-            .unwrap();
+        let plan =
+            StockPlan::take(&"s".into(), &[q("a", 2), q("b", 1)], &menu(&[("a", 2), ("b", 5)])).unwrap();
         assert_eq!(plan.changes[0].delta, -2);
         assert_eq!(plan.changes[0].requires_at_least, 2);
         assert_eq!(plan.changes[1].delta, -1);
@@ -171,14 +168,7 @@ mod tests {
             &menu(&[("a", 9), ("b", 2), ("c", 9)]),
         )
         .unwrap_err();
-        assert_eq!(
-            short,
-            vec![ShortLine {
-                product_id: "b".into(),
-                requested: 3,
-                available: Some(2)
-            }]
-        );
+        assert_eq!(short, vec![ShortLine { product_id: "b".into(), requested: 3, available: Some(2) }]);
     }
 
     #[test]
@@ -200,9 +190,7 @@ mod tests {
     #[test]
     fn rule_4_give_back_always_applies() {
         let mut stock: HashMap<ProductId, i64> = [("a".into(), 0)].into();
-        StockPlan::give_back(&"s".into(), &[q("a", 3)])
-            .apply_to(&mut stock)
-            .unwrap();
+        StockPlan::give_back(&"s".into(), &[q("a", 3)]).apply_to(&mut stock).unwrap();
         assert_eq!(stock[&ProductId::from("a")], 3);
     }
 }

@@ -28,10 +28,7 @@ impl ValidationErrors {
     }
 
     pub fn add(&mut self, field: impl Into<String>, reason: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.into(),
-            reason: reason.into(),
-        });
+        self.0.push(FieldError { field: field.into(), reason: reason.into() });
     }
 
     pub fn is_empty(&self) -> bool {
@@ -44,21 +41,13 @@ impl ValidationErrors {
 
     /// `Ok(value)` when nothing was added, the collected errors otherwise.
     pub fn into_result<T>(self, value: T) -> Result<T, ValidationErrors> {
-        if self.is_empty() {
-            Ok(value)
-        } else {
-            Err(self)
-        }
+        if self.is_empty() { Ok(value) } else { Err(self) }
     }
 }
 
 impl fmt::Display for ValidationErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts: Vec<String> = self
-            .0
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.reason))
-            .collect();
+        let parts: Vec<String> = self.0.iter().map(|e| format!("{}: {}", e.field, e.reason)).collect();
         f.write_str(&parts.join("; "))
     }
 }
@@ -67,22 +56,14 @@ impl std::error::Error for ValidationErrors {}
 
 /// Checks that a text is non-blank and at most `max_chars` characters long
 /// (characters, not bytes: Korean text is three bytes a character in UTF-8).
-pub fn check_text(
-    errors: &mut ValidationErrors,
-    field: &str,
-    value: &str,
-    max_chars: usize,
-) -> bool {
+pub fn check_text(errors: &mut ValidationErrors, field: &str, value: &str, max_chars: usize) -> bool {
     if value.trim().is_empty() {
         errors.add(field, "must not be empty");
         return false;
     }
     let chars = value.chars().count();
     if chars > max_chars {
-        errors.add(
-            field,
-            format!("must be at most {max_chars} characters, got {chars}"),
-        );
+        errors.add(field, format!("must be at most {max_chars} characters, got {chars}"));
         return false;
     }
     if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
@@ -97,14 +78,9 @@ pub fn check_text(
 pub fn check_identifier(errors: &mut ValidationErrors, field: &str, value: &str) -> bool {
     let valid = !value.is_empty()
         && value.len() <= 64
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if !valid {
-        errors.add(
-            field,
-            "must be 1 to 64 characters of letters, digits, '-' or '_'",
-        );
+        errors.add(field, "must be 1 to 64 characters of letters, digits, '-' or '_'");
     }
     valid
 }
