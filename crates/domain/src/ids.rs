@@ -38,6 +38,12 @@ macro_rules! string_id {
                 Self(value)
             }
         }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
     };
 }
 

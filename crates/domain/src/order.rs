@@ -446,6 +446,19 @@ impl Order {
     // -----------------------------------------------------------------------
     // Refunds
 
+    /// Whether a refund may be requested now: DELIVERED, none requested
+    /// before, inside the window. Also checked before handing out a photo
+    /// upload URL, so a customer is told early.
+    pub fn check_refundable(&self, policy: &RefundPolicy, at: Timestamp) -> Result<(), OrderError> {
+        self.require("request a refund for", &[OrderStatus::Delivered])?;
+        // Back at DELIVERED after a rejected request: still only one per order.
+        if self.refund.is_some() {
+            return Err(OrderError::RefundAlreadyRequested);
+        }
+        let delivered_at = self.delivered_at.expect("a DELIVERED order always has delivered_at");
+        policy.check_window(delivered_at, at)
+    }
+
     /// DELIVERED -> REFUND_REQUESTED, once per order, within the window.
     pub fn request_refund(
         &self,
@@ -453,13 +466,7 @@ impl Order {
         policy: &RefundPolicy,
         at: Timestamp,
     ) -> Result<Transition, OrderError> {
-        self.require("request a refund for", &[OrderStatus::Delivered])?;
-        // Back at DELIVERED after a rejected request: still only one per order.
-        if self.refund.is_some() {
-            return Err(OrderError::RefundAlreadyRequested);
-        }
-        let delivered_at = self.delivered_at.expect("a DELIVERED order always has delivered_at");
-        policy.check_window(delivered_at, at)?;
+        self.check_refundable(policy, at)?;
         Ok(self.advance(
             OrderStatus::RefundRequested,
             OrderEventType::OrderRefundRequested,

@@ -1,0 +1,295 @@
+//! The event consumers: outbox relay, delivery dispatcher, order delivery
+//! updater, notifier and log collector.
+//!
+//! Delivery is at-least-once everywhere, so every consumer is idempotent:
+//! state changes are conditional writes keyed by something the event
+//! carries (delivery id, order version, notification id, log id), and a
+//! replayed event finds its work done and at most re-publishes what it
+//! produced (which the next consumer ignores in turn).
+
+use crate::settings::Settings;
+use foodstream_domain::delivery::{
+    Delivery, DeliveryFailureReason, DeliveryRequest, DeliveryStatus, candidate_riders,
+};
+use foodstream_domain::events::{DeliveryEvent, DeliveryEventType, LogEvent, OrderEvent};
+use foodstream_domain::ids::OrderId;
+use foodstream_domain::log::LogRetention;
+use foodstream_domain::notification::notifications_for;
+use foodstream_domain::order::Transition;
+use foodstream_domain::ports::{
+    AssignOutcome, Clock, DeliveryRepository, EventPublisher, LogRepository, NotificationRepository,
+    OrderRepository, OrderUpdate, OutgoingMessage, PortError, RiderRepository, UpdateError,
+};
+use foodstream_domain::sequencing::Applicability;
+use std::collections::BTreeMap;
+use tracing::{info, warn};
+
+/// The `service` of the log records the notifier produces.
+pub const NOTIFIER_SERVICE: &str = "notifier";
+
+/// What a consumer did with one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// New work was done.
+    Applied,
+    /// Already done before (a redelivery); outputs were re-published.
+    Duplicate,
+    /// Older than what the order has already seen; ignored.
+    Stale,
+    /// Not for this consumer (e.g. an order event the dispatcher does not
+    /// act on).
+    Skipped,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConsumeError {
+    /// Worth retrying: the event source mapping retries the batch.
+    #[error(transparent)]
+    Port(#[from] PortError),
+    /// Will never succeed: goes to the mapping's on-failure destination.
+    #[error("unprocessable event {event_id}: {reason}")]
+    Unprocessable { event_id: String, reason: String },
+}
+
+// ---------------------------------------------------------------------------
+// Outbox relay: orders table stream -> order-events
+
+/// Publishes the events of stored order changes, in order, and returns
+/// once the broker acknowledged all of them (the stream batch is retried
+/// otherwise, so nothing is lost while Kafka is down).
+pub async fn relay_order_events(
+    publisher: &dyn EventPublisher,
+    events: &[OrderEvent],
+) -> Result<usize, ConsumeError> {
+    let messages: Vec<OutgoingMessage> = events.iter().map(OutgoingMessage::of).collect();
+    publisher.publish(&messages).await?;
+    Ok(messages.len())
+}
+
+// ---------------------------------------------------------------------------
+// Delivery dispatcher: order-events (OrderDeliveryRequested) -> delivery-events
+
+pub struct DispatchPorts<'a> {
+    pub riders: &'a dyn RiderRepository,
+    pub deliveries: &'a dyn DeliveryRepository,
+    pub publisher: &'a dyn EventPublisher,
+    pub clock: &'a dyn Clock,
+    pub settings: &'a Settings,
+}
+
+/// Handles one order event: for a delivery request, takes a rider of the
+/// zone or fails, publishes the outcome, waits the delivery time and
+/// publishes the completion. A replayed request resumes the attempt it
+/// recorded instead of taking a second rider.
+pub async fn dispatch_delivery(
+    ports: &DispatchPorts<'_>,
+    event: &OrderEvent,
+) -> Result<Outcome, ConsumeError> {
+    let Some(request) = event.delivery_request() else {
+        return Ok(Outcome::Skipped);
+    };
+    let (delivery, outcome) = match ports.deliveries.get(&request.delivery_id()).await? {
+        Some(recorded) => (recorded, Outcome::Duplicate),
+        None => (decide_delivery(ports, request).await?, Outcome::Applied),
+    };
+    match delivery.status {
+        DeliveryStatus::Failed => publish_delivery(ports.publisher, &[&delivery]).await?,
+        DeliveryStatus::Assigned => {
+            publish_delivery(ports.publisher, &[&delivery]).await?;
+            finish_delivery(ports, &delivery).await?;
+        }
+        DeliveryStatus::Completed => {
+            // Done before; the events may not have reached the broker then.
+            let assigned = Delivery { status: DeliveryStatus::Assigned, ..delivery.clone() };
+            publish_delivery(ports.publisher, &[&assigned, &delivery]).await?;
+        }
+    }
+    info!(order_id = %event.order_id, event_id = %event.event_id, delivery_id = %delivery.id(), status = ?delivery.status, ?outcome, "delivery dispatched");
+    Ok(outcome)
+}
+
+/// Handles a batch: orders in parallel (each delivery waits its own
+/// delivery time), one order's events in their order.
+pub async fn dispatch_batch(
+    ports: &DispatchPorts<'_>,
+    events: &[OrderEvent],
+) -> Result<Vec<Outcome>, ConsumeError> {
+    let mut by_order: BTreeMap<&OrderId, Vec<&OrderEvent>> = BTreeMap::new();
+    for event in events {
+        by_order.entry(&event.order_id).or_default().push(event);
+    }
+    let runs = by_order.into_values().map(|events| async move {
+        let mut outcomes = Vec::with_capacity(events.len());
+        for event in events {
+            outcomes.push(dispatch_delivery(ports, event).await?);
+        }
+        Ok::<_, ConsumeError>(outcomes)
+    });
+    let mut all = Vec::with_capacity(events.len());
+    for result in futures::future::join_all(runs).await {
+        all.extend(result?);
+    }
+    Ok(all)
+}
+
+/// Takes the longest idle available rider of the zone (a conditional
+/// write: a rider taken meanwhile is skipped), or records the failure.
+async fn decide_delivery(
+    ports: &DispatchPorts<'_>,
+    request: DeliveryRequest,
+) -> Result<Delivery, ConsumeError> {
+    let now = ports.clock.now();
+    let riders = ports.riders.in_zone(&request.zone).await?;
+    let reason = match candidate_riders(&riders) {
+        Err(reason) => reason,
+        Ok(candidates) => {
+            for rider in candidates {
+                let delivery = request.clone().assign(rider.rider_id.clone(), now, &ports.settings.delivery);
+                match ports.deliveries.assign(&delivery).await? {
+                    AssignOutcome::Assigned => return Ok(delivery),
+                    AssignOutcome::RiderTaken => continue,
+                    AssignOutcome::AlreadyRecorded => return recorded(ports, &delivery.id()).await,
+                }
+            }
+            DeliveryFailureReason::AllRidersBusy
+        }
+    };
+    let failed = request.fail(reason, now);
+    if ports.deliveries.record_failure(&failed).await? {
+        Ok(failed)
+    } else {
+        recorded(ports, &failed.id()).await
+    }
+}
+
+async fn recorded(ports: &DispatchPorts<'_>, delivery_id: &str) -> Result<Delivery, ConsumeError> {
+    ports.deliveries.get(delivery_id).await?.ok_or_else(|| {
+        ConsumeError::Port(PortError::Corrupt(format!(
+            "delivery {delivery_id} reported recorded but not found"
+        )))
+    })
+}
+
+/// Waits until the food is at the door, frees the rider and publishes the
+/// completion.
+async fn finish_delivery(ports: &DispatchPorts<'_>, assigned: &Delivery) -> Result<(), ConsumeError> {
+    let completes_at = assigned.completes_at.unwrap_or(assigned.decided_at);
+    ports.clock.sleep_until(completes_at).await;
+    let completed = assigned.completed().expect("an assigned delivery completes");
+    ports.deliveries.complete(&completed, completes_at).await?;
+    publish_delivery(ports.publisher, &[&completed]).await
+}
+
+async fn publish_delivery(
+    publisher: &dyn EventPublisher,
+    deliveries: &[&Delivery],
+) -> Result<(), ConsumeError> {
+    let messages: Vec<_> = deliveries.iter().map(|d| OutgoingMessage::of(&DeliveryEvent::of(d))).collect();
+    Ok(publisher.publish(&messages).await?)
+}
+
+// ---------------------------------------------------------------------------
+// Order delivery updater: delivery-events -> the order
+
+/// Applies a delivery event to its order unless the order has seen it (or
+/// something later) already. The write is conditional on the version read;
+/// losing a race re-reads and re-decides.
+pub async fn apply_delivery_event(
+    orders: &dyn OrderRepository,
+    settings: &Settings,
+    event: &DeliveryEvent,
+) -> Result<Outcome, ConsumeError> {
+    let unprocessable = |reason: &str| ConsumeError::Unprocessable {
+        event_id: event.event_id.to_string(),
+        reason: reason.to_owned(),
+    };
+    let position = event.position();
+    for _ in 0..settings.version_conflict_attempts {
+        let Some(order) = orders.get(&event.order_id).await? else {
+            return Err(unprocessable("no such order"));
+        };
+        match order.classify_delivery_event(position) {
+            Applicability::Duplicate => return Ok(Outcome::Duplicate),
+            Applicability::Stale => return Ok(Outcome::Stale),
+            Applicability::Apply => {}
+        }
+        let rider = event.data.rider_id.clone();
+        let transition: Result<Transition, _> = match event.event_type {
+            DeliveryEventType::RiderAssigned => {
+                let rider = rider.ok_or_else(|| unprocessable("RiderAssigned without rider_id"))?;
+                order.rider_assigned(position, rider, event.occurred_at)
+            }
+            DeliveryEventType::DeliveryFailed => {
+                let reason =
+                    event.data.reason.ok_or_else(|| unprocessable("DeliveryFailed without reason"))?;
+                order.delivery_failed(position, reason, event.occurred_at)
+            }
+            DeliveryEventType::DeliveryCompleted => {
+                let rider = rider.ok_or_else(|| unprocessable("DeliveryCompleted without rider_id"))?;
+                order.delivered(position, rider, event.data.delivered_at.unwrap_or(event.occurred_at))
+            }
+        };
+        let transition = match transition {
+            Ok(t) => t,
+            Err(error) => {
+                // The order moved on in a way this attempt cannot change.
+                warn!(order_id = %order.order_id, event_id = %event.event_id, %error, "delivery event no longer applies");
+                return Ok(Outcome::Stale);
+            }
+        };
+        let update = OrderUpdate {
+            expected_version: order.version,
+            order: transition.order,
+            events: transition.events,
+            stock: None,
+        };
+        match orders.update(&update).await {
+            Ok(()) => return Ok(Outcome::Applied),
+            Err(UpdateError::VersionConflict) => continue,
+            Err(UpdateError::Port(e)) => return Err(e.into()),
+        }
+    }
+    Err(ConsumeError::Port(PortError::Unavailable(format!("order {} kept changing", event.order_id))))
+}
+
+// ---------------------------------------------------------------------------
+// Notifier: order-events -> notifications, log-events
+
+pub struct NotifyPorts<'a> {
+    pub notifications: &'a dyn NotificationRepository,
+    pub publisher: &'a dyn EventPublisher,
+    pub settings: &'a Settings,
+}
+
+/// Renders and stores the notifications of an order event (ids derive from
+/// the event, so a replay stores nothing new) and publishes one log event
+/// per notification. Log events are re-published on replays: the first
+/// attempt may have stored the notifications and then failed to publish.
+pub async fn notify(ports: &NotifyPorts<'_>, event: &OrderEvent) -> Result<Outcome, ConsumeError> {
+    let notifications = notifications_for(event, ports.settings.locale);
+    let mut new = 0;
+    for notification in &notifications {
+        if ports.notifications.insert(notification).await? {
+            new += 1;
+        }
+    }
+    let logs: Vec<OutgoingMessage> = notifications
+        .iter()
+        .map(|n| OutgoingMessage::of(&LogEvent::of_notification(n, &event.store_id, NOTIFIER_SERVICE)))
+        .collect();
+    ports.publisher.publish(&logs).await?;
+    Ok(if new > 0 { Outcome::Applied } else { Outcome::Duplicate })
+}
+
+// ---------------------------------------------------------------------------
+// Log collector: log-events -> log records
+
+/// Stores the log record of a log event, once.
+pub async fn collect_log(
+    logs: &dyn LogRepository,
+    retention: &LogRetention,
+    event: &LogEvent,
+) -> Result<Outcome, ConsumeError> {
+    let record = retention.record(event);
+    Ok(if logs.insert(&record).await? { Outcome::Applied } else { Outcome::Duplicate })
+}

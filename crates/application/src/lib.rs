@@ -1,0 +1,21 @@
+//! The application layer: one use case per HTTP route and per event
+//! consumer. Each takes the ports it needs and the verified caller, checks
+//! who may do what, runs the domain's rules and persists the result through
+//! the ports. No AWS, Kafka or HTTP here: Lambda functions are thin shells
+//! that decode their input, call one use case and encode its answer.
+
+pub mod access;
+pub mod catalog;
+pub mod consumers;
+pub mod error;
+pub mod logs;
+pub mod notifications;
+pub mod ordering;
+pub mod pagination;
+pub mod refunds;
+pub mod riders;
+pub mod settings;
+pub mod views;
+
+pub use error::{ApiError, AppError};
+pub use settings::Settings;

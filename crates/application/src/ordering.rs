@@ -1,0 +1,296 @@
+//! Order routes: place, read, list, cancel, accept, reject, call a rider.
+
+use crate::access::{load_visible_order, owner_store, require_role, require_store_owner};
+use crate::error::AppError;
+use crate::pagination::page_request;
+use crate::settings::Settings;
+use crate::views::{ListView, OrderView};
+use foodstream_domain::identity::{Caller, Role};
+use foodstream_domain::ids::{OrderId, StoreId};
+use foodstream_domain::order::{Canceller, Order, OrderStatus, PlaceOrderInput, Transition};
+use foodstream_domain::ports::{
+    CatalogRepository, Clock, IdGenerator, IdempotencyRecord, OrderRepository, OrderUpdate, PlaceError,
+    Placement, UpdateError,
+};
+use foodstream_domain::stock::StockPlan;
+use std::collections::HashMap;
+
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
+
+/// What `POST /orders` answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedOrder {
+    pub order: OrderView,
+    /// True when an earlier request with the same Idempotency-Key and body
+    /// already placed it: nothing new happened.
+    pub replayed: bool,
+}
+
+/// The ports order placement needs.
+pub struct PlaceOrderPorts<'a> {
+    pub orders: &'a dyn OrderRepository,
+    pub catalog: &'a dyn CatalogRepository,
+    pub clock: &'a dyn Clock,
+    pub ids: &'a dyn IdGenerator,
+}
+
+/// Places an order: validates, prices from the menu, and in one atomic write
+/// takes the stock of every line, stores the order with its `OrderPlaced`
+/// event, and records the idempotency key.
+pub async fn place_order(
+    ports: PlaceOrderPorts<'_>,
+    caller: &Caller,
+    idempotency_key: Option<&str>,
+    input: PlaceOrderInput,
+) -> Result<PlacedOrder, AppError> {
+    require_role(caller, &[Role::Customer])?;
+    let key = idempotency_key.map(check_idempotency_key).transpose()?;
+    let request = input.validate()?;
+    if let Some(key) = key
+        && let Some(previous) = replay(ports.orders, caller, key, &request.fingerprint).await?
+    {
+        return Ok(previous);
+    }
+
+    let products: Vec<_> = request.lines.iter().map(|l| l.product_id.clone()).collect();
+    let menu: HashMap<_, _> = ports
+        .catalog
+        .get_items(&request.store_id, &products)
+        .await?
+        .into_iter()
+        .map(|item| (item.product_id.clone(), item))
+        .collect();
+    let (lines, _total) = request.price(&menu)?;
+    // A first check on what we read gives the client exact numbers; the
+    // write below re-checks every line atomically.
+    let stock =
+        StockPlan::take(&request.store_id, &request.lines, &menu).map_err(AppError::InsufficientStock)?;
+
+    let now = ports.clock.now();
+    let Transition { order, events } =
+        Order::place(OrderId::new(ports.ids.new_id()), caller.user_id.clone(), &request, lines, now);
+    let idempotency = key.map(|key| IdempotencyRecord {
+        customer_id: caller.user_id.clone(),
+        key: key.to_owned(),
+        fingerprint: request.fingerprint.clone(),
+        order_id: order.order_id.clone(),
+        created_at: now,
+    });
+    let placement = Placement { order, events, stock, idempotency };
+    match ports.orders.place(&placement).await {
+        Ok(()) => Ok(PlacedOrder { order: placement.order.into(), replayed: false }),
+        // A concurrent retry with the same key won the race: answer as it did.
+        Err(PlaceError::IdempotencyKeyTaken) => match key {
+            Some(key) => replay(ports.orders, caller, key, &request.fingerprint)
+                .await?
+                .ok_or(AppError::IdempotencyKeyReused),
+            None => Err(AppError::IdempotencyKeyReused),
+        },
+        Err(other) => Err(other.into()),
+    }
+}
+
+fn check_idempotency_key(key: &str) -> Result<&str, AppError> {
+    let ok = !key.is_empty()
+        && key.len() <= MAX_IDEMPOTENCY_KEY_CHARS
+        && key.chars().all(|c| c.is_ascii_graphic());
+    if ok {
+        Ok(key)
+    } else {
+        Err(AppError::invalid(
+            "Idempotency-Key",
+            format!("must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} printable ASCII characters"),
+        ))
+    }
+}
+
+/// The order an earlier request with this key placed, if the body matches.
+async fn replay(
+    orders: &dyn OrderRepository,
+    caller: &Caller,
+    key: &str,
+    fingerprint: &str,
+) -> Result<Option<PlacedOrder>, AppError> {
+    let Some(record) = orders.find_idempotency(&caller.user_id, key).await? else {
+        return Ok(None);
+    };
+    if record.fingerprint != fingerprint {
+        return Err(AppError::IdempotencyKeyReused);
+    }
+    let order = orders.get(&record.order_id).await?.ok_or_else(|| {
+        AppError::Port(foodstream_domain::ports::PortError::Corrupt(format!(
+            "idempotency key {key} points at missing order {}",
+            record.order_id
+        )))
+    })?;
+    Ok(Some(PlacedOrder { order: order.into(), replayed: true }))
+}
+
+/// `GET /orders/{orderId}`: its customer or its store's owner.
+pub async fn get_order(
+    orders: &dyn OrderRepository,
+    caller: &Caller,
+    order_id: &str,
+) -> Result<OrderView, AppError> {
+    require_role(caller, &[Role::Customer, Role::Owner])?;
+    Ok(load_visible_order(orders, caller, &OrderId::new(order_id)).await?.into())
+}
+
+/// `GET /orders`: the customer's own orders, newest first.
+pub async fn list_my_orders(
+    orders: &dyn OrderRepository,
+    caller: &Caller,
+    limit: Option<&str>,
+    cursor: Option<&str>,
+) -> Result<ListView<OrderView>, AppError> {
+    require_role(caller, &[Role::Customer])?;
+    let page = orders.list_for_customer(&caller.user_id, &page_request(limit, cursor)?).await?;
+    Ok(ListView::of(page, Into::into))
+}
+
+/// `GET /stores/{storeId}/orders?status=`: the store's orders, newest first.
+pub async fn list_store_orders(
+    orders: &dyn OrderRepository,
+    caller: &Caller,
+    store_id: &str,
+    status: Option<&str>,
+    limit: Option<&str>,
+    cursor: Option<&str>,
+) -> Result<ListView<OrderView>, AppError> {
+    let store = StoreId::new(store_id);
+    require_store_owner(caller, &store)?;
+    let status = match status.filter(|s| !s.is_empty()) {
+        None => None,
+        Some(raw) => Some(OrderStatus::parse(raw).ok_or_else(|| {
+            let all: Vec<&str> = OrderStatus::ALL.iter().map(|s| s.as_str()).collect();
+            AppError::invalid("status", format!("must be one of {}", all.join(", ")))
+        })?),
+    };
+    let page = orders.list_for_store(&store, status, &page_request(limit, cursor)?).await?;
+    Ok(ListView::of(page, Into::into))
+}
+
+/// A change computed from the current order: the transition and, for
+/// rejections and cancellations, the stock to give back.
+pub struct Change {
+    pub transition: Transition,
+    pub stock: Option<StockPlan>,
+}
+
+impl From<Transition> for Change {
+    fn from(transition: Transition) -> Self {
+        Change { transition, stock: None }
+    }
+}
+
+/// Reads the order, computes the change, and writes it conditionally on
+/// the version read. Losing a race re-reads and recomputes, so a change
+/// that became illegal meanwhile is refused with the new current status.
+pub async fn change_order(
+    orders: &dyn OrderRepository,
+    settings: &Settings,
+    mut current: Order,
+    decide: impl Fn(&Order) -> Result<Change, AppError>,
+) -> Result<Order, AppError> {
+    let mut attempt = 1;
+    loop {
+        let change = decide(&current)?;
+        let update = OrderUpdate {
+            order: change.transition.order,
+            expected_version: current.version,
+            events: change.transition.events,
+            stock: change.stock,
+        };
+        match orders.update(&update).await {
+            Ok(()) => return Ok(update.order),
+            Err(UpdateError::VersionConflict) if attempt < settings.version_conflict_attempts => {
+                attempt += 1;
+                current = orders
+                    .get(&current.order_id)
+                    .await?
+                    .ok_or_else(|| AppError::NotFound(format!("order {}", current.order_id)))?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// The ports of an order change made through the API.
+pub struct ChangePorts<'a> {
+    pub orders: &'a dyn OrderRepository,
+    pub clock: &'a dyn Clock,
+    pub settings: &'a Settings,
+}
+
+/// `POST /orders/{orderId}/cancel`: the customer while PAID (stock back),
+/// or the store's owner after DELIVERY_FAILED.
+pub async fn cancel_order(
+    ports: ChangePorts<'_>,
+    caller: &Caller,
+    order_id: &str,
+    reason: Option<&str>,
+) -> Result<OrderView, AppError> {
+    require_role(caller, &[Role::Customer, Role::Owner])?;
+    let order = load_visible_order(ports.orders, caller, &OrderId::new(order_id)).await?;
+    let by = if caller.role == Role::Customer { Canceller::Customer } else { Canceller::StoreOwner };
+    let now = ports.clock.now();
+    let changed = change_order(ports.orders, ports.settings, order, |o| {
+        let (transition, stock_back) = o.cancel(by, reason, now)?;
+        let stock = stock_back.then(|| StockPlan::give_back(&o.store_id, &o.quantities()));
+        Ok(Change { transition, stock })
+    })
+    .await?;
+    Ok(changed.into())
+}
+
+/// Loads an order of the owner's store (404 otherwise).
+async fn load_store_order(
+    orders: &dyn OrderRepository,
+    caller: &Caller,
+    order_id: &str,
+) -> Result<Order, AppError> {
+    owner_store(caller)?;
+    load_visible_order(orders, caller, &OrderId::new(order_id)).await
+}
+
+/// `POST /orders/{orderId}/accept`.
+pub async fn accept_order(
+    ports: ChangePorts<'_>,
+    caller: &Caller,
+    order_id: &str,
+) -> Result<OrderView, AppError> {
+    let order = load_store_order(ports.orders, caller, order_id).await?;
+    let now = ports.clock.now();
+    Ok(change_order(ports.orders, ports.settings, order, |o| Ok(o.accept(now)?.into())).await?.into())
+}
+
+/// `POST /orders/{orderId}/reject` with `{reason}`: stock back.
+pub async fn reject_order(
+    ports: ChangePorts<'_>,
+    caller: &Caller,
+    order_id: &str,
+    reason: Option<&str>,
+) -> Result<OrderView, AppError> {
+    let order = load_store_order(ports.orders, caller, order_id).await?;
+    let now = ports.clock.now();
+    let changed = change_order(ports.orders, ports.settings, order, |o| {
+        let transition = o.reject(reason.unwrap_or(""), now)?;
+        Ok(Change { transition, stock: Some(StockPlan::give_back(&o.store_id, &o.quantities())) })
+    })
+    .await?;
+    Ok(changed.into())
+}
+
+/// `POST /orders/{orderId}/delivery-requests`: call a rider (the
+/// dispatcher picks it up from `order-events`).
+pub async fn request_delivery(
+    ports: ChangePorts<'_>,
+    caller: &Caller,
+    order_id: &str,
+) -> Result<OrderView, AppError> {
+    let order = load_store_order(ports.orders, caller, order_id).await?;
+    let now = ports.clock.now();
+    Ok(change_order(ports.orders, ports.settings, order, |o| Ok(o.request_delivery(now)?.into()))
+        .await?
+        .into())
+}

@@ -1,0 +1,91 @@
+//! Refund routes: a photo upload slot, the request, the owner's decision.
+
+use crate::access::{load_visible_order, owner_store, require_role};
+use crate::error::AppError;
+use crate::ordering::{ChangePorts, change_order};
+use crate::views::{OrderView, PhotoUploadView};
+use foodstream_domain::identity::{Caller, Role};
+use foodstream_domain::ids::OrderId;
+use foodstream_domain::ports::{Clock, IdGenerator, OrderRepository, PhotoStore};
+use foodstream_domain::refund::{PhotoUpload, RefundDecisionInput, RefundPolicy, RefundRequestInput};
+use serde::Deserialize;
+
+/// The body of `POST /orders/{orderId}/refund-photos`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PhotoUploadInput {
+    pub content_type: String,
+}
+
+pub struct PhotoPorts<'a> {
+    pub orders: &'a dyn OrderRepository,
+    pub photos: &'a dyn PhotoStore,
+    pub clock: &'a dyn Clock,
+    pub ids: &'a dyn IdGenerator,
+    pub refund: &'a RefundPolicy,
+}
+
+/// Hands the customer a presigned PUT for a photo of their order, bounded
+/// in type, size and time. Refused early when no refund could follow.
+pub async fn create_photo_upload(
+    ports: PhotoPorts<'_>,
+    caller: &Caller,
+    order_id: &str,
+    input: PhotoUploadInput,
+) -> Result<PhotoUploadView, AppError> {
+    require_role(caller, &[Role::Customer])?;
+    let order = load_visible_order(ports.orders, caller, &OrderId::new(order_id)).await?;
+    let slot = PhotoUpload::for_order(&order.order_id, &ports.ids.new_id(), &input.content_type)?;
+    order.check_refundable(ports.refund, ports.clock.now())?;
+    let upload =
+        ports.photos.presign_upload(&slot.key, &slot.content_type, slot.max_bytes, slot.expires_in).await?;
+    Ok(PhotoUploadView::of(slot.key, upload))
+}
+
+/// `POST /orders/{orderId}/refund-request`: within the window, once, with
+/// a photo that was really uploaded.
+pub async fn request_refund(
+    ports: ChangePorts<'_>,
+    photos: &dyn PhotoStore,
+    caller: &Caller,
+    order_id: &str,
+    input: RefundRequestInput,
+) -> Result<OrderView, AppError> {
+    require_role(caller, &[Role::Customer])?;
+    let order = load_visible_order(ports.orders, caller, &OrderId::new(order_id)).await?;
+    let request = input.validate(&order.order_id)?;
+    let now = ports.clock.now();
+    // State and window first: a late request is told so, whatever its photo.
+    order.check_refundable(&ports.settings.refund, now)?;
+    if !photos.exists(&request.photo_key).await? {
+        return Err(AppError::invalid("photo_key", "no photo was uploaded at this key"));
+    }
+    let policy = ports.settings.refund;
+    let changed = change_order(ports.orders, ports.settings, order, |o| {
+        Ok(o.request_refund(request.clone(), &policy, now)?.into())
+    })
+    .await?;
+    Ok(changed.into())
+}
+
+/// `POST /orders/{orderId}/refund-request/decision` with `{approve, reason?}`.
+pub async fn decide_refund(
+    ports: ChangePorts<'_>,
+    caller: &Caller,
+    order_id: &str,
+    input: RefundDecisionInput,
+) -> Result<OrderView, AppError> {
+    owner_store(caller)?;
+    let order = load_visible_order(ports.orders, caller, &OrderId::new(order_id)).await?;
+    let now = ports.clock.now();
+    let reason = input.reason.as_deref();
+    let changed = change_order(ports.orders, ports.settings, order, |o| {
+        let transition = if input.approve {
+            o.approve_refund(reason, now)?
+        } else {
+            o.reject_refund(reason.unwrap_or(""), now)?
+        };
+        Ok(transition.into())
+    })
+    .await?;
+    Ok(changed.into())
+}

@@ -1,0 +1,100 @@
+//! The knobs of the use cases, read by each function's `main.rs` from its
+//! environment (template parameters in AWS, overrides locally).
+
+use foodstream_domain::delivery::DeliverySettings;
+use foodstream_domain::log::LogRetention;
+use foodstream_domain::notification::Locale;
+use foodstream_domain::refund::RefundPolicy;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// `REFUND_WINDOW_SECONDS`, default 600.
+    pub refund: RefundPolicy,
+    /// `DELIVERY_DURATION_MS`, default 1000.
+    pub delivery: DeliverySettings,
+    /// `NOTIFICATION_LOCALE` (`ko` or `en`), default `ko`.
+    pub locale: Locale,
+    /// `LOG_RETENTION_DAYS`, default 30.
+    pub log_retention: LogRetention,
+    /// How often a write that lost a race on the order version is retried
+    /// on a fresh read before the caller gets a 409.
+    pub version_conflict_attempts: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            refund: RefundPolicy::default(),
+            delivery: DeliverySettings::default(),
+            locale: Locale::default(),
+            log_retention: LogRetention::default(),
+            version_conflict_attempts: 5,
+        }
+    }
+}
+
+/// A setting that could not be read; a function refuses to start with one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name}={value:?}: {reason}")]
+pub struct SettingError {
+    pub name: &'static str,
+    pub value: String,
+    pub reason: &'static str,
+}
+
+impl Settings {
+    /// Reads the settings through `lookup` (the process environment in
+    /// production, a map in tests). Unset means default.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingError> {
+        let mut settings = Settings::default();
+        if let Some(v) = lookup("REFUND_WINDOW_SECONDS") {
+            settings.refund = RefundPolicy::from_seconds(positive("REFUND_WINDOW_SECONDS", &v)?);
+        }
+        if let Some(v) = lookup("DELIVERY_DURATION_MS") {
+            settings.delivery = DeliverySettings::from_millis(positive("DELIVERY_DURATION_MS", &v)?);
+        }
+        if let Some(v) = lookup("NOTIFICATION_LOCALE") {
+            settings.locale = Locale::parse(&v).ok_or(SettingError {
+                name: "NOTIFICATION_LOCALE",
+                value: v.clone(),
+                reason: "must be ko or en",
+            })?;
+        }
+        if let Some(v) = lookup("LOG_RETENTION_DAYS") {
+            settings.log_retention = LogRetention::from_days(positive("LOG_RETENTION_DAYS", &v)?);
+        }
+        Ok(settings)
+    }
+
+    pub fn from_env() -> Result<Settings, SettingError> {
+        Settings::from_lookup(|name| std::env::var(name).ok())
+    }
+}
+
+fn positive(name: &'static str, value: &str) -> Result<i64, SettingError> {
+    match value.trim().parse::<i64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(SettingError { name, value: value.to_owned(), reason: "must be a positive integer" }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn unset_means_default_and_bad_values_are_named() {
+        assert_eq!(Settings::from_lookup(|_| None).unwrap(), Settings::default());
+        let env: HashMap<&str, &str> =
+            [("REFUND_WINDOW_SECONDS", "5"), ("DELIVERY_DURATION_MS", "250")].into();
+        let s = Settings::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(s.refund.window.num_seconds(), 5);
+        assert_eq!(s.delivery.duration.num_milliseconds(), 250);
+        let err =
+            Settings::from_lookup(|k| (k == "DELIVERY_DURATION_MS").then(|| "soon".into())).unwrap_err();
+        assert_eq!(err.name, "DELIVERY_DURATION_MS");
+        let err = Settings::from_lookup(|k| (k == "NOTIFICATION_LOCALE").then(|| "fr".into())).unwrap_err();
+        assert_eq!(err.reason, "must be ko or en");
+    }
+}
