@@ -116,7 +116,7 @@ async fn rule_11_refund_at_10_01_is_409_saying_the_window_closed() {
 }
 
 #[tokio::test]
-async fn rule_12_approve_refund_refunds() {
+async fn rule_12_approved_refund_is_refunded_through_the_pipeline() {
     let (mut w, id) = delivered().await;
     let key = photo(&w, &id).await;
     ask(&w, &id, &key, "REFUND").await.unwrap();

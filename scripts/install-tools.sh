@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what building and testing foodstream needs on a fresh machine,
+# skipping whatever is already there. Safe to run again.
+set -euo pipefail
+
+log() { printf '[install-tools] %s\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# C toolchain and make: rdkafka's vendored librdkafka and OpenSSL build from source.
+missing_apt=()
+for tool in cc make perl; do
+  command -v "$tool" >/dev/null 2>&1 || missing_apt+=("$tool")
+done
+if [ ${#missing_apt[@]} -gt 0 ]; then
+  log "installing build-essential and perl (missing: ${missing_apt[*]})"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq build-essential perl >/dev/null
+fi
+
+# Rust toolchain with rustfmt and clippy.
+if ! command -v cargo >/dev/null 2>&1; then
+  if [ -x "$HOME/.cargo/bin/cargo" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+  else
+    log "installing the Rust toolchain with rustup"
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+fi
+if command -v rustup >/dev/null 2>&1; then
+  installed=$(rustup component list --installed 2>/dev/null || true)
+  for component in rustfmt clippy; do
+    if ! grep -q "^${component}" <<<"$installed"; then
+      log "adding rustup component $component"
+      rustup component add "$component"
+    fi
+  done
+fi
+log "ok: $(cargo --version)"
