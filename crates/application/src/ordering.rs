@@ -5,6 +5,7 @@ use crate::error::AppError;
 use crate::pagination::page_request;
 use crate::settings::Settings;
 use crate::views::{ListView, OrderView};
+use foodstream_domain::Timestamp;
 use foodstream_domain::identity::{Caller, Role};
 use foodstream_domain::ids::{OrderId, StoreId};
 use foodstream_domain::order::{Canceller, Order, OrderStatus, PlaceOrderInput, Transition};
@@ -222,6 +223,19 @@ pub struct ChangePorts<'a> {
     pub settings: &'a Settings,
 }
 
+impl ChangePorts<'_> {
+    /// Applies `decide` to an order the caller may act on, at the current
+    /// time, through [`change_order`], and answers the new order.
+    pub async fn apply(
+        &self,
+        order: Order,
+        decide: impl Fn(&Order, Timestamp) -> Result<Change, AppError>,
+    ) -> Result<OrderView, AppError> {
+        let now = self.clock.now();
+        change_order(self.orders, self.settings, order, |o| decide(o, now)).await.map(Into::into)
+    }
+}
+
 /// `POST /orders/{orderId}/cancel`: the customer while PAID (stock back),
 /// or the store's owner after DELIVERY_FAILED.
 pub async fn cancel_order(
@@ -233,14 +247,13 @@ pub async fn cancel_order(
     require_role(caller, &[Role::Customer, Role::Owner])?;
     let order = load_visible_order(ports.orders, caller, &OrderId::new(order_id)).await?;
     let by = if caller.role == Role::Customer { Canceller::Customer } else { Canceller::StoreOwner };
-    let now = ports.clock.now();
-    let changed = change_order(ports.orders, ports.settings, order, |o| {
-        let (transition, stock_back) = o.cancel(by, reason, now)?;
-        let stock = stock_back.then(|| StockPlan::give_back(&o.store_id, &o.quantities()));
-        Ok(Change { transition, stock })
-    })
-    .await?;
-    Ok(changed.into())
+    ports
+        .apply(order, |o, now| {
+            let (transition, stock_back) = o.cancel(by, reason, now)?;
+            let stock = stock_back.then(|| StockPlan::give_back(&o.store_id, &o.quantities()));
+            Ok(Change { transition, stock })
+        })
+        .await
 }
 
 /// Loads an order of the owner's store (404 otherwise).
@@ -260,8 +273,7 @@ pub async fn accept_order(
     order_id: &str,
 ) -> Result<OrderView, AppError> {
     let order = load_store_order(ports.orders, caller, order_id).await?;
-    let now = ports.clock.now();
-    Ok(change_order(ports.orders, ports.settings, order, |o| Ok(o.accept(now)?.into())).await?.into())
+    ports.apply(order, |o, now| Ok(o.accept(now)?.into())).await
 }
 
 /// `POST /orders/{orderId}/reject` with `{reason}`: stock back.
@@ -272,13 +284,12 @@ pub async fn reject_order(
     reason: Option<&str>,
 ) -> Result<OrderView, AppError> {
     let order = load_store_order(ports.orders, caller, order_id).await?;
-    let now = ports.clock.now();
-    let changed = change_order(ports.orders, ports.settings, order, |o| {
-        let transition = o.reject(reason.unwrap_or(""), now)?;
-        Ok(Change { transition, stock: Some(StockPlan::give_back(&o.store_id, &o.quantities())) })
-    })
-    .await?;
-    Ok(changed.into())
+    ports
+        .apply(order, |o, now| {
+            let transition = o.reject(reason.unwrap_or(""), now)?;
+            Ok(Change { transition, stock: Some(StockPlan::give_back(&o.store_id, &o.quantities())) })
+        })
+        .await
 }
 
 /// `POST /orders/{orderId}/delivery-requests`: call a rider (the
@@ -289,8 +300,5 @@ pub async fn request_delivery(
     order_id: &str,
 ) -> Result<OrderView, AppError> {
     let order = load_store_order(ports.orders, caller, order_id).await?;
-    let now = ports.clock.now();
-    Ok(change_order(ports.orders, ports.settings, order, |o| Ok(o.request_delivery(now)?.into()))
-        .await?
-        .into())
+    ports.apply(order, |o, now| Ok(o.request_delivery(now)?.into())).await
 }

@@ -2,7 +2,7 @@
 
 use crate::access::{load_visible_order, owner_store, require_role};
 use crate::error::AppError;
-use crate::ordering::{ChangePorts, change_order};
+use crate::ordering::ChangePorts;
 use crate::views::{OrderView, PhotoUploadView};
 use foodstream_domain::identity::{Caller, Role};
 use foodstream_domain::ids::OrderId;
@@ -60,11 +60,7 @@ pub async fn request_refund(
         return Err(AppError::invalid("photo_key", "no photo was uploaded at this key"));
     }
     let policy = ports.settings.refund;
-    let changed = change_order(ports.orders, ports.settings, order, |o| {
-        Ok(o.request_refund(request.clone(), &policy, now)?.into())
-    })
-    .await?;
-    Ok(changed.into())
+    ports.apply(order, |o, now| Ok(o.request_refund(request.clone(), &policy, now)?.into())).await
 }
 
 /// `POST /orders/{orderId}/refund-request/decision` with `{approve, reason?}`.
@@ -76,16 +72,15 @@ pub async fn decide_refund(
 ) -> Result<OrderView, AppError> {
     owner_store(caller)?;
     let order = load_visible_order(ports.orders, caller, &OrderId::new(order_id)).await?;
-    let now = ports.clock.now();
     let reason = input.reason.as_deref();
-    let changed = change_order(ports.orders, ports.settings, order, |o| {
-        let transition = if input.approve {
-            o.approve_refund(reason, now)?
-        } else {
-            o.reject_refund(reason.unwrap_or(""), now)?
-        };
-        Ok(transition.into())
-    })
-    .await?;
-    Ok(changed.into())
+    ports
+        .apply(order, |o, now| {
+            let transition = if input.approve {
+                o.approve_refund(reason, now)?
+            } else {
+                o.reject_refund(reason.unwrap_or(""), now)?
+            };
+            Ok(transition.into())
+        })
+        .await
 }
