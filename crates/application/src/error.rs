@@ -21,6 +21,9 @@ pub enum AppError {
     NotFound(String),
     #[error("invalid input: {0}")]
     Invalid(ValidationErrors),
+    /// The request body is over the route's limit.
+    #[error("the request body is over {limit} bytes")]
+    PayloadTooLarge { limit: usize },
     #[error(transparent)]
     Order(OrderError),
     #[error("not enough stock")]
@@ -123,6 +126,9 @@ impl From<&AppError> for ApiError {
                 format!("invalid request: {errors}"),
                 json!({ "fields": errors }),
             ),
+            AppError::PayloadTooLarge { limit } => {
+                ApiError::new(413, "PAYLOAD_TOO_LARGE", message, json!({ "limit_bytes": limit }))
+            }
             AppError::Order(order) => order_error(order, message),
             AppError::InsufficientStock(lines) => ApiError::new(
                 409,
@@ -188,6 +194,7 @@ mod tests {
             (AppError::Unauthenticated("no sub".into()), 401, "UNAUTHENTICATED"),
             (AppError::Forbidden("owners only".into()), 403, "FORBIDDEN"),
             (AppError::NotFound("order o-1".into()), 404, "NOT_FOUND"),
+            (AppError::PayloadTooLarge { limit: 65536 }, 413, "PAYLOAD_TOO_LARGE"),
             (AppError::invalid("items", "empty"), 400, "VALIDATION_FAILED"),
             (
                 AppError::Order(OrderError::IllegalTransition {

@@ -56,9 +56,7 @@ pub async fn request_refund(
     let now = ports.clock.now();
     // State and window first: a late request is told so, whatever its photo.
     order.check_refundable(&ports.settings.refund, now)?;
-    if !photos.exists(&request.photo_key).await? {
-        return Err(AppError::invalid("photo_key", "no photo was uploaded at this key"));
-    }
+    check_uploaded(photos, &request.photo_key).await?;
     let policy = ports.settings.refund;
     ports.apply(order, |o, now| Ok(o.request_refund(request.clone(), &policy, now)?.into())).await
 }
@@ -83,4 +81,26 @@ pub async fn decide_refund(
             Ok(transition.into())
         })
         .await
+}
+
+/// The photo must have been uploaded, as an image, within the size limit
+/// (a presigned PUT cannot bound the size, so it is checked here).
+async fn check_uploaded(photos: &dyn PhotoStore, key: &str) -> Result<(), AppError> {
+    let photo = photos
+        .stat(key)
+        .await?
+        .ok_or_else(|| AppError::invalid("photo_key", "no photo was uploaded at this key"))?;
+    if photo.bytes > PhotoUpload::MAX_BYTES {
+        return Err(AppError::invalid(
+            "photo_key",
+            format!("the photo is {} bytes; at most {} are accepted", photo.bytes, PhotoUpload::MAX_BYTES),
+        ));
+    }
+    match photo.content_type.as_deref() {
+        Some("image/jpeg" | "image/png") => Ok(()),
+        other => Err(AppError::invalid(
+            "photo_key",
+            format!("the upload is {}, not image/jpeg or image/png", other.unwrap_or("of unknown type")),
+        )),
+    }
 }

@@ -66,10 +66,22 @@ async fn rule_11_photo_upload_is_a_short_lived_presigned_put_for_this_order() {
 }
 
 #[tokio::test]
-async fn rule_11_the_photo_must_exist_and_the_fields_are_checked() {
+async fn rule_11_the_photo_must_exist_be_an_image_within_5_mib_and_the_fields_are_checked() {
     let (w, id) = delivered().await;
     let never_uploaded = format!("refund-photos/{id}/nothing.jpg");
     match ask(&w, &id, &never_uploaded, "REFUND").await.unwrap_err() {
+        AppError::Invalid(e) => assert_eq!(e.fields()[0].field, "photo_key"),
+        other => panic!("{other:?}"),
+    }
+    let huge = format!("refund-photos/{id}/huge.jpg");
+    w.photos.upload_object(&huge, 6 * 1024 * 1024, "image/jpeg");
+    match ask(&w, &id, &huge, "REFUND").await.unwrap_err() {
+        AppError::Invalid(e) => assert!(e.fields()[0].reason.contains("at most 5242880"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    let text = format!("refund-photos/{id}/note.jpg");
+    w.photos.upload_object(&text, 10, "text/plain");
+    match ask(&w, &id, &text, "REFUND").await.unwrap_err() {
         AppError::Invalid(e) => assert_eq!(e.fields()[0].field, "photo_key"),
         other => panic!("{other:?}"),
     }

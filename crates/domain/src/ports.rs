@@ -242,10 +242,19 @@ pub struct PresignedUpload {
     pub expires_at: Timestamp,
 }
 
+/// What object storage knows of an uploaded photo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPhoto {
+    pub bytes: u64,
+    pub content_type: Option<String>,
+}
+
 #[async_trait]
 pub trait PhotoStore: Send + Sync {
-    /// A URL the client can PUT the photo to, limited to its content type
-    /// and size, valid for `expires_in`.
+    /// A URL the client can PUT the photo to, bound to its content type,
+    /// valid for `expires_in`. (A presigned PUT cannot carry a size range;
+    /// `max_bytes` is for stores that can, and the use case checks the size
+    /// of what was uploaded.)
     async fn presign_upload(
         &self,
         key: &str,
@@ -253,7 +262,8 @@ pub trait PhotoStore: Send + Sync {
         max_bytes: u64,
         expires_in: Duration,
     ) -> Result<PresignedUpload, PortError>;
-    async fn exists(&self, key: &str) -> Result<bool, PortError>;
+    /// The uploaded object at `key`, if any.
+    async fn stat(&self, key: &str) -> Result<Option<StoredPhoto>, PortError>;
 }
 
 #[async_trait]

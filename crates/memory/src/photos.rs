@@ -1,22 +1,28 @@
 use async_trait::async_trait;
 use chrono::Duration;
-use foodstream_domain::ports::{Clock, PhotoStore, PortError, PresignedUpload};
-use std::collections::HashSet;
+use foodstream_domain::ports::{Clock, PhotoStore, PortError, PresignedUpload, StoredPhoto};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// Object storage for refund photos: `upload` plays the client's PUT.
 pub struct InMemoryPhotoStore {
     clock: Arc<dyn Clock>,
-    objects: Mutex<HashSet<String>>,
+    objects: Mutex<HashMap<String, StoredPhoto>>,
 }
 
 impl InMemoryPhotoStore {
     pub fn new(clock: Arc<dyn Clock>) -> Self {
-        InMemoryPhotoStore { clock, objects: Mutex::new(HashSet::new()) }
+        InMemoryPhotoStore { clock, objects: Mutex::new(HashMap::new()) }
     }
 
+    /// A 100 KiB JPEG at `key`.
     pub fn upload(&self, key: &str) {
-        self.objects.lock().unwrap().insert(key.to_owned());
+        self.upload_object(key, 100 * 1024, "image/jpeg");
+    }
+
+    pub fn upload_object(&self, key: &str, bytes: u64, content_type: &str) {
+        let photo = StoredPhoto { bytes, content_type: Some(content_type.to_owned()) };
+        self.objects.lock().unwrap().insert(key.to_owned(), photo);
     }
 }
 
@@ -36,7 +42,7 @@ impl PhotoStore for InMemoryPhotoStore {
         })
     }
 
-    async fn exists(&self, key: &str) -> Result<bool, PortError> {
-        Ok(self.objects.lock().unwrap().contains(key))
+    async fn stat(&self, key: &str) -> Result<Option<StoredPhoto>, PortError> {
+        Ok(self.objects.lock().unwrap().get(key).cloned())
     }
 }

@@ -1,0 +1,133 @@
+//! The notifications table (partition: the recipient, sort: time and id,
+//! newest first) and the logs table (one item per log record, indexes by
+//! user and by order, a TTL). Both insert only if absent, so a replayed
+//! event stores nothing twice.
+
+use crate::codec::{QueryPage, from_item, s, sort_key, to_item, to_value, unavailable};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use foodstream_domain::ids::{OrderId, Recipient};
+use foodstream_domain::log::LogRecord;
+use foodstream_domain::notification::Notification;
+use foodstream_domain::ports::{LogRepository, NotificationRepository, Page, PageRequest, PortError};
+use serde::Deserialize;
+
+/// Puts `item` unless an item with its key exists. True if written.
+async fn put_new(
+    client: &Client,
+    table: &str,
+    item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+    key_attribute: &str,
+) -> Result<bool, PortError> {
+    let result = client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(#key)")
+        .expression_attribute_names("#key", key_attribute)
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+            Ok(false)
+        }
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
+#[derive(Clone)]
+pub struct DynamoNotifications {
+    client: Client,
+    table: String,
+}
+
+impl DynamoNotifications {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoNotifications { client, table: table.into() }
+    }
+}
+
+#[derive(Deserialize)]
+struct StoredNotification {
+    notification: Notification,
+}
+
+#[async_trait]
+impl NotificationRepository for DynamoNotifications {
+    async fn insert(&self, notification: &Notification) -> Result<bool, PortError> {
+        let mut item = std::collections::HashMap::new();
+        item.insert("recipient".to_string(), s(notification.recipient.key()));
+        item.insert(
+            "created_sk".to_string(),
+            s(sort_key(notification.created_at, notification.notification_id.as_str())),
+        );
+        item.insert("notification".to_string(), to_value(notification)?);
+        put_new(&self.client, &self.table, item, "recipient").await
+    }
+
+    async fn list_for(
+        &self,
+        recipient: &Recipient,
+        page: &PageRequest,
+    ) -> Result<Page<Notification>, PortError> {
+        QueryPage {
+            client: &self.client,
+            table: &self.table,
+            index: None,
+            partition: ("recipient", s(recipient.key())),
+            key_attributes: &["recipient", "created_sk"],
+        }
+        .fetch(page, |item| from_item::<StoredNotification>(item).map(|n| n.notification))
+        .await
+    }
+}
+
+#[derive(Clone)]
+pub struct DynamoLogs {
+    client: Client,
+    table: String,
+}
+
+impl DynamoLogs {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoLogs { client, table: table.into() }
+    }
+
+    fn query(&self, index: &'static str, partition: (&'static str, String)) -> QueryPage<'_> {
+        let key_attributes: &'static [&'static str] = match index {
+            "by-user" => &["user_id", "created_sk", "log_id"],
+            _ => &["order_id", "created_sk", "log_id"],
+        };
+        QueryPage {
+            client: &self.client,
+            table: &self.table,
+            index: Some(index),
+            partition: (partition.0, s(partition.1)),
+            key_attributes,
+        }
+    }
+}
+
+#[async_trait]
+impl LogRepository for DynamoLogs {
+    async fn insert(&self, record: &LogRecord) -> Result<bool, PortError> {
+        let mut item = to_item(record)?;
+        item.insert("created_sk".to_string(), s(sort_key(record.created_at, record.log_id.as_str())));
+        // The TTL attribute must be a number of epoch seconds.
+        item.insert("expires_at_epoch".to_string(), crate::codec::n(record.expires_at.timestamp()));
+        put_new(&self.client, &self.table, item, "log_id").await
+    }
+
+    async fn list_for_user(&self, user_id: &str, page: &PageRequest) -> Result<Page<LogRecord>, PortError> {
+        self.query("by-user", ("user_id", user_id.to_owned())).fetch(page, from_item::<LogRecord>).await
+    }
+
+    async fn list_for_order(
+        &self,
+        order: &OrderId,
+        page: &PageRequest,
+    ) -> Result<Page<LogRecord>, PortError> {
+        self.query("by-order", ("order_id", order.to_string())).fetch(page, from_item::<LogRecord>).await
+    }
+}

@@ -1,0 +1,51 @@
+//! AWS adapters of foodstream's ports: DynamoDB repositories, the S3 photo
+//! store, and the system clock and id generator. The table design and the
+//! reasons for it are in `docs/dynamodb.md`.
+
+mod catalog;
+mod codec;
+mod deliveries;
+mod feed;
+mod orders;
+mod photos;
+mod system;
+
+pub use catalog::DynamoCatalog;
+pub use codec::Cursor;
+pub use deliveries::{DynamoDeliveries, DynamoRiders};
+pub use feed::{DynamoLogs, DynamoNotifications};
+pub use orders::{DynamoOrders, OrderImage, order_events_of_change};
+pub use photos::S3PhotoStore;
+pub use system::{SystemClock, UuidIds};
+
+use aws_config::{BehaviorVersion, SdkConfig};
+
+/// Loads the AWS configuration once per cold start: region and credentials
+/// from the environment or the Lambda role; `AWS_ENDPOINT_URL` (or
+/// `AWS_ENDPOINT_URL_DYNAMODB`, `..._S3`) points the clients at an emulator.
+pub async fn load_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(config)
+}
+
+/// An S3 client; path-style addressing when an endpoint override is set
+/// (emulators serve buckets by path, not by virtual host).
+pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
+    let custom_endpoint =
+        std::env::var_os("AWS_ENDPOINT_URL_S3").is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
+    let s3_config = aws_sdk_s3::config::Builder::from(config).force_path_style(custom_endpoint).build();
+    aws_sdk_s3::Client::from_conf(s3_config)
+}
+
+/// Table and bucket names a function reads from its environment; each
+/// function needs only some of them.
+pub fn env_name(variable: &'static str) -> Result<String, MissingSetting> {
+    std::env::var(variable).ok().filter(|v| !v.trim().is_empty()).ok_or(MissingSetting(variable))
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("environment variable {0} is not set")]
+pub struct MissingSetting(pub &'static str);

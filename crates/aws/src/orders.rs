@@ -1,0 +1,367 @@
+//! The orders table and the idempotency-keys table.
+//!
+//! An order item holds the whole order as a map, the attributes its indexes
+//! need, its `version` (every write is conditional on it) and `outbox`: the
+//! events of the change that produced this version, as their exact JSON.
+//! The table's stream (new and old images) hands them to the outbox relay,
+//! so an order change and its events are one atomic write.
+
+use crate::catalog::stock_update;
+use crate::codec::{Item, QueryPage, condition_failed, from_item, n, s, sort_key, to_item, unavailable};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, Put, TransactWriteItem};
+use chrono::Duration;
+use foodstream_domain::events::{DecodeError, OrderEvent, decode};
+use foodstream_domain::ids::{OrderId, StoreId, UserId};
+use foodstream_domain::order::{Order, OrderStatus};
+use foodstream_domain::ports::{
+    IdempotencyRecord, OrderRepository, OrderUpdate, Page, PageRequest, PlaceError, Placement, PortError,
+    UpdateError,
+};
+use foodstream_domain::stock::{ShortLine, StockPlan};
+use serde::{Deserialize, Serialize};
+use std::time::Duration as StdDuration;
+
+/// How long an Idempotency-Key is remembered (DynamoDB TTL).
+pub const IDEMPOTENCY_TTL_HOURS: i64 = 24;
+/// Transactions that collide with another on the same items are retried.
+const CONFLICT_ATTEMPTS: u32 = 6;
+
+#[derive(Clone)]
+pub struct DynamoOrders {
+    client: Client,
+    orders_table: String,
+    catalog_table: String,
+    idempotency_table: String,
+}
+
+impl DynamoOrders {
+    pub fn new(
+        client: Client,
+        orders_table: impl Into<String>,
+        catalog_table: impl Into<String>,
+        idempotency_table: impl Into<String>,
+    ) -> Self {
+        DynamoOrders {
+            client,
+            orders_table: orders_table.into(),
+            catalog_table: catalog_table.into(),
+            idempotency_table: idempotency_table.into(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct OrderRecord {
+    order_id: String,
+    customer_id: String,
+    store_id: String,
+    status: OrderStatus,
+    /// `{created_at}#{order_id}`: the sort key of every index.
+    created_sk: String,
+    /// `{store_id}#{status}`: the partition of the by-store-status index.
+    store_status: String,
+    version: u64,
+    order: Order,
+    outbox: Vec<String>,
+}
+
+impl OrderRecord {
+    fn of(order: &Order, events: &[OrderEvent]) -> OrderRecord {
+        OrderRecord {
+            order_id: order.order_id.to_string(),
+            customer_id: order.customer_id.to_string(),
+            store_id: order.store_id.to_string(),
+            status: order.status,
+            created_sk: sort_key(order.created_at, order.order_id.as_str()),
+            store_status: store_status(&order.store_id, order.status),
+            version: order.version,
+            order: order.clone(),
+            outbox: events.iter().map(|e| String::from_utf8(e.to_json()).expect("JSON is UTF-8")).collect(),
+        }
+    }
+}
+
+fn store_status(store: &StoreId, status: OrderStatus) -> String {
+    format!("{store}#{}", status.as_str())
+}
+
+/// What the outbox relay reads from a stream image of the orders table.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct OrderImage {
+    pub version: u64,
+    #[serde(default)]
+    pub outbox: Vec<String>,
+}
+
+/// The events a stream record carries: those of the new image, when it is a
+/// newer version than the old one (a record with no version change carries
+/// nothing to publish).
+pub fn order_events_of_change(
+    new: &OrderImage,
+    old: Option<&OrderImage>,
+) -> Result<Vec<OrderEvent>, DecodeError> {
+    if old.is_some_and(|old| old.version >= new.version) {
+        return Ok(Vec::new());
+    }
+    new.outbox.iter().map(|json| decode(json.as_bytes())).collect()
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct IdempotencyItem {
+    idempotency_key: String,
+    customer_id: String,
+    key: String,
+    fingerprint: String,
+    order_id: String,
+    created_at: foodstream_domain::Timestamp,
+    /// Epoch seconds: the table's TTL attribute.
+    expires_at: i64,
+}
+
+fn idempotency_key(customer: &UserId, key: &str) -> String {
+    format!("{customer}#{key}")
+}
+
+fn put(table: &str, item: Item, condition: &str) -> Result<Put, PortError> {
+    Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression(condition)
+        .build()
+        .map_err(|e| PortError::Corrupt(e.to_string()))
+}
+
+fn order_put(
+    table: &str,
+    order: &Order,
+    events: &[OrderEvent],
+    expected: Option<u64>,
+) -> Result<Put, PortError> {
+    let item = to_item(&OrderRecord::of(order, events))?;
+    let mut builder = Put::builder().table_name(table).set_item(Some(item));
+    builder = match expected {
+        None => builder.condition_expression("attribute_not_exists(order_id)"),
+        Some(version) => builder
+            .condition_expression("version = :expected")
+            .expression_attribute_values(":expected", n(version)),
+    };
+    builder.build().map_err(|e| PortError::Corrupt(e.to_string()))
+}
+
+enum TransactOutcome {
+    Done,
+    Cancelled(Vec<CancellationReason>),
+}
+
+/// Runs a transaction, retrying those cancelled only because another
+/// transaction was touching the same items at the same moment.
+async fn transact(client: &Client, items: Vec<TransactWriteItem>) -> Result<TransactOutcome, PortError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let result = client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
+        let error = match result {
+            Ok(_) => return Ok(TransactOutcome::Done),
+            Err(error) => error,
+        };
+        let conflict = match error.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                let reasons = cancelled.cancellation_reasons().to_vec();
+                let only_conflicts = reasons.iter().any(|r| r.code() == Some("TransactionConflict"))
+                    && !reasons.iter().any(|r| r.code() == Some("ConditionalCheckFailed"));
+                if !only_conflicts {
+                    return Ok(TransactOutcome::Cancelled(reasons));
+                }
+                true
+            }
+            _ => false,
+        };
+        if !conflict || attempt >= CONFLICT_ATTEMPTS {
+            return Err(unavailable(error));
+        }
+        // Jitter from the clock's nanoseconds: no randomness crate needed.
+        let jitter = u64::from(chrono::Utc::now().timestamp_subsec_nanos() % 20);
+        tokio::time::sleep(StdDuration::from_millis(10 * u64::from(attempt) + jitter)).await;
+    }
+}
+
+fn stock_items(table: &str, plan: &StockPlan) -> Result<Vec<TransactWriteItem>, PortError> {
+    plan.changes
+        .iter()
+        .map(|change| {
+            Ok(TransactWriteItem::builder().update(stock_update(table, &plan.store_id, change)?).build())
+        })
+        .collect()
+}
+
+fn short_line(plan: &StockPlan, index: usize, reason: &CancellationReason) -> ShortLine {
+    let change = &plan.changes[index];
+    let available = reason.item().and_then(|item| match item.get("stock") {
+        Some(AttributeValue::N(value)) => value.parse().ok(),
+        _ => None,
+    });
+    ShortLine { product_id: change.product_id.clone(), requested: change.requires_at_least, available }
+}
+
+#[async_trait]
+impl OrderRepository for DynamoOrders {
+    async fn place(&self, placement: &Placement) -> Result<(), PlaceError> {
+        let stock_count = placement.stock.changes.len();
+        let mut items = stock_items(&self.catalog_table, &placement.stock)?;
+        let order = order_put(&self.orders_table, &placement.order, &placement.events, None)?;
+        items.push(TransactWriteItem::builder().put(order).build());
+        if let Some(record) = &placement.idempotency {
+            let item = to_item(&IdempotencyItem {
+                idempotency_key: idempotency_key(&record.customer_id, &record.key),
+                customer_id: record.customer_id.to_string(),
+                key: record.key.clone(),
+                fingerprint: record.fingerprint.clone(),
+                order_id: record.order_id.to_string(),
+                created_at: record.created_at,
+                expires_at: (record.created_at + Duration::hours(IDEMPOTENCY_TTL_HOURS)).timestamp(),
+            })?;
+            let idempotency = put(&self.idempotency_table, item, "attribute_not_exists(idempotency_key)")?;
+            items.push(TransactWriteItem::builder().put(idempotency).build());
+        }
+        match transact(&self.client, items).await? {
+            TransactOutcome::Done => Ok(()),
+            TransactOutcome::Cancelled(reasons) => {
+                if placement.idempotency.is_some() && condition_failed(&reasons, stock_count + 1) {
+                    return Err(PlaceError::IdempotencyKeyTaken);
+                }
+                let short: Vec<ShortLine> = (0..stock_count)
+                    .filter(|i| condition_failed(&reasons, *i))
+                    .map(|i| short_line(&placement.stock, i, &reasons[i]))
+                    .collect();
+                if !short.is_empty() {
+                    return Err(PlaceError::StockShort(short));
+                }
+                if condition_failed(&reasons, stock_count) {
+                    return Err(
+                        PortError::Corrupt(format!("order id {} reused", placement.order.order_id)).into()
+                    );
+                }
+                Err(PortError::Unavailable(format!("placement cancelled: {reasons:?}")).into())
+            }
+        }
+    }
+
+    async fn get(&self, order: &OrderId) -> Result<Option<Order>, PortError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.orders_table)
+            .key("order_id", s(order.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        output.item.map(|item| from_item::<OrderRecord>(item).map(|r| r.order)).transpose()
+    }
+
+    async fn update(&self, update: &OrderUpdate) -> Result<(), UpdateError> {
+        let order =
+            order_put(&self.orders_table, &update.order, &update.events, Some(update.expected_version))?;
+        let Some(plan) = &update.stock else {
+            let result = self
+                .client
+                .put_item()
+                .table_name(&self.orders_table)
+                .set_item(Some(order.item))
+                .set_condition_expression(order.condition_expression)
+                .set_expression_attribute_values(order.expression_attribute_values)
+                .send()
+                .await;
+            return match result {
+                Ok(_) => Ok(()),
+                Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                    Err(UpdateError::VersionConflict)
+                }
+                Err(e) => Err(unavailable(e).into()),
+            };
+        };
+        let mut items = vec![TransactWriteItem::builder().put(order).build()];
+        items.extend(stock_items(&self.catalog_table, plan)?);
+        match transact(&self.client, items).await? {
+            TransactOutcome::Done => Ok(()),
+            TransactOutcome::Cancelled(reasons) if condition_failed(&reasons, 0) => {
+                Err(UpdateError::VersionConflict)
+            }
+            TransactOutcome::Cancelled(reasons) => {
+                Err(PortError::Corrupt(format!("stock could not be given back: {reasons:?}")).into())
+            }
+        }
+    }
+
+    async fn list_for_customer(
+        &self,
+        customer: &UserId,
+        page: &PageRequest,
+    ) -> Result<Page<Order>, PortError> {
+        QueryPage {
+            client: &self.client,
+            table: &self.orders_table,
+            index: Some("by-customer"),
+            partition: ("customer_id", s(customer.as_str())),
+            key_attributes: &["customer_id", "created_sk", "order_id"],
+        }
+        .fetch(page, |item| from_item::<OrderRecord>(item).map(|r| r.order))
+        .await
+    }
+
+    async fn list_for_store(
+        &self,
+        store: &StoreId,
+        status: Option<OrderStatus>,
+        page: &PageRequest,
+    ) -> Result<Page<Order>, PortError> {
+        let query = match status {
+            Some(status) => QueryPage {
+                client: &self.client,
+                table: &self.orders_table,
+                index: Some("by-store-status"),
+                partition: ("store_status", s(store_status(store, status))),
+                key_attributes: &["store_status", "created_sk", "order_id"],
+            },
+            None => QueryPage {
+                client: &self.client,
+                table: &self.orders_table,
+                index: Some("by-store"),
+                partition: ("store_id", s(store.as_str())),
+                key_attributes: &["store_id", "created_sk", "order_id"],
+            },
+        };
+        query.fetch(page, |item| from_item::<OrderRecord>(item).map(|r| r.order)).await
+    }
+
+    async fn find_idempotency(
+        &self,
+        customer: &UserId,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, PortError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.idempotency_table)
+            .key("idempotency_key", s(idempotency_key(customer, key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        output
+            .item
+            .map(|item| {
+                from_item::<IdempotencyItem>(item).map(|i| IdempotencyRecord {
+                    customer_id: UserId::new(i.customer_id),
+                    key: i.key,
+                    fingerprint: i.fingerprint,
+                    order_id: OrderId::new(i.order_id),
+                    created_at: i.created_at,
+                })
+            })
+            .transpose()
+    }
+}

