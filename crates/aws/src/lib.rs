@@ -8,6 +8,7 @@ mod deliveries;
 mod feed;
 mod orders;
 mod photos;
+pub mod schema;
 mod system;
 
 pub use catalog::DynamoCatalog;

@@ -1,0 +1,64 @@
+//! Test support against the real AWS emulator (moto_server, or LocalStack):
+//! a client configuration for `AWS_ENDPOINT_URL` (default
+//! http://127.0.0.1:4566) and a fresh set of uniquely named tables per test,
+//! so tests run in parallel without seeing each other.
+
+#![allow(dead_code)]
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::Credentials;
+use foodstream_aws::schema::{self, TableSpec};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+pub fn endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".into())
+}
+
+/// Fails loudly (never skips) when the emulator is not there.
+fn require_emulator() {
+    let url = endpoint();
+    let host = url.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/');
+    let reachable = host
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok());
+    assert!(reachable, "no AWS emulator answers at {url}: run `scripts/emulators.sh up` (make test does)");
+}
+
+pub async fn config() -> SdkConfig {
+    require_emulator();
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "static"))
+        .load()
+        .await
+}
+
+pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&config().await)
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A unique prefix for this test's resources.
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{prefix}-{}-{nanos}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst))
+}
+
+/// Creates the tables of `specs` under a unique prefix; returns their names
+/// in the same order.
+pub async fn tables(client: &aws_sdk_dynamodb::Client, specs: &[TableSpec]) -> Vec<String> {
+    let prefix = unique("it");
+    let mut names = Vec::new();
+    for spec in specs {
+        let name = format!("{prefix}-{}", spec.logical_id);
+        schema::create_table(client, spec, &name).await.expect("table created");
+        names.push(name);
+    }
+    names
+}

@@ -1,0 +1,120 @@
+//! Produce with the real publisher to the real broker (Tansu, or any
+//! Kafka-protocol broker at KAFKA_BOOTSTRAP_SERVERS) and consume with two
+//! consumer groups: both see every message, in order per key, with the
+//! event id header.
+
+use foodstream_domain::ports::{EventPublisher, OutgoingMessage};
+use foodstream_kafka::{Bootstrap, KafkaPublisher, KafkaSettings};
+use rdkafka::ClientConfig;
+use rdkafka::Message;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::Headers;
+use std::collections::HashMap;
+use std::time::Duration;
+
+fn bootstrap() -> String {
+    std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
+}
+
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}-{nanos}")
+}
+
+async fn create_topic(topic: &str, partitions: i32) {
+    let admin: AdminClient<_> = ClientConfig::new().set("bootstrap.servers", bootstrap()).create().unwrap();
+    let results = admin
+        .create_topics(&[NewTopic::new(topic, partitions, TopicReplication::Fixed(1))], &AdminOptions::new())
+        .await
+        .expect("the broker answers: run `scripts/emulators.sh up` (make test does)");
+    for result in results {
+        result.unwrap();
+    }
+}
+
+/// Reads `count` messages with `group` (classic protocol, as Tansu needs).
+async fn consume(topic: &str, group: &str, count: usize) -> Vec<(String, String, String)> {
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", group)
+        .set("group.protocol", "classic")
+        .set("session.timeout.ms", "6000")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[topic]).unwrap();
+    let mut out = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while out.len() < count {
+        let message = tokio::time::timeout_at(deadline, consumer.recv())
+            .await
+            .unwrap_or_else(|_| panic!("{group}: only {} of {count} messages within 60 s", out.len()))
+            .unwrap();
+        let key = String::from_utf8(message.key().unwrap().to_vec()).unwrap();
+        let value = String::from_utf8(message.payload().unwrap().to_vec()).unwrap();
+        let headers = message.headers().unwrap();
+        let event_id = (0..headers.count())
+            .map(|i| headers.get(i))
+            .find(|h| h.key == "event_id")
+            .and_then(|h| h.value)
+            .map(|v| String::from_utf8(v.to_vec()).unwrap())
+            .unwrap();
+        out.push((key, value, event_id));
+    }
+    consumer.commit_consumer_state(rdkafka::consumer::CommitMode::Sync).ok();
+    out
+}
+
+#[tokio::test]
+async fn published_events_reach_two_consumer_groups_in_order_per_key() {
+    let topic = unique("it-order-events");
+    create_topic(&topic, 3).await;
+    let leaked: &'static str = Box::leak(topic.clone().into_boxed_str());
+    let settings = KafkaSettings { message_timeout_ms: 10_000, idempotence: true, client_id: "it".into() };
+    let publisher = KafkaPublisher::new(&Bootstrap::Plaintext(bootstrap()), &settings, None).unwrap();
+    let messages: Vec<OutgoingMessage> = (0..30)
+        .map(|i| OutgoingMessage {
+            topic: leaked,
+            key: format!("order-{}", i % 4),
+            event_id: format!("order-{}:v{}", i % 4, i / 4 + 1),
+            payload: format!("{{\"seq\":{i}}}").into_bytes(),
+        })
+        .collect();
+    publisher.publish(&messages[..10]).await.unwrap();
+    publisher.publish(&messages[10..]).await.unwrap();
+
+    for group in [unique("delivery"), unique("message")] {
+        let got = consume(&topic, &group, messages.len()).await;
+        assert_eq!(got.len(), 30, "{group}");
+        let mut per_key: HashMap<String, Vec<i64>> = HashMap::new();
+        for (key, value, event_id) in &got {
+            let seq: serde_json::Value = serde_json::from_str(value).unwrap();
+            let seq = seq["seq"].as_i64().unwrap();
+            assert_eq!(event_id, &format!("order-{}:v{}", seq % 4, seq / 4 + 1));
+            per_key.entry(key.clone()).or_default().push(seq);
+        }
+        for (key, seqs) in per_key {
+            let mut sorted = seqs.clone();
+            sorted.sort();
+            assert_eq!(seqs, sorted, "{group}: {key} out of order");
+        }
+    }
+}
+
+#[tokio::test]
+async fn publishing_to_an_unreachable_broker_fails_instead_of_hanging() {
+    let settings = KafkaSettings { message_timeout_ms: 1500, idempotence: true, client_id: "it".into() };
+    let publisher =
+        KafkaPublisher::new(&Bootstrap::Plaintext("127.0.0.1:1".into()), &settings, None).unwrap();
+    let message = OutgoingMessage {
+        topic: "order-events",
+        key: "k".into(),
+        event_id: "e".into(),
+        payload: b"{}".to_vec(),
+    };
+    let started = std::time::Instant::now();
+    assert!(publisher.publish(&[message]).await.is_err());
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
