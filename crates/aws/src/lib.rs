@@ -50,3 +50,55 @@ pub fn env_name(variable: &'static str) -> Result<String, MissingSetting> {
 #[derive(Debug, thiserror::Error)]
 #[error("environment variable {0} is not set")]
 pub struct MissingSetting(pub &'static str);
+
+/// The AWS clients of a function, built once per cold start, and the
+/// repositories over them, each from its table's environment variable.
+pub struct Aws {
+    pub config: SdkConfig,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+}
+
+impl Aws {
+    pub async fn from_env() -> Aws {
+        let config = load_config().await;
+        let dynamodb = dynamodb_client(&config);
+        Aws { config, dynamodb }
+    }
+
+    pub fn catalog(&self) -> Result<DynamoCatalog, MissingSetting> {
+        Ok(DynamoCatalog::new(self.dynamodb.clone(), env_name(schema::CATALOG.env)?))
+    }
+
+    pub fn orders(&self) -> Result<DynamoOrders, MissingSetting> {
+        Ok(DynamoOrders::new(
+            self.dynamodb.clone(),
+            env_name(schema::ORDERS.env)?,
+            env_name(schema::CATALOG.env)?,
+            env_name(schema::IDEMPOTENCY.env)?,
+        ))
+    }
+
+    pub fn riders(&self) -> Result<DynamoRiders, MissingSetting> {
+        Ok(DynamoRiders::new(self.dynamodb.clone(), env_name(schema::RIDERS.env)?))
+    }
+
+    pub fn deliveries(&self) -> Result<DynamoDeliveries, MissingSetting> {
+        Ok(DynamoDeliveries::new(
+            self.dynamodb.clone(),
+            env_name(schema::DELIVERIES.env)?,
+            env_name(schema::RIDERS.env)?,
+        ))
+    }
+
+    pub fn notifications(&self) -> Result<DynamoNotifications, MissingSetting> {
+        Ok(DynamoNotifications::new(self.dynamodb.clone(), env_name(schema::NOTIFICATIONS.env)?))
+    }
+
+    pub fn logs(&self) -> Result<DynamoLogs, MissingSetting> {
+        Ok(DynamoLogs::new(self.dynamodb.clone(), env_name(schema::LOGS.env)?))
+    }
+
+    pub fn photos(&self) -> Result<S3PhotoStore, MissingSetting> {
+        Ok(S3PhotoStore::new(s3_client(&self.config), env_name(schema::PHOTOS_BUCKET_ENV)?))
+    }
+}

@@ -24,3 +24,13 @@ pub enum KafkaSetupError {
     #[error("cannot create the Kafka producer: {0}")]
     Producer(#[from] rdkafka::error::KafkaError),
 }
+
+impl KafkaPublisher {
+    /// The publisher of a function: brokers from `KAFKA_BOOTSTRAP_SERVERS`
+    /// (local) or `MSK_CLUSTER_ARN` (AWS, IAM auth), settings from the
+    /// environment. Call once per cold start.
+    pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<KafkaPublisher, KafkaSetupError> {
+        let bootstrap = resolve_bootstrap(aws).await?;
+        KafkaPublisher::new(&bootstrap, &KafkaSettings::from_env()?, Some(aws))
+    }
+}

@@ -1,6 +1,7 @@
 //! The HTTP toolkit of the route functions (API Gateway HTTP API, payload
 //! format 2.0).
 
+use ::http;
 use foodstream_application::{ApiError, AppError, access};
 use foodstream_domain::identity::Caller;
 use lambda_http::request::RequestContext;
@@ -107,6 +108,11 @@ fn strip_position(message: &str) -> String {
         Some(at) => message[..at].to_owned(),
         None => message.to_owned(),
     }
+}
+
+/// A header value from a static string.
+pub fn header_value(value: &'static str) -> http::HeaderValue {
+    http::HeaderValue::from_static(value)
 }
 
 /// A JSON answer.

@@ -8,6 +8,7 @@
 //!   DynamoDB stream batches into typed events;
 //! - [`logging`]: structured JSON logs through tracing.
 
+pub mod consumer;
 pub mod http;
 pub mod logging;
 pub mod records;

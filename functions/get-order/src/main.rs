@@ -1,0 +1,13 @@
+//! `GET /orders/{orderId}`: config, clients, run.
+
+use foodstream_aws::Aws;
+use foodstream_handlers::routes;
+use foodstream_lambda::{http, logging};
+
+#[tokio::main]
+async fn main() -> Result<(), foodstream_lambda::lambda_http::Error> {
+    logging::init();
+    let aws = Aws::from_env().await;
+    let orders = aws.orders()?;
+    http::serve("GET /orders/{orderId}", |request| routes::get_order(&orders, request)).await
+}

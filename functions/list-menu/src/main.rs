@@ -1,0 +1,13 @@
+//! `GET /stores/{storeId}/menu`: config, clients, run.
+
+use foodstream_aws::Aws;
+use foodstream_handlers::routes;
+use foodstream_lambda::{http, logging};
+
+#[tokio::main]
+async fn main() -> Result<(), foodstream_lambda::lambda_http::Error> {
+    logging::init();
+    let aws = Aws::from_env().await;
+    let catalog = aws.catalog()?;
+    http::serve("GET /stores/{storeId}/menu", |request| routes::list_menu(&catalog, request)).await
+}

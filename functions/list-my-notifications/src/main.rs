@@ -1,0 +1,14 @@
+//! `GET /me/notifications`: config, clients, run.
+
+use foodstream_aws::Aws;
+use foodstream_handlers::routes;
+use foodstream_lambda::{http, logging};
+
+#[tokio::main]
+async fn main() -> Result<(), foodstream_lambda::lambda_http::Error> {
+    logging::init();
+    let aws = Aws::from_env().await;
+    let notifications = aws.notifications()?;
+    http::serve("GET /me/notifications", |request| routes::list_my_notifications(&notifications, request))
+        .await
+}

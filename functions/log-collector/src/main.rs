@@ -1,0 +1,19 @@
+//! `log-collector`: log-events (group log) -> log records. Config, clients, run.
+
+use aws_lambda_events::event::kafka::KafkaEvent;
+use foodstream_application::Settings;
+use foodstream_aws::Aws;
+use foodstream_handlers::consumers;
+use foodstream_lambda::{consumer, logging};
+
+#[tokio::main]
+async fn main() -> Result<(), foodstream_lambda::lambda_runtime::Error> {
+    logging::init();
+    let aws = Aws::from_env().await;
+    let settings = &Settings::from_env()?;
+    let logs = &aws.logs()?;
+    consumer::serve("log-collector", |batch: KafkaEvent| async move {
+        consumers::collect_logs(logs, settings, &batch).await
+    })
+    .await
+}

@@ -1,0 +1,21 @@
+//! `notifier`: order-events (group message) -> notifications, log-events. Config, clients, run.
+
+use aws_lambda_events::event::kafka::KafkaEvent;
+use foodstream_application::Settings;
+use foodstream_application::consumers::NotifyPorts;
+use foodstream_aws::Aws;
+use foodstream_handlers::consumers;
+use foodstream_kafka::KafkaPublisher;
+use foodstream_lambda::{consumer, logging};
+
+#[tokio::main]
+async fn main() -> Result<(), foodstream_lambda::lambda_runtime::Error> {
+    logging::init();
+    let aws = Aws::from_env().await;
+    let settings = &Settings::from_env()?;
+    let notifications = &aws.notifications()?;
+    let publisher = &KafkaPublisher::from_env(&aws.config).await?;
+    let ports = &NotifyPorts { notifications, publisher, settings };
+    consumer::serve("notifier", |batch: KafkaEvent| async move { consumers::notify(ports, &batch).await })
+        .await
+}

@@ -1,0 +1,18 @@
+//! `order-outbox-relay`: orders table stream -> order-events. Config, clients, run.
+
+use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
+use foodstream_aws::Aws;
+use foodstream_handlers::consumers;
+use foodstream_kafka::KafkaPublisher;
+use foodstream_lambda::{consumer, logging};
+
+#[tokio::main]
+async fn main() -> Result<(), foodstream_lambda::lambda_runtime::Error> {
+    logging::init();
+    let aws = Aws::from_env().await;
+    let publisher = &KafkaPublisher::from_env(&aws.config).await?;
+    consumer::serve("order-outbox-relay", |batch: DynamoDbEvent| async move {
+        consumers::relay(publisher, &batch).await
+    })
+    .await
+}

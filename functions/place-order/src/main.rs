@@ -1,0 +1,23 @@
+//! `POST /orders`: config, clients, run.
+
+use foodstream_application::ordering::PlaceOrderPorts;
+use foodstream_aws::Aws;
+use foodstream_aws::SystemClock;
+use foodstream_aws::UuidIds;
+use foodstream_handlers::routes;
+use foodstream_lambda::{http, logging};
+
+#[tokio::main]
+async fn main() -> Result<(), foodstream_lambda::lambda_http::Error> {
+    logging::init();
+    let aws = Aws::from_env().await;
+    let orders = aws.orders()?;
+    let catalog = aws.catalog()?;
+    http::serve("POST /orders", |request| {
+        routes::place_order(
+            PlaceOrderPorts { orders: &orders, catalog: &catalog, clock: &SystemClock, ids: &UuidIds },
+            request,
+        )
+    })
+    .await
+}

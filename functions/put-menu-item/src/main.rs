@@ -1,0 +1,14 @@
+//! `PUT /stores/{storeId}/menu/{productId}`: config, clients, run.
+
+use foodstream_aws::Aws;
+use foodstream_handlers::routes;
+use foodstream_lambda::{http, logging};
+
+#[tokio::main]
+async fn main() -> Result<(), foodstream_lambda::lambda_http::Error> {
+    logging::init();
+    let aws = Aws::from_env().await;
+    let catalog = aws.catalog()?;
+    http::serve("PUT /stores/{storeId}/menu/{productId}", |request| routes::put_menu_item(&catalog, request))
+        .await
+}

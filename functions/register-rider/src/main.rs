@@ -1,0 +1,15 @@
+//! `PUT /riders/{riderId}`: config, clients, run.
+
+use foodstream_aws::Aws;
+use foodstream_aws::SystemClock;
+use foodstream_handlers::routes;
+use foodstream_lambda::{http, logging};
+
+#[tokio::main]
+async fn main() -> Result<(), foodstream_lambda::lambda_http::Error> {
+    logging::init();
+    let aws = Aws::from_env().await;
+    let riders = aws.riders()?;
+    http::serve("PUT /riders/{riderId}", |request| routes::register_rider(&riders, &SystemClock, request))
+        .await
+}
