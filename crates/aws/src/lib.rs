@@ -15,7 +15,7 @@ pub use catalog::DynamoCatalog;
 pub use codec::Cursor;
 pub use deliveries::{DynamoDeliveries, DynamoRiders};
 pub use feed::{DynamoLogs, DynamoNotifications};
-pub use orders::{DynamoOrders, OrderImage, order_events_of_change};
+pub use orders::{DynamoOrders, OrderImage, order_events_of_change, order_stream_image};
 pub use photos::S3PhotoStore;
 pub use system::{SystemClock, UuidIds};
 

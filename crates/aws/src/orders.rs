@@ -365,3 +365,12 @@ impl OrderRepository for DynamoOrders {
             .transpose()
     }
 }
+
+/// The orders table item of `order` after the change that caused `events`,
+/// in DynamoDB JSON: what the table's stream puts in `NewImage`. Used to
+/// write ready stream payloads for tests and `cargo lambda invoke`.
+pub fn order_stream_image(order: &Order, events: &[OrderEvent]) -> Result<serde_json::Value, PortError> {
+    let item: serde_dynamo::Item = serde_dynamo::to_item(OrderRecord::of(order, events))
+        .map_err(|e| PortError::Corrupt(format!("cannot encode item: {e}")))?;
+    serde_json::to_value(item).map_err(|e| PortError::Corrupt(e.to_string()))
+}

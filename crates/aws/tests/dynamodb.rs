@@ -2,7 +2,7 @@
 //! writes, transactions that roll back, pagination, idempotent inserts,
 //! concurrency on stock and riders.
 
-mod support;
+use foodstream_testkit as support;
 
 use chrono::{Duration, TimeZone, Utc};
 use foodstream_application::AppError;

@@ -1,7 +1,7 @@
 //! The refund photo store against the real emulator: a presigned PUT that a
 //! plain HTTP client can use, and HEAD of what was uploaded.
 
-mod support;
+use foodstream_testkit as support;
 
 use chrono::Duration;
 use foodstream_aws::S3PhotoStore;

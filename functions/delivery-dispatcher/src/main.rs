@@ -17,13 +17,7 @@ async fn main() -> Result<(), foodstream_lambda::lambda_runtime::Error> {
     let riders = &aws.riders()?;
     let deliveries = &aws.deliveries()?;
     let publisher = &KafkaPublisher::from_env(&aws.config).await?;
-    let ports = &DispatchPorts {
-        riders,
-        deliveries,
-        publisher,
-        clock: &SystemClock,
-        settings,
-    };
+    let ports = &DispatchPorts { riders, deliveries, publisher, clock: &SystemClock, settings };
     consumer::serve("delivery-dispatcher", |batch: KafkaEvent| async move {
         consumers::dispatch(ports, &batch).await
     })

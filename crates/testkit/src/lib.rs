@@ -1,9 +1,8 @@
-//! Test support against the real AWS emulator (moto_server, or LocalStack):
-//! a client configuration for `AWS_ENDPOINT_URL` (default
-//! http://127.0.0.1:4566) and a fresh set of uniquely named tables per test,
-//! so tests run in parallel without seeing each other.
-
-#![allow(dead_code)]
+//! Test support against the real emulators: an AWS client configuration
+//! for `AWS_ENDPOINT_URL` (default http://127.0.0.1:4566, moto_server or
+//! LocalStack), a fresh set of uniquely named tables per test so tests run in
+//! parallel without seeing each other, and the Kafka bootstrap servers.
+//! A missing emulator fails the test with what to run; nothing is skipped.
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
@@ -61,4 +60,19 @@ pub async fn tables(client: &aws_sdk_dynamodb::Client, specs: &[TableSpec]) -> V
         names.push(name);
     }
     names
+}
+
+/// A fresh bucket.
+pub async fn bucket(config: &SdkConfig) -> (aws_sdk_s3::Client, String) {
+    let client = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config).force_path_style(true).build(),
+    );
+    let bucket = unique("photos").to_lowercase();
+    client.create_bucket().bucket(&bucket).send().await.expect("bucket created");
+    (client, bucket)
+}
+
+/// `KAFKA_BOOTSTRAP_SERVERS`, default 127.0.0.1:9092.
+pub fn kafka_bootstrap() -> String {
+    std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
 }
