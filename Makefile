@@ -28,9 +28,38 @@ lint: tools ## cargo fmt --check and clippy with warnings denied
 check-docs: ## Check that docs/rules.md names real tests for every SPEC rule
 	@scripts/check-rules-table.sh
 
+.PHONY: emulators
+emulators: ## Install and start moto (127.0.0.1:4566) and Tansu (127.0.0.1:9092) unless something answers there
+	@scripts/emulators.sh up
+
+.PHONY: lint-infra
+lint-infra: ## Validate infra/template.yaml offline: cfn-lint 1.53.x on it and on its SAM-expanded form, consistency check
+	@scripts/lint-infra.sh
+
 .PHONY: test
-test: lint check-docs ## Every check and every test
-	$(CARGO) test --workspace --locked
+test: lint check-docs lint-infra ## Every check and every test (starts the emulators it needs, stops what it started)
+	@scripts/emulators.sh up
+	@status=0; $(CARGO) test --workspace --locked || status=$$?; scripts/emulators.sh down; exit $$status
+
+.PHONY: events
+events: ## Rewrite the ready payloads under events/ from the code
+	UPDATE_EVENTS=1 $(CARGO) test --locked -p foodstream-handlers --test functions event_payloads_are_current
+
+.PHONY: build
+build: tools ## Build every function for Lambda with cargo lambda (x86_64, and arm64 when its target installs)
+	@scripts/build-functions.sh
+
+.PHONY: deploy
+deploy: ## Build with cargo lambda and deploy the stack to AWS with SAM (guided the first time; costs money, see README)
+	@scripts/deploy.sh deploy
+
+.PHONY: destroy
+destroy: ## Delete the AWS stack (DynamoDB tables and the photo bucket are retained)
+	@scripts/deploy.sh destroy
+
+.PHONY: down
+down: ## Stop everything the project started (emulators, by PID)
+	@scripts/emulators.sh down
 
 .PHONY: demo
 demo: tools ## Play the whole SPEC scenario (in memory until the local stack lands) and print its timeline

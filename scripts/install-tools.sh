@@ -39,4 +39,23 @@ if command -v rustup >/dev/null 2>&1; then
     fi
   done
 fi
+# zip for Lambda artifacts; python3-venv for the project's Python tools.
+missing_apt=()
+command -v zip >/dev/null 2>&1 || missing_apt+=(zip)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing_apt+=(python3-venv)
+if [ ${#missing_apt[@]} -gt 0 ]; then
+  log "installing ${missing_apt[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_apt[@]}" >/dev/null
+fi
+
+# cargo-lambda (brings zig) in the project's venv, for `make build`.
+if [ "${1:-}" = "--lambda" ]; then
+  venv="$(cd "$(dirname "$0")/.." && pwd)/.local/venv"
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  if ! "$venv/bin/cargo-lambda" lambda --version 2>/dev/null | grep -q "1.9.2"; then
+    log "installing cargo-lambda 1.9.2 into $venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "cargo-lambda==1.9.2"
+  fi
+fi
 log "ok: $(cargo --version)"

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Builds every function with `cargo lambda build --release` into
+# target/lambda/<function>/bootstrap(.zip), for x86_64 and, when the
+# aarch64 target can be installed, arm64 (what the template deploys).
+# Prints each binary's and zip's size.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-tools.sh --lambda
+export PATH="$PWD/.local/venv/bin:$PATH"
+target_dir=${CARGO_TARGET_DIR:-target}
+
+sizes() { # arch dir
+  printf '%-24s %10s %10s  (%s)\n' function binary zip "$1"
+  for dir in "$2"/*/; do
+    name=$(basename "$dir")
+    [ -f "$dir/bootstrap" ] || continue
+    (cd "$dir" && rm -f bootstrap.zip && zip -q -9 bootstrap.zip bootstrap)
+    printf '%-24s %10s %10s\n' "$name" "$(stat -c %s "$dir/bootstrap")" "$(stat -c %s "$dir/bootstrap.zip")"
+  done
+}
+
+cargo lambda build --release --x86-64 --lambda-dir "$target_dir/lambda/x86_64"
+sizes x86_64 "$target_dir/lambda/x86_64"
+
+if rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1; then
+  if cargo lambda build --release --arm64 --lambda-dir "$target_dir/lambda/arm64"; then
+    sizes arm64 "$target_dir/lambda/arm64"
+  else
+    echo "arm64 build failed (see above); x86_64 artifacts are ready" >&2
+    exit 1
+  fi
+else
+  echo "the aarch64-unknown-linux-gnu target could not be installed: arm64 skipped" >&2
+fi
