@@ -38,8 +38,9 @@ lint-infra: ## Validate infra/template.yaml offline: cfn-lint 1.53.x on it and o
 
 .PHONY: test
 test: lint check-docs lint-infra ## Every check and every test (starts the emulators it needs, stops what it started)
-	@scripts/emulators.sh up
-	@status=0; $(CARGO) test --workspace --locked || status=$$?; scripts/emulators.sh down; exit $$status
+	@scripts/emulators.sh up --owned .local/run/test.owned
+	@status=0; $(CARGO) test --workspace --locked || status=$$?; \
+	  scripts/emulators.sh down --owned .local/run/test.owned; exit $$status
 
 .PHONY: events
 events: ## Rewrite the ready payloads under events/ from the code

