@@ -8,8 +8,9 @@
 - the three topics are AWS::MSK::Topic resources;
 - every environment variable a function reads is set for it, and nothing
   else (RUST_LOG aside): what it reads is derived from its main.rs and the
-  crates it calls (crates/aws/src/lib.rs, crates/aws/src/schema.rs,
-  crates/application/src/settings.rs, crates/kafka/src/auth.rs);
+  crates it calls (crates/handlers/src/deps.rs, crates/aws/src/lib.rs,
+  crates/aws/src/schema.rs, crates/application/src/settings.rs,
+  crates/kafka/src/auth.rs);
 - the tables match crates/aws/src/schema.rs (keys, indexes, stream, TTL).
 
 usage: python check_template.py   (from the repository root)
@@ -82,6 +83,18 @@ def env_reads():
     return calls
 
 
+def reads_of(text, calls, bodies, seen=()):
+    """The variables `text` reads, following `X::from_env(` into crates/handlers/src/deps.rs."""
+    names = set()
+    for call, variables in calls.items():
+        if call in text:
+            names |= variables
+    for struct, body in bodies.items():
+        if f"{struct}::from_env(" in text and struct not in seen:
+            names |= reads_of(body, calls, bodies, seen + (struct,))
+    return names
+
+
 def main():
     template, matches = decode(str(ROOT / "infra/template.yaml"))
     if matches:
@@ -134,14 +147,15 @@ def main():
         fail(f"AWS::MSK::Topic resources {sorted(topics)} != {sorted(TOPICS)}")
 
     reads = env_reads()
+    deps = read("crates/handlers/src/deps.rs")
+    bodies = dict(re.findall(r"impl (\w+) \{\s*pub fn from_env\(aws: &Aws\)[^{]*\{(.*?)\n    \}", deps, re.S))
+    if set(bodies) != {"OrderChanges", "RefundPhotos"}:
+        fail(f"crates/handlers/src/deps.rs: expected the from_env of OrderChanges and RefundPhotos, found {sorted(bodies)}")
     global_env = set(template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}))
     for logical, fn in functions.items():
         binary = binary_of[logical]
         main_rs = read(f"functions/{binary}/src/main.rs")
-        needed = set()
-        for call, names in reads.items():
-            if call in main_rs:
-                needed |= names
+        needed = reads_of(main_rs, reads, bodies)
         if not needed:
             fail(f"{binary}: reads no table, setting or broker? (main.rs calls nothing known)")
         env = set(fn["Properties"].get("Environment", {}).get("Variables", {})) | global_env

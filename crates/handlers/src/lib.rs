@@ -4,4 +4,5 @@
 //! payloads under `events/`.
 
 pub mod consumers;
+pub mod deps;
 pub mod routes;

@@ -1,31 +1,25 @@
 //! `POST /orders/{orderId}/refund-photos`: config, clients, run.
 
-use foodstream_application::Settings;
 use foodstream_application::refunds::PhotoPorts;
-use foodstream_aws::Aws;
-use foodstream_aws::SystemClock;
-use foodstream_aws::UuidIds;
+use foodstream_aws::{Aws, SystemClock, UuidIds};
+use foodstream_handlers::deps::RefundPhotos;
 use foodstream_handlers::routes;
 use foodstream_lambda::{http, logging};
 
 #[tokio::main]
 async fn main() -> Result<(), foodstream_lambda::lambda_http::Error> {
     logging::init();
-    let aws = Aws::from_env().await;
-    let orders = aws.orders()?;
-    let photos = aws.photos()?;
-    let settings = Settings::from_env()?;
+    let deps = RefundPhotos::from_env(&Aws::from_env().await)?;
+    let refund = deps.changes.settings.refund;
     http::serve("POST /orders/{orderId}/refund-photos", |request| {
-        routes::create_refund_photo(
-            PhotoPorts {
-                orders: &orders,
-                photos: &photos,
-                clock: &SystemClock,
-                ids: &UuidIds,
-                refund: &settings.refund,
-            },
-            request,
-        )
+        let ports = PhotoPorts {
+            orders: &deps.changes.orders,
+            photos: &deps.photos,
+            clock: &SystemClock,
+            ids: &UuidIds,
+            refund: &refund,
+        };
+        routes::create_refund_photo(ports, request)
     })
     .await
 }

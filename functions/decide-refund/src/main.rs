@@ -1,23 +1,16 @@
 //! `POST /orders/{orderId}/refund-request/decision`: config, clients, run.
 
-use foodstream_application::Settings;
-use foodstream_application::ordering::ChangePorts;
 use foodstream_aws::Aws;
-use foodstream_aws::SystemClock;
+use foodstream_handlers::deps::OrderChanges;
 use foodstream_handlers::routes;
 use foodstream_lambda::{http, logging};
 
 #[tokio::main]
 async fn main() -> Result<(), foodstream_lambda::lambda_http::Error> {
     logging::init();
-    let aws = Aws::from_env().await;
-    let orders = aws.orders()?;
-    let settings = Settings::from_env()?;
+    let deps = OrderChanges::from_env(&Aws::from_env().await)?;
     http::serve("POST /orders/{orderId}/refund-request/decision", |request| {
-        routes::decide_refund(
-            ChangePorts { orders: &orders, clock: &SystemClock, settings: &settings },
-            request,
-        )
+        routes::decide_refund(deps.ports(), request)
     })
     .await
 }

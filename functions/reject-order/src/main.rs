@@ -1,23 +1,13 @@
 //! `POST /orders/{orderId}/reject`: config, clients, run.
 
-use foodstream_application::Settings;
-use foodstream_application::ordering::ChangePorts;
 use foodstream_aws::Aws;
-use foodstream_aws::SystemClock;
+use foodstream_handlers::deps::OrderChanges;
 use foodstream_handlers::routes;
 use foodstream_lambda::{http, logging};
 
 #[tokio::main]
 async fn main() -> Result<(), foodstream_lambda::lambda_http::Error> {
     logging::init();
-    let aws = Aws::from_env().await;
-    let orders = aws.orders()?;
-    let settings = Settings::from_env()?;
-    http::serve("POST /orders/{orderId}/reject", |request| {
-        routes::reject_order(
-            ChangePorts { orders: &orders, clock: &SystemClock, settings: &settings },
-            request,
-        )
-    })
-    .await
+    let deps = OrderChanges::from_env(&Aws::from_env().await)?;
+    http::serve("POST /orders/{orderId}/reject", |request| routes::reject_order(deps.ports(), request)).await
 }
