@@ -1,0 +1,372 @@
+//! `infra/template.yaml` as the local stack needs it.
+//!
+//! CloudFormation short-form tags (`!Ref`, `!GetAtt`, `!Sub`, ...) are read
+//! as tagged YAML values; [`Template::resolve`] turns the ones a function's
+//! environment uses into local values (table and bucket names, parameter
+//! values with overrides). Anything else is an error naming the function and
+//! the variable, never a silent default.
+
+use serde_norway::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("cannot read {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("template: {0}")]
+    Invalid(String),
+}
+
+fn invalid(message: impl Into<String>) -> TemplateError {
+    TemplateError::Invalid(message.into())
+}
+
+/// A value of a function's environment before resolution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvValue {
+    Literal(String),
+    /// `!Ref X`: a parameter or a resource.
+    Ref(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Function {
+    pub logical_id: String,
+    /// The binary under `functions/` (`Metadata.BuildProperties.Binary`).
+    pub binary: String,
+    pub timeout_seconds: u64,
+    pub memory_mb: u64,
+    pub environment: BTreeMap<String, EnvValue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub method: String,
+    pub path: String,
+    pub function: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// An MSK topic read with a consumer group.
+    Kafka { topic: String, consumer_group: String },
+    /// A DynamoDB table's stream.
+    TableStream { table: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    pub function: String,
+    pub source: Source,
+    pub batch_size: u64,
+    pub batching_window_seconds: u64,
+    /// Event filter patterns, as JSON.
+    pub filters: Vec<serde_json::Value>,
+    pub max_retries: i64,
+    pub bisect_on_error: bool,
+    /// The queue (logical id) failed batches go to.
+    pub on_failure_queue: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topic {
+    pub logical_id: String,
+    pub name: String,
+    pub partitions: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Template {
+    pub parameters: BTreeMap<String, Option<String>>,
+    pub functions: Vec<Function>,
+    pub routes: Vec<Route>,
+    pub mappings: Vec<Mapping>,
+    pub tables: Vec<String>,
+    pub topics: Vec<Topic>,
+    pub buckets: Vec<String>,
+    pub queues: Vec<String>,
+}
+
+fn get<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
+    value.as_mapping().and_then(|m| m.get(key))
+}
+
+fn text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// `!Ref X` or `{Ref: X}`.
+fn reference(value: &Value) -> Option<String> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "Ref" => text(&tagged.value),
+        Value::Mapping(m) if m.len() == 1 => m.get("Ref").and_then(text),
+        _ => None,
+    }
+}
+
+/// `!GetAtt X.Attr` or `!GetAtt [X, Attr]`: the logical id.
+fn get_att(value: &Value) -> Option<String> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "GetAtt" => match &tagged.value {
+            Value::String(s) => s.split('.').next().map(String::from),
+            Value::Sequence(parts) => parts.first().and_then(text),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn number(value: Option<&Value>, parameters: &BTreeMap<String, Option<String>>, default: u64) -> u64 {
+    match value {
+        None => default,
+        Some(v) => text(v)
+            .or_else(|| reference(v).and_then(|r| parameters.get(&r).cloned().flatten()))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(default),
+    }
+}
+
+impl Template {
+    pub fn load(path: &Path) -> Result<Template, TemplateError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| TemplateError::Read { path: path.display().to_string(), reason: e.to_string() })?;
+        Template::parse(&text)
+    }
+
+    pub fn parse(source: &str) -> Result<Template, TemplateError> {
+        let root: Value = serde_norway::from_str(source).map_err(|e| invalid(e.to_string()))?;
+        let mut template = Template::default();
+        if let Some(parameters) = get(&root, "Parameters").and_then(Value::as_mapping) {
+            for (name, spec) in parameters {
+                let name = text(name).ok_or_else(|| invalid("a parameter without a name"))?;
+                template.parameters.insert(name, get(spec, "Default").and_then(text));
+            }
+        }
+        let globals = get(&root, "Globals").and_then(|g| get(g, "Function"));
+        let global_env = globals.and_then(|g| get(g, "Environment")).and_then(|e| get(e, "Variables"));
+        let resources =
+            get(&root, "Resources").and_then(Value::as_mapping).ok_or_else(|| invalid("no Resources"))?;
+        for (logical, resource) in resources {
+            let logical = text(logical).ok_or_else(|| invalid("a resource without a logical id"))?;
+            let kind = get(resource, "Type").and_then(text).unwrap_or_default();
+            let properties = get(resource, "Properties").cloned().unwrap_or(Value::Null);
+            match kind.as_str() {
+                "AWS::Serverless::Function" => {
+                    template.add_function(&logical, resource, &properties, globals, global_env)?
+                }
+                "AWS::DynamoDB::Table" => template.tables.push(logical),
+                "AWS::S3::Bucket" => template.buckets.push(logical),
+                "AWS::SQS::Queue" => template.queues.push(logical),
+                "AWS::MSK::Topic" => {
+                    let name = get(&properties, "TopicName")
+                        .and_then(text)
+                        .ok_or_else(|| invalid(format!("{logical}: no TopicName")))?;
+                    let partitions = number(get(&properties, "PartitionCount"), &template.parameters, 1);
+                    template.topics.push(Topic { logical_id: logical, name, partitions });
+                }
+                _ => {}
+            }
+        }
+        Ok(template)
+    }
+
+    fn add_function(
+        &mut self,
+        logical: &str,
+        resource: &Value,
+        properties: &Value,
+        globals: Option<&Value>,
+        global_env: Option<&Value>,
+    ) -> Result<(), TemplateError> {
+        let binary = get(resource, "Metadata")
+            .and_then(|m| get(m, "BuildProperties"))
+            .and_then(|b| get(b, "Binary"))
+            .and_then(text)
+            .ok_or_else(|| invalid(format!("{logical}: no Metadata.BuildProperties.Binary")))?;
+        let setting = |name: &str| get(properties, name).or_else(|| globals.and_then(|g| get(g, name)));
+        let mut environment = BTreeMap::new();
+        let local_env = get(properties, "Environment").and_then(|e| get(e, "Variables"));
+        for variables in [global_env, local_env].into_iter().flatten() {
+            for (name, value) in variables.as_mapping().into_iter().flatten() {
+                let name = text(name).ok_or_else(|| invalid(format!("{logical}: an unnamed variable")))?;
+                let value = match (text(value), reference(value)) {
+                    (Some(literal), _) => EnvValue::Literal(literal),
+                    (None, Some(target)) => EnvValue::Ref(target),
+                    _ => return Err(invalid(format!("{logical}: {name} is neither a literal nor a !Ref"))),
+                };
+                environment.insert(name, value);
+            }
+        }
+        self.functions.push(Function {
+            logical_id: logical.to_owned(),
+            binary: binary.clone(),
+            timeout_seconds: number(setting("Timeout"), &self.parameters, 3),
+            memory_mb: number(setting("MemorySize"), &self.parameters, 128),
+            environment,
+        });
+        for (_, event) in get(properties, "Events").and_then(Value::as_mapping).into_iter().flatten() {
+            let props = get(event, "Properties").cloned().unwrap_or(Value::Null);
+            match get(event, "Type").and_then(text).as_deref() {
+                Some("HttpApi") => self.routes.push(Route {
+                    method: get(&props, "Method").and_then(text).unwrap_or_default().to_uppercase(),
+                    path: get(&props, "Path").and_then(text).unwrap_or_default(),
+                    function: binary.clone(),
+                }),
+                Some("MSK") => {
+                    let topics =
+                        get(&props, "Topics").and_then(Value::as_sequence).cloned().unwrap_or_default();
+                    let [topic] = topics.as_slice() else {
+                        return Err(invalid(format!("{logical}: an MSK event reads exactly one topic here")));
+                    };
+                    let source = Source::Kafka {
+                        topic: text(topic).unwrap_or_default(),
+                        consumer_group: get(&props, "ConsumerGroupId")
+                            .and_then(text)
+                            .ok_or_else(|| invalid(format!("{logical}: no ConsumerGroupId")))?,
+                    };
+                    self.mappings.push(self.mapping(&binary, source, &props)?);
+                }
+                Some("DynamoDB") => {
+                    let table = get(&props, "Stream")
+                        .and_then(get_att)
+                        .ok_or_else(|| invalid(format!("{logical}: Stream is not a !GetAtt")))?;
+                    self.mappings.push(self.mapping(&binary, Source::TableStream { table }, &props)?);
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn mapping(&self, function: &str, source: Source, props: &Value) -> Result<Mapping, TemplateError> {
+        let mut filters = Vec::new();
+        let patterns =
+            get(props, "FilterCriteria").and_then(|f| get(f, "Filters")).and_then(Value::as_sequence);
+        for filter in patterns.into_iter().flatten() {
+            let pattern = get(filter, "Pattern")
+                .and_then(text)
+                .ok_or_else(|| invalid(format!("{function}: a filter without Pattern")))?;
+            filters.push(
+                serde_json::from_str(&pattern)
+                    .map_err(|e| invalid(format!("{function}: filter {pattern}: {e}")))?,
+            );
+        }
+        let on_failure_queue = get(props, "DestinationConfig")
+            .and_then(|d| get(d, "OnFailure"))
+            .and_then(|o| get(o, "Destination"))
+            .and_then(get_att);
+        Ok(Mapping {
+            function: function.to_owned(),
+            source,
+            batch_size: number(get(props, "BatchSize"), &self.parameters, 100),
+            batching_window_seconds: number(
+                get(props, "MaximumBatchingWindowInSeconds"),
+                &self.parameters,
+                0,
+            ),
+            filters,
+            max_retries: get(props, "MaximumRetryAttempts")
+                .and_then(text)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(-1),
+            bisect_on_error: get(props, "BisectBatchOnFunctionError")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            on_failure_queue,
+        })
+    }
+
+    /// A function's environment with every `!Ref` resolved: parameters to
+    /// their value (`overrides` first, then the default), resources through
+    /// `resource` (table and bucket names, ...). `None` from `resource` drops
+    /// the variable (e.g. `MSK_CLUSTER_ARN`, replaced locally by
+    /// `KAFKA_BOOTSTRAP_SERVERS`).
+    pub fn resolve(
+        &self,
+        function: &Function,
+        overrides: &BTreeMap<String, String>,
+        resource: impl Fn(&str) -> Option<String>,
+    ) -> Result<BTreeMap<String, String>, TemplateError> {
+        let mut resolved = BTreeMap::new();
+        for (name, value) in &function.environment {
+            let value = match value {
+                EnvValue::Literal(v) => Some(v.clone()),
+                EnvValue::Ref(target) if self.parameters.contains_key(target) => Some(
+                    overrides.get(target).cloned().or_else(|| self.parameters[target].clone()).ok_or_else(
+                        || invalid(format!("{}: {name}: parameter {target} has no value", function.binary)),
+                    )?,
+                ),
+                EnvValue::Ref(target) => resource(target),
+            };
+            if let Some(value) = value {
+                resolved.insert(name.clone(), value);
+            }
+        }
+        Ok(resolved)
+    }
+
+    pub fn function(&self, binary: &str) -> Option<&Function> {
+        self.functions.iter().find(|f| f.binary == binary)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project_template() -> Template {
+        Template::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/template.yaml")).unwrap()
+    }
+
+    #[test]
+    fn the_project_template_reads_as_the_whole_topology() {
+        let t = project_template();
+        assert_eq!(t.functions.len(), 21);
+        assert_eq!(t.routes.len(), 16);
+        assert_eq!(t.mappings.len(), 5);
+        assert_eq!(t.tables.len(), 7);
+        assert_eq!(
+            t.topics.iter().map(|t| (t.name.as_str(), t.partitions)).collect::<Vec<_>>(),
+            [("order-events", 3), ("delivery-events", 3), ("log-events", 3)]
+        );
+        let dispatcher = t.mappings.iter().find(|m| m.function == "delivery-dispatcher").unwrap();
+        assert_eq!(
+            dispatcher.source,
+            Source::Kafka { topic: "order-events".into(), consumer_group: "delivery".into() }
+        );
+        assert_eq!(dispatcher.filters[0]["value"]["event_type"][0], "OrderDeliveryRequested");
+        assert_eq!((dispatcher.max_retries, dispatcher.bisect_on_error), (5, true));
+        assert_eq!(dispatcher.on_failure_queue.as_deref(), Some("FailureQueue"));
+        let relay = t.mappings.iter().find(|m| m.function == "order-outbox-relay").unwrap();
+        assert_eq!(relay.source, Source::TableStream { table: "OrdersTable".into() });
+        assert!(t.routes.contains(&Route {
+            method: "POST".into(),
+            path: "/orders".into(),
+            function: "place-order".into()
+        }));
+    }
+
+    #[test]
+    fn environments_resolve_parameters_with_overrides_and_resources_by_name() {
+        let t = project_template();
+        let accept = t.function("accept-order").unwrap();
+        assert_eq!(accept.timeout_seconds, 10);
+        let overrides = BTreeMap::from([("RefundWindowSeconds".to_string(), "5".to_string())]);
+        let env = t.resolve(accept, &overrides, |r| Some(format!("local-{r}"))).unwrap();
+        assert_eq!(env["REFUND_WINDOW_SECONDS"], "5");
+        assert_eq!(env["DELIVERY_DURATION_MS"], "1000");
+        assert_eq!(env["ORDERS_TABLE"], "local-OrdersTable");
+        assert_eq!(env["RUST_LOG"], "info");
+        let notifier = t.function("notifier").unwrap();
+        let env =
+            t.resolve(notifier, &BTreeMap::new(), |r| (r != "MskCluster").then(|| r.to_owned())).unwrap();
+        assert!(!env.contains_key("MSK_CLUSTER_ARN"));
+        assert_eq!(env["KAFKA_ENABLE_IDEMPOTENCE"], "true");
+    }
+}
