@@ -50,6 +50,11 @@ events: ## Rewrite the ready payloads under events/ from the code
 build: tools ## Build every function for Lambda with cargo lambda (x86_64, and arm64 when its target installs)
 	@scripts/build-functions.sh
 
+.PHONY: token
+token: ## Mint a local bearer token: make token ROLE=customer|owner|operator SUB=<user> [STORE=<store>]
+	@$(CARGO) run --quiet --locked -p foodstream-local --bin foodstream-local -- token \
+	  --role "$(ROLE)" --sub "$(SUB)" $(if $(STORE),--store "$(STORE)")
+
 .PHONY: deploy
 deploy: ## Build with cargo lambda and deploy the stack to AWS with SAM (guided the first time; costs money, see README)
 	@scripts/deploy.sh deploy

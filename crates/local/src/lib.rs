@@ -1,6 +1,9 @@
 //! The local stack (work in progress): `infra/template.yaml` read as the
 //! single description of the system and run on this machine. This first
-//! part is the template model: functions with their environment, routes,
-//! event source mappings, tables, topics, bucket and queue.
+//! parts are the template model (functions with their environment, routes,
+//! event source mappings, tables, topics, bucket and queue) and the JWT
+//! tokens the local gateway mints and verifies as API Gateway's authorizer
+//! would.
 
+pub mod jwt;
 pub mod template;
