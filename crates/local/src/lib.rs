@@ -6,4 +6,5 @@
 //! would.
 
 pub mod jwt;
+pub mod runtime;
 pub mod template;

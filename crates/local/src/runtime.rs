@@ -1,0 +1,323 @@
+//! The Lambda Runtime API host: each function instance is its own process
+//! with `AWS_LAMBDA_RUNTIME_API` pointing at a listener of ours on
+//! 127.0.0.1, exactly as the Lambda service hands invocations to a custom
+//! runtime (`provided.al2023`). Overlapping invocations start more
+//! instances, up to a limit; an invocation past its timeout kills its
+//! instance and is reported as Lambda reports it; init and invocation
+//! durations are recorded for every call.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::process::{Child, Command};
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+/// How to run one function.
+#[derive(Debug, Clone)]
+pub struct FunctionSpec {
+    pub name: String,
+    pub binary: PathBuf,
+    pub environment: BTreeMap<String, String>,
+    pub timeout: Duration,
+    pub memory_mb: u64,
+    /// Instances that may run at once.
+    pub max_instances: usize,
+}
+
+/// How an invocation ended, as the Lambda service would report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Response(Vec<u8>),
+    /// The function reported an error (`/invocation/{id}/error`).
+    Error {
+        error_type: String,
+        message: String,
+    },
+    /// Past its timeout: the instance was killed.
+    TimedOut {
+        after: Duration,
+    },
+    /// The process died or never reached the Runtime API.
+    Crashed {
+        reason: String,
+    },
+}
+
+/// What one invocation took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub outcome: Outcome,
+    pub request_id: String,
+    /// Process start to its first `next`, when this call started the instance.
+    pub init: Option<Duration>,
+    /// From handing the event over to the answer.
+    pub duration: Duration,
+}
+
+struct Pending {
+    id: String,
+    payload: Vec<u8>,
+    deadline_ms: u128,
+}
+
+/// The Runtime API of one instance.
+#[derive(Clone)]
+struct InstanceApi {
+    function_arn: String,
+    /// Invocations for this instance; `next` waits on it.
+    queue: Arc<Mutex<mpsc::Receiver<Pending>>>,
+    /// Answers by request id.
+    answers: Arc<Mutex<HashMap<String, oneshot::Sender<Outcome>>>>,
+    /// Told once, on the first `next`.
+    ready: Arc<Mutex<Option<oneshot::Sender<Instant>>>>,
+}
+
+async fn next(State(api): State<InstanceApi>) -> Response {
+    if let Some(ready) = api.ready.lock().await.take() {
+        let _ = ready.send(Instant::now());
+    }
+    let Some(pending) = api.queue.lock().await.recv().await else {
+        return StatusCode::GONE.into_response();
+    };
+    let mut headers = HeaderMap::new();
+    let put = |h: &mut HeaderMap, k: &'static str, v: String| {
+        h.insert(k, HeaderValue::from_str(&v).expect("ASCII header"));
+    };
+    put(&mut headers, "lambda-runtime-aws-request-id", pending.id);
+    put(&mut headers, "lambda-runtime-deadline-ms", pending.deadline_ms.to_string());
+    put(&mut headers, "lambda-runtime-invoked-function-arn", api.function_arn.clone());
+    put(&mut headers, "lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000;Sampled=0".into());
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    (StatusCode::OK, headers, pending.payload).into_response()
+}
+
+async fn respond(State(api): State<InstanceApi>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+    match api.answers.lock().await.remove(&id) {
+        Some(tx) => {
+            let _ = tx.send(Outcome::Response(body.to_vec()));
+            StatusCode::ACCEPTED
+        }
+        None => StatusCode::BAD_REQUEST,
+    }
+}
+
+async fn fail(State(api): State<InstanceApi>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+    let (error_type, message) = error_of(&body);
+    match api.answers.lock().await.remove(&id) {
+        Some(tx) => {
+            let _ = tx.send(Outcome::Error { error_type, message });
+            StatusCode::ACCEPTED
+        }
+        None => StatusCode::BAD_REQUEST,
+    }
+}
+
+async fn init_error(State(api): State<InstanceApi>, body: Bytes) -> StatusCode {
+    let (error_type, message) = error_of(&body);
+    let mut answers = api.answers.lock().await;
+    for (_, tx) in answers.drain() {
+        let _ = tx.send(Outcome::Crashed { reason: format!("init error {error_type}: {message}") });
+    }
+    StatusCode::ACCEPTED
+}
+
+fn error_of(body: &[u8]) -> (String, String) {
+    let value: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let text = |k: &str| value.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    (text("errorType"), text("errorMessage"))
+}
+
+/// A running process and the way to hand it work.
+struct Instance {
+    child: Child,
+    sender: mpsc::Sender<Pending>,
+    api: InstanceApi,
+    server: tokio::task::JoinHandle<()>,
+    ready: Option<oneshot::Receiver<Instant>>,
+    started: Instant,
+}
+
+impl Instance {
+    async fn start(spec: &FunctionSpec) -> std::io::Result<Instance> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let (sender, receiver) = mpsc::channel(1);
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let api = InstanceApi {
+            function_arn: format!("arn:aws:lambda:us-east-1:000000000000:function:{}", spec.name),
+            queue: Arc::new(Mutex::new(receiver)),
+            answers: Arc::new(Mutex::new(HashMap::new())),
+            ready: Arc::new(Mutex::new(Some(ready_tx))),
+        };
+        let app = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route("/2018-06-01/runtime/invocation/{id}/response", post(respond))
+            .route("/2018-06-01/runtime/invocation/{id}/error", post(fail))
+            .route("/2018-06-01/runtime/init/error", post(init_error))
+            .with_state(api.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let child = Command::new(&spec.binary)
+            .env_clear()
+            .envs(std::env::vars().filter(|(k, _)| k == "PATH" || k == "HOME"))
+            .envs(&spec.environment)
+            .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", &spec.name)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", spec.memory_mb.to_string())
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", spec.name))
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
+            .kill_on_drop(true)
+            .spawn()?;
+        Ok(Instance { child, sender, api, server, ready: Some(ready_rx), started: Instant::now() })
+    }
+
+    async fn stop(mut self) {
+        let _ = self.child.kill().await;
+        self.server.abort();
+    }
+}
+
+/// The instances of one function.
+pub struct FunctionPool {
+    spec: FunctionSpec,
+    idle: Mutex<Vec<Instance>>,
+    /// Counts instances alive (idle or busy), for the limit.
+    permits: Arc<tokio::sync::Semaphore>,
+}
+
+impl FunctionPool {
+    pub fn new(spec: FunctionSpec) -> FunctionPool {
+        let permits = Arc::new(tokio::sync::Semaphore::new(spec.max_instances.max(1)));
+        FunctionPool { spec, idle: Mutex::new(Vec::new()), permits }
+    }
+
+    pub fn spec(&self) -> &FunctionSpec {
+        &self.spec
+    }
+
+    /// Invokes the function with `payload`, on an idle instance or a new
+    /// one (waiting for one to free when at the limit).
+    pub async fn invoke(&self, payload: Vec<u8>) -> Report {
+        let permit = self.permits.clone().acquire_owned().await.expect("the semaphore is never closed");
+        let reused = self.idle.lock().await.pop();
+        let mut instance = match reused {
+            Some(instance) => instance,
+            None => match Instance::start(&self.spec).await {
+                Ok(instance) => instance,
+                Err(e) => {
+                    return Report {
+                        outcome: Outcome::Crashed {
+                            reason: format!("cannot start {}: {e}", self.spec.binary.display()),
+                        },
+                        request_id: String::new(),
+                        init: None,
+                        duration: Duration::ZERO,
+                    };
+                }
+            },
+        };
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let mut init = None;
+        if let Some(ready) = instance.ready.take() {
+            // A new instance: wait for its first `next` (that is its init),
+            // within the timeout, or for its death.
+            tokio::select! {
+                at = ready => match at {
+                    Ok(at) => init = Some(at - instance.started),
+                    Err(_) => return self.discard(instance, permit, request_id, Outcome::Crashed { reason: "the runtime API went away".into() }, None, Duration::ZERO).await,
+                },
+                status = instance.child.wait() => {
+                    let reason = format!("exited during init: {}", status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()));
+                    return self.discard(instance, permit, request_id, Outcome::Crashed { reason }, None, Duration::ZERO).await;
+                }
+                _ = tokio::time::sleep(self.spec.timeout) => {
+                    return self.discard(instance, permit, request_id, Outcome::TimedOut { after: self.spec.timeout }, None, self.spec.timeout).await;
+                }
+            }
+        }
+        let (tx, rx) = oneshot::channel();
+        instance.api.answers.lock().await.insert(request_id.clone(), tx);
+        let deadline_ms = (SystemTime::now() + self.spec.timeout)
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
+        let started = Instant::now();
+        let pending = Pending { id: request_id.clone(), payload, deadline_ms };
+        if instance.sender.send(pending).await.is_err() {
+            return self
+                .discard(
+                    instance,
+                    permit,
+                    request_id,
+                    Outcome::Crashed { reason: "instance gone".into() },
+                    init,
+                    Duration::ZERO,
+                )
+                .await;
+        }
+        let outcome = tokio::select! {
+            answer = rx => answer.unwrap_or(Outcome::Crashed { reason: "no answer".into() }),
+            status = instance.child.wait() => Outcome::Crashed {
+                reason: format!("exited during the invocation: {}", status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string())),
+            },
+            _ = tokio::time::sleep(self.spec.timeout) => Outcome::TimedOut { after: self.spec.timeout },
+        };
+        let duration = started.elapsed();
+        match outcome {
+            Outcome::Response(_) | Outcome::Error { .. } => {
+                self.idle.lock().await.push(instance);
+                drop(permit);
+                Report { outcome, request_id, init, duration }
+            }
+            // Lambda does not reuse an environment after a timeout or crash.
+            other => self.discard(instance, permit, request_id, other, init, duration).await,
+        }
+    }
+
+    async fn discard(
+        &self,
+        instance: Instance,
+        permit: tokio::sync::OwnedSemaphorePermit,
+        request_id: String,
+        outcome: Outcome,
+        init: Option<Duration>,
+        duration: Duration,
+    ) -> Report {
+        instance.stop().await;
+        drop(permit);
+        Report { outcome, request_id, init, duration }
+    }
+
+    /// Stops every idle instance (busy ones stop when their call ends).
+    pub async fn shutdown(&self) {
+        let instances: Vec<Instance> = self.idle.lock().await.drain(..).collect();
+        for instance in instances {
+            instance.stop().await;
+        }
+    }
+
+    pub async fn idle_instances(&self) -> usize {
+        self.idle.lock().await.len()
+    }
+}
+
+impl Outcome {
+    /// The message Lambda gives a timed-out invocation.
+    pub fn describe(&self) -> String {
+        match self {
+            Outcome::Response(_) => "ok".into(),
+            Outcome::Error { error_type, message } => format!("{error_type}: {message}"),
+            Outcome::TimedOut { after } => format!("Task timed out after {:.2} seconds", after.as_secs_f64()),
+            Outcome::Crashed { reason } => format!("Runtime exited: {reason}"),
+        }
+    }
+}
