@@ -5,6 +5,7 @@
 //! tokens the local gateway mints and verifies as API Gateway's authorizer
 //! would.
 
+pub mod gateway;
 pub mod jwt;
 pub mod runtime;
 pub mod template;
