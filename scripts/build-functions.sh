@@ -19,11 +19,15 @@ sizes() { # arch dir
   done
 }
 
-cargo lambda build --release --x86-64 --lambda-dir "$target_dir/lambda/x86_64"
+# Only the function packages (the workspace has other binaries: the local stack's).
+packages=()
+for dir in functions/*/; do packages+=(--package "$(basename "$dir")"); done
+
+cargo lambda build --release --x86-64 "${packages[@]}" --lambda-dir "$target_dir/lambda/x86_64"
 sizes x86_64 "$target_dir/lambda/x86_64"
 
 if rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1; then
-  if cargo lambda build --release --arm64 --lambda-dir "$target_dir/lambda/arm64"; then
+  if cargo lambda build --release --arm64 "${packages[@]}" --lambda-dir "$target_dir/lambda/arm64"; then
     sizes arm64 "$target_dir/lambda/arm64"
   else
     echo "arm64 build failed (see above); x86_64 artifacts are ready" >&2
