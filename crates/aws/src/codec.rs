@@ -165,6 +165,31 @@ pub async fn query_all(
     }
 }
 
+/// Puts `item` unless an item with its key exists (`key_attribute` is the
+/// partition key). True if written: how consumers stay idempotent.
+pub async fn put_new(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    item: Item,
+    key_attribute: &str,
+) -> Result<bool, PortError> {
+    let result = client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(#key)")
+        .expression_attribute_names("#key", key_attribute)
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+            Ok(false)
+        }
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
 /// True when a transaction was cancelled and reason `index` is a failed
 /// condition.
 pub fn condition_failed(reasons: &[aws_sdk_dynamodb::types::CancellationReason], index: usize) -> bool {

@@ -5,7 +5,7 @@
 //! request never takes a second rider.
 
 use crate::codec::{
-    Item, condition_failed, from_item, query_all, s, time_key, to_item, to_value, unavailable,
+    Item, condition_failed, from_item, put_new, query_all, s, time_key, to_item, to_value, unavailable,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -190,22 +190,7 @@ impl DeliveryRepository for DynamoDeliveries {
     }
 
     async fn record_failure(&self, delivery: &Delivery) -> Result<bool, PortError> {
-        let put = self.new_record(delivery)?;
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(self.record(delivery)?))
-            .set_condition_expression(put.condition_expression)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        put_new(&self.client, &self.table, self.record(delivery)?, "delivery_id").await
     }
 
     async fn complete(&self, delivery: &Delivery, at: Timestamp) -> Result<bool, PortError> {

@@ -3,7 +3,7 @@
 //! user and by order, a TTL). Both insert only if absent, so a replayed
 //! event stores nothing twice.
 
-use crate::codec::{QueryPage, from_item, s, sort_key, to_item, to_value, unavailable};
+use crate::codec::{QueryPage, from_item, put_new, s, sort_key, to_item, to_value};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use foodstream_domain::ids::{OrderId, Recipient};
@@ -11,30 +11,6 @@ use foodstream_domain::log::LogRecord;
 use foodstream_domain::notification::Notification;
 use foodstream_domain::ports::{LogRepository, NotificationRepository, Page, PageRequest, PortError};
 use serde::Deserialize;
-
-/// Puts `item` unless an item with its key exists. True if written.
-async fn put_new(
-    client: &Client,
-    table: &str,
-    item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
-    key_attribute: &str,
-) -> Result<bool, PortError> {
-    let result = client
-        .put_item()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(#key)")
-        .expression_attribute_names("#key", key_attribute)
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-            Ok(false)
-        }
-        Err(e) => Err(unavailable(e)),
-    }
-}
 
 #[derive(Clone)]
 pub struct DynamoNotifications {
