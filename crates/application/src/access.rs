@@ -77,6 +77,26 @@ pub async fn load_visible_order(
     }
 }
 
+/// An order of the owner's store (404 otherwise).
+pub async fn load_store_order(
+    orders: &dyn OrderRepository,
+    caller: &Caller,
+    order_id: &str,
+) -> Result<Order, AppError> {
+    owner_store(caller)?;
+    load_visible_order(orders, caller, &OrderId::new(order_id)).await
+}
+
+/// One of the customer's own orders (404 otherwise).
+pub async fn load_customer_order(
+    orders: &dyn OrderRepository,
+    caller: &Caller,
+    order_id: &str,
+) -> Result<Order, AppError> {
+    require_role(caller, &[Role::Customer])?;
+    load_visible_order(orders, caller, &OrderId::new(order_id)).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,6 @@
 //! Order routes: place, read, list, cancel, accept, reject, call a rider.
 
-use crate::access::{load_visible_order, owner_store, require_role, require_store_owner};
+use crate::access::{load_store_order, load_visible_order, require_role, require_store_owner};
 use crate::error::AppError;
 use crate::pagination::page_request;
 use crate::settings::Settings;
@@ -254,16 +254,6 @@ pub async fn cancel_order(
             Ok(Change { transition, stock })
         })
         .await
-}
-
-/// Loads an order of the owner's store (404 otherwise).
-async fn load_store_order(
-    orders: &dyn OrderRepository,
-    caller: &Caller,
-    order_id: &str,
-) -> Result<Order, AppError> {
-    owner_store(caller)?;
-    load_visible_order(orders, caller, &OrderId::new(order_id)).await
 }
 
 /// `POST /orders/{orderId}/accept`.

@@ -1,11 +1,10 @@
 //! Refund routes: a photo upload slot, the request, the owner's decision.
 
-use crate::access::{load_visible_order, owner_store, require_role};
+use crate::access::{load_customer_order, load_store_order};
 use crate::error::AppError;
 use crate::ordering::ChangePorts;
 use crate::views::{OrderView, PhotoUploadView};
-use foodstream_domain::identity::{Caller, Role};
-use foodstream_domain::ids::OrderId;
+use foodstream_domain::identity::Caller;
 use foodstream_domain::ports::{Clock, IdGenerator, OrderRepository, PhotoStore};
 use foodstream_domain::refund::{PhotoUpload, RefundDecisionInput, RefundPolicy, RefundRequestInput};
 use serde::Deserialize;
@@ -32,8 +31,7 @@ pub async fn create_photo_upload(
     order_id: &str,
     input: PhotoUploadInput,
 ) -> Result<PhotoUploadView, AppError> {
-    require_role(caller, &[Role::Customer])?;
-    let order = load_visible_order(ports.orders, caller, &OrderId::new(order_id)).await?;
+    let order = load_customer_order(ports.orders, caller, order_id).await?;
     let slot = PhotoUpload::for_order(&order.order_id, &ports.ids.new_id(), &input.content_type)?;
     order.check_refundable(ports.refund, ports.clock.now())?;
     let upload =
@@ -50,8 +48,7 @@ pub async fn request_refund(
     order_id: &str,
     input: RefundRequestInput,
 ) -> Result<OrderView, AppError> {
-    require_role(caller, &[Role::Customer])?;
-    let order = load_visible_order(ports.orders, caller, &OrderId::new(order_id)).await?;
+    let order = load_customer_order(ports.orders, caller, order_id).await?;
     let request = input.validate(&order.order_id)?;
     let now = ports.clock.now();
     // State and window first: a late request is told so, whatever its photo.
@@ -68,8 +65,7 @@ pub async fn decide_refund(
     order_id: &str,
     input: RefundDecisionInput,
 ) -> Result<OrderView, AppError> {
-    owner_store(caller)?;
-    let order = load_visible_order(ports.orders, caller, &OrderId::new(order_id)).await?;
+    let order = load_store_order(ports.orders, caller, order_id).await?;
     let reason = input.reason.as_deref();
     ports
         .apply(order, |o, now| {
