@@ -37,9 +37,10 @@ lint-infra: ## Validate infra/template.yaml offline: cfn-lint 1.53.x on it and o
 	@scripts/lint-infra.sh
 
 .PHONY: test
-test: lint check-docs lint-infra ## Every check and every test (starts the emulators it needs, stops what it started)
+test: lint check-docs lint-infra ## Every check and every test, end-to-end included (starts the emulators it needs, stops what it started)
 	@scripts/emulators.sh up --owned .local/run/test.owned
-	@status=0; $(CARGO) test --workspace --locked || status=$$?; \
+	@status=0; \
+	  { $(CARGO) build --workspace --bins --locked && $(CARGO) test --workspace --locked; } || status=$$?; \
 	  scripts/emulators.sh down --owned .local/run/test.owned; exit $$status
 
 .PHONY: events
@@ -63,14 +64,24 @@ deploy: ## Build with cargo lambda and deploy the stack to AWS with SAM (guided 
 destroy: ## Delete the AWS stack (DynamoDB tables and the photo bucket are retained)
 	@scripts/deploy.sh destroy
 
+.PHONY: up
+up: tools ## Start the local stack in the background and print the API URL (reuses a running one)
+	@scripts/stack.sh up
+
+.PHONY: logs
+logs: ## Follow the local stack's log (FUNCTION=<name> for one function's)
+	@scripts/stack.sh logs
+
+.PHONY: status
+status: ## Is the local stack up, and do the emulators answer
+	@scripts/stack.sh status
+
 .PHONY: down
-down: ## Stop everything the project started (emulators, by PID)
+down: ## Stop everything the project started: the stack, its function instances, the emulators (by PID)
+	@scripts/stack.sh down
 	@scripts/emulators.sh down
 
 .PHONY: demo
-demo: tools ## Play the whole SPEC scenario (in memory until the local stack lands) and print its timeline
-	@echo "make demo: the local stack (emulated API Gateway, MSK and DynamoDB stream mappings) is not built yet."
-	@echo "Until it is, this plays the whole scenario of SPEC section 2 through the real use cases over the"
-	@echo "in-memory adapters, with the three topics and the orders table stream simulated in process."
-	@echo
-	$(CARGO) run --quiet --locked -p foodstream-application --example scenario
+demo: up ## Bring the local stack up and play the whole SPEC scenario through its HTTP API, then print the timeline
+	@$(CARGO) run --quiet --locked -p foodstream-local --bin foodstream-local -- scenario
+	@echo "The stack is still up: make logs, make token, make down."

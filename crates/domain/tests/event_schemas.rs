@@ -14,72 +14,9 @@ use foodstream_domain::ids::{RiderId, StoreId};
 use foodstream_domain::notification::{Locale, notifications_for};
 use foodstream_domain::order::{Order, OrderStatus};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeSet;
 
-const BASE: &str = "https://foodstream.dev/events/schemas/";
-
-fn schema_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/schemas")
-}
-
-/// Every schema file, by its path relative to `events/schemas/`.
-fn schema_files() -> BTreeMap<String, Value> {
-    let mut out = BTreeMap::new();
-    let mut dirs = vec![schema_dir()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "json") {
-                let relative = path.strip_prefix(schema_dir()).unwrap().to_string_lossy().replace('\\', "/");
-                let value: Value = serde_json::from_slice(&std::fs::read(&path).unwrap())
-                    .unwrap_or_else(|e| panic!("{relative} is not JSON: {e}"));
-                out.insert(relative, value);
-            }
-        }
-    }
-    out
-}
-
-struct Schemas {
-    files: BTreeMap<String, Value>,
-    registry: jsonschema::Registry<'static>,
-}
-
-impl Schemas {
-    fn load() -> Schemas {
-        let files = schema_files();
-        let resources: Vec<(String, jsonschema::Resource)> = files
-            .iter()
-            .map(|(relative, value)| {
-                assert_eq!(value["$id"], json!(format!("{BASE}{relative}")), "$id of {relative}");
-                (format!("{BASE}{relative}"), jsonschema::Resource::from_contents(value.clone()))
-            })
-            .collect();
-        let registry = jsonschema::Registry::new().extend(resources).unwrap().prepare().unwrap();
-        Schemas { files, registry }
-    }
-
-    fn validator(&self, topic: &str, event_type: &str) -> jsonschema::Validator {
-        let relative = format!("{topic}/{event_type}.json");
-        let schema = self.files.get(&relative).unwrap_or_else(|| panic!("no schema {relative}"));
-        jsonschema::options()
-            .with_registry(&self.registry)
-            .should_validate_formats(true)
-            .build(schema)
-            .unwrap_or_else(|e| panic!("{relative} does not compile: {e}"))
-    }
-
-    fn errors(&self, topic: &str, event: &Value) -> Vec<String> {
-        let event_type = event["event_type"].as_str().unwrap_or("missing");
-        self.validator(topic, event_type)
-            .iter_errors(event)
-            .map(|e| format!("{} at {}", e, e.instance_path()))
-            .collect()
-    }
-}
+use foodstream_testkit::schemas::{Schemas, schema_files};
 
 fn delivery_events() -> Vec<DeliveryEvent> {
     let requested = order_in(OrderStatus::DeliveryRequested);

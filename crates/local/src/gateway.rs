@@ -33,11 +33,18 @@ pub struct Gateway {
     pools: HashMap<String, Arc<FunctionPool>>,
     secret: String,
     max_payload: usize,
+    activity: Option<crate::mappings::Activity>,
 }
 
 impl Gateway {
     pub fn new(routes: Vec<RouteSpec>, pools: HashMap<String, Arc<FunctionPool>>, secret: String) -> Gateway {
-        Gateway { routes, pools, secret, max_payload: MAX_PAYLOAD_BYTES }
+        Gateway { routes, pools, secret, max_payload: MAX_PAYLOAD_BYTES, activity: None }
+    }
+
+    /// Reports every routed request (method, path, status, function, times).
+    pub fn with_activity(mut self, activity: crate::mappings::Activity) -> Gateway {
+        self.activity = Some(activity);
+        self
     }
 
     pub fn with_max_payload(mut self, bytes: usize) -> Gateway {
@@ -110,10 +117,24 @@ async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Respon
         .unwrap_or_else(|| "127.0.0.1".into());
     let event = request_event(route, params, &parts.headers, &parts.uri, &body, &claims, &source_ip);
     let report = pool.invoke(serde_json::to_vec(&event).expect("JSON")).await;
-    match report.outcome {
-        Outcome::Response(bytes) => response_of(&bytes),
+    let response = match &report.outcome {
+        Outcome::Response(bytes) => response_of(bytes),
         _ => message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+    };
+    if let Some(activity) = &gateway.activity {
+        activity(format!(
+            "{method} {path} -> {} {} in {} ms{}{}",
+            response.status().as_u16(),
+            route.function,
+            report.duration.as_millis(),
+            report.init.map(|i| format!(" (init {} ms)", i.as_millis())).unwrap_or_default(),
+            match &report.outcome {
+                Outcome::Response(_) => String::new(),
+                other => format!(": {}", other.describe()),
+            },
+        ));
     }
+    response
 }
 
 /// The payload format 2.0 request event.

@@ -1,11 +1,18 @@
-//! The local stack (work in progress): `infra/template.yaml` read as the
-//! single description of the system and run on this machine. This first
-//! parts are the template model (functions with their environment, routes,
-//! event source mappings, tables, topics, bucket and queue) and the JWT
-//! tokens the local gateway mints and verifies as API Gateway's authorizer
-//! would.
+//! The local stack: `infra/template.yaml` read as the single description of
+//! the system and run on this machine against a Kafka-protocol broker and an
+//! AWS emulator. Every function binary runs as its own process behind a
+//! Lambda Runtime API ([`runtime`]), fed by an emulated API Gateway HTTP API
+//! ([`gateway`], [`jwt`]) and emulated event source mappings ([`mappings`],
+//! [`filter`]); [`provision`] creates what the template declares and
+//! [`stack`] puts it all together. [`scenario`] is a client of our own that
+//! plays SPEC section 2 through the HTTP API and prints its timeline.
 
+pub mod filter;
 pub mod gateway;
 pub mod jwt;
+pub mod mappings;
+pub mod provision;
 pub mod runtime;
+pub mod scenario;
+pub mod stack;
 pub mod template;

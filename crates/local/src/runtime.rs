@@ -29,6 +29,9 @@ pub struct FunctionSpec {
     pub memory_mb: u64,
     /// Instances that may run at once.
     pub max_instances: usize,
+    /// Where the instances' stdout and stderr go (appended); inherited when
+    /// `None`.
+    pub log_file: Option<PathBuf>,
 }
 
 /// How an invocation ended, as the Lambda service would report it.
@@ -165,7 +168,12 @@ impl Instance {
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        let child = Command::new(&spec.binary)
+        let mut command = Command::new(&spec.binary);
+        if let Some(path) = &spec.log_file {
+            let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+            command.stdout(file.try_clone()?).stderr(file);
+        }
+        let child = command
             .env_clear()
             .envs(std::env::vars().filter(|(k, _)| k == "PATH" || k == "HOME"))
             .envs(&spec.environment)

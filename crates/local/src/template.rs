@@ -65,8 +65,32 @@ pub struct Mapping {
     pub filters: Vec<serde_json::Value>,
     pub max_retries: i64,
     pub bisect_on_error: bool,
+    /// `TRIM_HORIZON` or `LATEST`.
+    pub starting_position: String,
     /// The queue (logical id) failed batches go to.
     pub on_failure_queue: Option<String>,
+}
+
+/// A DynamoDB table as the template declares it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Table {
+    pub logical_id: String,
+    /// (name, S|N|B)
+    pub attributes: Vec<(String, String)>,
+    /// (name, HASH|RANGE)
+    pub key: Vec<(String, String)>,
+    pub indexes: Vec<Index>,
+    /// `StreamSpecification.StreamViewType`, when the table has a stream.
+    pub stream_view: Option<String>,
+    /// The TTL attribute, when enabled.
+    pub ttl_attribute: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Index {
+    pub name: String,
+    pub key: Vec<(String, String)>,
+    pub projection: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +106,7 @@ pub struct Template {
     pub functions: Vec<Function>,
     pub routes: Vec<Route>,
     pub mappings: Vec<Mapping>,
-    pub tables: Vec<String>,
+    pub tables: Vec<Table>,
     pub topics: Vec<Topic>,
     pub buckets: Vec<String>,
     pub queues: Vec<String>,
@@ -160,7 +184,7 @@ impl Template {
                 "AWS::Serverless::Function" => {
                     template.add_function(&logical, resource, &properties, globals, global_env)?
                 }
-                "AWS::DynamoDB::Table" => template.tables.push(logical),
+                "AWS::DynamoDB::Table" => template.tables.push(Table::parse(&logical, &properties)?),
                 "AWS::S3::Bucket" => template.buckets.push(logical),
                 "AWS::SQS::Queue" => template.queues.push(logical),
                 "AWS::MSK::Topic" => {
@@ -278,6 +302,9 @@ impl Template {
             bisect_on_error: get(props, "BisectBatchOnFunctionError")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
+            starting_position: get(props, "StartingPosition")
+                .and_then(text)
+                .unwrap_or_else(|| "TRIM_HORIZON".into()),
             on_failure_queue,
         })
     }
@@ -316,6 +343,63 @@ impl Template {
     }
 }
 
+fn key_schema(logical: &str, value: Option<&Value>) -> Result<Vec<(String, String)>, TemplateError> {
+    let elements =
+        value.and_then(Value::as_sequence).ok_or_else(|| invalid(format!("{logical}: no KeySchema")))?;
+    elements
+        .iter()
+        .map(|e| {
+            let name = get(e, "AttributeName").and_then(text);
+            let kind = get(e, "KeyType").and_then(text);
+            name.zip(kind).ok_or_else(|| invalid(format!("{logical}: a key without AttributeName/KeyType")))
+        })
+        .collect()
+}
+
+impl Table {
+    fn parse(logical: &str, properties: &Value) -> Result<Table, TemplateError> {
+        let attributes = get(properties, "AttributeDefinitions")
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+            .map(|a| {
+                let name = get(a, "AttributeName").and_then(text);
+                let kind = get(a, "AttributeType").and_then(text);
+                name.zip(kind).ok_or_else(|| invalid(format!("{logical}: an attribute without name/type")))
+            })
+            .collect::<Result<_, _>>()?;
+        let mut indexes = Vec::new();
+        for index in
+            get(properties, "GlobalSecondaryIndexes").and_then(Value::as_sequence).into_iter().flatten()
+        {
+            indexes.push(Index {
+                name: get(index, "IndexName")
+                    .and_then(text)
+                    .ok_or_else(|| invalid(format!("{logical}: an index without IndexName")))?,
+                key: key_schema(logical, get(index, "KeySchema"))?,
+                projection: get(index, "Projection")
+                    .and_then(|p| get(p, "ProjectionType"))
+                    .and_then(text)
+                    .unwrap_or_else(|| "ALL".into()),
+            });
+        }
+        let ttl = get(properties, "TimeToLiveSpecification");
+        Ok(Table {
+            logical_id: logical.to_owned(),
+            attributes,
+            key: key_schema(logical, get(properties, "KeySchema"))?,
+            indexes,
+            stream_view: get(properties, "StreamSpecification")
+                .and_then(|s| get(s, "StreamViewType"))
+                .and_then(text),
+            ttl_attribute: ttl
+                .filter(|t| get(t, "Enabled").and_then(Value::as_bool).unwrap_or(false))
+                .and_then(|t| get(t, "AttributeName"))
+                .and_then(text),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,6 +429,13 @@ mod tests {
         assert_eq!(dispatcher.on_failure_queue.as_deref(), Some("FailureQueue"));
         let relay = t.mappings.iter().find(|m| m.function == "order-outbox-relay").unwrap();
         assert_eq!(relay.source, Source::TableStream { table: "OrdersTable".into() });
+        assert_eq!(relay.filters[0]["eventName"][1], "MODIFY");
+        let orders = t.tables.iter().find(|t| t.logical_id == "OrdersTable").unwrap();
+        assert_eq!(orders.key, [("order_id".to_string(), "HASH".to_string())]);
+        assert_eq!(orders.indexes.len(), 3);
+        assert_eq!(orders.stream_view.as_deref(), Some("NEW_AND_OLD_IMAGES"));
+        let idempotency = t.tables.iter().find(|t| t.logical_id == "IdempotencyTable").unwrap();
+        assert_eq!(idempotency.ttl_attribute.as_deref(), Some("expires_at"));
         assert!(t.routes.contains(&Route {
             method: "POST".into(),
             path: "/orders".into(),

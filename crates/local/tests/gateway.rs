@@ -20,6 +20,7 @@ async fn start() -> (SocketAddr, Arc<FunctionPool>, tokio::task::JoinHandle<()>)
         timeout: Duration::from_secs(5),
         memory_mb: 128,
         max_instances: 2,
+        log_file: None,
     }));
     let routes = vec![RouteSpec {
         method: "POST".into(),

@@ -14,6 +14,7 @@ fn pool(timeout_ms: u64, max_instances: usize) -> FunctionPool {
         timeout: Duration::from_millis(timeout_ms),
         memory_mb: 128,
         max_instances,
+        log_file: None,
     })
 }
 

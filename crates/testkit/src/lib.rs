@@ -4,6 +4,8 @@
 //! parallel without seeing each other, and the Kafka bootstrap servers.
 //! A missing emulator fails the test with what to run; nothing is skipped.
 
+pub mod schemas;
+
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use foodstream_aws::schema::{self, TableSpec};

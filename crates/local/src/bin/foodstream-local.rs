@@ -1,8 +1,21 @@
-//! `foodstream-local`: the local stack's command line. For now: `token`,
-//! which mints a bearer token the local gateway accepts (`make token`).
+//! `foodstream-local`: the local stack's command line.
+//!
+//! - `up`: provisions what `infra/template.yaml` declares and serves the
+//!   stack in the foreground until SIGINT or SIGTERM (`make up` runs it in
+//!   the background);
+//! - `scenario`: plays SPEC section 2 against a running stack and prints the
+//!   timeline (`make demo`);
+//! - `token`: mints a bearer token the local gateway accepts (`make token`).
 
 use clap::{Parser, Subcommand};
 use foodstream_local::jwt::{self, Claims};
+use foodstream_local::scenario::{self, ScenarioConfig};
+use foodstream_local::stack::{Stack, StackConfig};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(about = "foodstream's local stack")]
@@ -13,6 +26,46 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the stack in the foreground until interrupted.
+    Up {
+        #[arg(long, default_value = "infra/template.yaml")]
+        template: PathBuf,
+        /// Where the function binaries are; default: next to this binary.
+        #[arg(long)]
+        bin_dir: Option<PathBuf>,
+        #[arg(long, env = "FOODSTREAM_API_ADDR", default_value = "127.0.0.1:3000")]
+        api: SocketAddr,
+        #[arg(long, default_value = "foodstream-local")]
+        namespace: String,
+        #[arg(long, env = "AWS_ENDPOINT_URL", default_value = "http://127.0.0.1:4566")]
+        aws_endpoint: String,
+        #[arg(long, env = "KAFKA_BOOTSTRAP_SERVERS", default_value = "127.0.0.1:9092")]
+        kafka: String,
+        /// Instances per function that may run at once.
+        #[arg(long, default_value_t = 4)]
+        max_instances: usize,
+        /// One log file per function.
+        #[arg(long, default_value = ".local/logs/functions")]
+        log_dir: PathBuf,
+        /// Stream checkpoints and the stack's settings (read by `scenario`).
+        #[arg(long, default_value = ".local/run")]
+        state_dir: PathBuf,
+        #[arg(long, env = "REFUND_WINDOW_SECONDS")]
+        refund_window_seconds: Option<u64>,
+        #[arg(long, env = "DELIVERY_DURATION_MS")]
+        delivery_duration_ms: Option<u64>,
+    },
+    /// Play the whole scenario against a running stack and print its timeline.
+    Scenario {
+        /// Default: the running stack's (from --settings), else http://127.0.0.1:3000.
+        #[arg(long)]
+        api: Option<String>,
+        #[arg(long, env = "KAFKA_BOOTSTRAP_SERVERS", default_value = "127.0.0.1:9092")]
+        kafka: String,
+        /// The settings `up` wrote (refund window, delivery time).
+        #[arg(long, default_value = ".local/run/stack.json")]
+        settings: PathBuf,
+    },
     /// Print a bearer token for the local API (HS256, LOCAL_JWT_SECRET).
     Token {
         /// customer, owner or operator
@@ -30,7 +83,12 @@ enum Command {
     },
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn say(line: String) {
+    println!("{} {line}", chrono::Utc::now().format("%H:%M:%S%.3f"));
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     match Cli::parse().command {
         Command::Token { role, sub, store, ttl } => {
             if role == "owner" && store.is_none() {
@@ -39,6 +97,111 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
             let claims = Claims::new(&sub, &role, store.as_deref(), now, ttl);
             println!("{}", jwt::mint(&claims, &jwt::secret_from_env())?);
+        }
+        Command::Up {
+            template,
+            bin_dir,
+            api,
+            namespace,
+            aws_endpoint,
+            kafka,
+            max_instances,
+            log_dir,
+            state_dir,
+            refund_window_seconds,
+            delivery_duration_ms,
+        } => {
+            if !api.ip().is_loopback() {
+                return Err(format!("the local stack serves on loopback only, not {api}").into());
+            }
+            let bin_dir = match bin_dir {
+                Some(dir) => dir,
+                None => std::env::current_exe()?.parent().ok_or("no binary directory")?.to_path_buf(),
+            };
+            let mut parameters = BTreeMap::new();
+            if let Some(s) = refund_window_seconds {
+                parameters.insert("RefundWindowSeconds".to_string(), s.to_string());
+            }
+            if let Some(ms) = delivery_duration_ms {
+                parameters.insert("DeliveryDurationMs".to_string(), ms.to_string());
+            }
+            std::fs::create_dir_all(&state_dir)?;
+            let config = StackConfig {
+                template: template.clone(),
+                bin_dir,
+                namespace: namespace.clone(),
+                group_prefix: String::new(),
+                api_addr: api,
+                aws_endpoint,
+                kafka_bootstrap: kafka,
+                parameters: parameters.clone(),
+                max_instances,
+                log_dir: Some(log_dir),
+                state_dir: Some(state_dir.clone()),
+                jwt_secret: jwt::secret_from_env(),
+                activity: Arc::new(say),
+                first_retry_backoff: Duration::from_millis(200),
+            };
+            let stack = Stack::start(config).await?;
+            for created in &stack.provisioned.created {
+                say(format!("created {created}"));
+            }
+            say(format!("{} resources already there", stack.provisioned.existing.len()));
+            let settings_of = |name: &str| {
+                parameters.get(name).cloned().or_else(|| {
+                    foodstream_local::template::Template::load(&template)
+                        .ok()
+                        .and_then(|t| t.parameters.get(name).cloned().flatten())
+                })
+            };
+            let settings = serde_json::json!({
+                "api_url": stack.api_url,
+                "namespace": namespace,
+                "refund_window_seconds": settings_of("RefundWindowSeconds").and_then(|v| v.parse::<u64>().ok()),
+                "delivery_duration_ms": settings_of("DeliveryDurationMs").and_then(|v| v.parse::<u64>().ok()),
+                "pid": std::process::id(),
+            });
+            std::fs::write(state_dir.join("stack.json"), serde_json::to_vec_pretty(&settings)?)?;
+            say(format!("ready: API {}", stack.api_url));
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            say("stopping".into());
+            stack.stop().await;
+            let _ = std::fs::remove_file(state_dir.join("stack.json"));
+            say("stopped".into());
+        }
+        Command::Scenario { api, kafka, settings } => {
+            let settings: serde_json::Value = std::fs::read(&settings)
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default();
+            let api = api
+                .or_else(|| settings["api_url"].as_str().map(String::from))
+                .unwrap_or_else(|| "http://127.0.0.1:3000".into());
+            let config = ScenarioConfig {
+                api,
+                kafka_bootstrap: kafka,
+                jwt_secret: jwt::secret_from_env(),
+                delivery_duration: Duration::from_millis(
+                    settings["delivery_duration_ms"].as_u64().unwrap_or(1000),
+                ),
+                refund_window: Duration::from_secs(settings["refund_window_seconds"].as_u64().unwrap_or(600)),
+                settle_timeout: Duration::from_secs(60),
+                run_id: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
+            };
+            println!("Playing SPEC section 2 against {} (run {}) ...", config.api, config.run_id);
+            let report = scenario::play(&config).await?;
+            println!("\n{}", report.timeline());
+            if config.refund_window > Duration::from_secs(30) {
+                println!(
+                    "(The refund window is {} s, too long to wait out here; `make up REFUND_WINDOW_SECONDS=5` \
+                     plays the late refund too.)",
+                    config.refund_window.as_secs()
+                );
+            }
         }
     }
     Ok(())

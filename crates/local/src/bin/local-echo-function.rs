@@ -1,6 +1,8 @@
 //! A test fixture for the Runtime API host: a real `lambda_runtime`
 //! function that echoes its event, sleeps `{"sleep_ms": n}`, fails on
-//! `{"fail": "..."}` and exits on `{"exit": true}`.
+//! `{"fail": "..."}` and exits on `{"exit": true}`. Given an `aws:kafka`
+//! event, it fails when a record's value contains `poison`. With
+//! `ECHO_INVOCATIONS_FILE` set, it appends every event it gets there.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
@@ -9,6 +11,26 @@ use serde_json::{Value, json};
 async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async move {
         let payload = event.payload;
+        if let Ok(path) = std::env::var("ECHO_INVOCATIONS_FILE") {
+            use std::io::Write;
+            let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+            writeln!(file, "{payload}")?;
+        }
+        let poisoned = payload["records"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .flat_map(|(_, r)| r.as_array())
+            .flatten()
+            .any(|r| {
+                use base64::Engine;
+                let value = r["value"].as_str().unwrap_or_default();
+                let bytes = base64::engine::general_purpose::STANDARD.decode(value).unwrap_or_default();
+                String::from_utf8_lossy(&bytes).contains("poison")
+            });
+        if poisoned {
+            return Err(Error::from("a poison record"));
+        }
         if let Some(ms) = payload.get("sleep_ms").and_then(Value::as_u64) {
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
         }

@@ -1,0 +1,467 @@
+//! The event source mappings: MSK topics read with the mapping's consumer
+//! group, and a DynamoDB table's stream, each handed to its function in
+//! batches exactly as Lambda hands them (`aws:kafka`, `aws:dynamodb`
+//! events). Filters drop records before the call; a failed call is retried
+//! up to the template's `MaximumRetryAttempts` (with `BisectBatchOnFunctionError`
+//! splitting the batch to isolate the bad record), then the batch goes to
+//! the on-failure queue and the source moves on. Kafka offsets are committed
+//! only after the batch succeeded or was sent to that queue.
+
+use crate::filter;
+use crate::runtime::{FunctionPool, Outcome};
+use crate::template::Mapping;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use rdkafka::Message;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::Headers;
+use rdkafka::{Offset, TopicPartitionList};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// One record of a batch: what the function sees, and what the filter sees.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// `topic-partition` for Kafka, the shard for a stream.
+    pub group: String,
+    /// `partition@offset` (Kafka) or the sequence number (stream).
+    pub position: String,
+    /// The record as it appears in the event.
+    pub event: Value,
+    /// What `FilterCriteria` is applied to.
+    pub subject: Value,
+}
+
+/// Where a mapping reports what it did (the stack's activity log).
+pub type Activity = Arc<dyn Fn(String) + Send + Sync>;
+
+/// Builds the event around a batch of records.
+pub type Envelope = Box<dyn Fn(&[Record]) -> Value + Send + Sync>;
+
+/// A mapping's function and what it does with failures.
+pub struct Deliverer {
+    pub mapping: Mapping,
+    pub pool: Arc<FunctionPool>,
+    /// The failure queue's URL and client, when the mapping has one.
+    pub failure_queue: Option<(aws_sdk_sqs::Client, String)>,
+    /// The event around a batch of records.
+    pub envelope: Envelope,
+    pub source_arn: String,
+    pub activity: Activity,
+    /// The first retry waits this long, doubling up to [`MAX_BACKOFF`].
+    pub first_backoff: Duration,
+}
+
+pub const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// What became of one batch.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    pub invocations: usize,
+    pub filtered_out: usize,
+    /// Records sent to the on-failure destination.
+    pub failed: usize,
+}
+
+impl Deliverer {
+    /// Filters `records`, invokes the function, retries and bisects as the
+    /// mapping says, and sends what still fails to the failure queue.
+    /// Returns only when every record is done with, one way or the other.
+    pub async fn deliver(&self, records: Vec<Record>) -> Delivered {
+        let total = records.len();
+        let records: Vec<Record> =
+            records.into_iter().filter(|r| filter::passes(&self.mapping.filters, &r.subject)).collect();
+        let mut done = Delivered { filtered_out: total - records.len(), ..Delivered::default() };
+        // Depth first, so the records keep their order.
+        let mut work = vec![(records, 0_i64)];
+        while let Some((batch, retries)) = work.pop() {
+            if batch.is_empty() {
+                continue;
+            }
+            let report =
+                self.pool.invoke(serde_json::to_vec(&(self.envelope)(&batch)).unwrap_or_default()).await;
+            done.invocations += 1;
+            let outcome = &report.outcome;
+            (self.activity)(format!(
+                "{} <- {} record(s) [{}..{}]: {} in {} ms{}",
+                self.mapping.function,
+                batch.len(),
+                batch[0].position,
+                batch[batch.len() - 1].position,
+                if matches!(outcome, Outcome::Response(_)) { "ok".to_string() } else { outcome.describe() },
+                report.duration.as_millis(),
+                report.init.map(|i| format!(" (init {} ms)", i.as_millis())).unwrap_or_default(),
+            ));
+            if matches!(outcome, Outcome::Response(_)) {
+                continue;
+            }
+            if self.mapping.bisect_on_error && batch.len() > 1 {
+                let mut first = batch;
+                let second = first.split_off(first.len() / 2);
+                work.push((second, retries));
+                work.push((first, retries));
+                continue;
+            }
+            let limit = self.mapping.max_retries;
+            if limit < 0 || retries < limit {
+                let backoff = self.first_backoff.saturating_mul(1 << retries.min(16) as u32).min(MAX_BACKOFF);
+                tokio::time::sleep(backoff).await;
+                work.push((batch, retries + 1));
+                continue;
+            }
+            done.failed += batch.len();
+            self.send_to_failure_queue(&batch, &report.request_id, retries + 1, outcome).await;
+        }
+        done
+    }
+
+    /// Lambda's on-failure record: the invocation's context and the batch's
+    /// position, plus (as Lambda does for S3 destinations) the payload.
+    async fn send_to_failure_queue(
+        &self,
+        batch: &[Record],
+        request_id: &str,
+        invokes: i64,
+        outcome: &Outcome,
+    ) {
+        let first = &batch[0];
+        let last = &batch[batch.len() - 1];
+        let record = json!({
+            "requestContext": {
+                "requestId": request_id,
+                "functionArn": format!("arn:aws:lambda:us-east-1:000000000000:function:{}", self.mapping.function),
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": invokes,
+            },
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": outcome.describe(),
+            },
+            "version": "1.0",
+            "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "batchInfo": {
+                "eventSourceArn": self.source_arn,
+                "batchSize": batch.len(),
+                "source": first.group,
+                "startPosition": first.position,
+                "endPosition": last.position,
+            },
+            "payload": (self.envelope)(batch),
+        });
+        let Some((sqs, url)) = &self.failure_queue else {
+            (self.activity)(format!(
+                "{}: {} record(s) dropped after retries (no on-failure destination)",
+                self.mapping.function,
+                batch.len()
+            ));
+            return;
+        };
+        // The queue is on the local emulator; keep trying so nothing is lost.
+        loop {
+            match sqs.send_message().queue_url(url).message_body(record.to_string()).send().await {
+                Ok(_) => break,
+                Err(e) => {
+                    (self.activity)(format!("failure queue unavailable ({e}); retrying"));
+                    tokio::time::sleep(MAX_BACKOFF).await;
+                }
+            }
+        }
+        (self.activity)(format!(
+            "{}: {} record(s) [{}..{}] sent to the failure queue",
+            self.mapping.function,
+            batch.len(),
+            first.position,
+            last.position
+        ));
+    }
+}
+
+/// Settings of the Kafka pollers.
+#[derive(Debug, Clone)]
+pub struct KafkaSettings {
+    pub bootstrap: String,
+    /// Prepended to every consumer group (empty for the template's names).
+    pub group_prefix: String,
+}
+
+/// Polls the mapping's topic with its consumer group until `stop` turns
+/// true.
+pub async fn run_kafka(
+    deliverer: Deliverer,
+    topic: String,
+    group: String,
+    settings: KafkaSettings,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mapping = &deliverer.mapping;
+    let reset = if mapping.starting_position == "LATEST" { "latest" } else { "earliest" };
+    let consumer: StreamConsumer = match ClientConfig::new()
+        .set("bootstrap.servers", &settings.bootstrap)
+        .set("group.id", format!("{}{group}", settings.group_prefix))
+        .set("client.id", format!("local-esm-{}", mapping.function))
+        // Offsets move only when a batch is done with.
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", reset)
+        // Tansu: the classic group protocol with a short session (SPEC §5).
+        .set("group.protocol", "classic")
+        .set("session.timeout.ms", "6000")
+        .set("max.poll.interval.ms", "3600000")
+        .create()
+    {
+        Ok(consumer) => consumer,
+        Err(e) => {
+            (deliverer.activity)(format!("{}: cannot create a consumer: {e}", mapping.function));
+            return;
+        }
+    };
+    if let Err(e) = consumer.subscribe(&[&topic]) {
+        (deliverer.activity)(format!("{}: cannot subscribe to {topic}: {e}", mapping.function));
+        return;
+    }
+    let window = Duration::from_millis(match mapping.batching_window_seconds {
+        // Lambda's default window for Kafka sources.
+        0 => 500,
+        s => s * 1000,
+    });
+    loop {
+        let first = tokio::select! {
+            _ = stop.changed() => return,
+            message = consumer.recv() => message,
+        };
+        let first = match first {
+            Ok(m) => m.detach(),
+            Err(e) => {
+                (deliverer.activity)(format!("{}: poll: {e}", mapping.function));
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+        };
+        let mut messages = vec![first];
+        let deadline = tokio::time::Instant::now() + window;
+        while (messages.len() as u64) < mapping.batch_size.max(1) {
+            match tokio::time::timeout_at(deadline, consumer.recv()).await {
+                Ok(Ok(m)) => messages.push(m.detach()),
+                Ok(Err(e)) => (deliverer.activity)(format!("{}: poll: {e}", mapping.function)),
+                Err(_) => break,
+            }
+        }
+        let mut next_offsets: BTreeMap<(String, i32), i64> = BTreeMap::new();
+        for m in &messages {
+            next_offsets.insert((m.topic().to_owned(), m.partition()), m.offset() + 1);
+        }
+        deliverer.deliver(messages.iter().map(kafka_record).collect()).await;
+        let mut offsets = TopicPartitionList::new();
+        for ((topic, partition), next) in next_offsets {
+            let _ = offsets.add_partition_offset(&topic, partition, Offset::Offset(next));
+        }
+        while let Err(e) = consumer.commit(&offsets, CommitMode::Sync) {
+            (deliverer.activity)(format!("{}: commit: {e}; retrying", mapping.function));
+            tokio::select! {
+                _ = stop.changed() => return,
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            }
+        }
+    }
+}
+
+/// A Kafka record as the `aws:kafka` event carries it.
+fn kafka_record(m: &rdkafka::message::OwnedMessage) -> Record {
+    let (timestamp, timestamp_type) = match m.timestamp() {
+        rdkafka::Timestamp::CreateTime(t) => (t, "CREATE_TIME"),
+        rdkafka::Timestamp::LogAppendTime(t) => (t, "LOG_APPEND_TIME"),
+        rdkafka::Timestamp::NotAvailable => (0, "NO_TIMESTAMP_TYPE"),
+    };
+    // Header values are Java byte arrays: signed bytes.
+    let headers: Vec<Value> = m
+        .headers()
+        .map(|headers| {
+            headers
+                .iter()
+                .map(|h| {
+                    let bytes: Vec<i8> = h.value.unwrap_or_default().iter().map(|b| *b as i8).collect();
+                    json!({ h.key: bytes })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let value = m.payload().unwrap_or_default();
+    let mut event = json!({
+        "topic": m.topic(),
+        "partition": m.partition(),
+        "offset": m.offset(),
+        "timestamp": timestamp,
+        "timestampType": timestamp_type,
+        "value": STANDARD.encode(value),
+        "headers": headers,
+    });
+    if let Some(key) = m.key() {
+        event["key"] = json!(STANDARD.encode(key));
+    }
+    Record {
+        group: format!("{}-{}", m.topic(), m.partition()),
+        position: format!("{}@{}", m.partition(), m.offset()),
+        event,
+        subject: filter::kafka_subject(value),
+    }
+}
+
+/// The `aws:kafka` event around `records`, grouped by `topic-partition`.
+pub fn kafka_event(source_arn: &str, bootstrap: &str, records: &[Record]) -> Value {
+    let mut groups: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
+    for r in records {
+        groups.entry(r.group.as_str()).or_default().push(&r.event);
+    }
+    json!({
+        "eventSource": "aws:kafka",
+        "eventSourceArn": source_arn,
+        "bootstrapServers": bootstrap,
+        "records": groups,
+    })
+}
+
+/// Polls a table's stream (every shard, from the mapping's starting
+/// position or the last checkpoint) until `stop` turns true. Checkpoints
+/// (the last sequence number done with, per shard) are kept in
+/// `checkpoint_file`, so a restarted stack resumes where it stopped.
+pub async fn run_table_stream(
+    deliverer: Deliverer,
+    streams: aws_sdk_dynamodbstreams::Client,
+    stream_arn: String,
+    checkpoint_file: Option<PathBuf>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let name = deliverer.mapping.function.clone();
+    // A checkpoint belongs to one stream: a table created again (a fresh
+    // emulator) has a new stream ARN and starts from its starting position.
+    let saved: Value = checkpoint_file
+        .as_ref()
+        .and_then(|p| std::fs::read(p).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let mut checkpoints: BTreeMap<String, String> = if saved["stream_arn"] == stream_arn.as_str() {
+        serde_json::from_value(saved["shards"].clone()).unwrap_or_default()
+    } else {
+        BTreeMap::new()
+    };
+    let mut iterators: BTreeMap<String, Option<String>> = BTreeMap::new();
+    while !*stop.borrow() {
+        let mut busy = false;
+        match streams.describe_stream().stream_arn(&stream_arn).send().await {
+            Ok(description) => {
+                let shards =
+                    description.stream_description().map(|d| d.shards().to_vec()).unwrap_or_default();
+                for shard in shards {
+                    let Some(shard_id) = shard.shard_id() else { continue };
+                    if !iterators.contains_key(shard_id) {
+                        let mut request =
+                            streams.get_shard_iterator().stream_arn(&stream_arn).shard_id(shard_id);
+                        request = match checkpoints.get(shard_id) {
+                            Some(sequence) => request
+                                .shard_iterator_type(
+                                    aws_sdk_dynamodbstreams::types::ShardIteratorType::AfterSequenceNumber,
+                                )
+                                .sequence_number(sequence),
+                            None if deliverer.mapping.starting_position == "LATEST" => request
+                                .shard_iterator_type(
+                                    aws_sdk_dynamodbstreams::types::ShardIteratorType::Latest,
+                                ),
+                            None => request.shard_iterator_type(
+                                aws_sdk_dynamodbstreams::types::ShardIteratorType::TrimHorizon,
+                            ),
+                        };
+                        match request.send().await {
+                            Ok(out) => {
+                                iterators.insert(shard_id.to_owned(), out.shard_iterator().map(String::from));
+                            }
+                            Err(e) => (deliverer.activity)(format!("{name}: shard iterator: {e}")),
+                        }
+                    }
+                    let Some(Some(iterator)) = iterators.get(shard_id).cloned() else { continue };
+                    let limit = deliverer.mapping.batch_size.clamp(1, 1000) as i32;
+                    match streams.get_records().shard_iterator(iterator).limit(limit).send().await {
+                        Ok(out) => {
+                            iterators
+                                .insert(shard_id.to_owned(), out.next_shard_iterator().map(String::from));
+                            let records: Vec<Record> = out
+                                .records()
+                                .iter()
+                                .map(|r| stream_record(r, shard_id, &stream_arn))
+                                .collect();
+                            if let Some(last) = records.last() {
+                                busy = true;
+                                let last = last.position.clone();
+                                deliverer.deliver(records).await;
+                                checkpoints.insert(shard_id.to_owned(), last);
+                                if let Some(path) = &checkpoint_file {
+                                    let saved = json!({"stream_arn": stream_arn, "shards": checkpoints});
+                                    let _ = std::fs::write(path, saved.to_string());
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            (deliverer.activity)(format!("{name}: get records: {e}"));
+                            iterators.remove(shard_id);
+                        }
+                    }
+                }
+            }
+            Err(e) => (deliverer.activity)(format!("{name}: describe stream: {e}")),
+        }
+        if !busy {
+            // Lambda polls a stream's shards four times a second.
+            tokio::select! {
+                _ = stop.changed() => return,
+                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            }
+        }
+    }
+}
+
+fn image(
+    item: Option<&std::collections::HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>>,
+) -> Value {
+    item.map(|item| serde_json::to_value(serde_dynamo::Item::from(item.clone())).unwrap_or_default())
+        .unwrap_or(Value::Null)
+}
+
+/// A stream record as the `aws:dynamodb` event carries it.
+fn stream_record(r: &aws_sdk_dynamodbstreams::types::Record, shard: &str, stream_arn: &str) -> Record {
+    let change = r.dynamodb();
+    let sequence = change.and_then(|c| c.sequence_number()).unwrap_or_default().to_owned();
+    let mut dynamodb = json!({
+        "Keys": image(change.and_then(|c| c.keys())),
+        "SequenceNumber": sequence,
+        "SizeBytes": change.and_then(|c| c.size_bytes()).unwrap_or_default(),
+        "StreamViewType": change.and_then(|c| c.stream_view_type()).map(|v| v.as_str()).unwrap_or("NEW_AND_OLD_IMAGES"),
+    });
+    if let Some(at) = change.and_then(|c| c.approximate_creation_date_time()) {
+        dynamodb["ApproximateCreationDateTime"] = json!(at.secs());
+    }
+    if let Some(new) = change.and_then(|c| c.new_image()) {
+        dynamodb["NewImage"] = image(Some(new));
+    }
+    if let Some(old) = change.and_then(|c| c.old_image()) {
+        dynamodb["OldImage"] = image(Some(old));
+    }
+    let event = json!({
+        "eventID": r.event_id().unwrap_or_default(),
+        "eventName": r.event_name().map(|n| n.as_str()).unwrap_or_default(),
+        "eventVersion": r.event_version().unwrap_or("1.1"),
+        "eventSource": "aws:dynamodb",
+        "awsRegion": r.aws_region().unwrap_or("us-east-1"),
+        "dynamodb": dynamodb,
+        "eventSourceARN": stream_arn,
+    });
+    Record { group: shard.to_owned(), position: sequence, subject: event.clone(), event }
+}
+
+/// The `aws:dynamodb` event around `records`.
+pub fn stream_event(records: &[Record]) -> Value {
+    json!({ "Records": records.iter().map(|r| &r.event).collect::<Vec<_>>() })
+}

@@ -1,0 +1,280 @@
+//! The whole local stack from the template: provisioning, a function pool
+//! per function, the gateway on its address and a poller per event source
+//! mapping.
+
+use crate::gateway::{Gateway, RouteSpec};
+use crate::mappings::{self, Activity, Deliverer, KafkaSettings};
+use crate::provision::{self, Names};
+use crate::runtime::{FunctionPool, FunctionSpec};
+use crate::template::{Source, Template};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+#[derive(Clone)]
+pub struct StackConfig {
+    pub template: PathBuf,
+    /// Where the function binaries are (`target/debug`).
+    pub bin_dir: PathBuf,
+    /// Prefix of every local resource name.
+    pub namespace: String,
+    /// Prefix of every consumer group (empty: the template's names).
+    pub group_prefix: String,
+    pub api_addr: SocketAddr,
+    pub aws_endpoint: String,
+    pub kafka_bootstrap: String,
+    /// Template parameter values that replace the defaults.
+    pub parameters: BTreeMap<String, String>,
+    /// Instances per function that may run at once.
+    pub max_instances: usize,
+    /// One log file per function here, when set.
+    pub log_dir: Option<PathBuf>,
+    /// Stream checkpoints live here, when set.
+    pub state_dir: Option<PathBuf>,
+    pub jwt_secret: String,
+    pub activity: Activity,
+    /// The first retry of a failed batch waits this long.
+    pub first_retry_backoff: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    #[error(transparent)]
+    Template(#[from] crate::template::TemplateError),
+    #[error(transparent)]
+    Provision(#[from] provision::ProvisionError),
+    #[error(
+        "function binaries missing in {dir}: {missing} (build them with `cargo build --workspace --bins`)"
+    )]
+    MissingBinaries { dir: String, missing: String },
+    #[error("cannot serve the API on {addr}: {reason}")]
+    Bind { addr: SocketAddr, reason: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+pub struct Stack {
+    pub api_url: String,
+    pub names: Names,
+    pub failure_queue_url: Option<String>,
+    pub provisioned: provision::Provisioned,
+    pools: Vec<Arc<FunctionPool>>,
+    stop: watch::Sender<bool>,
+    pollers: Vec<JoinHandle<()>>,
+    server: JoinHandle<()>,
+}
+
+/// The AWS configuration the stack and its functions use against the
+/// emulator: its endpoint, us-east-1, and the environment's credentials or
+/// test ones.
+pub async fn aws_config(endpoint: &str) -> SdkConfig {
+    let key = std::env::var("AWS_ACCESS_KEY_ID").unwrap_or_else(|_| "test".into());
+    let secret = std::env::var("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|_| "test".into());
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(key, secret, None, None, "local-stack"))
+        .load()
+        .await
+}
+
+impl Stack {
+    pub async fn start(config: StackConfig) -> Result<Stack, StackError> {
+        let template = Template::load(&config.template)?;
+        let missing: Vec<&str> = template
+            .functions
+            .iter()
+            .filter(|f| !config.bin_dir.join(&f.binary).is_file())
+            .map(|f| f.binary.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Err(StackError::MissingBinaries {
+                dir: config.bin_dir.display().to_string(),
+                missing: missing.join(", "),
+            });
+        }
+        let names = Names { namespace: config.namespace.clone() };
+        let aws = aws_config(&config.aws_endpoint).await;
+        let provisioned = provision::provision(&template, &names, &aws, &config.kafka_bootstrap).await?;
+        if let Some(dir) = &config.log_dir {
+            std::fs::create_dir_all(dir).map_err(|e| StackError::Other(format!("{}: {e}", dir.display())))?;
+        }
+
+        let mut pools = HashMap::new();
+        for function in &template.functions {
+            let mut environment = template.resolve(function, &config.parameters, |target| {
+                if template.tables.iter().any(|t| t.logical_id == target) {
+                    Some(names.table(target))
+                } else if template.buckets.iter().any(|b| b == target) {
+                    Some(names.bucket(target))
+                } else if template.queues.iter().any(|q| q == target) {
+                    Some(names.queue(target))
+                } else {
+                    // The MSK cluster: locally the broker is named directly.
+                    None
+                }
+            })?;
+            let key = std::env::var("AWS_ACCESS_KEY_ID").unwrap_or_else(|_| "test".into());
+            let secret = std::env::var("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|_| "test".into());
+            environment.extend([
+                ("AWS_ENDPOINT_URL".to_string(), config.aws_endpoint.clone()),
+                ("AWS_REGION".to_string(), "us-east-1".to_string()),
+                ("AWS_DEFAULT_REGION".to_string(), "us-east-1".to_string()),
+                ("AWS_ACCESS_KEY_ID".to_string(), key),
+                ("AWS_SECRET_ACCESS_KEY".to_string(), secret),
+                ("KAFKA_BOOTSTRAP_SERVERS".to_string(), config.kafka_bootstrap.clone()),
+            ]);
+            let spec = FunctionSpec {
+                name: function.binary.clone(),
+                binary: config.bin_dir.join(&function.binary),
+                environment,
+                timeout: Duration::from_secs(function.timeout_seconds),
+                memory_mb: function.memory_mb,
+                max_instances: config.max_instances,
+                log_file: config.log_dir.as_ref().map(|d| d.join(format!("{}.log", function.binary))),
+            };
+            pools.insert(function.binary.clone(), Arc::new(FunctionPool::new(spec)));
+        }
+
+        let routes = template
+            .routes
+            .iter()
+            .map(|r| RouteSpec {
+                method: r.method.clone(),
+                path: r.path.clone(),
+                function: r.function.clone(),
+            })
+            .collect();
+        let gateway = Arc::new(
+            Gateway::new(routes, pools.clone(), config.jwt_secret.clone())
+                .with_activity(config.activity.clone()),
+        );
+        let listener = tokio::net::TcpListener::bind(config.api_addr)
+            .await
+            .map_err(|e| StackError::Bind { addr: config.api_addr, reason: e.to_string() })?;
+        let address = listener.local_addr().map_err(|e| StackError::Other(e.to_string()))?;
+        let server = tokio::spawn(async move {
+            let _ =
+                axum::serve(listener, gateway.router().into_make_service_with_connect_info::<SocketAddr>())
+                    .await;
+        });
+
+        let sqs = aws_sdk_sqs::Client::new(&aws);
+        let mut failure_queue_url = None;
+        let (stop, stopped) = watch::channel(false);
+        let mut pollers = Vec::new();
+        let source_arn = format!("arn:aws:kafka:us-east-1:000000000000:cluster/{}/local", config.namespace);
+        for mapping in &template.mappings {
+            let failure_queue = match &mapping.on_failure_queue {
+                Some(queue) => {
+                    let url = sqs
+                        .get_queue_url()
+                        .queue_name(names.queue(queue))
+                        .send()
+                        .await
+                        .map_err(|e| StackError::Other(format!("queue {queue}: {e}")))?
+                        .queue_url()
+                        .unwrap_or_default()
+                        .to_owned();
+                    failure_queue_url = Some(url.clone());
+                    Some((sqs.clone(), url))
+                }
+                None => None,
+            };
+            let pool = pools
+                .get(&mapping.function)
+                .cloned()
+                .ok_or_else(|| StackError::Other(format!("no function {}", mapping.function)))?;
+            match &mapping.source {
+                Source::Kafka { topic, consumer_group } => {
+                    let bootstrap = config.kafka_bootstrap.clone();
+                    let arn = source_arn.clone();
+                    let deliverer = Deliverer {
+                        mapping: mapping.clone(),
+                        pool,
+                        failure_queue,
+                        envelope: Box::new(move |records| mappings::kafka_event(&arn, &bootstrap, records)),
+                        source_arn: source_arn.clone(),
+                        activity: config.activity.clone(),
+                        first_backoff: config.first_retry_backoff,
+                    };
+                    let settings = KafkaSettings {
+                        bootstrap: config.kafka_bootstrap.clone(),
+                        group_prefix: config.group_prefix.clone(),
+                    };
+                    pollers.push(tokio::spawn(mappings::run_kafka(
+                        deliverer,
+                        topic.clone(),
+                        consumer_group.clone(),
+                        settings,
+                        stopped.clone(),
+                    )));
+                }
+                Source::TableStream { table } => {
+                    let table_name = names.table(table);
+                    let described = aws_sdk_dynamodb::Client::new(&aws)
+                        .describe_table()
+                        .table_name(&table_name)
+                        .send()
+                        .await
+                        .map_err(|e| StackError::Other(format!("table {table_name}: {e}")))?;
+                    let stream_arn = described
+                        .table()
+                        .and_then(|t| t.latest_stream_arn())
+                        .ok_or_else(|| StackError::Other(format!("table {table_name} has no stream")))?
+                        .to_owned();
+                    let deliverer = Deliverer {
+                        mapping: mapping.clone(),
+                        pool,
+                        failure_queue,
+                        envelope: Box::new(mappings::stream_event),
+                        source_arn: stream_arn.clone(),
+                        activity: config.activity.clone(),
+                        first_backoff: config.first_retry_backoff,
+                    };
+                    let checkpoint = config.state_dir.as_ref().map(|d| {
+                        d.join(format!("{}-{}.stream-checkpoint.json", config.namespace, mapping.function))
+                    });
+                    pollers.push(tokio::spawn(mappings::run_table_stream(
+                        deliverer,
+                        aws_sdk_dynamodbstreams::Client::new(&aws),
+                        stream_arn,
+                        checkpoint,
+                        stopped.clone(),
+                    )));
+                }
+            }
+        }
+        Ok(Stack {
+            api_url: format!("http://{address}"),
+            names,
+            failure_queue_url,
+            provisioned,
+            pools: pools.into_values().collect(),
+            stop,
+            pollers,
+            server,
+        })
+    }
+
+    /// Stops the pollers (a batch in flight finishes first), the gateway and
+    /// every function instance.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for poller in self.pollers {
+            let abort = poller.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(30), poller).await.is_err() {
+                abort.abort();
+            }
+        }
+        self.server.abort();
+        for pool in &self.pools {
+            pool.shutdown().await;
+        }
+    }
+}

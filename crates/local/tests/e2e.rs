@@ -1,0 +1,144 @@
+//! End to end: the local stack started from `infra/template.yaml` with the
+//! real function binaries (their Runtime API, the gateway, the MSK and
+//! stream mappings) against the emulators `make test` starts, and the whole
+//! SPEC scenario played through HTTP with a short refund window. Every
+//! record the scenario's own consumer read from the three topics must match
+//! its schema under `events/`.
+//!
+//! The stack runs under a namespace of its own (tables, bucket, queue and
+//! consumer groups), so it neither sees nor disturbs other data on the
+//! emulators. It does share the topics, so a `make up` stack must not run at
+//! the same time (it would consume this test's events): the test refuses to
+//! start then.
+
+use foodstream_local::scenario::{self, ScenarioConfig};
+use foodstream_local::stack::{Stack, StackConfig};
+use foodstream_testkit::schemas::Schemas;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `target/debug`, where `cargo build --workspace --bins` put the functions.
+fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().and_then(Path::parent).unwrap().to_path_buf()
+}
+
+fn refuse_when_a_stack_runs() {
+    let pidfile = workspace().join(".local/run/stack.pid");
+    if let Ok(pid) = std::fs::read_to_string(&pidfile) {
+        let alive = Path::new(&format!("/proc/{}", pid.trim())).exists();
+        assert!(
+            !alive,
+            "a local stack runs (pid {}); `make down` first: it would consume this test's events",
+            pid.trim()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_whole_scenario_runs_through_the_local_stack() {
+    refuse_when_a_stack_runs();
+    let run = foodstream_testkit::unique("e2e").replace(['-'], "").to_lowercase();
+    let run = &run[run.len() - 12..];
+    let activity: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = activity.clone();
+    let refund_window = Duration::from_secs(3);
+    let log_dir = bin_dir().join("e2e-logs").join(run);
+    let stack = Stack::start(StackConfig {
+        template: workspace().join("infra/template.yaml"),
+        bin_dir: bin_dir(),
+        namespace: format!("e2e-{run}"),
+        group_prefix: format!("e2e-{run}-"),
+        api_addr: "127.0.0.1:0".parse().unwrap(),
+        aws_endpoint: foodstream_testkit::endpoint(),
+        kafka_bootstrap: foodstream_testkit::kafka_bootstrap(),
+        parameters: BTreeMap::from([
+            ("RefundWindowSeconds".to_string(), refund_window.as_secs().to_string()),
+            ("DeliveryDurationMs".to_string(), "1000".to_string()),
+        ]),
+        max_instances: 4,
+        log_dir: Some(log_dir.clone()),
+        state_dir: None,
+        jwt_secret: "e2e-secret".into(),
+        activity: Arc::new(move |line| sink.lock().unwrap().push(line)),
+        first_retry_backoff: Duration::from_millis(100),
+    })
+    .await
+    .expect("the stack starts (function binaries built by `cargo build --workspace --bins`, emulators up)");
+
+    let config = ScenarioConfig {
+        api: stack.api_url.clone(),
+        kafka_bootstrap: foodstream_testkit::kafka_bootstrap(),
+        jwt_secret: "e2e-secret".into(),
+        delivery_duration: Duration::from_millis(1000),
+        refund_window,
+        settle_timeout: Duration::from_secs(60),
+        run_id: run.to_owned(),
+    };
+    let played = scenario::play(&config).await;
+    let failures_sent =
+        activity.lock().unwrap().iter().filter(|l| l.contains("failure queue")).cloned().collect::<Vec<_>>();
+    stack.stop().await;
+    let report = match played {
+        Ok(report) => report,
+        Err(e) => panic!(
+            "{e}\n--- stack activity (last 40) ---\n{}\n--- function logs in {} ---",
+            activity.lock().unwrap().iter().rev().take(40).rev().cloned().collect::<Vec<_>>().join("\n"),
+            log_dir.display()
+        ),
+    };
+    println!("{}", report.timeline());
+
+    // The scenario checked its promises; make sure each one was checked.
+    let checked: Vec<&str> = report.checks.iter().map(|c| c.name.as_str()).collect();
+    for promise in ["refund window", "order states", "events", "notifications", "logs", "delivery time"] {
+        assert!(checked.contains(&promise), "{promise} was not checked: {checked:?}");
+    }
+    assert_eq!(report.orders.len(), 7);
+    assert!(report.delivery_times.len() >= 5, "{:?}", report.delivery_times);
+    assert!(
+        report.delivery_times.iter().all(|d| *d >= Duration::from_millis(950) && *d < Duration::from_secs(3))
+    );
+    let late = &report.orders["late refund refused"];
+    assert_eq!(late["status"], "DELIVERED");
+    assert!(late["refund"].is_null(), "a refund after the window left a trace: {late}");
+    // Nothing the functions produced was refused on the way.
+    assert!(failures_sent.is_empty(), "records went to the failure queue: {failures_sent:?}");
+
+    // Every record read from the topics matches its schema.
+    let schemas = Schemas::load();
+    let mut per_topic: BTreeMap<&str, usize> = BTreeMap::new();
+    for event in &report.events {
+        let errors = schemas.errors(&event.topic, &event.value);
+        assert!(errors.is_empty(), "{} record {}: {errors:?}", event.topic, event.value);
+        *per_topic.entry(event.topic.as_str()).or_default() += 1;
+    }
+    let distinct = |topic: &str, field: fn(&serde_json::Value) -> String| {
+        report
+            .events
+            .iter()
+            .filter(|e| e.topic == topic)
+            .map(|e| field(&e.value))
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    };
+    let transitions: usize = report.orders.values().map(|o| o["timeline"].as_array().unwrap().len()).sum();
+    assert_eq!(
+        distinct("order-events", |v| format!("{}#{}", v["order_id"], v["order_version"])),
+        transitions,
+        "{per_topic:?}"
+    );
+    // Assigned + completed for each of the 5 deliveries, and the failed one.
+    assert_eq!(distinct("delivery-events", |v| v["event_id"].to_string()), 11, "{per_topic:?}");
+    assert_eq!(
+        distinct("log-events", |v| v["data"]["notification_id"].to_string()),
+        report.logs.len(),
+        "{per_topic:?}"
+    );
+}

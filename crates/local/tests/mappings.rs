@@ -1,0 +1,186 @@
+//! The MSK event source mapping against Tansu and moto's SQS: a real topic
+//! read with its own consumer group, a real function process behind the
+//! Runtime API, the filter applied, a poison record isolated by bisecting
+//! and sent to the failure queue after the retries, and the offsets
+//! committed past everything, so the partition moves on.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use foodstream_local::mappings::{self, Deliverer, KafkaSettings};
+use foodstream_local::runtime::{FunctionPool, FunctionSpec};
+use foodstream_local::template::{Mapping, Source};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+async fn create_topic(bootstrap: &str, topic: &str) {
+    let admin: AdminClient<DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", bootstrap).create().unwrap();
+    let results = admin
+        .create_topics(&[NewTopic::new(topic, 1, TopicReplication::Fixed(1))], &AdminOptions::new())
+        .await
+        .unwrap();
+    results.into_iter().for_each(|r| {
+        r.unwrap();
+    });
+}
+
+async fn produce(bootstrap: &str, topic: &str, values: &[&str]) {
+    let producer: FutureProducer = ClientConfig::new().set("bootstrap.servers", bootstrap).create().unwrap();
+    for (i, value) in values.iter().enumerate() {
+        let key = format!("key-{i}");
+        let headers = OwnedHeaders::new().insert(Header { key: "event_id", value: Some(&format!("e{i}")) });
+        producer
+            .send(FutureRecord::to(topic).key(&key).payload(*value).headers(headers), Duration::from_secs(10))
+            .await
+            .map_err(|(e, _)| e)
+            .unwrap();
+    }
+}
+
+fn committed(bootstrap: &str, group: &str, topic: &str) -> Option<i64> {
+    let consumer: BaseConsumer =
+        ClientConfig::new().set("bootstrap.servers", bootstrap).set("group.id", group).create().unwrap();
+    let mut list = TopicPartitionList::new();
+    list.add_partition(topic, 0);
+    let offsets = consumer.committed_offsets(list, Duration::from_secs(5)).ok()?;
+    match offsets.find_partition(topic, 0)?.offset() {
+        Offset::Offset(n) => Some(n),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kafka_mapping_filters_retries_bisects_routes_failures_and_commits() {
+    let bootstrap = foodstream_testkit::kafka_bootstrap();
+    let aws = foodstream_testkit::config().await;
+    let topic = foodstream_testkit::unique("esm");
+    let group = foodstream_testkit::unique("esm-group");
+    create_topic(&bootstrap, &topic).await;
+    let values = [
+        r#"{"event_type":"A","n":0}"#,
+        r#"{"event_type":"A","n":1}"#,
+        r#"{"event_type":"A","n":2,"note":"poison"}"#,
+        r#"{"event_type":"B","n":3}"#,
+        r#"{"event_type":"A","n":4}"#,
+    ];
+    produce(&bootstrap, &topic, &values).await;
+
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let queue = sqs.create_queue().queue_name(foodstream_testkit::unique("failures")).send().await.unwrap();
+    let queue_url = queue.queue_url().unwrap().to_owned();
+    let invocations =
+        std::env::temp_dir().join(format!("{}.jsonl", foodstream_testkit::unique("invocations")));
+    let pool = Arc::new(FunctionPool::new(FunctionSpec {
+        name: "echo".into(),
+        binary: PathBuf::from(env!("CARGO_BIN_EXE_local-echo-function")),
+        environment: BTreeMap::from([(
+            "ECHO_INVOCATIONS_FILE".to_string(),
+            invocations.display().to_string(),
+        )]),
+        timeout: Duration::from_secs(10),
+        memory_mb: 128,
+        max_instances: 1,
+        log_file: None,
+    }));
+    let mapping = Mapping {
+        function: "echo".into(),
+        source: Source::Kafka { topic: topic.clone(), consumer_group: group.clone() },
+        batch_size: 10,
+        batching_window_seconds: 1,
+        filters: vec![json!({"value": {"event_type": ["A"]}})],
+        max_retries: 1,
+        bisect_on_error: true,
+        starting_position: "TRIM_HORIZON".into(),
+        on_failure_queue: Some("FailureQueue".into()),
+    };
+    let activity: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = activity.clone();
+    let arn = "arn:aws:kafka:us-east-1:000000000000:cluster/test/local".to_string();
+    let envelope_arn = arn.clone();
+    let envelope_bootstrap = bootstrap.clone();
+    let deliverer = Deliverer {
+        mapping,
+        pool: pool.clone(),
+        failure_queue: Some((sqs.clone(), queue_url.clone())),
+        envelope: Box::new(move |records| mappings::kafka_event(&envelope_arn, &envelope_bootstrap, records)),
+        source_arn: arn,
+        activity: Arc::new(move |line| sink.lock().unwrap().push(line)),
+        first_backoff: Duration::from_millis(50),
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let settings = KafkaSettings { bootstrap: bootstrap.clone(), group_prefix: String::new() };
+    let poller =
+        tokio::spawn(mappings::run_kafka(deliverer, topic.clone(), group.clone(), settings, stopped));
+
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while committed(&bootstrap, &group, &topic) != Some(5) {
+        assert!(
+            Instant::now() < deadline,
+            "offsets not committed past the batch; activity: {:?}",
+            activity.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    stop.send(true).unwrap();
+    poller.await.unwrap();
+    pool.shutdown().await;
+
+    // The poison record, alone, reached the failure queue after 1 + 1 attempts.
+    let received =
+        sqs.receive_message().queue_url(&queue_url).max_number_of_messages(10).send().await.unwrap();
+    let messages: Vec<Value> =
+        received.messages().iter().map(|m| serde_json::from_str(m.body().unwrap()).unwrap()).collect();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let failure = &messages[0];
+    assert_eq!(failure["requestContext"]["condition"], "RetryAttemptsExhausted");
+    assert_eq!(failure["requestContext"]["approximateInvokeCount"], 2);
+    assert_eq!(failure["batchInfo"]["batchSize"], 1);
+    assert_eq!(failure["batchInfo"]["startPosition"], "0@2");
+
+    // What the function saw: the aws:kafka shape, never the filtered record,
+    // and every good record in a successful call.
+    let calls: Vec<Value> = std::fs::read_to_string(&invocations)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let first = &calls[0];
+    assert_eq!(first["eventSource"], "aws:kafka");
+    assert_eq!(first["bootstrapServers"], bootstrap.as_str());
+    let group_key = format!("{topic}-0");
+    let record = &first["records"][&group_key][0];
+    assert_eq!(record["topic"], topic.as_str());
+    assert_eq!(record["partition"], 0);
+    assert_eq!(record["offset"], 0);
+    assert_eq!(record["timestampType"], "CREATE_TIME");
+    assert!(record["timestamp"].as_i64().unwrap() > 0);
+    assert_eq!(STANDARD.decode(record["key"].as_str().unwrap()).unwrap(), b"key-0");
+    assert_eq!(STANDARD.decode(record["value"].as_str().unwrap()).unwrap(), values[0].as_bytes());
+    assert_eq!(record["headers"][0]["event_id"], json!([101, 48]));
+    let offsets_in = |call: &Value| -> Vec<i64> {
+        call["records"][&group_key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["offset"].as_i64().unwrap())
+            .collect()
+    };
+    assert!(calls.iter().all(|c| !offsets_in(c).contains(&3)), "the filtered record reached the function");
+    let succeeded: Vec<i64> = calls.iter().map(offsets_in).filter(|o| !o.contains(&2)).flatten().collect();
+    for good in [0, 1, 4] {
+        assert!(succeeded.contains(&good), "record {good} never went through a successful call: {calls:?}");
+    }
+    // Bisecting: [0 1 2 4] fails, [0 1] passes, [2 4] fails, [2] fails twice, [4] passes.
+    assert_eq!(calls.len(), 6, "{:?}", calls.iter().map(offsets_in).collect::<Vec<_>>());
+    let _ = std::fs::remove_file(invocations);
+}

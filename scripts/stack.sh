@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The local stack in the background.
+#
+#   scripts/stack.sh up       emulators (unless something answers), build the binaries, start
+#                             `foodstream-local up` in its own process group, wait until it serves,
+#                             print the API URL; reuses a stack already running
+#   scripts/stack.sh down     stop the stack (its whole process group, by PID), then the
+#                             emulators its `up` started
+#   scripts/stack.sh logs     follow the stack's log (FUNCTION=<name> for one function's log)
+#   scripts/stack.sh status
+#
+# Settings from the environment: FOODSTREAM_API_ADDR (127.0.0.1:3000), AWS_ENDPOINT_URL,
+# KAFKA_BOOTSTRAP_SERVERS, REFUND_WINDOW_SECONDS, DELIVERY_DURATION_MS, LOCAL_JWT_SECRET.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+run_dir=.local/run
+log_dir=.local/logs
+pidfile=$run_dir/stack.pid
+owned=$run_dir/stack.owned
+api_addr=${FOODSTREAM_API_ADDR:-127.0.0.1:3000}
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+
+running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+
+target_dir() {
+  cargo metadata --format-version 1 --no-deps --locked \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])'
+}
+
+up() {
+  if running; then
+    log "already running (pid $(cat "$pidfile")): reusing it"
+    echo "API: http://$api_addr"
+    return
+  fi
+  scripts/emulators.sh up --owned "$owned"
+  log "building the function binaries and the stack (debug profile)"
+  cargo build --workspace --bins --locked --quiet
+  mkdir -p "$run_dir" "$log_dir"
+  local binary
+  binary="$(target_dir)/debug/foodstream-local"
+  # Its own session and process group: `down` stops it and every function
+  # instance it started with one signal to the group.
+  setsid "$binary" up --api "$api_addr" >"$log_dir/stack.log" 2>&1 < /dev/null &
+  echo $! >"$pidfile"
+  local deadline=$((SECONDS + 120))
+  until grep -q "ready: API" "$log_dir/stack.log" 2>/dev/null; do
+    if ! running || [ $SECONDS -ge $deadline ]; then
+      log "the stack did not come up; its log:"
+      tail -n 40 "$log_dir/stack.log" >&2 || true
+      down
+      exit 1
+    fi
+    sleep 0.2
+  done
+  log "log: $log_dir/stack.log (make logs); function logs: $log_dir/functions/"
+  echo "API: http://$api_addr"
+}
+
+down() {
+  if running; then
+    local pid
+    pid=$(cat "$pidfile")
+    log "stopping the stack (process group $pid)"
+    kill -TERM -- "-$pid" 2>/dev/null || true
+    local deadline=$((SECONDS + 40))
+    while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+    # Whatever is left of the group (an instance that ignored TERM).
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+  scripts/emulators.sh down --owned "$owned"
+}
+
+logs() {
+  if [ -n "${FUNCTION:-}" ]; then
+    exec tail -n 100 -F "$log_dir/functions/$FUNCTION.log"
+  fi
+  exec tail -n 100 -F "$log_dir/stack.log"
+}
+
+status() {
+  if running; then echo "stack: up (pid $(cat "$pidfile")), API http://$api_addr"; else echo "stack: down"; fi
+  scripts/emulators.sh status
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  logs) logs ;;
+  status) status ;;
+  *) echo "usage: $0 up|down|logs|status" >&2; exit 2 ;;
+esac
