@@ -33,7 +33,7 @@ emulators: ## Install and start moto (127.0.0.1:4566) and Tansu (127.0.0.1:9092)
 	@scripts/emulators.sh up
 
 .PHONY: lint-infra
-lint-infra: ## Validate infra/template.yaml offline: cfn-lint 1.53.x on it and on its SAM-expanded form, consistency check
+lint-infra: ## Validate infra/template.yaml offline (cfn-lint 1.53.x on it and its SAM-expanded form, consistency check) and the compose profile
 	@scripts/lint-infra.sh
 
 .PHONY: test

@@ -3,7 +3,8 @@
 #   1. cfn-lint (pinned 1.53.x, the last line with the SAM transform) on the template;
 #   2. cfn-lint on its SAM-expanded form (plain CloudFormation: IAM action names,
 #      generated roles, event source mappings);
-#   3. the consistency check against the code and SPEC (infra/tools/check_template.py).
+#   3. the consistency check against the code and SPEC (infra/tools/check_template.py);
+#   4. the static check of the LocalStack + Redpanda compose profile (infra/tools/check_compose.py).
 # Zero errors and zero warnings; a suppressed rule is explained where it is suppressed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,3 +24,14 @@ echo "cfn-lint: infra/template.yaml: no errors, no warnings"
 "$venv/bin/cfn-lint" "$expanded"
 echo "cfn-lint: SAM-expanded template: no errors, no warnings"
 "$venv/bin/python" infra/tools/check_template.py
+
+# The LocalStack + Redpanda compose profile: pinned images, loopback ports,
+# health checks. The checker must also refuse a broken file, or it proves nothing.
+"$venv/bin/python" infra/tools/check_compose.py infra/local/compose.yaml
+broken=$(mktemp --suffix=.yaml)
+trap 'rm -f "$expanded" "$broken"' EXIT
+sed -e 's/"127.0.0.1:9092:9092"/"9092:9092"/' -e 's/redpanda:v24.3.11/redpanda:latest/' infra/local/compose.yaml >"$broken"
+if "$venv/bin/python" infra/tools/check_compose.py "$broken" 2>/dev/null; then
+  echo "check_compose.py accepted a compose file with a port on every address and an unpinned image" >&2
+  exit 1
+fi

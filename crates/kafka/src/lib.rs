@@ -34,3 +34,41 @@ impl KafkaPublisher {
         KafkaPublisher::new(&bootstrap, &KafkaSettings::from_env()?, Some(aws))
     }
 }
+
+/// The librdkafka properties every consumer of ours sets (the local stack's
+/// event source mappings, the scenario client, the tests): the classic
+/// group protocol and a 6 s session, which Tansu needs (SPEC section 5) and
+/// Redpanda and MSK accept; then `KAFKA_CONSUMER_PROPERTIES`
+/// (`key=value,key=value`) on top, to tune them for another broker. Lambda's
+/// own pollers read MSK in AWS; this is for the consumers we run ourselves.
+pub fn consumer_properties() -> Vec<(String, String)> {
+    consumer_properties_with(&std::env::var("KAFKA_CONSUMER_PROPERTIES").unwrap_or_default())
+}
+
+fn consumer_properties_with(overrides: &str) -> Vec<(String, String)> {
+    let mut properties = vec![
+        ("group.protocol".to_string(), "classic".to_string()),
+        ("session.timeout.ms".into(), "6000".into()),
+    ];
+    for pair in overrides.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        properties.retain(|(k, _)| k != key.trim());
+        properties.push((key.trim().to_owned(), value.trim().to_owned()));
+    }
+    properties
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consumer_properties_default_to_tansus_needs_and_take_overrides() {
+        let defaults = consumer_properties_with("");
+        assert!(defaults.contains(&("group.protocol".into(), "classic".into())));
+        let tuned = consumer_properties_with(" session.timeout.ms=45000 , fetch.wait.max.ms=100");
+        assert!(tuned.contains(&("session.timeout.ms".into(), "45000".into())));
+        assert!(tuned.contains(&("fetch.wait.max.ms".into(), "100".into())));
+        assert_eq!(tuned.iter().filter(|(k, _)| k == "session.timeout.ms").count(), 1);
+    }
+}

@@ -33,13 +33,16 @@ async fn create_topic(topic: &str, partitions: i32) {
     }
 }
 
-/// Reads `count` messages with `group` (classic protocol, as Tansu needs).
+/// Reads `count` messages with `group` (our consumer properties: the
+/// classic protocol, as Tansu needs).
 async fn consume(topic: &str, group: &str, count: usize) -> Vec<(String, String, String)> {
-    let consumer: StreamConsumer = ClientConfig::new()
+    let mut config = ClientConfig::new();
+    for (key, value) in foodstream_kafka::consumer_properties() {
+        config.set(key, value);
+    }
+    let consumer: StreamConsumer = config
         .set("bootstrap.servers", bootstrap())
         .set("group.id", group)
-        .set("group.protocol", "classic")
-        .set("session.timeout.ms", "6000")
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")
         .create()

@@ -201,16 +201,19 @@ pub async fn run_kafka(
 ) {
     let mapping = &deliverer.mapping;
     let reset = if mapping.starting_position == "LATEST" { "latest" } else { "earliest" };
-    let consumer: StreamConsumer = match ClientConfig::new()
+    let mut config = ClientConfig::new();
+    // The classic group protocol and a short session by default (Tansu, SPEC
+    // section 5); KAFKA_CONSUMER_PROPERTIES tunes them for another broker.
+    for (key, value) in foodstream_kafka::consumer_properties() {
+        config.set(key, value);
+    }
+    let consumer: StreamConsumer = match config
         .set("bootstrap.servers", &settings.bootstrap)
         .set("group.id", format!("{}{group}", settings.group_prefix))
         .set("client.id", format!("local-esm-{}", mapping.function))
         // Offsets move only when a batch is done with.
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", reset)
-        // Tansu: the classic group protocol with a short session (SPEC §5).
-        .set("group.protocol", "classic")
-        .set("session.timeout.ms", "6000")
         .set("max.poll.interval.ms", "3600000")
         .create()
     {

@@ -232,13 +232,15 @@ fn collect_events(
     bootstrap: &str,
     run_id: &str,
 ) -> Result<(Collected, tokio::task::JoinHandle<()>), ScenarioError> {
-    let consumer: StreamConsumer = ClientConfig::new()
+    let mut properties = ClientConfig::new();
+    for (key, value) in foodstream_kafka::consumer_properties() {
+        properties.set(key, value);
+    }
+    let consumer: StreamConsumer = properties
         .set("bootstrap.servers", bootstrap)
         .set("group.id", format!("scenario-{run_id}"))
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
-        .set("group.protocol", "classic")
-        .set("session.timeout.ms", "6000")
         .create()
         .map_err(|e| fail("kafka consumer", e.to_string()))?;
     consumer.subscribe(&TOPICS).map_err(|e| fail("kafka consumer", e.to_string()))?;
