@@ -78,7 +78,8 @@ def env_reads():
     calls["Settings::from_env()"] = settings
     auth = read("crates/kafka/src/auth.rs")
     kafka = set(re.findall(r'lookup\("(\w+)"\)', auth)) - {"AWS_LAMBDA_FUNCTION_NAME"}
-    # On AWS the brokers come from MSK_CLUSTER_ARN; KAFKA_BOOTSTRAP_SERVERS is the local alternative.
+    # On AWS the brokers come from MSK_CLUSTER_ARN; KAFKA_BOOTSTRAP_SERVERS and KAFKA_TOPIC_PREFIX are
+    # read with std::env::var, not lookup(), on purpose: local-only, never in the template.
     calls["KafkaPublisher::from_env("] = kafka | {"MSK_CLUSTER_ARN"}
     return calls
 

@@ -40,6 +40,11 @@ pub struct KafkaSettings {
     pub idempotence: bool,
     /// `client.id` seen by the brokers: the function name.
     pub client_id: String,
+    /// `KAFKA_TOPIC_PREFIX` (local only, default empty): put before every
+    /// topic name, so several local stacks (say `make up` and the tests)
+    /// share one broker without reading each other's events. Never set in
+    /// AWS, where the topics are the template's.
+    pub topic_prefix: String,
 }
 
 impl KafkaSettings {
@@ -65,7 +70,8 @@ impl KafkaSettings {
             }
         };
         let client_id = lookup("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| "foodstream".into());
-        Ok(KafkaSettings { message_timeout_ms, idempotence, client_id })
+        let topic_prefix = std::env::var("KAFKA_TOPIC_PREFIX").unwrap_or_default();
+        Ok(KafkaSettings { message_timeout_ms, idempotence, client_id, topic_prefix })
     }
 }
 

@@ -13,6 +13,7 @@ use tracing::debug;
 pub struct KafkaPublisher {
     producer: FutureProducer<IamContext>,
     timeout: Duration,
+    topic_prefix: String,
 }
 
 impl KafkaPublisher {
@@ -47,7 +48,11 @@ impl KafkaPublisher {
             }
         };
         let producer = config.create_with_context(IamContext { signer })?;
-        Ok(KafkaPublisher { producer, timeout: Duration::from_millis(settings.message_timeout_ms) })
+        Ok(KafkaPublisher {
+            producer,
+            timeout: Duration::from_millis(settings.message_timeout_ms),
+            topic_prefix: settings.topic_prefix.clone(),
+        })
     }
 
     /// Waits for every queued message (used before a function freezes).
@@ -61,13 +66,13 @@ impl EventPublisher for KafkaPublisher {
     async fn publish(&self, messages: &[OutgoingMessage]) -> Result<(), PortError> {
         // Enqueue everything first (librdkafka keeps per-partition order,
         // idempotence keeps it across retries), then wait for every ack.
-        let sends = messages.iter().map(|message| {
+        let topics: Vec<String> =
+            messages.iter().map(|m| format!("{}{}", self.topic_prefix, m.topic)).collect();
+        let sends = messages.iter().zip(&topics).map(|(message, topic)| {
             let headers = OwnedHeaders::new()
                 .insert(Header { key: "event_id", value: Some(message.event_id.as_str()) });
-            let record = FutureRecord::to(message.topic)
-                .key(message.key.as_str())
-                .payload(&message.payload)
-                .headers(headers);
+            let record =
+                FutureRecord::to(topic).key(message.key.as_str()).payload(&message.payload).headers(headers);
             self.producer.send(record, self.timeout)
         });
         let results = futures::future::join_all(sends).await;

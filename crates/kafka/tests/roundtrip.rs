@@ -75,7 +75,12 @@ async fn published_events_reach_two_consumer_groups_in_order_per_key() {
     let topic = unique("it-order-events");
     create_topic(&topic, 3).await;
     let leaked: &'static str = Box::leak(topic.clone().into_boxed_str());
-    let settings = KafkaSettings { message_timeout_ms: 10_000, idempotence: true, client_id: "it".into() };
+    let settings = KafkaSettings {
+        message_timeout_ms: 10_000,
+        idempotence: true,
+        client_id: "it".into(),
+        topic_prefix: String::new(),
+    };
     let publisher = KafkaPublisher::new(&Bootstrap::Plaintext(bootstrap()), &settings, None).unwrap();
     let messages: Vec<OutgoingMessage> = (0..30)
         .map(|i| OutgoingMessage {
@@ -108,7 +113,12 @@ async fn published_events_reach_two_consumer_groups_in_order_per_key() {
 
 #[tokio::test]
 async fn publishing_to_an_unreachable_broker_fails_instead_of_hanging() {
-    let settings = KafkaSettings { message_timeout_ms: 1500, idempotence: true, client_id: "it".into() };
+    let settings = KafkaSettings {
+        message_timeout_ms: 1500,
+        idempotence: true,
+        client_id: "it".into(),
+        topic_prefix: String::new(),
+    };
     let publisher =
         KafkaPublisher::new(&Bootstrap::Plaintext("127.0.0.1:1".into()), &settings, None).unwrap();
     let message = OutgoingMessage {

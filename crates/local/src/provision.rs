@@ -20,9 +20,14 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct Names {
     pub namespace: String,
+    /// Before every topic name (`KAFKA_TOPIC_PREFIX` of the functions).
+    pub topic_prefix: String,
 }
 
 impl Names {
+    pub fn topic(&self, name: &str) -> String {
+        format!("{}{name}", self.topic_prefix)
+    }
     pub fn table(&self, logical: &str) -> String {
         format!("{}-{logical}", self.namespace)
     }
@@ -94,7 +99,7 @@ pub async fn provision(
         }
         done.note(!exists, format!("queue {name}"));
     }
-    for (topic, created) in create_topics(template, bootstrap).await? {
+    for (topic, created) in create_topics(template, names, bootstrap).await? {
         done.note(created, format!("topic {topic}"));
     }
     Ok(done)
@@ -184,7 +189,11 @@ async fn create_table(
 
 /// Creates the template's topics with their partition counts (replication 1
 /// on a single local broker); true for each one created.
-async fn create_topics(template: &Template, bootstrap: &str) -> Result<Vec<(String, bool)>, ProvisionError> {
+async fn create_topics(
+    template: &Template,
+    names: &Names,
+    bootstrap: &str,
+) -> Result<Vec<(String, bool)>, ProvisionError> {
     if template.topics.is_empty() {
         return Ok(Vec::new());
     }
@@ -192,10 +201,12 @@ async fn create_topics(template: &Template, bootstrap: &str) -> Result<Vec<(Stri
         .set("bootstrap.servers", bootstrap)
         .create()
         .map_err(|e| failed("the Kafka admin client", e))?;
+    let topic_names: Vec<String> = template.topics.iter().map(|t| names.topic(&t.name)).collect();
     let topics: Vec<NewTopic> = template
         .topics
         .iter()
-        .map(|t| NewTopic::new(&t.name, t.partitions as i32, TopicReplication::Fixed(1)))
+        .zip(&topic_names)
+        .map(|(t, name)| NewTopic::new(name, t.partitions as i32, TopicReplication::Fixed(1)))
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
     let results = admin.create_topics(&topics, &options).await.map_err(|e| failed("topics", e))?;

@@ -24,6 +24,8 @@ pub const TOPICS: [&str; 3] = ["order-events", "delivery-events", "log-events"];
 pub struct ScenarioConfig {
     pub api: String,
     pub kafka_bootstrap: String,
+    /// The stack's topic prefix (`KAFKA_TOPIC_PREFIX`).
+    pub topic_prefix: String,
     pub jwt_secret: String,
     /// The stack's delivery time (`DELIVERY_DURATION_MS`).
     pub delivery_duration: Duration,
@@ -230,6 +232,7 @@ type Collected = Arc<Mutex<Vec<EventRecord>>>;
 /// Reads the three topics from the start with a group of its own.
 fn collect_events(
     bootstrap: &str,
+    topic_prefix: &str,
     run_id: &str,
 ) -> Result<(Collected, tokio::task::JoinHandle<()>), ScenarioError> {
     let mut properties = ClientConfig::new();
@@ -243,7 +246,10 @@ fn collect_events(
         .set("auto.offset.reset", "earliest")
         .create()
         .map_err(|e| fail("kafka consumer", e.to_string()))?;
-    consumer.subscribe(&TOPICS).map_err(|e| fail("kafka consumer", e.to_string()))?;
+    let topics: Vec<String> = TOPICS.iter().map(|t| format!("{topic_prefix}{t}")).collect();
+    let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
+    consumer.subscribe(&topics).map_err(|e| fail("kafka consumer", e.to_string()))?;
+    let prefix = topic_prefix.to_owned();
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = events.clone();
     let task = tokio::spawn(async move {
@@ -258,7 +264,8 @@ fn collect_events(
                 .and_then(DateTime::from_timestamp_millis)
                 .unwrap_or_else(Utc::now);
             sink.lock().expect("events lock").push(EventRecord {
-                topic: message.topic().to_owned(),
+                // The template's name, whatever the prefix.
+                topic: message.topic().strip_prefix(prefix.as_str()).unwrap_or(message.topic()).to_owned(),
                 partition: message.partition(),
                 offset: message.offset(),
                 at,
@@ -317,7 +324,7 @@ pub async fn play(config: &ScenarioConfig) -> Result<Report, ScenarioError> {
         requests: Vec::new(),
         polling: false,
     };
-    let (events, collector) = collect_events(&config.kafka_bootstrap, run)?;
+    let (events, collector) = collect_events(&config.kafka_bootstrap, &config.topic_prefix, run)?;
     let mut report = Report { started: Some(Utc::now()), ..Report::default() };
     let delivery_wait = config.delivery_duration + Duration::from_secs(20);
     let mut orders: BTreeMap<String, String> = BTreeMap::new();

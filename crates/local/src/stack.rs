@@ -25,6 +25,10 @@ pub struct StackConfig {
     pub namespace: String,
     /// Prefix of every consumer group (empty: the template's names).
     pub group_prefix: String,
+    /// Prefix of every topic (empty: the template's names); given to the
+    /// functions as `KAFKA_TOPIC_PREFIX`. With its own prefix a stack shares
+    /// a broker with others without seeing their events.
+    pub topic_prefix: String,
     pub api_addr: SocketAddr,
     pub aws_endpoint: String,
     pub kafka_bootstrap: String,
@@ -98,7 +102,7 @@ impl Stack {
                 missing: missing.join(", "),
             });
         }
-        let names = Names { namespace: config.namespace.clone() };
+        let names = Names { namespace: config.namespace.clone(), topic_prefix: config.topic_prefix.clone() };
         let aws = aws_config(&config.aws_endpoint).await;
         let provisioned = provision::provision(&template, &names, &aws, &config.kafka_bootstrap).await?;
         if let Some(dir) = &config.log_dir {
@@ -128,6 +132,7 @@ impl Stack {
                 ("AWS_ACCESS_KEY_ID".to_string(), key),
                 ("AWS_SECRET_ACCESS_KEY".to_string(), secret),
                 ("KAFKA_BOOTSTRAP_SERVERS".to_string(), config.kafka_bootstrap.clone()),
+                ("KAFKA_TOPIC_PREFIX".to_string(), config.topic_prefix.clone()),
             ]);
             let spec = FunctionSpec {
                 name: function.binary.clone(),
@@ -209,7 +214,7 @@ impl Stack {
                     };
                     pollers.push(tokio::spawn(mappings::run_kafka(
                         deliverer,
-                        topic.clone(),
+                        names.topic(topic),
                         consumer_group.clone(),
                         settings,
                         stopped.clone(),

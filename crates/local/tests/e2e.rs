@@ -5,11 +5,9 @@
 //! record the scenario's own consumer read from the three topics must match
 //! its schema under `events/`.
 //!
-//! The stack runs under a namespace of its own (tables, bucket, queue and
-//! consumer groups), so it neither sees nor disturbs other data on the
-//! emulators. It does share the topics, so a `make up` stack must not run at
-//! the same time (it would consume this test's events): the test refuses to
-//! start then.
+//! The stack runs under a namespace of its own (tables, bucket, queue,
+//! consumer groups and topics), so it neither sees nor disturbs anything else
+//! on the emulators, a `make up` stack included.
 
 use foodstream_local::scenario::{self, ScenarioConfig};
 use foodstream_local::stack::{Stack, StackConfig};
@@ -29,21 +27,8 @@ fn bin_dir() -> PathBuf {
     exe.parent().and_then(Path::parent).unwrap().to_path_buf()
 }
 
-fn refuse_when_a_stack_runs() {
-    let pidfile = workspace().join(".local/run/stack.pid");
-    if let Ok(pid) = std::fs::read_to_string(&pidfile) {
-        let alive = Path::new(&format!("/proc/{}", pid.trim())).exists();
-        assert!(
-            !alive,
-            "a local stack runs (pid {}); `make down` first: it would consume this test's events",
-            pid.trim()
-        );
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_whole_scenario_runs_through_the_local_stack() {
-    refuse_when_a_stack_runs();
     let run = foodstream_testkit::unique("e2e").replace(['-'], "").to_lowercase();
     let run = &run[run.len() - 12..];
     let activity: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -55,6 +40,7 @@ async fn the_whole_scenario_runs_through_the_local_stack() {
         bin_dir: bin_dir(),
         namespace: format!("e2e-{run}"),
         group_prefix: format!("e2e-{run}-"),
+        topic_prefix: format!("e2e-{run}."),
         api_addr: "127.0.0.1:0".parse().unwrap(),
         aws_endpoint: foodstream_testkit::endpoint(),
         kafka_bootstrap: foodstream_testkit::kafka_bootstrap(),
@@ -75,6 +61,7 @@ async fn the_whole_scenario_runs_through_the_local_stack() {
     let config = ScenarioConfig {
         api: stack.api_url.clone(),
         kafka_bootstrap: foodstream_testkit::kafka_bootstrap(),
+        topic_prefix: format!("e2e-{run}."),
         jwt_secret: "e2e-secret".into(),
         delivery_duration: Duration::from_millis(1000),
         refund_window,

@@ -52,6 +52,8 @@ impl Env {
             message_timeout_ms: 10_000,
             idempotence: true,
             client_id: "handler-tests".into(),
+            // Real publishes, kept off the topics a running local stack reads.
+            topic_prefix: "handler-tests.".into(),
         };
         let kafka =
             KafkaPublisher::new(&Bootstrap::Plaintext(kit::kafka_bootstrap()), &settings, None).unwrap();

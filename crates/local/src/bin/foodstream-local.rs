@@ -37,6 +37,9 @@ enum Command {
         api: SocketAddr,
         #[arg(long, default_value = "foodstream-local")]
         namespace: String,
+        /// Before every topic name (the template's names when empty).
+        #[arg(long, env = "KAFKA_TOPIC_PREFIX", default_value = "")]
+        topic_prefix: String,
         #[arg(long, env = "AWS_ENDPOINT_URL", default_value = "http://127.0.0.1:4566")]
         aws_endpoint: String,
         #[arg(long, env = "KAFKA_BOOTSTRAP_SERVERS", default_value = "127.0.0.1:9092")]
@@ -103,6 +106,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             bin_dir,
             api,
             namespace,
+            topic_prefix,
             aws_endpoint,
             kafka,
             max_instances,
@@ -131,6 +135,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 bin_dir,
                 namespace: namespace.clone(),
                 group_prefix: String::new(),
+                topic_prefix: topic_prefix.clone(),
                 api_addr: api,
                 aws_endpoint,
                 kafka_bootstrap: kafka,
@@ -157,6 +162,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let settings = serde_json::json!({
                 "api_url": stack.api_url,
                 "namespace": namespace,
+                "topic_prefix": topic_prefix,
                 "refund_window_seconds": settings_of("RefundWindowSeconds").and_then(|v| v.parse::<u64>().ok()),
                 "delivery_duration_ms": settings_of("DeliveryDurationMs").and_then(|v| v.parse::<u64>().ok()),
                 "pid": std::process::id(),
@@ -184,6 +190,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let config = ScenarioConfig {
                 api,
                 kafka_bootstrap: kafka,
+                topic_prefix: settings["topic_prefix"].as_str().unwrap_or_default().to_owned(),
                 jwt_secret: jwt::secret_from_env(),
                 delivery_duration: Duration::from_millis(
                     settings["delivery_duration_ms"].as_u64().unwrap_or(1000),
