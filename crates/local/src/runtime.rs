@@ -53,6 +53,17 @@ pub enum Outcome {
     },
 }
 
+/// Fault injection for the reliability tests: what happens to the next
+/// invocation of a pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sabotage {
+    /// The instance is killed as it answers: all its work done, the answer
+    /// lost, so the caller sees a crash and retries work already applied.
+    Crash,
+    /// The call gets this timeout instead of the template's.
+    Timeout { after: Duration },
+}
+
 /// What one invocation took.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
@@ -200,12 +211,18 @@ pub struct FunctionPool {
     idle: Mutex<Vec<Instance>>,
     /// Counts instances alive (idle or busy), for the limit.
     permits: Arc<tokio::sync::Semaphore>,
+    sabotage: Mutex<Option<Sabotage>>,
 }
 
 impl FunctionPool {
     pub fn new(spec: FunctionSpec) -> FunctionPool {
         let permits = Arc::new(tokio::sync::Semaphore::new(spec.max_instances.max(1)));
-        FunctionPool { spec, idle: Mutex::new(Vec::new()), permits }
+        FunctionPool { spec, idle: Mutex::new(Vec::new()), permits, sabotage: Mutex::new(None) }
+    }
+
+    /// Makes the next invocation crash or time out (tests only).
+    pub async fn sabotage_next(&self, sabotage: Sabotage) {
+        *self.sabotage.lock().await = Some(sabotage);
     }
 
     pub fn spec(&self) -> &FunctionSpec {
@@ -259,6 +276,11 @@ impl FunctionPool {
             .unwrap_or_default()
             .as_millis();
         let started = Instant::now();
+        let sabotage = self.sabotage.lock().await.take();
+        let timeout = match sabotage {
+            Some(Sabotage::Timeout { after }) => after,
+            _ => self.spec.timeout,
+        };
         let pending = Pending { id: request_id.clone(), payload, deadline_ms };
         if instance.sender.send(pending).await.is_err() {
             return self
@@ -277,7 +299,14 @@ impl FunctionPool {
             status = instance.child.wait() => Outcome::Crashed {
                 reason: format!("exited during the invocation: {}", status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string())),
             },
-            _ = tokio::time::sleep(self.spec.timeout) => Outcome::TimedOut { after: self.spec.timeout },
+            _ = tokio::time::sleep(timeout) => Outcome::TimedOut { after: timeout },
+        };
+        let outcome = match (outcome, sabotage) {
+            // `discard` below kills the instance.
+            (Outcome::Response(_), Some(Sabotage::Crash)) => {
+                Outcome::Crashed { reason: "killed as it answered".into() }
+            }
+            (outcome, _) => outcome,
         };
         let duration = started.elapsed();
         match outcome {

@@ -67,7 +67,7 @@ pub struct Stack {
     pub names: Names,
     pub failure_queue_url: Option<String>,
     pub provisioned: provision::Provisioned,
-    pools: Vec<Arc<FunctionPool>>,
+    pools: HashMap<String, Arc<FunctionPool>>,
     stop: watch::Sender<bool>,
     pollers: Vec<JoinHandle<()>>,
     server: JoinHandle<()>,
@@ -260,11 +260,16 @@ impl Stack {
             names,
             failure_queue_url,
             provisioned,
-            pools: pools.into_values().collect(),
+            pools,
             stop,
             pollers,
             server,
         })
+    }
+
+    /// The instances of one function (by its binary name).
+    pub fn pool(&self, function: &str) -> Option<Arc<FunctionPool>> {
+        self.pools.get(function).cloned()
     }
 
     /// Stops the pollers (a batch in flight finishes first), the gateway and
@@ -278,7 +283,7 @@ impl Stack {
             }
         }
         self.server.abort();
-        for pool in &self.pools {
+        for pool in self.pools.values() {
             pool.shutdown().await;
         }
     }

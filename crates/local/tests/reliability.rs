@@ -1,0 +1,406 @@
+//! Reliability through the local stack, against the real emulators: stock
+//! under 200 concurrent orders, riders under more delivery requests than
+//! riders, every consumer fed every batch twice (and old batches after new
+//! ones), poison records on every topic, and functions crashing or timing
+//! out mid-batch. Each test runs its own stack under its own names;
+//! everything is bounded in count and time.
+
+mod support;
+
+use futures::future::join_all;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+use support::{Settings, Shop, TestStack};
+
+fn status_of(order: &Value) -> &str {
+    order["status"].as_str().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hundred_concurrent_orders_on_stock_fifty_sell_exactly_fifty() {
+    let t = TestStack::start(Settings::new("stock")).await;
+    let shop = Shop::open(&t, 50, 0).await;
+    let customers: Vec<String> =
+        (0..20).map(|i| t.token(&format!("customer-{i}-{}", t.run), "customer", None)).collect();
+    let calls =
+        (0..200).map(|i| t.call(Some(&customers[i % 20]), Method::POST, "/orders", Some(shop.order(1))));
+    let answers = join_all(calls).await;
+    let mut by_status: BTreeMap<u16, usize> = BTreeMap::new();
+    for a in &answers {
+        *by_status.entry(a.status).or_default() += 1;
+        match a.status {
+            201 => assert_eq!(a.body["status"], "PAID"),
+            409 => assert_eq!(a.body["error"]["code"], "INSUFFICIENT_STOCK", "{}", a.body),
+            other => panic!("an order answered {other}: {}", a.body),
+        }
+    }
+    assert_eq!(by_status, BTreeMap::from([(201, 50), (409, 150)]));
+    let menu = t.expect(&shop.owner, Method::GET, &format!("/stores/{}/menu", shop.store), None, 200).await;
+    assert_eq!(menu["items"][0]["stock"], 0);
+    let mut paid = 0;
+    for customer in &customers {
+        paid += t.list_all(customer, "/orders").await.iter().filter(|o| status_of(o) == "PAID").count();
+    }
+    assert_eq!(paid, 50);
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn more_delivery_requests_than_riders_never_put_a_rider_on_two_deliveries() {
+    // Deliveries take 5 s, so both riders stay busy through the burst.
+    let t = TestStack::start(Settings::new("riders").parameter("DeliveryDurationMs", 5000)).await;
+    let shop = Shop::open(&t, 100, 2).await;
+    let customer = t.token(&format!("customer-{}", t.run), "customer", None);
+    let mut orders = Vec::new();
+    for _ in 0..6 {
+        let order = t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await;
+        let id = order["order_id"].as_str().unwrap().to_owned();
+        t.expect(&shop.owner, Method::POST, &format!("/orders/{id}/accept"), None, 200).await;
+        orders.push(id);
+    }
+    let paths: Vec<String> = orders.iter().map(|id| format!("/orders/{id}/delivery-requests")).collect();
+    let requests = paths.iter().map(|path| t.call(Some(&shop.owner), Method::POST, path, None));
+    for answer in join_all(requests).await {
+        assert!(matches!(answer.status, 200 | 202), "{}", answer.body);
+    }
+    let mut finals = Vec::new();
+    for id in &orders {
+        finals.push(
+            t.wait_until(&customer, &format!("/orders/{id}"), Duration::from_secs(30), |o| {
+                matches!(status_of(o), "DELIVERING" | "DELIVERED" | "DELIVERY_FAILED")
+            })
+            .await,
+        );
+    }
+    let assigned: Vec<&str> = finals.iter().filter_map(|o| o["rider_id"].as_str()).collect();
+    let distinct: BTreeSet<&str> = assigned.iter().copied().collect();
+    assert_eq!(assigned.len(), 2, "two riders, two deliveries: {finals:?}");
+    assert_eq!(distinct.len(), 2, "a rider is on two deliveries: {assigned:?}");
+    let failed: Vec<&Value> = finals.iter().filter(|o| status_of(o) == "DELIVERY_FAILED").collect();
+    assert_eq!(failed.len(), 4);
+    for order in failed {
+        let last = order["timeline"].as_array().unwrap().last().unwrap();
+        assert_eq!(last["status"], "DELIVERY_FAILED");
+        assert!(last["reason"].as_str().is_some_and(|r| r.contains("busy")), "no reason: {last}");
+    }
+    t.stop().await;
+}
+
+/// Orders, notifications and logs of a finished scenario, as the API shows them.
+async fn snapshot(t: &TestStack, customer: &str, owner: &str, operator: &str, orders: &[String]) -> Value {
+    let mut state = serde_json::Map::new();
+    for id in orders {
+        let order = t.expect(customer, Method::GET, &format!("/orders/{id}"), None, 200).await;
+        let logs = t.list_all(operator, &format!("/ops/logs?order_id={id}")).await;
+        let mut log_ids: Vec<String> = logs.iter().map(|l| l["log_id"].to_string()).collect();
+        log_ids.sort();
+        state.insert(id.clone(), json!({"order": order, "logs": log_ids}));
+    }
+    let notes = |list: Vec<Value>| {
+        let mut ids: Vec<String> = list.iter().map(|n| n["notification_id"].to_string()).collect();
+        ids.sort();
+        ids
+    };
+    state.insert(
+        "customer notifications".into(),
+        json!(notes(t.list_all(customer, "/me/notifications").await)),
+    );
+    state.insert("store notifications".into(), json!(notes(t.list_all(owner, "/me/notifications").await)));
+    Value::Object(state)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_batch_again_and_old_batches_after_new_ones_change_nothing() {
+    let first = TestStack::start(Settings::new("replay")).await;
+    let namespace = first.run.clone();
+    let shop = Shop::open(&first, 100, 1).await;
+    let customer = first.token(&format!("customer-{}", first.run), "customer", None);
+    let mut orders = Vec::new();
+    // Delivered and refunded; delivered and redelivered; cancelled.
+    for method in ["REFUND", "REDELIVER"] {
+        let id = first.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await["order_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        first.expect(&shop.owner, Method::POST, &format!("/orders/{id}/accept"), None, 200).await;
+        first.expect(&shop.owner, Method::POST, &format!("/orders/{id}/delivery-requests"), None, 202).await;
+        first
+            .wait_until(&customer, &format!("/orders/{id}"), Duration::from_secs(30), |o| {
+                status_of(o) == "DELIVERED"
+            })
+            .await;
+        let upload = first
+            .expect(
+                &customer,
+                Method::POST,
+                &format!("/orders/{id}/refund-photos"),
+                Some(json!({"content_type": "image/png"})),
+                200,
+            )
+            .await;
+        let put = first
+            .http
+            .put(upload["upload_url"].as_str().unwrap())
+            .header("content-type", "image/png")
+            .body(vec![0x89, b'P', b'N', b'G'])
+            .send()
+            .await
+            .unwrap();
+        assert!(put.status().is_success());
+        first
+            .expect(
+                &customer,
+                Method::POST,
+                &format!("/orders/{id}/refund-request"),
+                Some(json!({"photo_key": upload["photo_key"], "reason": "cold", "method": method})),
+                200,
+            )
+            .await;
+        first
+            .expect(
+                &shop.owner,
+                Method::POST,
+                &format!("/orders/{id}/refund-request/decision"),
+                Some(json!({"approve": true})),
+                200,
+            )
+            .await;
+        let wanted = if method == "REFUND" { "REFUNDED" } else { "DELIVERED" };
+        first
+            .wait_until(&customer, &format!("/orders/{id}"), Duration::from_secs(30), |o| {
+                status_of(o) == wanted && o["version"].as_u64() > Some(6)
+            })
+            .await;
+        orders.push(id);
+    }
+    let cancelled =
+        first.expect(&customer, Method::POST, "/orders", Some(shop.order(2)), 201).await["order_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    first.expect(&customer, Method::POST, &format!("/orders/{cancelled}/cancel"), None, 200).await;
+    orders.push(cancelled);
+    // Settled: a notification for every status change (2 channels) and a log for each.
+    let operator = shop.operator.clone();
+    let expected_notes: usize = {
+        let mut n = 0;
+        for id in &orders {
+            let order = first.expect(&customer, Method::GET, &format!("/orders/{id}"), None, 200).await;
+            n += 2 * order["timeline"].as_array().unwrap().len();
+        }
+        n
+    };
+    first
+        .wait_until(&customer, "/me/notifications?limit=100", Duration::from_secs(30), |l| {
+            l["items"].as_array().unwrap().len() == expected_notes
+        })
+        .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let before = snapshot(&first, &customer, &shop.owner, &operator, &orders).await;
+    let delivered_by_first = first.activity.lock().unwrap().len();
+    assert!(delivered_by_first > 0);
+    first.stop().await;
+
+    // A second stack on the same tables and topics with new consumer groups
+    // and no stream checkpoint: the relay publishes every change again, and
+    // every consumer reads every topic from the start, so each batch comes
+    // again, old ones after the state has moved on.
+    let mut settings = Settings::new("replay2");
+    settings.namespace = Some(namespace.clone());
+    let second = TestStack::start(settings).await;
+    assert_eq!(second.topic_prefix, format!("{namespace}."));
+    // Quiet for 4 s after having replayed something: every mapping caught up.
+    let mut last = 0;
+    let mut quiet = 0;
+    for _ in 0..120 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = second.activity.lock().unwrap().len();
+        quiet = if now == last && now > 0 { quiet + 1 } else { 0 };
+        last = now;
+        if quiet >= 8 {
+            break;
+        }
+    }
+    assert!(quiet >= 8, "the replay did not settle: {}", second.recent_activity(20));
+    let replayed = second.activity.lock().unwrap().clone();
+    for function in
+        ["order-outbox-relay", "delivery-dispatcher", "notifier", "order-delivery-updater", "log-collector"]
+    {
+        assert!(
+            replayed.iter().any(|l| l.starts_with(&format!("{function} <-"))),
+            "{function} replayed nothing: {replayed:?}"
+        );
+    }
+    assert!(!replayed.iter().any(|l| l.contains("failure queue")), "a replayed record failed: {replayed:?}");
+    let after = snapshot(&second, &customer, &shop.owner, &operator, &orders).await;
+    assert_eq!(after, before, "replaying every batch changed the state");
+    second.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn poison_records_on_every_topic_reach_the_failure_queue_and_the_partitions_move_on() {
+    use rdkafka::config::ClientConfig;
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let t = TestStack::start(Settings::new("poison")).await;
+    let producer: FutureProducer =
+        ClientConfig::new().set("bootstrap.servers", foodstream_testkit::kafka_bootstrap()).create().unwrap();
+    let envelope = |event_type: &str| {
+        json!({"event_id": "x", "event_type": event_type, "occurred_at": "2026-01-01T00:00:00Z", "order_id": "o",
+               "user_id": "u", "store_id": "s", "order_version": 1, "data": {}})
+        .to_string()
+    };
+    let poisons = |valid_type: &str| {
+        vec![
+            "not json at all".to_string(),
+            envelope("NoSuchEvent"),
+            // The right type, the wrong shape: fails its schema.
+            json!({"event_type": valid_type, "order_id": 42}).to_string(),
+        ]
+    };
+    let mut sent = 0;
+    for (topic, valid_type) in [
+        ("order-events", "OrderDeliveryRequested"),
+        ("delivery-events", "RiderAssigned"),
+        ("log-events", "NotificationProduced"),
+    ] {
+        for (i, value) in poisons(valid_type).into_iter().enumerate() {
+            for key in ["a", "b", "c"] {
+                let key = format!("{key}{i}");
+                producer
+                    .send(
+                        FutureRecord::to(&format!("{}{topic}", t.topic_prefix)).key(&key).payload(&value),
+                        Duration::from_secs(10),
+                    )
+                    .await
+                    .map_err(|(e, _)| e)
+                    .unwrap();
+                sent += 1;
+            }
+        }
+    }
+    assert_eq!(sent, 27);
+    // Good records after them in the same partitions.
+    let shop = Shop::open(&t, 10, 1).await;
+    let customer = t.token(&format!("customer-{}", t.run), "customer", None);
+    let id = t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await["order_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t.expect(&shop.owner, Method::POST, &format!("/orders/{id}/accept"), None, 200).await;
+    t.expect(&shop.owner, Method::POST, &format!("/orders/{id}/delivery-requests"), None, 202).await;
+    t.wait_until(&customer, &format!("/orders/{id}"), Duration::from_secs(60), |o| {
+        status_of(o) == "DELIVERED"
+    })
+    .await;
+    // 5 status changes, 2 channels, plus the store's 2 for the new order.
+    t.wait_until(&customer, "/me/notifications", Duration::from_secs(60), |l| {
+        l["items"].as_array().unwrap().len() == 10
+    })
+    .await;
+    t.wait_until(&shop.operator, &format!("/ops/logs?order_id={id}"), Duration::from_secs(60), |l| {
+        l["items"].as_array().unwrap().len() == 12
+    })
+    .await;
+
+    // The failure queue: every poison record each consumer was handed. The
+    // notifier gets all 9 on order-events; the dispatcher's filter lets
+    // through only the 3 typed OrderDeliveryRequested; the updater and the
+    // collector get their topic's 9.
+    let aws = foodstream_testkit::config().await;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let url = t.stack.failure_queue_url.clone().unwrap();
+    let mut failed: BTreeMap<String, usize> = BTreeMap::new();
+    let until = std::time::Instant::now() + Duration::from_secs(60);
+    while failed.values().sum::<usize>() < 30 && std::time::Instant::now() < until {
+        let received = sqs
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        for message in received.messages() {
+            let record: Value = serde_json::from_str(message.body().unwrap()).unwrap();
+            let function = record["requestContext"]["functionArn"]
+                .as_str()
+                .unwrap()
+                .rsplit(':')
+                .next()
+                .unwrap()
+                .to_owned();
+            *failed.entry(function).or_default() +=
+                record["batchInfo"]["batchSize"].as_u64().unwrap() as usize;
+            assert_eq!(record["requestContext"]["condition"], "RetryAttemptsExhausted");
+            sqs.delete_message()
+                .queue_url(&url)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    let expected: BTreeMap<String, usize> =
+        [("notifier", 9), ("delivery-dispatcher", 3), ("order-delivery-updater", 9), ("log-collector", 9)]
+            .into_iter()
+            .map(|(f, n)| (f.to_string(), n))
+            .collect();
+    assert_eq!(failed, expected, "{}", t.recent_activity(40));
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn functions_crashing_or_timing_out_mid_batch_are_retried_without_double_effects() {
+    use foodstream_local::runtime::Sabotage;
+    let t = TestStack::start(Settings::new("chaos")).await;
+    let shop = Shop::open(&t, 10, 1).await;
+    let customer = t.token(&format!("customer-{}", t.run), "customer", None);
+    // The next call of each consumer dies: killed as it answers (its work
+    // done, the answer lost), or, for the dispatcher (a call of over a
+    // second: it waits for the delivery), past a 30 ms timeout.
+    for (function, sabotage) in [
+        ("notifier", Sabotage::Crash),
+        ("log-collector", Sabotage::Crash),
+        ("order-delivery-updater", Sabotage::Crash),
+        ("delivery-dispatcher", Sabotage::Timeout { after: Duration::from_millis(30) }),
+        ("order-outbox-relay", Sabotage::Crash),
+    ] {
+        t.stack.pool(function).unwrap().sabotage_next(sabotage).await;
+    }
+    let id = t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await["order_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t.expect(&shop.owner, Method::POST, &format!("/orders/{id}/accept"), None, 200).await;
+    t.expect(&shop.owner, Method::POST, &format!("/orders/{id}/delivery-requests"), None, 202).await;
+    let order = t
+        .wait_until(&customer, &format!("/orders/{id}"), Duration::from_secs(60), |o| {
+            status_of(o) == "DELIVERED"
+        })
+        .await;
+    assert_eq!(order["version"], 5, "{order}");
+    t.wait_until(&customer, "/me/notifications", Duration::from_secs(60), |l| {
+        l["items"].as_array().unwrap().len() >= 10
+    })
+    .await;
+    t.wait_until(&shop.operator, &format!("/ops/logs?order_id={id}"), Duration::from_secs(60), |l| {
+        l["items"].as_array().unwrap().len() >= 12
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Exactly once in effect.
+    assert_eq!(t.list_all(&customer, "/me/notifications").await.len(), 10);
+    assert_eq!(t.list_all(&shop.owner, "/me/notifications").await.len(), 2);
+    assert_eq!(t.list_all(&shop.operator, &format!("/ops/logs?order_id={id}")).await.len(), 12);
+    let activity = t.activity.lock().unwrap().clone();
+    let crashed = activity.iter().filter(|l| l.contains("Runtime exited")).count();
+    let timed_out = activity.iter().filter(|l| l.contains("Task timed out")).count();
+    assert_eq!((crashed, timed_out), (4, 1), "each sabotage fired once: {activity:?}");
+    assert!(!activity.iter().any(|l| l.contains("failure queue")), "{activity:?}");
+    // The rider is free again.
+    let rider = order["rider_id"].as_str().unwrap();
+    assert!(rider.starts_with("rider-0-"));
+    t.stop().await;
+}

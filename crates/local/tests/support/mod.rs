@@ -1,0 +1,235 @@
+//! A local stack for one test: the template, the real function binaries,
+//! the emulators `make test` starts, and every name (tables, bucket, queue,
+//! topics, consumer groups) prefixed with the test's run id, so tests run in
+//! parallel on one broker and one AWS emulator without seeing each other.
+
+#![allow(dead_code)] // each test binary uses a part
+
+use foodstream_local::jwt::{self, Claims};
+use foodstream_local::stack::{Stack, StackConfig};
+use reqwest::Method;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const SECRET: &str = "test-secret";
+
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `target/debug`, where `cargo build --workspace --bins` put the functions.
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().and_then(Path::parent).unwrap().to_path_buf()
+}
+
+pub struct Settings {
+    pub run: String,
+    pub parameters: BTreeMap<String, String>,
+    pub kafka_bootstrap: String,
+    /// A namespace shared with an earlier stack (to replay its data).
+    pub namespace: Option<String>,
+    pub group_prefix: Option<String>,
+}
+
+impl Settings {
+    pub fn new(label: &str) -> Settings {
+        let unique = foodstream_testkit::unique(label).replace('-', "").to_lowercase();
+        Settings {
+            run: format!("{label}{}", &unique[unique.len() - 10..]),
+            parameters: BTreeMap::new(),
+            kafka_bootstrap: foodstream_testkit::kafka_bootstrap(),
+            namespace: None,
+            group_prefix: None,
+        }
+    }
+
+    pub fn parameter(mut self, name: &str, value: impl ToString) -> Settings {
+        self.parameters.insert(name.into(), value.to_string());
+        self
+    }
+}
+
+pub struct TestStack {
+    pub stack: Stack,
+    pub run: String,
+    pub topic_prefix: String,
+    pub activity: Arc<Mutex<Vec<String>>>,
+    pub http: reqwest::Client,
+    pub log_dir: PathBuf,
+}
+
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl TestStack {
+    pub async fn start(settings: Settings) -> TestStack {
+        let run = settings.run.clone();
+        let activity: Arc<Mutex<Vec<String>>> = Arc::default();
+        let sink = activity.clone();
+        let log_dir = bin_dir().join("test-stacks").join(&run);
+        let topic_prefix = format!("{}.", settings.namespace.clone().unwrap_or_else(|| run.clone()));
+        let stack = Stack::start(StackConfig {
+            template: workspace().join("infra/template.yaml"),
+            bin_dir: bin_dir(),
+            namespace: settings.namespace.unwrap_or_else(|| run.clone()),
+            group_prefix: settings.group_prefix.unwrap_or_else(|| format!("{run}-")),
+            topic_prefix: topic_prefix.clone(),
+            api_addr: "127.0.0.1:0".parse().unwrap(),
+            aws_endpoint: foodstream_testkit::endpoint(),
+            kafka_bootstrap: settings.kafka_bootstrap,
+            parameters: settings.parameters,
+            max_instances: 4,
+            log_dir: Some(log_dir.clone()),
+            state_dir: None,
+            jwt_secret: SECRET.into(),
+            activity: Arc::new(move |line| sink.lock().unwrap().push(line)),
+            first_retry_backoff: Duration::from_millis(20),
+        })
+        .await
+        .expect(
+            "the stack starts (function binaries built by `cargo build --workspace --bins`, emulators up)",
+        );
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        TestStack { stack, run, topic_prefix, activity, http, log_dir }
+    }
+
+    pub fn token(&self, sub: &str, role: &str, store: Option<&str>) -> String {
+        let now = chrono::Utc::now().timestamp() as u64;
+        jwt::mint(&Claims::new(sub, role, store, now, 3600), SECRET).unwrap()
+    }
+
+    pub async fn call(&self, token: Option<&str>, method: Method, path: &str, body: Option<Value>) -> Answer {
+        let mut request = self.http.request(method, format!("{}{path}", self.stack.api_url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("the gateway answers");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        Answer { status, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }
+    }
+
+    /// Like `call`, insisting on `status`.
+    pub async fn expect(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        status: u16,
+    ) -> Value {
+        let answer = self.call(Some(token), method.clone(), path, body).await;
+        assert_eq!(answer.status, status, "{method} {path}: {}", answer.body);
+        answer.body
+    }
+
+    /// Polls until `done` holds for the answer of GET `path`, or panics
+    /// with the last answer after `timeout`.
+    pub async fn wait_until(
+        &self,
+        token: &str,
+        path: &str,
+        timeout: Duration,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let until = Instant::now() + timeout;
+        loop {
+            let answer = self.call(Some(token), Method::GET, path, None).await;
+            if answer.status == 200 && done(&answer.body) {
+                return answer.body;
+            }
+            assert!(
+                Instant::now() < until,
+                "GET {path} still {} {} after {timeout:?}; stack activity:\n{}",
+                answer.status,
+                answer.body,
+                self.recent_activity(30)
+            );
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    pub fn recent_activity(&self, lines: usize) -> String {
+        let all = self.activity.lock().unwrap();
+        all.iter().rev().take(lines).rev().cloned().collect::<Vec<_>>().join("\n")
+    }
+
+    /// Every item of a paginated list.
+    pub async fn list_all(&self, token: &str, path: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        let separator = if path.contains('?') { '&' } else { '?' };
+        loop {
+            let page_path = match &cursor {
+                Some(c) => format!(
+                    "{path}{separator}limit=100&cursor={}",
+                    percent_encoding::utf8_percent_encode(c, percent_encoding::NON_ALPHANUMERIC)
+                ),
+                None => format!("{path}{separator}limit=100"),
+            };
+            let page = self.expect(token, Method::GET, &page_path, None, 200).await;
+            items.extend(page["items"].as_array().cloned().unwrap_or_default());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return items,
+            }
+        }
+    }
+
+    pub async fn stop(self) {
+        self.stack.stop().await;
+    }
+}
+
+/// A store with one item, an owner and a zone with `riders` riders.
+pub struct Shop {
+    pub store: String,
+    pub owner: String,
+    pub operator: String,
+    pub zone: String,
+}
+
+impl Shop {
+    pub async fn open(t: &TestStack, stock: u64, riders: usize) -> Shop {
+        let store = format!("store-{}", t.run);
+        let owner = t.token(&format!("owner-{}", t.run), "owner", Some(&store));
+        let operator = t.token(&format!("operator-{}", t.run), "operator", None);
+        let zone = format!("Zone-{}", t.run);
+        t.expect(
+            &owner,
+            Method::PUT,
+            &format!("/stores/{store}/menu/chicken"),
+            Some(serde_json::json!({"name": "Fried chicken", "price": 18000, "stock": stock})),
+            200,
+        )
+        .await;
+        for i in 0..riders {
+            t.expect(
+                &operator,
+                Method::PUT,
+                &format!("/riders/rider-{i}-{}", t.run),
+                Some(serde_json::json!({"zone": zone})),
+                200,
+            )
+            .await;
+        }
+        Shop { store, owner, operator, zone }
+    }
+
+    pub fn order(&self, quantity: u64) -> Value {
+        serde_json::json!({
+            "store_id": self.store,
+            "items": [{"product_id": "chicken", "quantity": quantity}],
+            "address": {"street": "1 Teheran-ro", "district": self.zone, "city": "Seoul"},
+        })
+    }
+}
