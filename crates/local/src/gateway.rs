@@ -7,7 +7,7 @@
 use crate::jwt;
 use crate::runtime::{FunctionPool, Outcome};
 use axum::Router;
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -84,6 +84,26 @@ fn percent_decode(segment: &str) -> String {
     percent_encoding::percent_decode_str(segment).decode_utf8_lossy().into_owned()
 }
 
+/// The body, or `None` past `limit`. An oversized body is still read (up to
+/// four times the limit, then the connection is dropped) so the client gets
+/// the 413 on a connection it can keep using, as from API Gateway.
+async fn read_body(body: Body, limit: usize) -> Option<Vec<u8>> {
+    use futures::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut bytes = Vec::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.ok()?;
+        seen += chunk.len();
+        if seen <= limit {
+            bytes.extend_from_slice(&chunk);
+        } else if seen > limit.saturating_mul(4) {
+            return None;
+        }
+    }
+    (seen <= limit).then_some(bytes)
+}
+
 fn message(status: StatusCode, text: &str) -> Response {
     (status, [("content-type", "application/json")], json!({ "message": text }).to_string()).into_response()
 }
@@ -95,7 +115,7 @@ async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Respon
     let Some((route, params)) = gateway.route(&method, &path) else {
         return message(StatusCode::NOT_FOUND, "Not Found");
     };
-    let Ok(body) = to_bytes(body, gateway.max_payload).await else {
+    let Some(body) = read_body(body, gateway.max_payload).await else {
         return message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
     };
     let token = parts
