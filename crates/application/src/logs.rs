@@ -7,6 +7,7 @@ use crate::views::{ListView, LogRecordView};
 use foodstream_domain::identity::{Caller, Role};
 use foodstream_domain::ids::OrderId;
 use foodstream_domain::ports::LogRepository;
+use foodstream_domain::validation::{ValidationErrors, check_identifier};
 
 /// The filters of the route; exactly one is required.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,7 +26,17 @@ pub async fn list_logs(
     require_role(caller, &[Role::Operator])?;
     let page = page_request(query.limit, query.cursor)?;
     let non_empty = |v: Option<&str>| v.filter(|s| !s.trim().is_empty()).map(str::to_owned);
-    let records = match (non_empty(query.user_id), non_empty(query.order_id)) {
+    let (user_id, order_id) = (non_empty(query.user_id), non_empty(query.order_id));
+    let mut errors = ValidationErrors::new();
+    for (field, value) in [("user_id", &user_id), ("order_id", &order_id)] {
+        if let Some(value) = value {
+            check_identifier(&mut errors, field, value);
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors.into());
+    }
+    let records = match (user_id, order_id) {
         (Some(user), None) => logs.list_for_user(&user, &page).await?,
         (None, Some(order)) => logs.list_for_order(&OrderId::new(order), &page).await?,
         (Some(_), Some(_)) => {

@@ -4,6 +4,7 @@
 use ::http;
 use foodstream_application::{ApiError, AppError, access};
 use foodstream_domain::identity::Caller;
+use foodstream_domain::validation::{ValidationErrors, check_identifier};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
@@ -35,11 +36,16 @@ pub fn caller(request: &Request) -> Result<Caller, AppError> {
 
 /// A path parameter of the route (`{orderId}`); the route guarantees it.
 pub fn path(request: &Request, name: &str) -> Result<String, AppError> {
-    request
+    let value = request
         .path_parameters_ref()
         .and_then(|p| p.first(name))
         .map(str::to_owned)
-        .ok_or_else(|| AppError::NotFound(format!("no {name} in the path")))
+        .ok_or_else(|| AppError::NotFound(format!("no {name} in the path")))?;
+    // Ids in the path obey the same rule as ids in bodies: a 400 naming the
+    // parameter, never a lookup of a 10 KiB key.
+    let mut errors = ValidationErrors::new();
+    check_identifier(&mut errors, name, &value);
+    if errors.is_empty() { Ok(value) } else { Err(errors.into()) }
 }
 
 /// A query string parameter, if given.
