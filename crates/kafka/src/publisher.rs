@@ -4,14 +4,19 @@ use async_trait::async_trait;
 use aws_config::SdkConfig;
 use foodstream_domain::ports::{EventPublisher, OutgoingMessage, PortError};
 use rdkafka::ClientConfig;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use tracing::debug;
+use tracing::{debug, error};
 
 /// The `EventPublisher` over Kafka.
 pub struct KafkaPublisher {
-    producer: FutureProducer<IamContext>,
+    producer: RwLock<Arc<FutureProducer<IamContext>>>,
+    /// To build a new producer when the current one hits a fatal error.
+    config: ClientConfig,
+    signer: Option<(SdkConfig, tokio::runtime::Handle)>,
     timeout: Duration,
     topic_prefix: String,
 }
@@ -47,9 +52,11 @@ impl KafkaPublisher {
                 Some((aws.clone(), tokio::runtime::Handle::current()))
             }
         };
-        let producer = config.create_with_context(IamContext { signer })?;
+        let producer = config.create_with_context(IamContext { signer: signer.clone() })?;
         Ok(KafkaPublisher {
-            producer,
+            producer: RwLock::new(Arc::new(producer)),
+            config,
+            signer,
             timeout: Duration::from_millis(settings.message_timeout_ms),
             topic_prefix: settings.topic_prefix.clone(),
         })
@@ -57,7 +64,35 @@ impl KafkaPublisher {
 
     /// Waits for every queued message (used before a function freezes).
     pub fn flush(&self) -> Result<(), PortError> {
-        self.producer.flush(self.timeout).map_err(|e| PortError::Unavailable(e.to_string()))
+        self.current().flush(self.timeout).map_err(|e| PortError::Unavailable(e.to_string()))
+    }
+
+    fn current(&self) -> Arc<FutureProducer<IamContext>> {
+        self.producer.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// An idempotent producer whose identity the broker no longer accepts
+    /// (fenced, or its epoch or sequence lost by a broker that came back
+    /// without them), or that hit a fatal error, fails every later send.
+    /// Replace it, so the retried batch goes out on a new producer id instead
+    /// of poisoning the execution environment for good.
+    fn replace_if_stuck(&self, failed: &FutureProducer<IamContext>, error: &KafkaError) {
+        use RDKafkaErrorCode::*;
+        let identity_lost = matches!(
+            error.rdkafka_error_code(),
+            Some(ProducerFenced | InvalidProducerEpoch | UnknownProducerId | OutOfOrderSequenceNumber)
+        );
+        let fatal = failed.client().fatal_error();
+        if !identity_lost && fatal.is_none() {
+            return;
+        }
+        error!(%error, ?fatal, "the producer cannot send any more: replacing it");
+        match self.config.create_with_context(IamContext { signer: self.signer.clone() }) {
+            Ok(fresh) => {
+                *self.producer.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(fresh)
+            }
+            Err(e) => error!(error = %e, "cannot build a new producer"),
+        }
     }
 }
 
@@ -66,6 +101,7 @@ impl EventPublisher for KafkaPublisher {
     async fn publish(&self, messages: &[OutgoingMessage]) -> Result<(), PortError> {
         // Enqueue everything first (librdkafka keeps per-partition order,
         // idempotence keeps it across retries), then wait for every ack.
+        let producer = self.current();
         let topics: Vec<String> =
             messages.iter().map(|m| format!("{}{}", self.topic_prefix, m.topic)).collect();
         let sends = messages.iter().zip(&topics).map(|(message, topic)| {
@@ -73,7 +109,7 @@ impl EventPublisher for KafkaPublisher {
                 .insert(Header { key: "event_id", value: Some(message.event_id.as_str()) });
             let record =
                 FutureRecord::to(topic).key(message.key.as_str()).payload(&message.payload).headers(headers);
-            self.producer.send(record, self.timeout)
+            producer.send(record, self.timeout)
         });
         let results = futures::future::join_all(sends).await;
         for (message, result) in messages.iter().zip(results) {
@@ -82,6 +118,7 @@ impl EventPublisher for KafkaPublisher {
                     debug!(topic = message.topic, event_id = %message.event_id, partition = delivery.partition, offset = delivery.offset, "published")
                 }
                 Err((error, _)) => {
+                    self.replace_if_stuck(&producer, &error);
                     return Err(PortError::Unavailable(format!(
                         "publishing {} to {}: {error}",
                         message.event_id, message.topic

@@ -263,11 +263,25 @@ pub async fn run_kafka(
         for ((topic, partition), next) in next_offsets {
             let _ = offsets.add_partition_offset(&topic, partition, Offset::Offset(next));
         }
-        while let Err(e) = consumer.commit(&offsets, CommitMode::Sync) {
-            (deliverer.activity)(format!("{}: commit: {e}; retrying", mapping.function));
-            tokio::select! {
-                _ = stop.changed() => return,
-                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        // A commit can fail for good (the group moved on while the batch ran:
+        // a rebalance, a restarted broker). Then the batch comes again after
+        // the consumer rejoins, which idempotent consumers make harmless.
+        for attempt in 1..=5 {
+            match consumer.commit(&offsets, CommitMode::Sync) {
+                Ok(()) => break,
+                Err(e) if attempt == 5 => {
+                    (deliverer.activity)(format!(
+                        "{}: commit: {e}; giving up, the batch may come again",
+                        mapping.function
+                    ));
+                }
+                Err(e) => {
+                    (deliverer.activity)(format!("{}: commit: {e}; retrying", mapping.function));
+                    tokio::select! {
+                        _ = stop.changed() => return,
+                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    }
+                }
             }
         }
     }

@@ -404,3 +404,118 @@ async fn functions_crashing_or_timing_out_mid_batch_are_retried_without_double_e
     assert!(rider.starts_with("rider-0-"));
     t.stop().await;
 }
+
+/// A Tansu of the test's own on a free loopback port, so stopping it
+/// disturbs nothing else, keeping its data in a bucket of the AWS emulator
+/// (Tansu's S3 storage engine), so a restart finds its topics, offsets and
+/// producer state again, as a restarted MSK broker does.
+struct Broker {
+    port: u16,
+    bucket: String,
+    process: Option<tokio::process::Child>,
+}
+
+impl Broker {
+    async fn start(port: u16, bucket: &str) -> Broker {
+        let tansu = support::workspace().join(".local/bin/tansu");
+        assert!(tansu.exists(), "no Tansu at {}: run `scripts/emulators.sh install`", tansu.display());
+        let url = format!("tcp://127.0.0.1:{port}");
+        let process = tokio::process::Command::new(tansu)
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+                "--storage-engine",
+                &format!("s3://{bucket}/"),
+            ])
+            .env("AWS_ENDPOINT", foodstream_testkit::endpoint())
+            .env("AWS_ALLOW_HTTP", "true")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let until = std::time::Instant::now() + Duration::from_secs(30);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            assert!(std::time::Instant::now() < until, "Tansu did not start on {port}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Broker { port, bucket: bucket.to_owned(), process: Some(process) }
+    }
+
+    async fn stop(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            process.kill().await.unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn orders_placed_while_the_broker_is_down_are_published_when_it_is_back() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (_, bucket) = foodstream_testkit::bucket(&foodstream_testkit::config().await).await;
+    let mut broker = Broker::start(port, &bucket).await;
+    let mut settings = Settings::new("outage");
+    settings.kafka_bootstrap = format!("127.0.0.1:{port}");
+    let t = TestStack::start(settings).await;
+    let shop = Shop::open(&t, 100, 0).await;
+    let customer = t.token(&format!("customer-{}", t.run), "customer", None);
+    let count = |list: &Value| list["items"].as_array().unwrap().len();
+    let mut orders = Vec::new();
+    for _ in 0..3 {
+        orders.push(
+            t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await["order_id"].clone(),
+        );
+    }
+    t.wait_until(&customer, "/me/notifications?limit=100", Duration::from_secs(60), |l| count(l) == 6).await;
+
+    broker.stop().await;
+    for _ in 0..3 {
+        orders.push(
+            t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await["order_id"].clone(),
+        );
+    }
+    // The relay's call fails once its publish times out (KAFKA_MESSAGE_TIMEOUT_MS).
+    let relay_failed = || {
+        t.activity
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.starts_with("order-outbox-relay <-") && !l.contains(": ok in"))
+    };
+    let until = std::time::Instant::now() + Duration::from_secs(60);
+    while !relay_failed() {
+        assert!(
+            std::time::Instant::now() < until,
+            "the relay never failed while the broker was down: {}",
+            t.recent_activity(20)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let notes = t.expect(&customer, Method::GET, "/me/notifications?limit=100", None, 200).await;
+    assert_eq!(count(&notes), 6, "nothing can be notified while the broker is down");
+
+    // Back, with its data: the relay's retries get through.
+    let _broker = Broker::start(broker.port, &broker.bucket).await;
+    t.wait_until(&customer, "/me/notifications?limit=100", Duration::from_secs(120), |l| count(l) == 12)
+        .await;
+    t.wait_until(&shop.owner, "/me/notifications?limit=100", Duration::from_secs(60), |l| count(l) == 12)
+        .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // None lost, none doubled in effect.
+    assert_eq!(t.list_all(&customer, "/me/notifications").await.len(), 12);
+    assert_eq!(t.list_all(&shop.owner, "/me/notifications").await.len(), 12);
+    for order in &orders {
+        let id = order.as_str().unwrap();
+        t.wait_until(&shop.operator, &format!("/ops/logs?order_id={id}"), Duration::from_secs(60), |l| {
+            count(l) == 4
+        })
+        .await;
+    }
+    t.stop().await;
+}

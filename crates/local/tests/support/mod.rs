@@ -158,9 +158,13 @@ impl TestStack {
         }
     }
 
+    /// The last `lines` things the stack did, reads (GET) left out.
     pub fn recent_activity(&self, lines: usize) -> String {
         let all = self.activity.lock().unwrap();
-        all.iter().rev().take(lines).rev().cloned().collect::<Vec<_>>().join("\n")
+        let mut recent: Vec<&String> =
+            all.iter().rev().filter(|l| !l.starts_with("GET ")).take(lines).collect();
+        recent.reverse();
+        recent.into_iter().cloned().collect::<Vec<_>>().join("\n")
     }
 
     /// Every item of a paginated list.
