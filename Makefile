@@ -43,6 +43,10 @@ test: lint check-docs lint-infra ## Every check and every test, end-to-end inclu
 	  { $(CARGO) build --workspace --bins --locked && $(CARGO) test --workspace --locked; } || status=$$?; \
 	  scripts/emulators.sh down --owned .local/run/test.owned; exit $$status
 
+.PHONY: bench
+bench: tools ## Benchmarks with figures next to their floors: criterion, cold starts, end-to-end load, cost per million orders
+	@scripts/bench.sh
+
 .PHONY: events
 events: ## Rewrite the ready payloads under events/ from the code
 	UPDATE_EVENTS=1 $(CARGO) test --locked -p foodstream-handlers --test functions event_payloads_are_current

@@ -4,9 +4,10 @@
 //! Lambda Runtime API ([`runtime`]), fed by an emulated API Gateway HTTP API
 //! ([`gateway`], [`jwt`]) and emulated event source mappings ([`mappings`],
 //! [`filter`]); [`provision`] creates what the template declares and
-//! [`stack`] puts it all together. [`scenario`] is a client of our own that
+//! [`stack`] puts it all together; [`bench`] measures it (`make bench`). [`scenario`] is a client of our own that
 //! plays SPEC section 2 through the HTTP API and prints its timeline.
 
+pub mod bench;
 pub mod filter;
 pub mod gateway;
 pub mod jwt;

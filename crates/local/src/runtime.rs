@@ -64,6 +64,16 @@ pub enum Sabotage {
     Timeout { after: Duration },
 }
 
+/// What a pool's calls added up to (for the benchmarks' cost figures).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    pub invocations: u64,
+    /// Time spent in invocations (init excluded).
+    pub busy: Duration,
+    pub inits: u64,
+    pub init_time: Duration,
+}
+
 /// What one invocation took.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
@@ -212,12 +222,38 @@ pub struct FunctionPool {
     /// Counts instances alive (idle or busy), for the limit.
     permits: Arc<tokio::sync::Semaphore>,
     sabotage: Mutex<Option<Sabotage>>,
+    stats: std::sync::Mutex<PoolStats>,
 }
 
 impl FunctionPool {
     pub fn new(spec: FunctionSpec) -> FunctionPool {
         let permits = Arc::new(tokio::sync::Semaphore::new(spec.max_instances.max(1)));
-        FunctionPool { spec, idle: Mutex::new(Vec::new()), permits, sabotage: Mutex::new(None) }
+        FunctionPool {
+            spec,
+            idle: Mutex::new(Vec::new()),
+            permits,
+            sabotage: Mutex::new(None),
+            stats: std::sync::Mutex::new(PoolStats::default()),
+        }
+    }
+
+    pub fn stats(&self) -> PoolStats {
+        *self.stats.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Resident memory (KiB) of each idle instance, from /proc.
+    pub async fn idle_rss_kib(&self) -> Vec<u64> {
+        let idle = self.idle.lock().await;
+        idle.iter()
+            .filter_map(|instance| instance.child.id())
+            .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
+            .filter_map(|status| {
+                status
+                    .lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1).and_then(|kib| kib.parse().ok()))
+            })
+            .collect()
     }
 
     /// Makes the next invocation crash or time out (tests only).
@@ -309,6 +345,15 @@ impl FunctionPool {
             (outcome, _) => outcome,
         };
         let duration = started.elapsed();
+        {
+            let mut stats = self.stats.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            stats.invocations += 1;
+            stats.busy += duration;
+            if let Some(init) = init {
+                stats.inits += 1;
+                stats.init_time += init;
+            }
+        }
         match outcome {
             Outcome::Response(_) | Outcome::Error { .. } => {
                 self.idle.lock().await.push(instance);

@@ -267,6 +267,11 @@ impl Stack {
         })
     }
 
+    /// Every function's pool, by binary name.
+    pub fn pools(&self) -> &HashMap<String, Arc<FunctionPool>> {
+        &self.pools
+    }
+
     /// The instances of one function (by its binary name).
     pub fn pool(&self, function: &str) -> Option<Arc<FunctionPool>> {
         self.pools.get(function).cloned()

@@ -69,6 +69,26 @@ enum Command {
         #[arg(long, default_value = ".local/run/stack.json")]
         settings: PathBuf,
     },
+    /// Measure cold starts, end-to-end load and cost (`make bench`).
+    Bench {
+        #[arg(long, default_value = "infra/template.yaml")]
+        template: PathBuf,
+        /// Where the (release) function binaries and hello-lambda are.
+        #[arg(long)]
+        bin_dir: PathBuf,
+        #[arg(long, default_value = "events")]
+        events: PathBuf,
+        #[arg(long, env = "AWS_ENDPOINT_URL", default_value = "http://127.0.0.1:4566")]
+        aws_endpoint: String,
+        #[arg(long, env = "KAFKA_BOOTSTRAP_SERVERS", default_value = "127.0.0.1:9092")]
+        kafka: String,
+        /// How long the load runs.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Clients placing orders at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
     /// Print a bearer token for the local API (HS256, LOCAL_JWT_SECRET).
     Token {
         /// customer, owner or operator
@@ -179,6 +199,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let _ = std::fs::remove_file(state_dir.join("stack.json"));
             say("stopped".into());
         }
+        Command::Bench { template, bin_dir, events, aws_endpoint, kafka, seconds, concurrency } => {
+            bench(template, bin_dir, events, aws_endpoint, kafka, seconds, concurrency).await?;
+        }
         Command::Scenario { api, kafka, settings } => {
             let settings: serde_json::Value = std::fs::read(&settings)
                 .ok()
@@ -211,5 +234,103 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
+    Ok(())
+}
+
+async fn bench(
+    template: PathBuf,
+    bin_dir: PathBuf,
+    events: PathBuf,
+    aws_endpoint: String,
+    kafka: String,
+    seconds: u64,
+    concurrency: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use foodstream_local::bench;
+    use foodstream_local::runtime::FunctionSpec;
+    let run = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let secret = jwt::secret_from_env();
+    let topic_prefix = format!("{run}.");
+    let stack = Stack::start(StackConfig {
+        template,
+        bin_dir: bin_dir.clone(),
+        namespace: run.clone(),
+        group_prefix: format!("{run}-"),
+        topic_prefix: topic_prefix.clone(),
+        api_addr: "127.0.0.1:0".parse()?,
+        aws_endpoint: aws_endpoint.clone(),
+        kafka_bootstrap: kafka.clone(),
+        parameters: BTreeMap::new(),
+        max_instances: concurrency.max(1),
+        log_dir: Some(PathBuf::from(".local/logs/bench").join(&run)),
+        state_dir: None,
+        jwt_secret: secret.clone(),
+        activity: Arc::new(|_| {}),
+        first_retry_backoff: Duration::from_millis(200),
+    })
+    .await?;
+
+    println!(
+        "== Cold start: init and first call of every function on its events/ payload, under the local Runtime API host\n"
+    );
+    let floor = FunctionSpec {
+        name: "hello-lambda (floor)".into(),
+        binary: bin_dir.join("hello-lambda"),
+        environment: BTreeMap::new(),
+        timeout: Duration::from_secs(10),
+        memory_mb: 128,
+        max_instances: 1,
+        log_file: None,
+    };
+    let (floor, rows) = bench::cold_starts(&stack, &events, floor).await;
+    bench::print_cold_starts(&floor, &rows);
+    for pool in stack.pools().values() {
+        pool.shutdown().await;
+    }
+    let before: BTreeMap<String, foodstream_local::runtime::PoolStats> =
+        stack.pools().iter().map(|(name, pool)| (name.clone(), pool.stats())).collect();
+
+    println!("\n== Ceilings of the emulators at concurrency {concurrency} (5 s each)\n");
+    let aws = foodstream_local::stack::aws_config(&aws_endpoint).await;
+    let ceilings = bench::ceilings(&aws, &kafka, &format!("{topic_prefix}ceiling"), concurrency, 5).await;
+    println!(
+        "moto PutItem: {:.0} items/s; broker produce (acks=all, 512 B): {:.0} msgs/s",
+        ceilings.0, ceilings.1
+    );
+
+    println!(
+        "\n== End-to-end load through the gateway: {concurrency} clients for {seconds} s, one order in 5 delivered\n"
+    );
+    let settings = bench::LoadSettings {
+        seconds,
+        concurrency,
+        deliver_every: 5,
+        kafka_bootstrap: kafka.clone(),
+        topic_prefix,
+        jwt_secret: secret,
+        run: run.clone(),
+    };
+    let report = bench::load(&stack, &settings).await;
+    bench::print_load(&report, ceilings);
+
+    println!(
+        "\n== Cost per million orders on AWS (Lambda and API Gateway), from the durations measured under load\n"
+    );
+    let delivered = report.delivered_latency_ms.len();
+    // Per order: POST /orders; per delivered order also accept and delivery-requests.
+    let api_requests = report.orders + 2 * delivered;
+    let (total, per_function) = bench::cost_per_million_orders(&stack, report.orders, api_requests, &before);
+    for (name, dollars) in &per_function {
+        println!("  {name:<34} ${dollars:>8.2}");
+    }
+    println!("  {:<34} ${total:>8.2} per million orders", "total");
+    let prices = &bench::PRICES;
+    println!(
+        "  (prices, us-east-1 on demand: Lambda arm64 ${}/GB-s and ${}/M requests, HTTP API ${}/M requests; \
+         durations measured on this machine's x86_64 CPU, billed rounded up to 1 ms at each function's MemorySize; \
+         DynamoDB, MSK, S3 and data transfer not included)",
+        prices.lambda_gb_second, prices.lambda_per_million_requests, prices.http_api_per_million_requests
+    );
+    stack.stop().await;
     Ok(())
 }

@@ -1,0 +1,439 @@
+//! `make bench`'s measurements on the local stack: cold starts of every
+//! function next to a hello-world `lambda_runtime` binary, end-to-end load
+//! through the gateway next to the emulators' own ceilings, and a cost per
+//! million orders from the measured durations. Every figure is printed next
+//! to its floor or ceiling as a ratio.
+
+use crate::runtime::{FunctionPool, FunctionSpec, Outcome};
+use crate::stack::Stack;
+use rdkafka::Message;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub struct ColdStart {
+    pub function: String,
+    pub binary_bytes: u64,
+    pub init: Duration,
+    pub first: Duration,
+    pub warm: Duration,
+    pub rss_kib: u64,
+    pub outcome: String,
+}
+
+async fn measure(pool: &FunctionPool, payload: Vec<u8>) -> ColdStart {
+    let spec = pool.spec();
+    let first = pool.invoke(payload.clone()).await;
+    let rss_kib = pool.idle_rss_kib().await.first().copied().unwrap_or_default();
+    let warm = pool.invoke(payload).await;
+    ColdStart {
+        function: spec.name.clone(),
+        binary_bytes: std::fs::metadata(&spec.binary).map(|m| m.len()).unwrap_or_default(),
+        init: first.init.unwrap_or_default(),
+        first: first.duration,
+        warm: warm.duration,
+        rss_kib,
+        outcome: match &first.outcome {
+            Outcome::Response(body) => {
+                let status =
+                    serde_json::from_slice::<Value>(body).ok().and_then(|v| v["statusCode"].as_u64());
+                status.map(|s| format!("HTTP {s}")).unwrap_or_else(|| "ok".into())
+            }
+            other => other.describe(),
+        },
+    }
+}
+
+/// Every function's cold start on its `events/` payload, and the floor's.
+pub async fn cold_starts(stack: &Stack, events: &Path, floor: FunctionSpec) -> (ColdStart, Vec<ColdStart>) {
+    let floor = measure(&FunctionPool::new(floor), b"{}".to_vec()).await;
+    let mut rows = Vec::new();
+    let mut names: Vec<&String> = stack.pools().keys().collect();
+    names.sort();
+    for name in names {
+        let payload = std::fs::read(events.join(format!("{name}.json"))).unwrap_or_else(|_| b"{}".to_vec());
+        rows.push(measure(&stack.pools()[name], payload).await);
+    }
+    (floor, rows)
+}
+
+pub fn print_cold_starts(floor: &ColdStart, rows: &[ColdStart]) {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{:<24} {:>9} {:>6} {:>9} {:>6} {:>9} {:>8} {:>8} {:>6}  first call",
+        "function", "binary MB", "x", "init ms", "x", "first ms", "warm ms", "RSS MiB", "x"
+    );
+    for row in std::iter::once(floor).chain(rows) {
+        println!(
+            "{:<24} {:>9.1} {:>6.1} {:>9.1} {:>6.1} {:>9.1} {:>8.1} {:>8.1} {:>6.1}  {}",
+            row.function,
+            row.binary_bytes as f64 / 1e6,
+            row.binary_bytes as f64 / floor.binary_bytes.max(1) as f64,
+            ms(row.init),
+            ms(row.init) / ms(floor.init).max(0.001),
+            ms(row.first),
+            ms(row.warm),
+            row.rss_kib as f64 / 1024.0,
+            row.rss_kib as f64 / floor.rss_kib.max(1) as f64,
+            row.outcome,
+        );
+    }
+    println!("(x: the ratio to {}, the hello-world floor)", floor.function);
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as i64
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+pub struct LoadSettings {
+    pub seconds: u64,
+    pub concurrency: usize,
+    /// One order in this many is also accepted and delivered.
+    pub deliver_every: usize,
+    pub kafka_bootstrap: String,
+    pub topic_prefix: String,
+    pub jwt_secret: String,
+    pub run: String,
+}
+
+pub struct LoadReport {
+    pub orders: usize,
+    pub seconds: f64,
+    pub paid_latency_ms: Vec<f64>,
+    pub delivered_latency_ms: Vec<f64>,
+    pub lost_notifications: usize,
+    pub lost_deliveries: usize,
+    pub errors: usize,
+}
+
+/// Orders placed through the gateway by `concurrency` clients for
+/// `seconds`; the time from placement to the PAID notification's log record
+/// and from the delivery request to `OrderDelivered`, read from the topics.
+pub async fn load(stack: &Stack, settings: &LoadSettings) -> LoadReport {
+    let http = reqwest::Client::builder().no_proxy().build().expect("client");
+    let api = stack.api_url.clone();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    let token = |sub: &str, role: &str, store: Option<&str>| {
+        crate::jwt::mint(&crate::jwt::Claims::new(sub, role, store, now, 7200), &settings.jwt_secret)
+            .expect("token")
+    };
+    let run = &settings.run;
+    let store = format!("store-{run}");
+    let owner = token(&format!("owner-{run}"), "owner", Some(&store));
+    let operator = token(&format!("operator-{run}"), "operator", None);
+    let zone = format!("Zone-{run}");
+    let call = move |token: String, method: Method, path: String, body: Option<Value>| {
+        let http = http.clone();
+        let url = format!("{api}{path}");
+        async move {
+            let mut request = http.request(method, url).bearer_auth(token);
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            match request.send().await {
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    (status, r.json::<Value>().await.unwrap_or_default())
+                }
+                Err(_) => (0, Value::Null),
+            }
+        }
+    };
+    let item = json!({"name": "Fried chicken", "price": 18000, "stock": 1_000_000});
+    call(owner.clone(), Method::PUT, format!("/stores/{store}/menu/chicken"), Some(item)).await;
+    for i in 0..40 {
+        call(operator.clone(), Method::PUT, format!("/riders/rider-{i}-{run}"), Some(json!({"zone": zone})))
+            .await;
+    }
+
+    // The topics, read from the start by a group of our own.
+    let paid: Arc<Mutex<HashMap<String, i64>>> = Arc::default();
+    let delivered: Arc<Mutex<HashMap<String, i64>>> = Arc::default();
+    let mut config = ClientConfig::new();
+    for (key, value) in foodstream_kafka::consumer_properties() {
+        config.set(key, value);
+    }
+    let consumer: StreamConsumer = config
+        .set("bootstrap.servers", &settings.kafka_bootstrap)
+        .set("group.id", format!("bench-{run}"))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    let topics =
+        [format!("{}log-events", settings.topic_prefix), format!("{}order-events", settings.topic_prefix)];
+    consumer.subscribe(&[&topics[0], &topics[1]]).expect("subscribe");
+    let (paid_sink, delivered_sink) = (paid.clone(), delivered.clone());
+    let reader = tokio::spawn(async move {
+        loop {
+            let Ok(message) = consumer.recv().await else { continue };
+            let Some(value) = message.payload().and_then(|p| serde_json::from_slice::<Value>(p).ok()) else {
+                continue;
+            };
+            let at = message.timestamp().to_millis().unwrap_or_else(now_ms);
+            let order = value["order_id"].as_str().unwrap_or_default().to_owned();
+            match value["event_type"].as_str() {
+                Some("NotificationProduced") if value["order_version"] == 1 => {
+                    paid_sink.lock().expect("lock").entry(order).or_insert(at);
+                }
+                Some("OrderDelivered") => {
+                    delivered_sink.lock().expect("lock").entry(order).or_insert(at);
+                }
+                _ => {}
+            }
+        }
+    });
+
+    // Clients: place orders until the time is up; every n-th is delivered.
+    let placed: Arc<Mutex<Vec<(String, i64)>>> = Arc::default();
+    let requested: Arc<Mutex<Vec<(String, i64)>>> = Arc::default();
+    let errors = Arc::new(Mutex::new(0usize));
+    let deadline = Instant::now() + Duration::from_secs(settings.seconds);
+    let started = Instant::now();
+    let mut clients = Vec::new();
+    for c in 0..settings.concurrency {
+        let customer = token(&format!("customer-{c}-{run}"), "customer", None);
+        let (owner, store, zone) = (owner.clone(), store.clone(), zone.clone());
+        let (placed, requested, errors) = (placed.clone(), requested.clone(), errors.clone());
+        let call = call.clone();
+        let every = settings.deliver_every.max(1);
+        clients.push(tokio::spawn(async move {
+            let mut n = 0usize;
+            while Instant::now() < deadline {
+                let body = json!({"store_id": store, "items": [{"product_id": "chicken", "quantity": 1}],
+                                  "address": {"street": "1 Teheran-ro", "district": zone, "city": "Seoul"}});
+                let at = now_ms();
+                let (status, order) =
+                    call(customer.clone(), Method::POST, "/orders".into(), Some(body)).await;
+                let Some(id) = order["order_id"].as_str().filter(|_| status == 201).map(String::from) else {
+                    *errors.lock().expect("lock") += 1;
+                    continue;
+                };
+                placed.lock().expect("lock").push((id.clone(), at));
+                n += 1;
+                if n % every == 0 {
+                    call(owner.clone(), Method::POST, format!("/orders/{id}/accept"), None).await;
+                    let at = now_ms();
+                    let (status, _) =
+                        call(owner.clone(), Method::POST, format!("/orders/{id}/delivery-requests"), None)
+                            .await;
+                    if status == 202 {
+                        requested.lock().expect("lock").push((id, at));
+                    }
+                }
+            }
+        }));
+    }
+    for client in clients {
+        let _ = client.await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    // Let the pipeline drain: every order notified, every delivery done.
+    let placed = placed.lock().expect("lock").clone();
+    let requested = requested.lock().expect("lock").clone();
+    let settle = Instant::now() + Duration::from_secs(90);
+    while Instant::now() < settle {
+        let all_paid = placed.iter().all(|(id, _)| paid.lock().expect("lock").contains_key(id));
+        let all_delivered = requested.iter().all(|(id, _)| delivered.lock().expect("lock").contains_key(id));
+        if all_paid && all_delivered {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    reader.abort();
+    let paid = paid.lock().expect("lock").clone();
+    let delivered = delivered.lock().expect("lock").clone();
+    let latencies = |list: &[(String, i64)], seen: &HashMap<String, i64>| {
+        let mut ms: Vec<f64> =
+            list.iter().filter_map(|(id, at)| seen.get(id).map(|t| (t - at) as f64)).collect();
+        ms.sort_by(f64::total_cmp);
+        ms
+    };
+    LoadReport {
+        orders: placed.len(),
+        seconds,
+        paid_latency_ms: latencies(&placed, &paid),
+        delivered_latency_ms: latencies(&requested, &delivered),
+        lost_notifications: placed.iter().filter(|(id, _)| !paid.contains_key(id)).count(),
+        lost_deliveries: requested.iter().filter(|(id, _)| !delivered.contains_key(id)).count(),
+        errors: *errors.lock().expect("lock"),
+    }
+}
+
+/// The emulators' own ceilings at the same concurrency: DynamoDB PutItem
+/// on moto, produce with acks=all on the broker.
+pub async fn ceilings(
+    aws: &aws_config::SdkConfig,
+    bootstrap: &str,
+    topic: &str,
+    concurrency: usize,
+    seconds: u64,
+) -> (f64, f64) {
+    let dynamodb = aws_sdk_dynamodb::Client::new(aws);
+    let table = format!("bench-ceiling-{}", now_ms());
+    let _ = dynamodb
+        .create_table()
+        .table_name(&table)
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                .build()
+                .expect("attribute"),
+        )
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                .build()
+                .expect("key"),
+        )
+        .send()
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for c in 0..concurrency {
+        let (dynamodb, table) = (dynamodb.clone(), table.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                let item = aws_sdk_dynamodb::types::AttributeValue::S(format!("{c}-{n}"));
+                if dynamodb.put_item().table_name(&table).item("pk", item).send().await.is_ok() {
+                    n += 1;
+                }
+            }
+            n
+        }));
+    }
+    let mut puts = 0;
+    for task in tasks {
+        puts += task.await.unwrap_or_default();
+    }
+    let _ = dynamodb.delete_table().table_name(&table).send().await;
+
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("acks", "all")
+        .set("linger.ms", "2")
+        .create()
+        .expect("producer");
+    let payload = vec![b'x'; 512];
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut sent = 0u64;
+    while Instant::now() < deadline {
+        let batch = (0..concurrency * 8).map(|i| {
+            let key = format!("k{i}");
+            let producer = producer.clone();
+            let payload = payload.clone();
+            let topic = topic.to_owned();
+            async move {
+                producer
+                    .send(FutureRecord::to(&topic).key(&key).payload(&payload), Duration::from_secs(10))
+                    .await
+                    .is_ok()
+            }
+        });
+        sent += futures::future::join_all(batch).await.into_iter().filter(|ok| *ok).count() as u64;
+    }
+    (puts as f64 / seconds as f64, sent as f64 / seconds as f64)
+}
+
+/// Price inputs (us-east-1, on demand), stated with the figures.
+pub struct Prices {
+    pub lambda_gb_second: f64,
+    pub lambda_per_million_requests: f64,
+    pub http_api_per_million_requests: f64,
+}
+
+pub const PRICES: Prices = Prices {
+    // arm64 (the template's architecture), first pricing tier.
+    lambda_gb_second: 0.000_013_333_4,
+    lambda_per_million_requests: 0.20,
+    // HTTP API, first 300 million requests a month.
+    http_api_per_million_requests: 1.00,
+};
+
+/// Lambda and API Gateway cost per million orders, from what the pools
+/// measured during the load (every invocation's duration, rounded up to the
+/// millisecond as Lambda bills, times its memory).
+/// `before` holds the pools' figures from before the load (the cold-start
+/// calls), which are left out.
+pub fn cost_per_million_orders(
+    stack: &Stack,
+    orders: usize,
+    api_requests: usize,
+    before: &BTreeMap<String, crate::runtime::PoolStats>,
+) -> (f64, BTreeMap<String, f64>) {
+    let mut per_function = BTreeMap::new();
+    let mut total = 0.0;
+    for (name, pool) in stack.pools() {
+        let now = pool.stats();
+        let earlier = before.get(name).copied().unwrap_or_default();
+        let stats = crate::runtime::PoolStats {
+            invocations: now.invocations - earlier.invocations,
+            busy: now.busy.saturating_sub(earlier.busy),
+            inits: now.inits - earlier.inits,
+            init_time: now.init_time.saturating_sub(earlier.init_time),
+        };
+        if stats.invocations == 0 {
+            continue;
+        }
+        let gb = pool.spec().memory_mb as f64 / 1024.0;
+        let seconds = stats.busy.as_secs_f64() + stats.invocations as f64 * 0.0005; // rounding up to the ms
+        let dollars = seconds * gb * PRICES.lambda_gb_second
+            + stats.invocations as f64 * PRICES.lambda_per_million_requests / 1e6;
+        let per_million = dollars / orders.max(1) as f64 * 1e6;
+        per_function.insert(name.clone(), per_million);
+        total += per_million;
+    }
+    let api = api_requests as f64 / orders.max(1) as f64 * PRICES.http_api_per_million_requests;
+    per_function.insert("API Gateway (HTTP API requests)".into(), api);
+    (total + api, per_function)
+}
+
+pub fn print_load(report: &LoadReport, ceilings: (f64, f64)) {
+    let rate = report.orders as f64 / report.seconds;
+    let p = |v: &[f64], q: f64| percentile(v, q);
+    println!(
+        "orders placed: {} in {:.1} s = {:.1} orders/s ({} failed requests)",
+        report.orders, report.seconds, rate, report.errors
+    );
+    println!(
+        "  vs moto's PutItem ceiling {:.0} items/s: {:.3} of it (an order is one transaction of 3+ writes)",
+        ceilings.0,
+        rate / ceilings.0
+    );
+    println!(
+        "  vs the broker's produce ceiling {:.0} msgs/s: {:.3} of it (an order makes 1 order event + 4 log events)",
+        ceilings.1,
+        rate / ceilings.1
+    );
+    println!(
+        "placement -> PAID notification: p50 {:.0} ms, p99 {:.0} ms over {} orders; {} never notified",
+        p(&report.paid_latency_ms, 0.5),
+        p(&report.paid_latency_ms, 0.99),
+        report.paid_latency_ms.len(),
+        report.lost_notifications
+    );
+    println!(
+        "delivery request -> DELIVERED: p50 {:.0} ms, p99 {:.0} ms over {} deliveries (floor: the 1000 ms delivery time); {} never delivered",
+        p(&report.delivered_latency_ms, 0.5),
+        p(&report.delivered_latency_ms, 0.99),
+        report.delivered_latency_ms.len(),
+        report.lost_deliveries
+    );
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# make bench: the figures, each next to its floor or ceiling.
+#   1. criterion: a Kafka batch decoded and handled, and an API request
+#      handled, with the in-memory adapters, next to plain serde_json parsing;
+#   2. the release binaries on the local stack (foodstream-local bench):
+#      cold starts next to a hello-world lambda_runtime binary, the emulators'
+#      ceilings, end-to-end load, cost per million orders.
+# Settings: BENCH_SECONDS (20), BENCH_CONCURRENCY (8). Starts the emulators
+# it needs and stops what it started. The first run builds release binaries
+# (about 20 minutes on 2 cores).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+owned=.local/run/bench.owned
+target=$(cargo metadata --format-version 1 --no-deps --locked | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+
+echo "== criterion (release profile, in-memory adapters)"
+cargo bench --locked -p foodstream-handlers --bench handlers -- --warm-up-time 1 --measurement-time 3 \
+  | grep -E "^(kafka|API)|time:|thrpt:" || true
+python3 - "$target/criterion" <<'PY'
+import json, os, sys
+root = sys.argv[1]
+def mean_ns(group, bench):
+    path = os.path.join(root, group, bench, "new", "estimates.json")
+    return json.load(open(path))["mean"]["point_estimate"]
+rows = [
+    ("kafka batch of 100 order events", "notifier_ decode + handle (in-memory adapters)", "floor_ serde_json parse of the batch", 100, "records"),
+    ("API request POST _orders", "place-order_ decode + handle (in-memory adapters)", "floor_ serde_json parse of the request event", 1, "requests"),
+]
+print()
+for group, bench, floor, n, unit in rows:
+    ours, base = mean_ns(group, bench), mean_ns(group, floor)
+    print(f"{group.replace('_', '/')}: {n / ours * 1e9:,.0f} {unit}/s handled, "
+          f"{n / base * 1e9:,.0f} {unit}/s parsed by serde_json alone: x{ours / base:.1f} the floor's time "
+          f"({ours / 1000:.1f} us vs {base / 1000:.1f} us)")
+PY
+
+echo
+echo "== building the release binaries (functions, hello-lambda, the stack)"
+packages=(-p lambda-floor -p foodstream-local)
+for dir in functions/*/; do packages+=(-p "$(basename "$dir")"); done
+cargo build --release --locked --bins "${packages[@]}"
+
+scripts/emulators.sh up --owned "$owned"
+trap 'scripts/emulators.sh down --owned "$owned"' EXIT
+"$target/release/foodstream-local" bench --bin-dir "$target/release" \
+  --seconds "${BENCH_SECONDS:-20}" --concurrency "${BENCH_CONCURRENCY:-8}"
