@@ -101,6 +101,10 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 pub struct LoadSettings {
     pub seconds: u64,
     pub concurrency: usize,
+    /// Orders per second offered (open loop, spread over the clients), so
+    /// the latencies are those of a rate the pipeline holds, not of a
+    /// growing backlog.
+    pub rate: f64,
     /// One order in this many is also accepted and delivered.
     pub deliver_every: usize,
     pub kafka_bootstrap: String,
@@ -210,9 +214,18 @@ pub async fn load(stack: &Stack, settings: &LoadSettings) -> LoadReport {
         let (placed, requested, errors) = (placed.clone(), requested.clone(), errors.clone());
         let call = call.clone();
         let every = settings.deliver_every.max(1);
+        // Client c places its orders at start + (c + k * concurrency) / rate.
+        let interval = Duration::from_secs_f64(settings.concurrency as f64 / settings.rate.max(0.1));
+        let first = Duration::from_secs_f64(c as f64 / settings.rate.max(0.1));
         clients.push(tokio::spawn(async move {
             let mut n = 0usize;
+            let mut next = tokio::time::Instant::now() + first;
             while Instant::now() < deadline {
+                tokio::time::sleep_until(next).await;
+                next += interval;
+                if Instant::now() >= deadline {
+                    break;
+                }
                 let body = json!({"store_id": store, "items": [{"product_id": "chicken", "quantity": 1}],
                                   "address": {"street": "1 Teheran-ro", "district": zone, "city": "Seoul"}});
                 let at = now_ms();
@@ -405,8 +418,9 @@ pub fn cost_per_million_orders(
     (total + api, per_function)
 }
 
-pub fn print_load(report: &LoadReport, ceilings: (f64, f64)) {
+pub fn print_load(report: &LoadReport, ceilings: (f64, f64), offered: f64) {
     let rate = report.orders as f64 / report.seconds;
+    println!("offered: {offered:.1} orders/s");
     let p = |v: &[f64], q: f64| percentile(v, q);
     println!(
         "orders placed: {} in {:.1} s = {:.1} orders/s ({} failed requests)",

@@ -207,15 +207,8 @@ impl Client {
     async fn list_all(&mut self, step: &str, who: &str, path: &str) -> Result<Vec<Value>, ScenarioError> {
         let mut items = Vec::new();
         let mut cursor: Option<String> = None;
-        let separator = if path.contains('?') { '&' } else { '?' };
         loop {
-            let page_path = match &cursor {
-                Some(c) => format!(
-                    "{path}{separator}limit=100&cursor={}",
-                    percent_encoding::utf8_percent_encode(c, percent_encoding::NON_ALPHANUMERIC)
-                ),
-                None => format!("{path}{separator}limit=100"),
-            };
+            let page_path = page_path(path, cursor.as_deref());
             let page = self.expect(step, who, Method::GET, &page_path, None, &[200]).await?;
             items.extend(page["items"].as_array().cloned().unwrap_or_default());
             match page["next_cursor"].as_str() {
@@ -223,6 +216,19 @@ impl Client {
                 None => return Ok(items),
             }
         }
+    }
+}
+
+/// `path` asking for a page of 100 from `cursor` (the previous page's
+/// `next_cursor`), or the first page.
+pub fn page_path(path: &str, cursor: Option<&str>) -> String {
+    let separator = if path.contains('?') { '&' } else { '?' };
+    match cursor {
+        Some(c) => format!(
+            "{path}{separator}limit=100&cursor={}",
+            percent_encoding::utf8_percent_encode(c, percent_encoding::NON_ALPHANUMERIC)
+        ),
+        None => format!("{path}{separator}limit=100"),
     }
 }
 

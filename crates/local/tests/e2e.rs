@@ -9,74 +9,48 @@
 //! consumer groups and topics), so it neither sees nor disturbs anything else
 //! on the emulators, a `make up` stack included.
 
+mod support;
+
 use foodstream_local::scenario::{self, ScenarioConfig};
-use foodstream_local::stack::{Stack, StackConfig};
 use foodstream_testkit::schemas::Schemas;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// `target/debug`, where `cargo build --workspace --bins` put the functions.
-fn bin_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().and_then(Path::parent).unwrap().to_path_buf()
-}
+use support::{Settings, TestStack};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_whole_scenario_runs_through_the_local_stack() {
-    let run = foodstream_testkit::unique("e2e").replace(['-'], "").to_lowercase();
-    let run = &run[run.len() - 12..];
-    let activity: Arc<Mutex<Vec<String>>> = Arc::default();
-    let sink = activity.clone();
     let refund_window = Duration::from_secs(3);
-    let log_dir = bin_dir().join("e2e-logs").join(run);
-    let stack = Stack::start(StackConfig {
-        template: workspace().join("infra/template.yaml"),
-        bin_dir: bin_dir(),
-        namespace: format!("e2e-{run}"),
-        group_prefix: format!("e2e-{run}-"),
-        topic_prefix: format!("e2e-{run}."),
-        api_addr: "127.0.0.1:0".parse().unwrap(),
-        aws_endpoint: foodstream_testkit::endpoint(),
-        kafka_bootstrap: foodstream_testkit::kafka_bootstrap(),
-        parameters: BTreeMap::from([
-            ("RefundWindowSeconds".to_string(), refund_window.as_secs().to_string()),
-            ("DeliveryDurationMs".to_string(), "1000".to_string()),
-        ]),
-        max_instances: 4,
-        log_dir: Some(log_dir.clone()),
-        state_dir: None,
-        jwt_secret: "e2e-secret".into(),
-        activity: Arc::new(move |line| sink.lock().unwrap().push(line)),
-        first_retry_backoff: Duration::from_millis(100),
-    })
-    .await
-    .expect("the stack starts (function binaries built by `cargo build --workspace --bins`, emulators up)");
-
+    let t = TestStack::start(
+        Settings::new("e2e")
+            .parameter("RefundWindowSeconds", refund_window.as_secs())
+            .parameter("DeliveryDurationMs", 1000),
+    )
+    .await;
     let config = ScenarioConfig {
-        api: stack.api_url.clone(),
+        api: t.stack.api_url.clone(),
         kafka_bootstrap: foodstream_testkit::kafka_bootstrap(),
-        topic_prefix: format!("e2e-{run}."),
-        jwt_secret: "e2e-secret".into(),
+        topic_prefix: t.topic_prefix.clone(),
+        jwt_secret: support::SECRET.into(),
         delivery_duration: Duration::from_millis(1000),
         refund_window,
         settle_timeout: Duration::from_secs(60),
-        run_id: run.to_owned(),
+        run_id: t.run.clone(),
     };
     let played = scenario::play(&config).await;
-    let failures_sent =
-        activity.lock().unwrap().iter().filter(|l| l.contains("failure queue")).cloned().collect::<Vec<_>>();
-    stack.stop().await;
+    let failures_sent = t
+        .activity
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("failure queue"))
+        .cloned()
+        .collect::<Vec<_>>();
+    let (activity, log_dir) = (t.recent_activity(40), t.log_dir.clone());
+    t.stop().await;
     let report = match played {
         Ok(report) => report,
         Err(e) => panic!(
-            "{e}\n--- stack activity (last 40) ---\n{}\n--- function logs in {} ---",
-            activity.lock().unwrap().iter().rev().take(40).rev().cloned().collect::<Vec<_>>().join("\n"),
+            "{e}\n--- stack activity (last 40) ---\n{activity}\n--- function logs in {} ---",
             log_dir.display()
         ),
     };

@@ -148,17 +148,7 @@ async fn every_batch_again_and_old_batches_after_new_ones_change_nothing() {
     let mut orders = Vec::new();
     // Delivered and refunded; delivered and redelivered; cancelled.
     for method in ["REFUND", "REDELIVER"] {
-        let id = first.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await["order_id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        first.expect(&shop.owner, Method::POST, &format!("/orders/{id}/accept"), None, 200).await;
-        first.expect(&shop.owner, Method::POST, &format!("/orders/{id}/delivery-requests"), None, 202).await;
-        first
-            .wait_until(&customer, &format!("/orders/{id}"), Duration::from_secs(30), |o| {
-                status_of(o) == "DELIVERED"
-            })
-            .await;
+        let id = shop.deliver_one(&first, &customer, Duration::from_secs(30)).await;
         let upload = first
             .expect(
                 &customer,
@@ -312,16 +302,7 @@ async fn poison_records_on_every_topic_reach_the_failure_queue_and_the_partition
     // Good records after them in the same partitions.
     let shop = Shop::open(&t, 10, 1).await;
     let customer = t.token(&format!("customer-{}", t.run), "customer", None);
-    let id = t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await["order_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    t.expect(&shop.owner, Method::POST, &format!("/orders/{id}/accept"), None, 200).await;
-    t.expect(&shop.owner, Method::POST, &format!("/orders/{id}/delivery-requests"), None, 202).await;
-    t.wait_until(&customer, &format!("/orders/{id}"), Duration::from_secs(60), |o| {
-        status_of(o) == "DELIVERED"
-    })
-    .await;
+    let id = shop.deliver_one(&t, &customer, Duration::from_secs(60)).await;
     // 5 status changes, 2 channels, plus the store's 2 for the new order.
     t.wait_until(&customer, "/me/notifications", Duration::from_secs(60), |l| {
         l["items"].as_array().unwrap().len() == 10

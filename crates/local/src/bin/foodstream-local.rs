@@ -70,25 +70,7 @@ enum Command {
         settings: PathBuf,
     },
     /// Measure cold starts, end-to-end load and cost (`make bench`).
-    Bench {
-        #[arg(long, default_value = "infra/template.yaml")]
-        template: PathBuf,
-        /// Where the (release) function binaries and hello-lambda are.
-        #[arg(long)]
-        bin_dir: PathBuf,
-        #[arg(long, default_value = "events")]
-        events: PathBuf,
-        #[arg(long, env = "AWS_ENDPOINT_URL", default_value = "http://127.0.0.1:4566")]
-        aws_endpoint: String,
-        #[arg(long, env = "KAFKA_BOOTSTRAP_SERVERS", default_value = "127.0.0.1:9092")]
-        kafka: String,
-        /// How long the load runs.
-        #[arg(long, default_value_t = 20)]
-        seconds: u64,
-        /// Clients placing orders at once.
-        #[arg(long, default_value_t = 8)]
-        concurrency: usize,
-    },
+    Bench(BenchArgs),
     /// Print a bearer token for the local API (HS256, LOCAL_JWT_SECRET).
     Token {
         /// customer, owner or operator
@@ -104,6 +86,30 @@ enum Command {
         #[arg(long, default_value_t = 3600)]
         ttl: u64,
     },
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    #[arg(long, default_value = "infra/template.yaml")]
+    template: PathBuf,
+    /// Where the (release) function binaries and hello-lambda are.
+    #[arg(long)]
+    bin_dir: PathBuf,
+    #[arg(long, default_value = "events")]
+    events: PathBuf,
+    #[arg(long, env = "AWS_ENDPOINT_URL", default_value = "http://127.0.0.1:4566")]
+    aws_endpoint: String,
+    #[arg(long, env = "KAFKA_BOOTSTRAP_SERVERS", default_value = "127.0.0.1:9092")]
+    kafka: String,
+    /// How long the load runs.
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// Clients placing orders at once.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Orders per second offered during the load.
+    #[arg(long, default_value_t = 5.0)]
+    rate: f64,
 }
 
 fn say(line: String) {
@@ -199,9 +205,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let _ = std::fs::remove_file(state_dir.join("stack.json"));
             say("stopped".into());
         }
-        Command::Bench { template, bin_dir, events, aws_endpoint, kafka, seconds, concurrency } => {
-            bench(template, bin_dir, events, aws_endpoint, kafka, seconds, concurrency).await?;
-        }
+        Command::Bench(args) => bench(args).await?,
         Command::Scenario { api, kafka, settings } => {
             let settings: serde_json::Value = std::fs::read(&settings)
                 .ok()
@@ -237,15 +241,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-async fn bench(
-    template: PathBuf,
-    bin_dir: PathBuf,
-    events: PathBuf,
-    aws_endpoint: String,
-    kafka: String,
-    seconds: u64,
-    concurrency: usize,
-) -> Result<(), Box<dyn std::error::Error>> {
+async fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let BenchArgs { template, bin_dir, events, aws_endpoint, kafka, seconds, concurrency, rate } = args;
     use foodstream_local::bench;
     use foodstream_local::runtime::FunctionSpec;
     let run = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
@@ -299,11 +296,13 @@ async fn bench(
     );
 
     println!(
-        "\n== End-to-end load through the gateway: {concurrency} clients for {seconds} s, one order in 5 delivered\n"
+        "\n== End-to-end load through the gateway: {rate} orders/s offered by {concurrency} clients for {seconds} s, \
+         one order in 5 delivered\n"
     );
     let settings = bench::LoadSettings {
         seconds,
         concurrency,
+        rate,
         deliver_every: 5,
         kafka_bootstrap: kafka.clone(),
         topic_prefix,
@@ -311,7 +310,7 @@ async fn bench(
         run: run.clone(),
     };
     let report = bench::load(&stack, &settings).await;
-    bench::print_load(&report, ceilings);
+    bench::print_load(&report, ceilings, rate);
 
     println!(
         "\n== Cost per million orders on AWS (Lambda and API Gateway), from the durations measured under load\n"

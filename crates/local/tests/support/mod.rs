@@ -171,15 +171,8 @@ impl TestStack {
     pub async fn list_all(&self, token: &str, path: &str) -> Vec<Value> {
         let mut items = Vec::new();
         let mut cursor: Option<String> = None;
-        let separator = if path.contains('?') { '&' } else { '?' };
         loop {
-            let page_path = match &cursor {
-                Some(c) => format!(
-                    "{path}{separator}limit=100&cursor={}",
-                    percent_encoding::utf8_percent_encode(c, percent_encoding::NON_ALPHANUMERIC)
-                ),
-                None => format!("{path}{separator}limit=100"),
-            };
+            let page_path = foodstream_local::scenario::page_path(path, cursor.as_deref());
             let page = self.expect(token, Method::GET, &page_path, None, 200).await;
             items.extend(page["items"].as_array().cloned().unwrap_or_default());
             match page["next_cursor"].as_str() {
@@ -227,6 +220,19 @@ impl Shop {
             .await;
         }
         Shop { store, owner, operator, zone }
+    }
+
+    /// Places an order for `customer`, accepts it, calls a rider and waits
+    /// until it is DELIVERED; its id.
+    pub async fn deliver_one(&self, t: &TestStack, customer: &str, timeout: Duration) -> String {
+        let id = t.expect(customer, Method::POST, "/orders", Some(self.order(1)), 201).await["order_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        t.expect(&self.owner, Method::POST, &format!("/orders/{id}/accept"), None, 200).await;
+        t.expect(&self.owner, Method::POST, &format!("/orders/{id}/delivery-requests"), None, 202).await;
+        t.wait_until(customer, &format!("/orders/{id}"), timeout, |o| o["status"] == "DELIVERED").await;
+        id
     }
 
     pub fn order(&self, quantity: u64) -> Value {
