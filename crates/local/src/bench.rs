@@ -297,26 +297,13 @@ pub async fn ceilings(
 ) -> (f64, f64) {
     let dynamodb = aws_sdk_dynamodb::Client::new(aws);
     let table = format!("bench-ceiling-{}", now_ms());
-    let _ = dynamodb
-        .create_table()
-        .table_name(&table)
-        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-        .attribute_definitions(
-            aws_sdk_dynamodb::types::AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
-                .build()
-                .expect("attribute"),
-        )
-        .key_schema(
-            aws_sdk_dynamodb::types::KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
-                .build()
-                .expect("key"),
-        )
-        .send()
-        .await;
+    let scratch = crate::template::Table {
+        logical_id: "BenchCeiling".into(),
+        attributes: vec![("pk".into(), "S".into())],
+        key: vec![("pk".into(), "HASH".into())],
+        ..Default::default()
+    };
+    let _ = crate::provision::create_table(&dynamodb, &scratch, &table).await;
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for c in 0..concurrency {

@@ -106,7 +106,7 @@ pub async fn provision(
 }
 
 /// Creates `table` as `name` unless it exists; true when it was created.
-async fn create_table(
+pub(crate) async fn create_table(
     client: &aws_sdk_dynamodb::Client,
     table: &Table,
     name: &str,
