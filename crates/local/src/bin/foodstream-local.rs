@@ -231,8 +231,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("\n{}", report.timeline());
             if config.refund_window > Duration::from_secs(30) {
                 println!(
-                    "(The refund window is {} s, too long to wait out here; `make up REFUND_WINDOW_SECONDS=5` \
-                     plays the late refund too.)",
+                    "(The refund window is {} s, too long to wait out here; `make down` then \
+                     `make demo REFUND_WINDOW_SECONDS=5` plays the late refund too.)",
                     config.refund_window.as_secs()
                 );
             }
