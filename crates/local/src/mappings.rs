@@ -59,24 +59,13 @@ pub struct Deliverer {
 
 pub const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
-/// What became of one batch.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Delivered {
-    pub invocations: usize,
-    pub filtered_out: usize,
-    /// Records sent to the on-failure destination.
-    pub failed: usize,
-}
-
 impl Deliverer {
     /// Filters `records`, invokes the function, retries and bisects as the
     /// mapping says, and sends what still fails to the failure queue.
     /// Returns only when every record is done with, one way or the other.
-    pub async fn deliver(&self, records: Vec<Record>) -> Delivered {
-        let total = records.len();
+    pub async fn deliver(&self, records: Vec<Record>) {
         let records: Vec<Record> =
             records.into_iter().filter(|r| filter::passes(&self.mapping.filters, &r.subject)).collect();
-        let mut done = Delivered { filtered_out: total - records.len(), ..Delivered::default() };
         // Depth first, so the records keep their order.
         let mut work = vec![(records, 0_i64)];
         while let Some((batch, retries)) = work.pop() {
@@ -85,7 +74,6 @@ impl Deliverer {
             }
             let report =
                 self.pool.invoke(serde_json::to_vec(&(self.envelope)(&batch)).unwrap_or_default()).await;
-            done.invocations += 1;
             let outcome = &report.outcome;
             (self.activity)(format!(
                 "{} <- {} record(s) [{}..{}]: {} in {} ms{}",
@@ -114,10 +102,8 @@ impl Deliverer {
                 work.push((batch, retries + 1));
                 continue;
             }
-            done.failed += batch.len();
             self.send_to_failure_queue(&batch, &report.request_id, retries + 1, outcome).await;
         }
-        done
     }
 
     /// Lambda's on-failure record: the invocation's context and the batch's

@@ -77,14 +77,19 @@ pub struct Stack {
 /// emulator: its endpoint, us-east-1, and the environment's credentials or
 /// test ones.
 pub async fn aws_config(endpoint: &str) -> SdkConfig {
-    let key = std::env::var("AWS_ACCESS_KEY_ID").unwrap_or_else(|_| "test".into());
-    let secret = std::env::var("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|_| "test".into());
+    let (key, secret) = local_credentials();
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(aws_sdk_sqs::config::Credentials::new(key, secret, None, None, "local-stack"))
         .load()
         .await
+}
+
+/// The environment's AWS credentials, or test ones (emulators accept any).
+fn local_credentials() -> (String, String) {
+    let read = |name: &str| std::env::var(name).unwrap_or_else(|_| "test".into());
+    (read("AWS_ACCESS_KEY_ID"), read("AWS_SECRET_ACCESS_KEY"))
 }
 
 impl Stack {
@@ -109,6 +114,7 @@ impl Stack {
             std::fs::create_dir_all(dir).map_err(|e| StackError::Other(format!("{}: {e}", dir.display())))?;
         }
 
+        let credentials = local_credentials();
         let mut pools = HashMap::new();
         for function in &template.functions {
             let mut environment = template.resolve(function, &config.parameters, |target| {
@@ -123,8 +129,7 @@ impl Stack {
                     None
                 }
             })?;
-            let key = std::env::var("AWS_ACCESS_KEY_ID").unwrap_or_else(|_| "test".into());
-            let secret = std::env::var("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|_| "test".into());
+            let (key, secret) = credentials.clone();
             environment.extend([
                 ("AWS_ENDPOINT_URL".to_string(), config.aws_endpoint.clone()),
                 ("AWS_REGION".to_string(), "us-east-1".to_string()),
