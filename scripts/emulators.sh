@@ -83,7 +83,9 @@ up() {
   if answers "$aws_host" "$aws_port"; then
     log "AWS emulator already answers on $aws_host:$aws_port: using it"
   else
-    start moto "$run_dir/moto.pid" "$run_dir/moto.log" "$venv/bin/moto_server" -H 127.0.0.1 -p "$aws_port"
+    # Through our launcher: moto with its DynamoDB writes serialized (see the script).
+    start moto "$run_dir/moto.pid" "$run_dir/moto.log" "$venv/bin/python" "$root/scripts/moto_server.py" \
+      -H 127.0.0.1 -p "$aws_port"
     [ -z "$owned" ] || echo moto >>"$owned"
     wait_for moto 127.0.0.1 "$aws_port" 60
   fi
