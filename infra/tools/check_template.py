@@ -10,6 +10,7 @@
   else (RUST_LOG aside): what it reads is derived from its main.rs and the
   crates it calls (crates/handlers/src/deps.rs, crates/aws/src/lib.rs,
   crates/aws/src/schema.rs, crates/application/src/settings.rs,
+  crates/application/src/sweeper.rs,
   crates/kafka/src/auth.rs);
 - the tables match crates/aws/src/schema.rs (keys, indexes, stream, TTL).
 
@@ -76,6 +77,7 @@ def env_reads():
         calls[f"aws.{name}()"] = {consts[n] for n in names}
     settings = set(re.findall(r'lookup\("(\w+)"\)', read("crates/application/src/settings.rs")))
     calls["Settings::from_env()"] = settings
+    calls["SweepSettings::from_env()"] = set(re.findall(r'lookup\("(\w+)"\)', read("crates/application/src/sweeper.rs")))
     auth = read("crates/kafka/src/auth.rs")
     kafka = set(re.findall(r'lookup\("(\w+)"\)', auth)) - {"AWS_LAMBDA_FUNCTION_NAME"}
     # On AWS the brokers come from MSK_CLUSTER_ARN; KAFKA_BOOTSTRAP_SERVERS and KAFKA_TOPIC_PREFIX are
@@ -88,7 +90,8 @@ def reads_of(text, calls, bodies, seen=()):
     """The variables `text` reads, following `X::from_env(` into crates/handlers/src/deps.rs."""
     names = set()
     for call, variables in calls.items():
-        if call in text:
+        # Whole calls only: `SweepSettings::from_env()` is not `Settings::from_env()`.
+        if re.search(r"(?<![\w])" + re.escape(call), text):
             names |= variables
     for struct, body in bodies.items():
         if f"{struct}::from_env(" in text and struct not in seen:

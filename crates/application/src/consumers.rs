@@ -8,8 +8,9 @@
 //! produced (which the next consumer ignores in turn).
 
 use crate::settings::Settings;
+use foodstream_domain::Timestamp;
 use foodstream_domain::delivery::{
-    Delivery, DeliveryFailureReason, DeliveryRequest, DeliveryStatus, candidate_riders,
+    Delivery, DeliveryFailureReason, DeliveryRequest, DeliveryStatus, Rider, candidate_riders,
 };
 use foodstream_domain::events::{DeliveryEvent, DeliveryEventType, LogEvent, OrderEvent};
 use foodstream_domain::ids::OrderId;
@@ -134,50 +135,103 @@ pub async fn dispatch_batch(
 
 /// Takes the longest idle available rider of the zone (a conditional
 /// write: a rider taken meanwhile is skipped), or records the failure.
+///
+/// The zone's riders come from an eventually consistent index, which may
+/// still show a rider busy who has just been freed: before recording
+/// `ALL_RIDERS_BUSY`, every rider of the zone is read again by key,
+/// consistently, and the available ones are tried.
 async fn decide_delivery(
     ports: &DispatchPorts<'_>,
     request: DeliveryRequest,
 ) -> Result<Delivery, ConsumeError> {
     let now = ports.clock.now();
     let riders = ports.riders.in_zone(&request.zone).await?;
-    let reason = match candidate_riders(&riders) {
-        Err(reason) => reason,
-        Ok(candidates) => {
-            for rider in candidates {
-                let delivery = request.clone().assign(rider.rider_id.clone(), now, &ports.settings.delivery);
-                match ports.deliveries.assign(&delivery).await? {
-                    AssignOutcome::Assigned => return Ok(delivery),
-                    AssignOutcome::RiderTaken => continue,
-                    AssignOutcome::AlreadyRecorded => return recorded(ports, &delivery.id()).await,
-                }
+    let reason = match try_riders(ports, &request, &riders, now).await? {
+        Attempt::Decided(delivery) => return Ok(delivery),
+        Attempt::NoneFree(DeliveryFailureReason::AllRidersBusy) => {
+            let mut fresh = Vec::with_capacity(riders.len());
+            for rider in &riders {
+                fresh.extend(ports.riders.get(&rider.rider_id).await?);
             }
-            DeliveryFailureReason::AllRidersBusy
+            match try_riders(ports, &request, &fresh, now).await? {
+                Attempt::Decided(delivery) => return Ok(delivery),
+                Attempt::NoneFree(reason) => reason,
+            }
         }
+        Attempt::NoneFree(reason) => reason,
     };
     let failed = request.fail(reason, now);
     if ports.deliveries.record_failure(&failed).await? {
         Ok(failed)
     } else {
-        recorded(ports, &failed.id()).await
+        recorded(ports.deliveries, &failed.id()).await
     }
 }
 
-async fn recorded(ports: &DispatchPorts<'_>, delivery_id: &str) -> Result<Delivery, ConsumeError> {
-    ports.deliveries.get(delivery_id).await?.ok_or_else(|| {
+enum Attempt {
+    Decided(Delivery),
+    NoneFree(DeliveryFailureReason),
+}
+
+/// Tries the available riders among `riders`, longest idle first. Only a
+/// rider taken meanwhile is skipped; any other failure of the write is an
+/// error, and the batch is retried.
+async fn try_riders(
+    ports: &DispatchPorts<'_>,
+    request: &DeliveryRequest,
+    riders: &[Rider],
+    now: Timestamp,
+) -> Result<Attempt, ConsumeError> {
+    let candidates = match candidate_riders(riders) {
+        Ok(candidates) => candidates,
+        Err(reason) => return Ok(Attempt::NoneFree(reason)),
+    };
+    for rider in candidates {
+        let delivery = request.clone().assign(rider.rider_id.clone(), now, &ports.settings.delivery);
+        match ports.deliveries.assign(&delivery).await? {
+            AssignOutcome::Assigned => return Ok(Attempt::Decided(delivery)),
+            AssignOutcome::RiderTaken => continue,
+            AssignOutcome::AlreadyRecorded => {
+                return Ok(Attempt::Decided(recorded(ports.deliveries, &delivery.id()).await?));
+            }
+        }
+    }
+    Ok(Attempt::NoneFree(DeliveryFailureReason::AllRidersBusy))
+}
+
+async fn recorded(deliveries: &dyn DeliveryRepository, delivery_id: &str) -> Result<Delivery, ConsumeError> {
+    deliveries.get(delivery_id).await?.ok_or_else(|| {
         ConsumeError::Port(PortError::Corrupt(format!(
             "delivery {delivery_id} reported recorded but not found"
         )))
     })
 }
 
-/// Waits until the food is at the door, frees the rider and publishes the
-/// completion.
+/// Waits until the food is at the door, then completes the delivery.
 async fn finish_delivery(ports: &DispatchPorts<'_>, assigned: &Delivery) -> Result<(), ConsumeError> {
     let completes_at = assigned.completes_at.unwrap_or(assigned.decided_at);
     ports.clock.sleep_until(completes_at).await;
+    complete_delivery(ports.deliveries, ports.publisher, assigned, &[]).await
+}
+
+/// Publishes the completion (after `before`), then marks the delivery
+/// completed and frees its rider. In that order, so that whoever dies in
+/// between leaves the delivery still assigned: a retry of the dispatcher
+/// or the sweeper finds it and publishes again (the updater ignores the
+/// duplicate), and no completion is ever recorded but unpublished.
+pub(crate) async fn complete_delivery(
+    deliveries: &dyn DeliveryRepository,
+    publisher: &dyn EventPublisher,
+    assigned: &Delivery,
+    before: &[&Delivery],
+) -> Result<(), ConsumeError> {
+    let completes_at = assigned.completes_at.unwrap_or(assigned.decided_at);
     let completed = assigned.completed().expect("an assigned delivery completes");
-    ports.deliveries.complete(&completed, completes_at).await?;
-    publish_delivery(ports.publisher, &[&completed]).await
+    let mut events = before.to_vec();
+    events.push(&completed);
+    publish_delivery(publisher, &events).await?;
+    deliveries.complete(&completed, completes_at).await?;
+    Ok(())
 }
 
 async fn publish_delivery(
@@ -193,9 +247,11 @@ async fn publish_delivery(
 
 /// Applies a delivery event to its order unless the order has seen it (or
 /// something later) already. The write is conditional on the version read;
-/// losing a race re-reads and re-decides.
+/// losing a race re-reads and re-decides. A completion opens the refund
+/// window now, when the order becomes DELIVERED in our records.
 pub async fn apply_delivery_event(
     orders: &dyn OrderRepository,
+    clock: &dyn Clock,
     settings: &Settings,
     event: &DeliveryEvent,
 ) -> Result<Outcome, ConsumeError> {
@@ -226,7 +282,8 @@ pub async fn apply_delivery_event(
             }
             DeliveryEventType::DeliveryCompleted => {
                 let rider = rider.ok_or_else(|| unprocessable("DeliveryCompleted without rider_id"))?;
-                order.delivered(position, rider, event.data.delivered_at.unwrap_or(event.occurred_at))
+                let delivered_at = event.data.delivered_at.unwrap_or(event.occurred_at);
+                order.delivered(position, rider, delivered_at, clock.now(), &settings.refund)
             }
         };
         let transition = match transition {

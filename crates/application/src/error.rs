@@ -2,7 +2,7 @@
 //! HTTP answer (status, code, message, details).
 
 use foodstream_domain::order::OrderError;
-use foodstream_domain::ports::{PlaceError, PortError, UpdateError};
+use foodstream_domain::ports::{PlaceError, PortError, SaveItemError, UpdateError};
 use foodstream_domain::stock::ShortLine;
 use foodstream_domain::validation::ValidationErrors;
 use serde::Serialize;
@@ -33,6 +33,10 @@ pub enum AppError {
     /// The order kept changing under us; the client may retry.
     #[error("the order changed concurrently")]
     ConcurrentUpdate,
+    /// `If-Match` named a version the resource is no longer at (`None`:
+    /// there is no such resource). Nothing changed.
+    #[error("the item changed since that version was read")]
+    PreconditionFailed { current_version: Option<u64> },
     #[error(transparent)]
     Port(PortError),
 }
@@ -73,6 +77,17 @@ impl From<PlaceError> for AppError {
             PlaceError::StockShort(lines) => AppError::InsufficientStock(lines),
             PlaceError::IdempotencyKeyTaken => AppError::IdempotencyKeyReused,
             PlaceError::Port(e) => e.into(),
+        }
+    }
+}
+
+impl From<SaveItemError> for AppError {
+    fn from(error: SaveItemError) -> Self {
+        match error {
+            SaveItemError::StaleVersion { current } => {
+                AppError::PreconditionFailed { current_version: current }
+            }
+            SaveItemError::Port(e) => e.into(),
         }
     }
 }
@@ -143,6 +158,15 @@ impl From<&AppError> for ApiError {
                 ApiError::new(409, "IDEMPOTENCY_KEY_REUSED", message, json!({ "header": "Idempotency-Key" }))
             }
             AppError::ConcurrentUpdate => ApiError::new(409, "CONCURRENT_UPDATE", message, json!({})),
+            AppError::PreconditionFailed { current_version } => ApiError::new(
+                412,
+                "PRECONDITION_FAILED",
+                match current_version {
+                    Some(v) => format!("{message}: the current version is {v}; read it again and retry"),
+                    None => format!("{message}: there is no such item"),
+                },
+                json!({ "header": "If-Match", "current_version": current_version }),
+            ),
             AppError::Port(PortError::Unavailable(_)) => ApiError::new(
                 503,
                 "SERVICE_UNAVAILABLE",
@@ -208,6 +232,7 @@ mod tests {
             (AppError::InsufficientStock(vec![]), 409, "INSUFFICIENT_STOCK"),
             (AppError::IdempotencyKeyReused, 409, "IDEMPOTENCY_KEY_REUSED"),
             (AppError::ConcurrentUpdate, 409, "CONCURRENT_UPDATE"),
+            (AppError::PreconditionFailed { current_version: Some(4) }, 412, "PRECONDITION_FAILED"),
             (AppError::Port(PortError::Unavailable("dynamodb".into())), 503, "SERVICE_UNAVAILABLE"),
             (AppError::Port(PortError::Corrupt("order o-1".into())), 500, "INTERNAL"),
             (PortError::InvalidCursor.into(), 400, "VALIDATION_FAILED"),

@@ -15,6 +15,7 @@ pub mod pagination;
 pub mod refunds;
 pub mod riders;
 pub mod settings;
+pub mod sweeper;
 pub mod views;
 
 pub use error::{ApiError, AppError};

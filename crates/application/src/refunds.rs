@@ -5,7 +5,7 @@ use crate::error::AppError;
 use crate::ordering::ChangePorts;
 use crate::views::{OrderView, PhotoUploadView};
 use foodstream_domain::identity::Caller;
-use foodstream_domain::ports::{Clock, IdGenerator, OrderRepository, PhotoStore};
+use foodstream_domain::ports::{Clock, OrderRepository, PhotoStore};
 use foodstream_domain::refund::{PhotoUpload, RefundDecisionInput, RefundPolicy, RefundRequestInput};
 use serde::Deserialize;
 
@@ -19,12 +19,12 @@ pub struct PhotoPorts<'a> {
     pub orders: &'a dyn OrderRepository,
     pub photos: &'a dyn PhotoStore,
     pub clock: &'a dyn Clock,
-    pub ids: &'a dyn IdGenerator,
     pub refund: &'a RefundPolicy,
 }
 
-/// Hands the customer a presigned PUT for a photo of their order, bounded
-/// in type, size and time. Refused early when no refund could follow.
+/// Hands the customer a presigned POST for the photo of their order: one
+/// key per order, its policy fixing the content type and 1 byte..5 MiB,
+/// valid for minutes. Refused early when no refund could follow.
 pub async fn create_photo_upload(
     ports: PhotoPorts<'_>,
     caller: &Caller,
@@ -32,7 +32,7 @@ pub async fn create_photo_upload(
     input: PhotoUploadInput,
 ) -> Result<PhotoUploadView, AppError> {
     let order = load_customer_order(ports.orders, caller, order_id).await?;
-    let slot = PhotoUpload::for_order(&order.order_id, &ports.ids.new_id(), &input.content_type)?;
+    let slot = PhotoUpload::for_order(&order.order_id, &input.content_type)?;
     order.check_refundable(ports.refund, ports.clock.now())?;
     let upload =
         ports.photos.presign_upload(&slot.key, &slot.content_type, slot.max_bytes, slot.expires_in).await?;
@@ -80,7 +80,8 @@ pub async fn decide_refund(
 }
 
 /// The photo must have been uploaded, as an image, within the size limit
-/// (a presigned PUT cannot bound the size, so it is checked here).
+/// (the POST policy bounds both; checked again for stores that do not
+/// enforce policies).
 async fn check_uploaded(photos: &dyn PhotoStore, key: &str) -> Result<(), AppError> {
     let photo = photos
         .stat(key)

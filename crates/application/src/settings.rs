@@ -1,7 +1,7 @@
 //! The knobs of the use cases, read by each function's `main.rs` from its
 //! environment (template parameters in AWS, overrides locally).
 
-use foodstream_domain::delivery::DeliverySettings;
+use foodstream_domain::delivery::{DeliverySettings, MAX_DELIVERY_DURATION_MS};
 use foodstream_domain::log::LogRetention;
 use foodstream_domain::notification::Locale;
 use foodstream_domain::refund::RefundPolicy;
@@ -21,6 +21,12 @@ pub struct Settings {
     pub version_conflict_attempts: u32,
 }
 
+/// The ranges settings must fall in. Wide enough for any real use, narrow
+/// enough that no time computation can overflow.
+pub const REFUND_WINDOW_SECONDS: (i64, i64) = (1, 7 * 24 * 3600);
+pub const LOG_RETENTION_DAYS: (i64, i64) = (1, 3650);
+pub const DELIVERY_DURATION_MS: (i64, i64) = (1, MAX_DELIVERY_DURATION_MS);
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -39,7 +45,7 @@ impl Default for Settings {
 pub struct SettingError {
     pub name: &'static str,
     pub value: String,
-    pub reason: &'static str,
+    pub reason: String,
 }
 
 impl Settings {
@@ -48,20 +54,23 @@ impl Settings {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingError> {
         let mut settings = Settings::default();
         if let Some(v) = lookup("REFUND_WINDOW_SECONDS") {
-            settings.refund = RefundPolicy::from_seconds(positive("REFUND_WINDOW_SECONDS", &v)?);
+            settings.refund =
+                RefundPolicy::from_seconds(in_range("REFUND_WINDOW_SECONDS", &v, REFUND_WINDOW_SECONDS)?);
         }
         if let Some(v) = lookup("DELIVERY_DURATION_MS") {
-            settings.delivery = DeliverySettings::from_millis(positive("DELIVERY_DURATION_MS", &v)?);
+            settings.delivery =
+                DeliverySettings::from_millis(in_range("DELIVERY_DURATION_MS", &v, DELIVERY_DURATION_MS)?);
         }
         if let Some(v) = lookup("NOTIFICATION_LOCALE") {
             settings.locale = Locale::parse(&v).ok_or(SettingError {
                 name: "NOTIFICATION_LOCALE",
                 value: v.clone(),
-                reason: "must be ko or en",
+                reason: "must be ko or en".into(),
             })?;
         }
         if let Some(v) = lookup("LOG_RETENTION_DAYS") {
-            settings.log_retention = LogRetention::from_days(positive("LOG_RETENTION_DAYS", &v)?);
+            settings.log_retention =
+                LogRetention::from_days(in_range("LOG_RETENTION_DAYS", &v, LOG_RETENTION_DAYS)?);
         }
         Ok(settings)
     }
@@ -71,10 +80,14 @@ impl Settings {
     }
 }
 
-fn positive(name: &'static str, value: &str) -> Result<i64, SettingError> {
+pub(crate) fn in_range(name: &'static str, value: &str, (min, max): (i64, i64)) -> Result<i64, SettingError> {
     match value.trim().parse::<i64>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(SettingError { name, value: value.to_owned(), reason: "must be a positive integer" }),
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(SettingError {
+            name,
+            value: value.to_owned(),
+            reason: format!("must be an integer from {min} to {max}"),
+        }),
     }
 }
 

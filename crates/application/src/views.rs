@@ -30,6 +30,8 @@ pub struct MenuItemView {
     pub name: String,
     pub price: Won,
     pub stock: i64,
+    /// For `If-Match` on the next edit (also the `ETag` of a PUT).
+    pub version: u64,
 }
 
 impl From<MenuItem> for MenuItemView {
@@ -39,6 +41,7 @@ impl From<MenuItem> for MenuItemView {
             name: item.name,
             price: item.price,
             stock: item.stock,
+            version: item.version,
         }
     }
 }
@@ -76,12 +79,16 @@ pub struct OrderView {
     pub rider_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivered_at: Option<Timestamp>,
+    /// While a refund can be asked for: until when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_deadline: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refund: Option<RefundView>,
 }
 
 impl From<Order> for OrderView {
     fn from(order: Order) -> Self {
+        let refund_deadline = order.open_refund_deadline();
         OrderView {
             order_id: order.order_id.into(),
             store_id: order.store_id.into(),
@@ -103,6 +110,7 @@ impl From<Order> for OrderView {
             timeline: order.timeline,
             rider_id: order.rider_id.map(Into::into),
             delivered_at: order.delivered_at,
+            refund_deadline,
             refund: order.refund.map(|r| RefundView {
                 method: r.method,
                 reason: r.reason,
@@ -181,10 +189,18 @@ pub struct PhotoUploadView {
     pub upload_url: String,
     pub photo_key: String,
     pub expires_at: Timestamp,
+    /// The presigned POST's form fields, sent with the file (last) to
+    /// `upload_url` as `multipart/form-data`.
+    pub fields: std::collections::BTreeMap<String, String>,
 }
 
 impl PhotoUploadView {
     pub fn of(key: String, upload: PresignedUpload) -> Self {
-        PhotoUploadView { upload_url: upload.url, photo_key: key, expires_at: upload.expires_at }
+        PhotoUploadView {
+            upload_url: upload.url,
+            photo_key: key,
+            expires_at: upload.expires_at,
+            fields: upload.fields,
+        }
     }
 }

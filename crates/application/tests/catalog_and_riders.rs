@@ -10,17 +10,17 @@ use foodstream_domain::catalog::MenuItemInput;
 use foodstream_domain::delivery::{RiderInput, RiderStatus};
 
 fn item(name: &str, price: i64, stock: i64) -> MenuItemInput {
-    MenuItemInput { name: name.into(), price, stock }
+    MenuItemInput { name: name.into(), price, stock: Some(stock) }
 }
 
 #[tokio::test]
 async fn rule_catalog_owner_creates_and_updates_items_anyone_reads_the_menu() {
     let w = World::new();
     let created =
-        put_menu_item(&*w.store, &owner(), STORE, "bibimbap", item("비빔밥", 9000, 10)).await.unwrap();
+        put_menu_item(&*w.store, &owner(), STORE, "bibimbap", None, item("비빔밥", 9000, 10)).await.unwrap();
     assert_eq!((created.price, created.stock), (9000, 10));
-    put_menu_item(&*w.store, &owner(), STORE, "bibimbap", item("비빔밥", 9500, 3)).await.unwrap();
-    put_menu_item(&*w.store, &owner(), STORE, "apple-juice", item("사과주스", 3000, 0)).await.unwrap();
+    put_menu_item(&*w.store, &owner(), STORE, "bibimbap", None, item("비빔밥", 9500, 3)).await.unwrap();
+    put_menu_item(&*w.store, &owner(), STORE, "apple-juice", None, item("사과주스", 3000, 0)).await.unwrap();
     let menu = list_menu(&*w.store, STORE).await.unwrap();
     let rows: Vec<_> = menu.items.iter().map(|i| (i.product_id.as_str(), i.price, i.stock)).collect();
     assert_eq!(rows, [("apple-juice", 3000, 0), ("bibimbap", 9500, 3)]);
@@ -31,8 +31,9 @@ async fn rule_catalog_owner_creates_and_updates_items_anyone_reads_the_menu() {
 async fn rule_catalog_only_the_stores_owner_writes_its_menu() {
     let w = World::new();
     for caller in [other_owner(), customer(), operator()] {
-        let err =
-            put_menu_item(&*w.store, &caller, STORE, "bibimbap", item("비빔밥", 9000, 1)).await.unwrap_err();
+        let err = put_menu_item(&*w.store, &caller, STORE, "bibimbap", None, item("비빔밥", 9000, 1))
+            .await
+            .unwrap_err();
         assert_eq!(api(err), (403, "FORBIDDEN"), "{caller:?}");
     }
     assert!(list_menu(&*w.store, STORE).await.unwrap().items.is_empty());
@@ -41,7 +42,7 @@ async fn rule_catalog_only_the_stores_owner_writes_its_menu() {
 #[tokio::test]
 async fn rule_catalog_bad_items_are_400_naming_every_field() {
     let w = World::new();
-    match put_menu_item(&*w.store, &owner(), STORE, "bad id!", item(" ", 0, -1)).await.unwrap_err() {
+    match put_menu_item(&*w.store, &owner(), STORE, "bad id!", None, item(" ", 0, -1)).await.unwrap_err() {
         AppError::Invalid(e) => {
             let fields: Vec<_> = e.fields().iter().map(|f| f.field.as_str()).collect();
             assert_eq!(fields, ["product_id", "name", "price", "stock"]);

@@ -167,9 +167,9 @@ async fn duplicate_and_stale_delivery_events_are_ignored() {
     let completed = traffic.delivery_events[1].clone();
     let before = w.order(&id).await;
 
-    let same_again = apply_delivery_event(&*w.store, &w.settings, &completed).await.unwrap();
+    let same_again = apply_delivery_event(&*w.store, &*w.clock, &w.settings, &completed).await.unwrap();
     assert_eq!(same_again, Outcome::Duplicate);
-    let late_assignment = apply_delivery_event(&*w.store, &w.settings, &assigned).await.unwrap();
+    let late_assignment = apply_delivery_event(&*w.store, &*w.clock, &w.settings, &assigned).await.unwrap();
     assert_eq!(late_assignment, Outcome::Stale);
     assert_eq!(w.order(&id).await, before, "nothing moved backwards");
     assert!(w.store.drain_outbox().is_empty(), "no new order events");
@@ -185,8 +185,14 @@ async fn a_completion_that_overtakes_its_assignment_applies_both() {
     let request = changes.iter().find(|e| e.event_type == OrderEventType::OrderDeliveryRequested).unwrap();
     dispatch_delivery(&w.dispatch_ports(), request).await.unwrap();
     let (_, deliveries, _) = split(&w.publisher.take());
-    assert_eq!(apply_delivery_event(&*w.store, &w.settings, &deliveries[1]).await.unwrap(), Outcome::Applied);
-    assert_eq!(apply_delivery_event(&*w.store, &w.settings, &deliveries[0]).await.unwrap(), Outcome::Stale);
+    assert_eq!(
+        apply_delivery_event(&*w.store, &*w.clock, &w.settings, &deliveries[1]).await.unwrap(),
+        Outcome::Applied
+    );
+    assert_eq!(
+        apply_delivery_event(&*w.store, &*w.clock, &w.settings, &deliveries[0]).await.unwrap(),
+        Outcome::Stale
+    );
     let order = w.order(&id).await;
     assert_eq!(order.status, OrderStatus::Delivered);
     assert_eq!(order.timeline.len(), 5);
@@ -200,6 +206,6 @@ async fn a_delivery_event_for_an_unknown_order_is_unprocessable_not_retried_fore
     let traffic = w.pump().await;
     let mut orphan = traffic.delivery_events[0].clone();
     orphan.order_id = OrderId::new("ghost");
-    let err = apply_delivery_event(&*w.store, &w.settings, &orphan).await.unwrap_err();
+    let err = apply_delivery_event(&*w.store, &*w.clock, &w.settings, &orphan).await.unwrap_err();
     assert!(matches!(err, foodstream_application::consumers::ConsumeError::Unprocessable { .. }));
 }

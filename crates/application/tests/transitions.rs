@@ -57,7 +57,7 @@ impl Action {
             Action::CancelAsCustomer => cancel_order(w.change_ports(), &customer(), id, None).await,
             Action::CancelAsOwner => cancel_order(w.change_ports(), &owner(), id, None).await,
             Action::RequestRefund => {
-                let key = format!("refund-photos/{id}/matrix.jpg");
+                let key = format!("refund-photos/{id}/photo");
                 w.photos.upload(&key);
                 let input =
                     RefundRequestInput { photo_key: key, reason: "cold".into(), method: "REFUND".into() };
@@ -110,7 +110,7 @@ async fn order_in(status: OrderStatus) -> (World, String) {
             .find(|e| e.event_type == OrderEventType::OrderDeliveryRequested);
         dispatch_delivery(&w.dispatch_ports(), &request.unwrap()).await.unwrap();
         let (_, deliveries, _) = split(&w.publisher.take());
-        apply_delivery_event(&*w.store, &w.settings, &deliveries[0]).await.unwrap();
+        apply_delivery_event(&*w.store, &*w.clock, &w.settings, &deliveries[0]).await.unwrap();
     } else if matches!(status, DeliveryFailed | Delivered | RefundRequested | Refunded) {
         w.pump().await;
     }

@@ -55,38 +55,60 @@ pub fn sort_key(at: Timestamp, id: &str) -> String {
 }
 
 /// An opaque pagination cursor: the key attributes of the last item
-/// returned, base64url-encoded JSON. Only string keys are used in this
-/// design, and a cursor is checked to name exactly the expected attributes.
+/// returned, bound to the list it came from (the index and the partition
+/// value: the customer, the store, the store and status filter), as
+/// base64url-encoded JSON. A cursor of another list, another partition or
+/// another filter, or one changed by hand, is refused before DynamoDB sees
+/// it (`InvalidCursor`, a 400 naming `cursor`): DynamoDB would reject a
+/// foreign start key as a server-side validation error.
 pub struct Cursor;
 
+/// What a cursor is bound to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CursorScope<'a> {
+    pub index: &'a str,
+    /// (attribute name, value) of the partition key.
+    pub partition: (&'a str, &'a str),
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CursorBody<'a> {
+    #[serde(borrow)]
+    list: std::borrow::Cow<'a, str>,
+    key: BTreeMap<String, String>,
+}
+
 impl Cursor {
-    pub fn encode(item: &Item, key_attributes: &[&str]) -> Result<String, PortError> {
+    pub fn encode(item: &Item, key_attributes: &[&str], scope: CursorScope<'_>) -> Result<String, PortError> {
         let mut key = BTreeMap::new();
         for name in key_attributes {
             match item.get(*name) {
                 Some(AttributeValue::S(value)) => {
-                    key.insert(*name, value.as_str());
+                    key.insert((*name).to_owned(), value.clone());
                 }
                 _ => return Err(PortError::Corrupt(format!("item lacks key attribute {name}"))),
             }
         }
-        let json = serde_json::to_vec(&key).expect("strings always serialise");
+        let body = CursorBody { list: scope.index.into(), key };
+        let json = serde_json::to_vec(&body).expect("strings always serialise");
         Ok(URL_SAFE_NO_PAD.encode(json))
     }
 
-    pub fn decode(cursor: &str, key_attributes: &[&str]) -> Result<Item, PortError> {
+    pub fn decode(cursor: &str, key_attributes: &[&str], scope: CursorScope<'_>) -> Result<Item, PortError> {
         let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| PortError::InvalidCursor)?;
-        let key: BTreeMap<String, String> =
-            serde_json::from_slice(&bytes).map_err(|_| PortError::InvalidCursor)?;
-        let expected: Vec<&str> = key_attributes.to_vec();
-        let mut names: Vec<&str> = key.keys().map(String::as_str).collect();
+        let body: CursorBody = serde_json::from_slice(&bytes).map_err(|_| PortError::InvalidCursor)?;
+        let mut names: Vec<&str> = body.key.keys().map(String::as_str).collect();
         names.sort_unstable();
-        let mut wanted = expected.clone();
+        let mut wanted = key_attributes.to_vec();
         wanted.sort_unstable();
-        if names != wanted {
+        let (partition_name, partition_value) = scope.partition;
+        let same_list = body.list == scope.index
+            && names == wanted
+            && body.key.get(partition_name).map(String::as_str) == Some(partition_value);
+        if !same_list {
             return Err(PortError::InvalidCursor);
         }
-        Ok(key.into_iter().map(|(k, v)| (k, AttributeValue::S(v))).collect())
+        Ok(body.key.into_iter().map(|(k, v)| (k, AttributeValue::S(v))).collect())
     }
 }
 
@@ -108,7 +130,16 @@ impl QueryPage<'_> {
         page: &PageRequest,
         decode: impl Fn(Item) -> Result<T, PortError>,
     ) -> Result<Page<T>, PortError> {
-        let start = page.cursor.as_deref().map(|c| Cursor::decode(c, self.key_attributes)).transpose()?;
+        let partition_value = match &self.partition.1 {
+            AttributeValue::S(value) => value.clone(),
+            other => return Err(PortError::Corrupt(format!("partition key {other:?} is not a string"))),
+        };
+        let scope = CursorScope {
+            index: self.index.unwrap_or(self.table),
+            partition: (self.partition.0, &partition_value),
+        };
+        let start =
+            page.cursor.as_deref().map(|c| Cursor::decode(c, self.key_attributes, scope)).transpose()?;
         let limit = i32::try_from(page.limit + 1).unwrap_or(i32::MAX);
         let output = self
             .client
@@ -128,7 +159,7 @@ impl QueryPage<'_> {
         let more = items.len() > page.limit;
         items.truncate(page.limit);
         let next_cursor = match (more, items.last()) {
-            (true, Some(last)) => Some(Cursor::encode(last, self.key_attributes)?),
+            (true, Some(last)) => Some(Cursor::encode(last, self.key_attributes, scope)?),
             _ => None,
         };
         let items = items.into_iter().map(decode).collect::<Result<Vec<_>, _>>()?;
@@ -202,7 +233,7 @@ mod tests {
     use chrono::TimeZone;
 
     #[test]
-    fn cursors_round_trip_and_refuse_forgeries() {
+    fn cursors_round_trip_and_refuse_forgeries_and_other_lists() {
         let item: Item = [
             ("order_id".to_string(), s("o-1")),
             ("customer_id".into(), s("c")),
@@ -210,12 +241,17 @@ mod tests {
         ]
         .into();
         let keys = ["customer_id", "created_sk", "order_id"];
-        let cursor = Cursor::encode(&item, &keys).unwrap();
-        assert_eq!(Cursor::decode(&cursor, &keys).unwrap(), item);
-        assert_eq!(Cursor::decode("not base64!", &keys), Err(PortError::InvalidCursor));
-        assert_eq!(Cursor::decode(&cursor, &["order_id"]), Err(PortError::InvalidCursor));
-        let other = URL_SAFE_NO_PAD.encode(br#"{"order_id": 5}"#);
-        assert_eq!(Cursor::decode(&other, &["order_id"]), Err(PortError::InvalidCursor));
+        let mine = CursorScope { index: "by-customer", partition: ("customer_id", "c") };
+        let cursor = Cursor::encode(&item, &keys, mine).unwrap();
+        assert_eq!(Cursor::decode(&cursor, &keys, mine).unwrap(), item);
+        assert_eq!(Cursor::decode("not base64!", &keys, mine), Err(PortError::InvalidCursor));
+        assert_eq!(Cursor::decode(&cursor, &["order_id"], mine), Err(PortError::InvalidCursor));
+        let someone_elses = CursorScope { index: "by-customer", partition: ("customer_id", "d") };
+        assert_eq!(Cursor::decode(&cursor, &keys, someone_elses), Err(PortError::InvalidCursor));
+        let other_index = CursorScope { index: "by-store", partition: ("customer_id", "c") };
+        assert_eq!(Cursor::decode(&cursor, &keys, other_index), Err(PortError::InvalidCursor));
+        let unbound = URL_SAFE_NO_PAD.encode(br#"{"order_id": "o-1"}"#);
+        assert_eq!(Cursor::decode(&unbound, &["order_id"], mine), Err(PortError::InvalidCursor));
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! deliveries table (one item per delivery attempt, keyed
 //! `{order_id}#{request_version}`). Taking a rider and recording the attempt
 //! is one transaction, so a rider is never on two deliveries and a replayed
-//! request never takes a second rider.
+//! request never takes a second rider. An assigned delivery carries
+//! `open_status` and `due_sk` until it completes: the sparse `by-due` index
+//! on them is how the sweeper finds the deliveries nobody finished.
 
 use crate::codec::{
     Item, condition_failed, from_item, put_new, query_all, s, time_key, to_item, to_value, unavailable,
@@ -10,7 +12,7 @@ use crate::codec::{
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{CancellationReason, Put, ReturnValue, TransactWriteItem, Update};
 use foodstream_domain::Timestamp;
 use foodstream_domain::delivery::{Delivery, DeliveryStatus, Rider, RiderStatus, Zone};
 use foodstream_domain::ids::RiderId;
@@ -99,11 +101,14 @@ impl DynamoDeliveries {
     }
 
     fn record(&self, delivery: &Delivery) -> Result<Item, PortError> {
+        let open = delivery.status == DeliveryStatus::Assigned;
         let mut item = to_item(&DeliveryRecord {
             delivery_id: delivery.id(),
             order_id: delivery.request.order_id.to_string(),
             status: delivery.status,
             decided_at: time_key(delivery.decided_at),
+            open_status: open.then(|| OPEN.to_owned()),
+            due_sk: delivery.completes_at.filter(|_| open).map(time_key),
         })?;
         item.insert("delivery".into(), to_value(delivery)?);
         Ok(item)
@@ -126,11 +131,42 @@ struct DeliveryRecord {
     order_id: String,
     status: DeliveryStatus,
     decided_at: String,
+    /// `ASSIGNED` while assigned, absent otherwise: the `by-due` index's
+    /// partition, so only open deliveries are in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    open_status: Option<String>,
+    /// When an open delivery is due to complete (a time key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    due_sk: Option<String>,
+}
+
+/// The `by-due` index's partition of open (assigned) deliveries.
+const OPEN: &str = "ASSIGNED";
+
+/// What a cancelled assignment transaction means: only a failed condition
+/// on the rider (item 0) says the rider was taken, and only a failed
+/// condition on the record (item 1) says the attempt was recorded before.
+/// Anything else (throttling, a conflicting transaction, a validation
+/// error) is a failure to retry, never a busy rider.
+fn assign_outcome(reasons: &[CancellationReason]) -> Result<AssignOutcome, PortError> {
+    if condition_failed(reasons, 1) {
+        Ok(AssignOutcome::AlreadyRecorded)
+    } else if condition_failed(reasons, 0) {
+        Ok(AssignOutcome::RiderTaken)
+    } else {
+        let codes: Vec<&str> = reasons.iter().filter_map(|r| r.code()).filter(|c| *c != "None").collect();
+        Err(PortError::Unavailable(format!("rider assignment cancelled: {}", codes.join(", "))))
+    }
 }
 
 #[derive(Debug, Deserialize)]
 struct StoredDelivery {
     delivery: Delivery,
+}
+
+#[derive(Debug, Deserialize)]
+struct DeliveryKey {
+    delivery_id: String,
 }
 
 #[async_trait]
@@ -173,20 +209,38 @@ impl DeliveryRepository for DynamoDeliveries {
             Ok(_) => Ok(AssignOutcome::Assigned),
             Err(error) => match error.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-                    let reasons = cancelled.cancellation_reasons();
-                    if condition_failed(reasons, 1) {
-                        Ok(AssignOutcome::AlreadyRecorded)
-                    } else if condition_failed(reasons, 0) {
-                        Ok(AssignOutcome::RiderTaken)
-                    } else {
-                        // Another transaction on the same rider at the same
-                        // moment: treat the rider as taken and try the next.
-                        Ok(AssignOutcome::RiderTaken)
-                    }
+                    assign_outcome(cancelled.cancellation_reasons())
                 }
                 _ => Err(unavailable(error)),
             },
         }
+    }
+
+    async fn overdue(&self, due_by: Timestamp, limit: usize) -> Result<Vec<Delivery>, PortError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("by-due")
+            .key_condition_expression("open_status = :open AND due_sk <= :due_by")
+            .expression_attribute_values(":open", s(OPEN))
+            .expression_attribute_values(":due_by", s(time_key(due_by)))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        // The index is eventually consistent: read each one again, by key,
+        // and keep those still assigned.
+        let mut due = Vec::new();
+        for item in output.items.unwrap_or_default() {
+            let id: DeliveryKey = from_item(item)?;
+            if let Some(delivery) = self.get(&id.delivery_id).await?
+                && delivery.status == DeliveryStatus::Assigned
+            {
+                due.push(delivery);
+            }
+        }
+        Ok(due)
     }
 
     async fn record_failure(&self, delivery: &Delivery) -> Result<bool, PortError> {
@@ -198,7 +252,9 @@ impl DeliveryRepository for DynamoDeliveries {
             Update::builder()
                 .table_name(&self.table)
                 .key("delivery_id", s(delivery.id()))
-                .update_expression("SET #status = :completed, delivery = :delivery")
+                .update_expression(
+                    "SET #status = :completed, delivery = :delivery REMOVE open_status, due_sk",
+                )
                 .condition_expression("#status = :assigned")
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":completed", to_value(&DeliveryStatus::Completed)?)
@@ -234,6 +290,12 @@ impl DeliveryRepository for DynamoDeliveries {
                     if condition_failed(reasons, 0) {
                         return Ok(false);
                     }
+                    if !condition_failed(reasons, 1) {
+                        // Throttled or in conflict: not an answer, a retry.
+                        return Err(assign_outcome(reasons).err().unwrap_or_else(|| {
+                            PortError::Unavailable("delivery completion cancelled".into())
+                        }));
+                    }
                     // The rider is no longer on this delivery (an operator
                     // moved them): complete the delivery alone.
                     let only = vec![TransactWriteItem::builder().update(finish).build()];
@@ -252,6 +314,37 @@ impl DeliveryRepository for DynamoDeliveries {
                 }
                 _ => Err(unavailable(error)),
             },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reasons(codes: &[&str]) -> Vec<CancellationReason> {
+        codes.iter().map(|c| CancellationReason::builder().code(*c).build()).collect()
+    }
+
+    #[test]
+    fn only_a_failed_condition_on_the_rider_means_the_rider_was_taken() {
+        assert_eq!(
+            assign_outcome(&reasons(&["ConditionalCheckFailed", "None"])),
+            Ok(AssignOutcome::RiderTaken)
+        );
+        assert_eq!(
+            assign_outcome(&reasons(&["None", "ConditionalCheckFailed"])),
+            Ok(AssignOutcome::AlreadyRecorded)
+        );
+        for failure in
+            ["ThrottlingError", "TransactionConflict", "ValidationError", "ProvisionedThroughputExceeded"]
+        {
+            for codes in [[failure, "None"], ["None", failure]] {
+                match assign_outcome(&reasons(&codes)) {
+                    Err(PortError::Unavailable(message)) => assert!(message.contains(failure), "{message}"),
+                    other => panic!("{codes:?} is a failure to retry, not {other:?}"),
+                }
+            }
         }
     }
 }

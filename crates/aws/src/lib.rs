@@ -4,6 +4,7 @@
 
 mod catalog;
 mod codec;
+mod dead_letters;
 mod deliveries;
 mod feed;
 mod orders;
@@ -12,7 +13,8 @@ pub mod schema;
 mod system;
 
 pub use catalog::DynamoCatalog;
-pub use codec::Cursor;
+pub use codec::{Cursor, CursorScope};
+pub use dead_letters::SqsDeadLetters;
 pub use deliveries::{DynamoDeliveries, DynamoRiders};
 pub use feed::{DynamoLogs, DynamoNotifications};
 pub use orders::{DynamoOrders, OrderImage, order_events_of_change, order_stream_image};
@@ -98,7 +100,13 @@ impl Aws {
         Ok(DynamoLogs::new(self.dynamodb.clone(), env_name(schema::LOGS.env)?))
     }
 
+    /// Where consumers park records they can never process:
+    /// `FAILURE_QUEUE_URL`, the stack's failure queue.
+    pub fn dead_letters(&self) -> Result<SqsDeadLetters, MissingSetting> {
+        Ok(SqsDeadLetters::new(aws_sdk_sqs::Client::new(&self.config), env_name(schema::FAILURE_QUEUE_ENV)?))
+    }
+
     pub fn photos(&self) -> Result<S3PhotoStore, MissingSetting> {
-        Ok(S3PhotoStore::new(s3_client(&self.config), env_name(schema::PHOTOS_BUCKET_ENV)?))
+        Ok(S3PhotoStore::new(&self.config, s3_client(&self.config), env_name(schema::PHOTOS_BUCKET_ENV)?))
     }
 }

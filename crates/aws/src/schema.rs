@@ -80,7 +80,7 @@ pub const DELIVERIES: TableSpec = TableSpec {
     env: "DELIVERIES_TABLE",
     partition: "delivery_id",
     sort: None,
-    indexes: &[],
+    indexes: &[IndexSpec { name: "by-due", partition: "open_status", sort: Some("due_sk") }],
     stream: false,
     ttl: None,
 };
@@ -112,6 +112,8 @@ pub const TABLES: [TableSpec; 7] = [CATALOG, ORDERS, IDEMPOTENCY, RIDERS, DELIVE
 
 /// The refund photo bucket's environment variable.
 pub const PHOTOS_BUCKET_ENV: &str = "PHOTOS_BUCKET";
+/// The stack's failure queue (its URL): where consumers park poison records.
+pub const FAILURE_QUEUE_ENV: &str = "FAILURE_QUEUE_URL";
 
 fn key(partition: &str, sort: Option<&str>) -> Vec<KeySchemaElement> {
     let mut keys = vec![

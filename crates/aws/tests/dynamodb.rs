@@ -13,7 +13,7 @@ use foodstream_aws::{
     SystemClock, UuidIds, order_events_of_change,
 };
 use foodstream_domain::Timestamp;
-use foodstream_domain::catalog::MenuItem;
+use foodstream_domain::catalog::{MenuItem, MenuItemChange};
 use foodstream_domain::delivery::{DeliveryRequest, DeliverySettings, RiderStatus, Zone};
 use foodstream_domain::events::LogEvent;
 use foodstream_domain::identity::Caller;
@@ -40,6 +40,7 @@ fn item(product: &str, price: i64, stock: i64) -> MenuItem {
         name: format!("{product}!"),
         price,
         stock,
+        version: 1,
     }
 }
 
@@ -67,7 +68,7 @@ async fn orders() -> Orders {
     let names = support::tables(&client, &[CATALOG, ORDERS, IDEMPOTENCY]).await;
     let catalog = DynamoCatalog::new(client.clone(), &names[0]);
     for menu_item in [item("bibimbap", 9000, 10), item("kimchi", 8000, 5), item("mandu", 6000, 1)] {
-        catalog.put_item(&menu_item).await.unwrap();
+        catalog.save_item(&MenuItemChange::creating(&menu_item)).await.unwrap();
     }
     Orders {
         catalog,
@@ -108,7 +109,8 @@ async fn stock(o: &Orders, product: &str) -> i64 {
 #[tokio::test]
 async fn catalog_items_are_put_listed_and_read_by_key() {
     let o = orders().await;
-    o.catalog.put_item(&item("kimchi", 8500, 7)).await.unwrap();
+    let saved = o.catalog.save_item(&MenuItemChange::creating(&item("kimchi", 8500, 7))).await.unwrap();
+    assert_eq!(saved.version, 2, "an update moves the version on");
     let mut listed = o.catalog.list_items(&StoreId::new("store-1")).await.unwrap();
     listed.sort_by(|a, b| a.product_id.cmp(&b.product_id));
     assert_eq!(
@@ -386,6 +388,32 @@ async fn deliveries_are_recorded_once_and_completion_frees_the_rider() {
     let failed = request("o-3").fail(foodstream_domain::delivery::DeliveryFailureReason::AllRidersBusy, t(4));
     assert!(deliveries.record_failure(&failed).await.unwrap());
     assert!(!deliveries.record_failure(&failed).await.unwrap());
+}
+
+#[tokio::test]
+async fn overdue_deliveries_are_the_assigned_ones_past_their_time_and_leave_when_completed() {
+    let (riders, deliveries) = riders_and_deliveries().await;
+    let zone = Zone::from_district("Gangnam-gu");
+    for r in ["r-1", "r-2"] {
+        riders.upsert(&RiderId::new(r), &zone, t(0)).await.unwrap();
+    }
+    // Due at t(11) and t(21); a failed attempt is never due.
+    let early = request("o-1").assign(RiderId::new("r-1"), t(10), &DeliverySettings::default());
+    let late = request("o-2").assign(RiderId::new("r-2"), t(20), &DeliverySettings::default());
+    for d in [&early, &late] {
+        assert_eq!(deliveries.assign(d).await.unwrap(), AssignOutcome::Assigned);
+    }
+    let failed = request("o-3").fail(foodstream_domain::delivery::DeliveryFailureReason::AllRidersBusy, t(5));
+    assert!(deliveries.record_failure(&failed).await.unwrap());
+
+    assert!(deliveries.overdue(t(10), 10).await.unwrap().is_empty());
+    assert_eq!(deliveries.overdue(t(11), 10).await.unwrap(), vec![early.clone()]);
+    let both: Vec<String> = deliveries.overdue(t(100), 10).await.unwrap().iter().map(|d| d.id()).collect();
+    assert_eq!(both, [early.id(), late.id()], "oldest first");
+    assert_eq!(deliveries.overdue(t(100), 1).await.unwrap().len(), 1);
+
+    assert!(deliveries.complete(&early.completed().unwrap(), t(11)).await.unwrap());
+    assert_eq!(deliveries.overdue(t(100), 10).await.unwrap(), vec![late]);
 }
 
 #[tokio::test]

@@ -18,6 +18,11 @@ pub struct MenuItem {
     pub name: String,
     pub price: Won,
     pub stock: i64,
+    /// Grows by one on every change of the item, a sale or a give-back
+    /// included, so an edit made from a page read before a sale is seen as
+    /// stale (`If-Match`). Items stored before versions existed read as 0.
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// The body of `PUT /stores/{storeId}/menu/{productId}` before validation.
@@ -27,12 +32,70 @@ pub struct MenuItem {
 pub struct MenuItemInput {
     pub name: String,
     pub price: i64,
-    pub stock: i64,
+    /// Absent: an existing item keeps its stock (sales made meanwhile are
+    /// never undone); a new item starts sold out.
+    #[serde(default)]
+    pub stock: Option<i64>,
+}
+
+/// A validated create-or-update of a menu item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MenuItemChange {
+    pub store_id: StoreId,
+    pub product_id: ProductId,
+    pub name: String,
+    pub price: Won,
+    /// `None` keeps the stored stock (0 for a new item).
+    pub stock: Option<i64>,
+    /// From `If-Match`: the write happens only if the stored item is at
+    /// this version (and exists).
+    pub expected_version: Option<u64>,
+}
+
+impl MenuItemChange {
+    /// The item as first stored when `stock` was given (fixtures, tests).
+    pub fn creating(item: &MenuItem) -> MenuItemChange {
+        MenuItemChange {
+            store_id: item.store_id.clone(),
+            product_id: item.product_id.clone(),
+            name: item.name.clone(),
+            price: item.price,
+            stock: Some(item.stock),
+            expected_version: None,
+        }
+    }
+
+    /// What the change makes of `current` (`None`: the item is new).
+    pub fn applied_to(&self, current: Option<&MenuItem>) -> MenuItem {
+        MenuItem {
+            store_id: self.store_id.clone(),
+            product_id: self.product_id.clone(),
+            name: self.name.clone(),
+            price: self.price,
+            stock: self.stock.or(current.map(|c| c.stock)).unwrap_or(0),
+            version: current.map_or(0, |c| c.version) + 1,
+        }
+    }
+}
+
+/// Parses an `If-Match` header: one strong entity tag, the item's version
+/// in quotes (`"3"`); a bare number is accepted too.
+pub fn parse_if_match(value: &str) -> Result<u64, ValidationErrors> {
+    let tag = value.trim();
+    let inner = tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(tag);
+    inner.parse::<u64>().map_err(|_| {
+        ValidationErrors::single("If-Match", "must be the item's version as an entity tag, e.g. \"3\"")
+    })
 }
 
 impl MenuItemInput {
-    /// Validates the input into the item it describes.
-    pub fn validate(self, store_id: StoreId, product_id: ProductId) -> Result<MenuItem, ValidationErrors> {
+    /// Validates the input into the change it describes.
+    pub fn validate(
+        self,
+        store_id: StoreId,
+        product_id: ProductId,
+        expected_version: Option<u64>,
+    ) -> Result<MenuItemChange, ValidationErrors> {
         let mut errors = ValidationErrors::new();
         check_identifier(&mut errors, "store_id", store_id.as_str());
         check_identifier(&mut errors, "product_id", product_id.as_str());
@@ -42,17 +105,18 @@ impl MenuItemInput {
         } else if self.price > MAX_PRICE {
             errors.add("price", format!("must be at most {MAX_PRICE}"));
         }
-        if self.stock < 0 {
-            errors.add("stock", "must be 0 or more");
-        } else if self.stock > MAX_STOCK {
-            errors.add("stock", format!("must be at most {MAX_STOCK}"));
+        match self.stock {
+            Some(stock) if stock < 0 => errors.add("stock", "must be 0 or more"),
+            Some(stock) if stock > MAX_STOCK => errors.add("stock", format!("must be at most {MAX_STOCK}")),
+            _ => {}
         }
-        errors.into_result(MenuItem {
+        errors.into_result(MenuItemChange {
             store_id,
             product_id,
             name: self.name.trim().to_owned(),
             price: self.price,
             stock: self.stock,
+            expected_version,
         })
     }
 }
@@ -62,27 +126,49 @@ mod tests {
     use super::*;
 
     fn input(name: &str, price: i64, stock: i64) -> MenuItemInput {
-        MenuItemInput { name: name.into(), price, stock }
+        MenuItemInput { name: name.into(), price, stock: Some(stock) }
     }
 
     #[test]
     fn rule_catalog_valid_item_is_accepted_and_trimmed() {
-        let item = input(" 김치찌개 ", 9000, 0).validate("s1".into(), "p1".into()).unwrap();
+        let change = input(" 김치찌개 ", 9000, 0).validate("s1".into(), "p1".into(), None).unwrap();
+        let item = change.applied_to(None);
         assert_eq!(item.name, "김치찌개");
         assert_eq!(item.price, 9000);
         assert_eq!(item.stock, 0);
+        assert_eq!(item.version, 1);
     }
 
     #[test]
     fn rule_catalog_price_must_be_positive_and_stock_not_negative() {
-        let errors = input("", 0, -1).validate("s1".into(), "p1".into()).unwrap_err();
+        let errors = input("", 0, -1).validate("s1".into(), "p1".into(), None).unwrap_err();
         let fields: Vec<&str> = errors.fields().iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["name", "price", "stock"]);
     }
 
     #[test]
     fn rule_catalog_ids_must_be_key_safe() {
-        let errors = input("x", 1, 1).validate("s#1".into(), "p 1".into()).unwrap_err();
+        let errors = input("x", 1, 1).validate("s#1".into(), "p 1".into(), None).unwrap_err();
         assert_eq!(errors.fields().len(), 2);
+    }
+
+    #[test]
+    fn rule_catalog_an_update_without_stock_keeps_the_stock_and_moves_the_version() {
+        let current = input("x", 1, 7).validate("s1".into(), "p1".into(), None).unwrap().applied_to(None);
+        let price_only = MenuItemInput { name: "x".into(), price: 2, stock: None };
+        let updated =
+            price_only.validate("s1".into(), "p1".into(), Some(1)).unwrap().applied_to(Some(&current));
+        assert_eq!((updated.stock, updated.price, updated.version), (7, 2, 2));
+        let new = MenuItemInput { name: "y".into(), price: 2, stock: None };
+        assert_eq!(new.validate("s1".into(), "p2".into(), None).unwrap().applied_to(None).stock, 0);
+    }
+
+    #[test]
+    fn rule_catalog_if_match_is_a_quoted_version() {
+        assert_eq!(parse_if_match("\"3\"").unwrap(), 3);
+        assert_eq!(parse_if_match("12").unwrap(), 12);
+        for bad in ["", "\"\"", "W/\"3\"", "\"three\"", "*"] {
+            assert_eq!(parse_if_match(bad).unwrap_err().fields()[0].field, "If-Match", "{bad}");
+        }
     }
 }

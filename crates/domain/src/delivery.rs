@@ -189,6 +189,13 @@ impl Delivery {
     }
 }
 
+/// The longest delivery time the dispatcher can wait out inside one call:
+/// its Lambda timeout is 30 s, and after the wait it still has to complete
+/// the delivery and publish. `DELIVERY_DURATION_MS` above this is refused
+/// at start (the template's `MaxValue` says the same); a delivery whose
+/// dispatcher dies anyway is finished by the sweeper.
+pub const MAX_DELIVERY_DURATION_MS: i64 = 20_000;
+
 /// How long a delivery takes once a rider is assigned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeliverySettings {

@@ -141,6 +141,13 @@ pub struct Order {
     pub timeline: Vec<TimelineEntry>,
     pub rider_id: Option<RiderId>,
     pub delivered_at: Option<Timestamp>,
+    /// Until when a refund may be asked for: the refund window counted from
+    /// the moment the order became DELIVERED in our records, not from
+    /// `delivered_at` (a lagging updater must not eat the window before
+    /// anyone could see the delivery). Orders delivered before this field
+    /// existed read as `None` and count from `delivered_at`.
+    #[serde(default)]
+    pub refund_deadline: Option<Timestamp>,
     pub refund: Option<Refund>,
     pub delivery: DeliveryTracking,
     pub created_at: Timestamp,
@@ -308,6 +315,7 @@ impl Order {
             timeline: vec![TimelineEntry { status: OrderStatus::Paid, at, reason: None }],
             rider_id: None,
             delivered_at: None,
+            refund_deadline: None,
             refund: None,
             delivery: DeliveryTracking::default(),
             created_at: at,
@@ -417,13 +425,17 @@ impl Order {
         ))
     }
 
-    /// DELIVERING -> DELIVERED. A completion that overtakes its assignment
-    /// (possible after a replay) applies both, one event each.
+    /// DELIVERING -> DELIVERED at `delivered_at`, recorded at `recorded_at`,
+    /// from which the refund window of `policy` runs. A completion that
+    /// overtakes its assignment (possible after a replay) applies both, one
+    /// event each.
     pub fn delivered(
         &self,
         position: DeliveryPosition,
         rider: RiderId,
         delivered_at: Timestamp,
+        recorded_at: Timestamp,
+        policy: &RefundPolicy,
     ) -> Result<Transition, OrderError> {
         if self.status == OrderStatus::DeliveryRequested {
             let assigned_position = DeliveryPosition {
@@ -431,16 +443,24 @@ impl Order {
                 stage: DeliveryStage::Assigned,
             };
             let first = self.rider_assigned(assigned_position, rider.clone(), delivered_at)?;
-            let mut second = first.order.delivered(position, rider, delivered_at)?;
+            let mut second = first.order.delivered(position, rider, delivered_at, recorded_at, policy)?;
             second.events.splice(0..0, first.events);
             return Ok(second);
         }
         self.require("deliver", &[OrderStatus::Delivering])?;
         Ok(self.advance(OrderStatus::Delivered, OrderEventType::OrderDelivered, delivered_at, None, |o| {
             o.delivered_at = Some(delivered_at);
+            o.refund_deadline = Some(policy.deadline(recorded_at.max(delivered_at)));
             o.rider_id = Some(rider);
             o.delivery.applied = Some(position);
         }))
+    }
+
+    /// Until when a refund may be asked for, while one may.
+    pub fn open_refund_deadline(&self) -> Option<Timestamp> {
+        (self.status == OrderStatus::Delivered && self.refund.is_none())
+            .then_some(self.refund_deadline)
+            .flatten()
     }
 
     // -----------------------------------------------------------------------
@@ -456,7 +476,16 @@ impl Order {
             return Err(OrderError::RefundAlreadyRequested);
         }
         let delivered_at = self.delivered_at.expect("a DELIVERED order always has delivered_at");
-        policy.check_window(delivered_at, at)
+        let closes_at = self.refund_deadline.unwrap_or_else(|| policy.deadline(delivered_at));
+        if at <= closes_at {
+            Ok(())
+        } else {
+            Err(OrderError::RefundWindowClosed {
+                delivered_at,
+                closes_at,
+                window_seconds: policy.window.num_seconds(),
+            })
+        }
     }
 
     /// DELIVERED -> REFUND_REQUESTED, once per order, within the window.

@@ -7,7 +7,7 @@
 //! lock in memory).
 
 use crate::Timestamp;
-use crate::catalog::MenuItem;
+use crate::catalog::{MenuItem, MenuItemChange};
 use crate::delivery::{Delivery, Rider, Zone};
 use crate::events::OrderEvent;
 use crate::ids::Recipient;
@@ -50,10 +50,23 @@ pub struct PageRequest {
 // ---------------------------------------------------------------------------
 // Catalog
 
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SaveItemError {
+    /// `expected_version` did not match: the stored item is at `current`
+    /// (`None`: there is no such item). Nothing was written.
+    #[error("the item changed since it was read")]
+    StaleVersion { current: Option<u64> },
+    #[error(transparent)]
+    Port(#[from] PortError),
+}
+
 #[async_trait]
 pub trait CatalogRepository: Send + Sync {
-    /// Creates or replaces an item (stock included).
-    async fn put_item(&self, item: &MenuItem) -> Result<(), PortError>;
+    /// Atomically: creates the item or updates the stored one (keeping its
+    /// stock when the change names none), only if it is still at the
+    /// change's expected version when one is given, and moves the version
+    /// on. Answers the item as stored.
+    async fn save_item(&self, change: &MenuItemChange) -> Result<MenuItem, SaveItemError>;
     async fn list_items(&self, store: &StoreId) -> Result<Vec<MenuItem>, PortError>;
     /// The items of `store` among `products`; unknown ones are left out.
     async fn get_items(&self, store: &StoreId, products: &[ProductId]) -> Result<Vec<MenuItem>, PortError>;
@@ -178,6 +191,10 @@ pub trait DeliveryRepository: Send + Sync {
     /// frees its rider (only if still on this delivery), available from
     /// `at`. False when it was already completed.
     async fn complete(&self, delivery: &Delivery, at: Timestamp) -> Result<bool, PortError>;
+    /// Assigned deliveries due to complete at or before `due_by`, oldest
+    /// first, at most `limit`: what the sweeper finishes when the
+    /// dispatcher could not.
+    async fn overdue(&self, due_by: Timestamp, limit: usize) -> Result<Vec<Delivery>, PortError>;
 }
 
 // ---------------------------------------------------------------------------
@@ -236,9 +253,35 @@ pub trait EventPublisher: Send + Sync {
     async fn publish(&self, messages: &[OutgoingMessage]) -> Result<(), PortError>;
 }
 
+/// A record a consumer can never process (not JSON, an unknown type, the
+/// wrong shape, an order that does not exist): kept with its payload so an
+/// operator can replay it once the cause is fixed, instead of blocking its
+/// partition or shard through retries that cannot succeed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// The function that gave up on it.
+    pub consumer: String,
+    /// Where it came from: `topic-partition@offset` or the stream record.
+    pub source: String,
+    pub reason: String,
+    /// The record as the function received it (JSON).
+    pub record: serde_json::Value,
+}
+
+#[async_trait]
+pub trait DeadLetters: Send + Sync {
+    /// Keeps the letter durably; an error means it was not kept (the record
+    /// is then retried rather than lost).
+    async fn park(&self, letter: &DeadLetter) -> Result<(), PortError>;
+}
+
+/// A browser-form upload (S3 presigned POST): the form's `fields` go with
+/// the file to `url`, and the signed policy in them fixes the key, the
+/// content type and the size range.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PresignedUpload {
     pub url: String,
+    pub fields: std::collections::BTreeMap<String, String>,
     pub expires_at: Timestamp,
 }
 
@@ -251,10 +294,9 @@ pub struct StoredPhoto {
 
 #[async_trait]
 pub trait PhotoStore: Send + Sync {
-    /// A URL the client can PUT the photo to, bound to its content type,
-    /// valid for `expires_in`. (A presigned PUT cannot carry a size range;
-    /// `max_bytes` is for stores that can, and the use case checks the size
-    /// of what was uploaded.)
+    /// A presigned POST for `key` whose policy allows only `content_type`
+    /// and 1..=`max_bytes` bytes, valid for `expires_in`. (The use case also
+    /// checks what was uploaded, for stores that do not enforce policies.)
     async fn presign_upload(
         &self,
         key: &str,

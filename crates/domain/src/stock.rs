@@ -141,6 +141,7 @@ mod tests {
                         name: id.to_string(),
                         price: 1000,
                         stock: *stock,
+                        version: 1,
                     },
                 )
             })

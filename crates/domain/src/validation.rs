@@ -70,7 +70,22 @@ pub fn check_text(errors: &mut ValidationErrors, field: &str, value: &str, max_c
         errors.add(field, "must not contain control characters");
         return false;
     }
+    if value.chars().any(is_bidi_control) {
+        errors.add(
+            field,
+            "must not contain bidirectional override or isolate characters (U+202A-U+202E, U+2066-U+2069)",
+        );
+        return false;
+    }
     true
+}
+
+/// The characters that reorder how text is shown (embeddings, overrides
+/// and isolates): a name like "Chicken\u{202E}gpj.exe" shows as
+/// "Chickenexe.jpg". They are not `char::is_control` (they are format
+/// characters), so they are refused on their own.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Checks an identifier taken from a path or body: 1..=64 characters of
@@ -103,6 +118,18 @@ mod tests {
         assert!(!check_text(&mut errors, "a", "   ", 10));
         assert!(!check_text(&mut errors, "b", "x\u{0}y", 10));
         assert_eq!(errors.fields().len(), 2);
+    }
+
+    #[test]
+    fn bidirectional_overrides_and_isolates_are_refused() {
+        for c in ['\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}'] {
+            let mut errors = ValidationErrors::new();
+            assert!(!check_text(&mut errors, "name", &format!("a{c}b"), 10), "U+{:04X}", c as u32);
+            assert!(errors.fields()[0].reason.contains("bidirectional"));
+        }
+        // Neighbours that are ordinary text stay accepted.
+        let mut errors = ValidationErrors::new();
+        assert!(check_text(&mut errors, "name", "a\u{2029}b\u{2065}c\u{2070}", 10));
     }
 
     #[test]

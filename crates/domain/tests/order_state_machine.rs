@@ -50,7 +50,7 @@ fn actions() -> Vec<(&'static str, Action, &'static [OrderStatus])> {
             "delivered",
             |o| {
                 let pos = DeliveryPosition { request_version: o.version, stage: DeliveryStage::Finished };
-                o.delivered(pos, RiderId::new("r-9"), t(100))
+                o.delivered(pos, RiderId::new("r-9"), t(100), t(100), &RefundPolicy::default())
             },
             &[DeliveryRequested, Delivering],
         ),
@@ -240,7 +240,9 @@ fn rule_9_assignment_sets_the_rider_and_ignores_duplicates() {
 #[test]
 fn rule_10_completion_that_overtakes_its_assignment_applies_both() {
     let requested = order_in(OrderStatus::DeliveryRequested);
-    let done = requested.delivered(finished_pos(&requested), RiderId::new("r-1"), t(22)).unwrap();
+    let done = requested
+        .delivered(finished_pos(&requested), RiderId::new("r-1"), t(22), t(22), &RefundPolicy::default())
+        .unwrap();
     assert_eq!(done.order.status, OrderStatus::Delivered);
     let types: Vec<_> = done.events.iter().map(|e| e.event_type).collect();
     assert_eq!(types, [OrderEventType::OrderOutForDelivery, OrderEventType::OrderDelivered]);
@@ -267,12 +269,38 @@ fn rule_11_refund_at_9_59_is_accepted_and_at_10_01_refused() {
         .unwrap_err();
     assert!(matches!(late, OrderError::RefundWindowClosed { window_seconds: 600, .. }));
 
+    // The window is the one in force when the order was delivered.
     let short = RefundPolicy::from_seconds(2);
+    let delivering = order_in(OrderStatus::Delivering);
+    let quickly =
+        delivering.delivered(finished_pos(&delivering), RiderId::new("r-1"), at, at, &short).unwrap().order;
+    assert_eq!(quickly.refund_deadline, Some(at + Duration::seconds(2)));
     assert!(
-        delivered
+        quickly
             .request_refund(refund_request(RefundMethod::Refund), &short, at + Duration::seconds(3))
             .is_err()
     );
+}
+
+#[test]
+fn rule_11_the_window_runs_from_when_the_delivery_was_recorded() {
+    // The rider was at the door at t(22); the updater recorded it only an
+    // hour later: the customer still has the whole window from then on.
+    let delivering = order_in(OrderStatus::Delivering);
+    let policy = RefundPolicy::default();
+    let recorded = t(22) + Duration::hours(1);
+    let done = delivering
+        .delivered(finished_pos(&delivering), RiderId::new("r-1"), t(22), recorded, &policy)
+        .unwrap()
+        .order;
+    assert_eq!(done.delivered_at, Some(t(22)));
+    assert_eq!(done.refund_deadline, Some(recorded + Duration::seconds(600)));
+    assert_eq!(done.open_refund_deadline(), done.refund_deadline);
+    let asked = done
+        .request_refund(refund_request(RefundMethod::Refund), &policy, recorded + Duration::seconds(599))
+        .unwrap()
+        .order;
+    assert_eq!(asked.open_refund_deadline(), None, "shown only while a refund can be asked for");
 }
 
 #[test]

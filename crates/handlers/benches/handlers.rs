@@ -15,11 +15,11 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use foodstream_application::Settings;
 use foodstream_application::consumers::NotifyPorts;
 use foodstream_application::ordering::PlaceOrderPorts;
-use foodstream_domain::catalog::MenuItem;
+use foodstream_domain::catalog::{MenuItem, MenuItemChange};
 use foodstream_domain::ids::{ProductId, StoreId};
 use foodstream_domain::ports::CatalogRepository;
 use foodstream_handlers::{consumers, routes};
-use foodstream_memory::{InMemoryStore, ManualClock, RecordingPublisher, SequentialIds};
+use foodstream_memory::{InMemoryDeadLetters, InMemoryStore, ManualClock, RecordingPublisher, SequentialIds};
 use serde_json::Value;
 use std::path::Path;
 
@@ -53,6 +53,7 @@ fn consumer_batch(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let bytes = notifier_batch();
     let settings = Settings::default();
+    let dead_letters = InMemoryDeadLetters::new();
     let mut group = c.benchmark_group("kafka batch of 100 order events");
     group.throughput(Throughput::Elements(RECORDS as u64));
     group.bench_function("floor: serde_json parse of the batch", |b| {
@@ -64,7 +65,9 @@ fn consumer_batch(c: &mut Criterion) {
             |(store, publisher)| {
                 let batch = serde_json::from_slice(&bytes).unwrap();
                 let ports = NotifyPorts { notifications: &store, publisher: &publisher, settings: &settings };
-                runtime.block_on(consumers::notify(&ports, &batch)).unwrap()
+                let report = runtime.block_on(consumers::notify(&ports, &dead_letters, &batch));
+                assert!(report.response.batch_item_failures.is_empty());
+                report
             },
             BatchSize::SmallInput,
         )
@@ -86,8 +89,9 @@ fn api_request(c: &mut Criterion) {
             name: product.into(),
             price: 9000,
             stock: 1_000_000_000,
+            version: 1,
         };
-        runtime.block_on(store.put_item(&item)).unwrap();
+        runtime.block_on(store.save_item(&MenuItemChange::creating(&item))).unwrap();
     }
     let clock = ManualClock::at(chrono::DateTime::parse_from_rfc3339("2026-11-25T12:00:00Z").unwrap().into());
     let ids = SequentialIds::new("bench");

@@ -1,18 +1,35 @@
-//! The five event consumers. Each decodes its batch (an undecodable record
-//! fails the batch: see `foodstream_lambda::records`), runs its use case,
-//! and fails the batch on any error so the event source mapping retries it;
-//! the use cases are idempotent, so a retried batch changes nothing twice.
+//! The event consumers. Each takes its batch record by record, in order
+//! within a partition or shard, and answers a partial batch response
+//! (`FunctionResponseTypes: [ReportBatchItemFailures]`):
+//!
+//! - a record that can never be processed (not JSON, an unknown type, the
+//!   wrong shape, an order that does not exist) is parked with its payload
+//!   on the dead-letter destination and counts as done, so it never blocks
+//!   its partition or shard;
+//! - a record that failed on a dependency (DynamoDB, Kafka) is reported,
+//!   with every later record of its partition or shard, and only those are
+//!   retried by the event source mapping;
+//! - everything else is done. The use cases are idempotent, so a record
+//!   retried after it was applied changes nothing twice.
 
 use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
 use aws_lambda_events::event::kafka::KafkaEvent;
 use foodstream_application::Settings;
-use foodstream_application::consumers::{self, DispatchPorts, NotifyPorts, Outcome};
+use foodstream_application::consumers::{self, ConsumeError, DispatchPorts, NotifyPorts, Outcome};
+use foodstream_application::sweeper::{self, SweepPorts};
 use foodstream_domain::events::{
-    DeliveryEventData, DeliveryEventType, LogEventData, LogEventType, OrderEventData, OrderEventType,
+    DeliveryEventData, DeliveryEventType, LogEventData, LogEventType, OrderEvent, OrderEventData,
+    OrderEventType,
 };
-use foodstream_domain::ports::{EventPublisher, LogRepository, OrderRepository};
-use foodstream_lambda::records::{BatchError, kafka_events, stream_order_events};
-use tracing::{Instrument, info, info_span};
+use foodstream_domain::ports::{
+    Clock, DeadLetter, DeadLetters, EventPublisher, LogRepository, OrderRepository,
+};
+use foodstream_lambda::records::{
+    BatchItemFailure, BatchRecord, BatchResponse, ItemIdentifier, kafka_records, stream_records,
+};
+use std::collections::BTreeMap;
+use std::future::Future;
+use tracing::{Instrument, info, info_span, warn};
 
 /// What a batch did, for the function's log line (and the tests).
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
@@ -22,85 +39,291 @@ pub struct BatchSummary {
     pub duplicates: usize,
     pub stale: usize,
     pub skipped: usize,
+    /// Unprocessable records kept on the dead-letter destination.
+    pub parked: usize,
+    /// Records reported back for a retry.
+    pub retried: usize,
 }
 
-impl BatchSummary {
-    fn of(outcomes: &[Outcome]) -> Self {
-        let count = |o: Outcome| outcomes.iter().filter(|x| **x == o).count();
-        BatchSummary {
-            records: outcomes.len(),
-            applied: count(Outcome::Applied),
-            duplicates: count(Outcome::Duplicate),
-            stale: count(Outcome::Stale),
-            skipped: count(Outcome::Skipped),
+/// A batch's summary and the answer to the event source mapping.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct BatchReport {
+    pub summary: BatchSummary,
+    pub response: BatchResponse,
+}
+
+impl BatchReport {
+    fn add_outcome(&mut self, outcome: Outcome) {
+        let s = &mut self.summary;
+        match outcome {
+            Outcome::Applied => s.applied += 1,
+            Outcome::Duplicate => s.duplicates += 1,
+            Outcome::Stale => s.stale += 1,
+            Outcome::Skipped => s.skipped += 1,
         }
     }
 
-    fn log(self, consumer: &str) -> Self {
+    fn retry(&mut self, id: &ItemIdentifier) {
+        self.summary.retried += 1;
+        self.response.batch_item_failures.push(BatchItemFailure { item_identifier: id.clone() });
+    }
+
+    fn merge(&mut self, other: BatchReport) {
+        let (s, o) = (&mut self.summary, other.summary);
+        s.applied += o.applied;
+        s.duplicates += o.duplicates;
+        s.stale += o.stale;
+        s.skipped += o.skipped;
+        s.parked += o.parked;
+        s.retried += o.retried;
+        self.response.batch_item_failures.extend(other.response.batch_item_failures);
+    }
+
+    fn log(mut self, consumer: &str, records: usize) -> Self {
+        self.summary.records = records;
+        let s = &self.summary;
         info!(
             consumer,
-            records = self.records,
-            applied = self.applied,
-            duplicates = self.duplicates,
-            stale = self.stale,
-            skipped = self.skipped,
+            records = s.records,
+            applied = s.applied,
+            duplicates = s.duplicates,
+            stale = s.stale,
+            skipped = s.skipped,
+            parked = s.parked,
+            retried = s.retried,
             "batch done"
         );
         self
     }
 }
 
-/// order-outbox-relay: orders table stream -> order-events.
-pub async fn relay(publisher: &dyn EventPublisher, batch: &DynamoDbEvent) -> Result<usize, BatchError> {
-    let events = stream_order_events(batch)?;
-    let published = consumers::relay_order_events(publisher, &events).await?;
-    info!(stream_records = batch.records.len(), published, "outbox relayed");
-    Ok(published)
+/// Keeps an unprocessable record; false when it could not be kept (then
+/// it is retried rather than lost).
+async fn park<E>(
+    consumer: &str,
+    dead_letters: &dyn DeadLetters,
+    record: &BatchRecord<E>,
+    reason: String,
+) -> bool {
+    let letter = DeadLetter {
+        consumer: consumer.to_owned(),
+        source: record.id.to_string(),
+        reason,
+        record: record.raw.clone(),
+    };
+    match dead_letters.park(&letter).await {
+        Ok(()) => {
+            warn!(consumer, record = %record.id, reason = %letter.reason, "unprocessable record parked");
+            true
+        }
+        Err(error) => {
+            warn!(consumer, record = %record.id, %error, "cannot park an unprocessable record; it will be retried");
+            false
+        }
+    }
+}
+
+/// Runs `handle` on every decodable record, the records of one group (by
+/// `group_of`) in order and the groups concurrently, parking what can
+/// never be processed and reporting what failed on a dependency with the
+/// rest of its group.
+async fn process<'a, E, F, Fut>(
+    consumer: &str,
+    dead_letters: &dyn DeadLetters,
+    records: &'a [BatchRecord<E>],
+    group_of: impl Fn(&'a BatchRecord<E>) -> String,
+    handle: F,
+) -> BatchReport
+where
+    F: Fn(&'a E) -> Fut,
+    Fut: Future<Output = Result<Outcome, ConsumeError>>,
+{
+    let mut groups: BTreeMap<String, Vec<&'a BatchRecord<E>>> = BTreeMap::new();
+    for record in records {
+        groups.entry(group_of(record)).or_default().push(record);
+    }
+    let handle = &handle;
+    let runs = groups.into_values().map(|group| async move {
+        let mut report = BatchReport::default();
+        let mut failing = false;
+        for record in group {
+            if failing {
+                report.retry(&record.id);
+                continue;
+            }
+            let unprocessable = match &record.event {
+                Err(reason) => Some(reason.clone()),
+                Ok(event) => match handle(event).await {
+                    Ok(outcome) => {
+                        report.add_outcome(outcome);
+                        None
+                    }
+                    Err(ConsumeError::Unprocessable { reason, .. }) => Some(reason),
+                    Err(ConsumeError::Port(error)) => {
+                        warn!(consumer, record = %record.id, %error, "dependency failed; the record will be retried");
+                        failing = true;
+                        report.retry(&record.id);
+                        None
+                    }
+                },
+            };
+            if let Some(reason) = unprocessable {
+                if park(consumer, dead_letters, record, reason).await {
+                    report.summary.parked += 1;
+                } else {
+                    failing = true;
+                    report.retry(&record.id);
+                }
+            }
+        }
+        report
+    });
+    let mut all = BatchReport::default();
+    for report in futures::future::join_all(runs).await {
+        all.merge(report);
+    }
+    all.log(consumer, records.len())
+}
+
+/// order-outbox-relay: orders table stream -> order-events. The events of
+/// consecutive good records go out in one publish; an undecodable record
+/// is parked after what came before it was published.
+pub async fn relay(
+    publisher: &dyn EventPublisher,
+    dead_letters: &dyn DeadLetters,
+    batch: &DynamoDbEvent,
+) -> BatchReport {
+    let records = stream_records(batch);
+    let mut report = BatchReport::default();
+    let mut pending: Vec<&BatchRecord<Vec<OrderEvent>>> = Vec::new();
+    let mut failing = false;
+    for record in records.iter().map(Some).chain([None]) {
+        let flush = match record {
+            None => true,
+            Some(r) => r.event.is_err(),
+        };
+        if flush && !failing && !pending.is_empty() {
+            let events: Vec<OrderEvent> = pending
+                .iter()
+                .flat_map(|r| r.event.as_ref().map(|e| e.iter().cloned()).into_iter().flatten())
+                .collect();
+            match consumers::relay_order_events(publisher, &events).await {
+                Ok(published) => {
+                    report.summary.applied += published;
+                    pending.clear();
+                }
+                Err(error) => {
+                    warn!(%error, "publishing failed; the records will be retried");
+                    failing = true;
+                }
+            }
+        }
+        if failing {
+            for r in pending.drain(..) {
+                report.retry(&r.id);
+            }
+        }
+        let Some(record) = record else { break };
+        match &record.event {
+            _ if failing => report.retry(&record.id),
+            Ok(_) => pending.push(record),
+            Err(reason) => {
+                if park("order-outbox-relay", dead_letters, record, reason.clone()).await {
+                    report.summary.parked += 1;
+                } else {
+                    failing = true;
+                    report.retry(&record.id);
+                }
+            }
+        }
+    }
+    report.log("order-outbox-relay", records.len())
 }
 
 /// delivery-dispatcher: order-events (OrderDeliveryRequested) -> delivery-events.
-pub async fn dispatch(ports: &DispatchPorts<'_>, batch: &KafkaEvent) -> Result<BatchSummary, BatchError> {
-    let events = kafka_events::<OrderEventType, OrderEventData>(batch)?;
-    let outcomes = consumers::dispatch_batch(ports, &events).await?;
-    Ok(BatchSummary::of(&outcomes).log("delivery-dispatcher"))
+/// Orders run concurrently (each delivery waits out its own delivery
+/// time); one order's events in their order.
+pub async fn dispatch(
+    ports: &DispatchPorts<'_>,
+    dead_letters: &dyn DeadLetters,
+    batch: &KafkaEvent,
+) -> BatchReport {
+    let records = kafka_records::<OrderEventType, OrderEventData>(batch);
+    let by_order = |r: &BatchRecord<OrderEvent>| match &r.event {
+        Ok(event) => format!("order {}", event.order_id),
+        Err(_) => r.group.clone(),
+    };
+    process("delivery-dispatcher", dead_letters, &records, by_order, |event| {
+        let span = info_span!("event", order_id = %event.order_id, event_id = %event.event_id);
+        consumers::dispatch_delivery(ports, event).instrument(span)
+    })
+    .await
 }
 
 /// order-delivery-updater: delivery-events -> the order.
 pub async fn update_orders(
     orders: &dyn OrderRepository,
+    clock: &dyn Clock,
     settings: &Settings,
+    dead_letters: &dyn DeadLetters,
     batch: &KafkaEvent,
-) -> Result<BatchSummary, BatchError> {
-    let events = kafka_events::<DeliveryEventType, DeliveryEventData>(batch)?;
-    let mut outcomes = Vec::with_capacity(events.len());
-    for event in &events {
-        let span = info_span!("event", order_id = %event.order_id, event_id = %event.event_id);
-        outcomes.push(consumers::apply_delivery_event(orders, settings, event).instrument(span).await?);
-    }
-    Ok(BatchSummary::of(&outcomes).log("order-delivery-updater"))
+) -> BatchReport {
+    let records = kafka_records::<DeliveryEventType, DeliveryEventData>(batch);
+    process(
+        "order-delivery-updater",
+        dead_letters,
+        &records,
+        |r| r.group.clone(),
+        |event| {
+            let span = info_span!("event", order_id = %event.order_id, event_id = %event.event_id);
+            consumers::apply_delivery_event(orders, clock, settings, event).instrument(span)
+        },
+    )
+    .await
 }
 
 /// notifier: order-events -> notifications + log-events.
-pub async fn notify(ports: &NotifyPorts<'_>, batch: &KafkaEvent) -> Result<BatchSummary, BatchError> {
-    let events = kafka_events::<OrderEventType, OrderEventData>(batch)?;
-    let mut outcomes = Vec::with_capacity(events.len());
-    for event in &events {
-        let span = info_span!("event", order_id = %event.order_id, event_id = %event.event_id);
-        outcomes.push(consumers::notify(ports, event).instrument(span).await?);
-    }
-    Ok(BatchSummary::of(&outcomes).log("notifier"))
+pub async fn notify(
+    ports: &NotifyPorts<'_>,
+    dead_letters: &dyn DeadLetters,
+    batch: &KafkaEvent,
+) -> BatchReport {
+    let records = kafka_records::<OrderEventType, OrderEventData>(batch);
+    process(
+        "notifier",
+        dead_letters,
+        &records,
+        |r| r.group.clone(),
+        |event| {
+            let span = info_span!("event", order_id = %event.order_id, event_id = %event.event_id);
+            consumers::notify(ports, event).instrument(span)
+        },
+    )
+    .await
 }
 
 /// log-collector: log-events -> log records.
 pub async fn collect_logs(
     logs: &dyn LogRepository,
     settings: &Settings,
+    dead_letters: &dyn DeadLetters,
     batch: &KafkaEvent,
-) -> Result<BatchSummary, BatchError> {
-    let events = kafka_events::<LogEventType, LogEventData>(batch)?;
-    let mut outcomes = Vec::with_capacity(events.len());
-    for event in &events {
-        outcomes.push(consumers::collect_log(logs, &settings.log_retention, event).await?);
-    }
-    Ok(BatchSummary::of(&outcomes).log("log-collector"))
+) -> BatchReport {
+    let records = kafka_records::<LogEventType, LogEventData>(batch);
+    process(
+        "log-collector",
+        dead_letters,
+        &records,
+        |r| r.group.clone(),
+        |event| consumers::collect_log(logs, &settings.log_retention, event),
+    )
+    .await
+}
+
+/// delivery-sweeper: on its schedule, completes the deliveries whose
+/// dispatcher never did. An error fails the run; the next run tries again.
+pub async fn sweep(ports: &SweepPorts<'_>) -> Result<usize, ConsumeError> {
+    let completed = sweeper::sweep_deliveries(ports).await?;
+    info!(completed, "sweep done");
+    Ok(completed)
 }

@@ -25,7 +25,8 @@ pub struct ReasonInput {
     pub reason: Option<String>,
 }
 
-/// PUT /stores/{storeId}/menu/{productId}
+/// PUT /stores/{storeId}/menu/{productId} (optionally `If-Match: "<version>"`):
+/// the item with its new version, also as the `ETag`.
 pub async fn put_menu_item(catalog: &dyn CatalogRepository, request: Request) -> Answer {
     let caller = caller(&request)?;
     let input: MenuItemInput = json_body(&request)?;
@@ -34,10 +35,17 @@ pub async fn put_menu_item(catalog: &dyn CatalogRepository, request: Request) ->
         &caller,
         &path(&request, "storeId")?,
         &path(&request, "productId")?,
+        header(&request, "if-match")?,
         input,
     )
     .await?;
-    Ok(json(200, &item))
+    let mut response = json(200, &item);
+    if let Ok(tag) =
+        foodstream_lambda::lambda_http::http::HeaderValue::from_str(&format!("\"{}\"", item.version))
+    {
+        response.headers_mut().insert("etag", tag);
+    }
+    Ok(response)
 }
 
 /// GET /stores/{storeId}/menu
@@ -51,7 +59,7 @@ pub async fn list_menu(catalog: &dyn CatalogRepository, request: Request) -> Ans
 pub async fn place_order(ports: PlaceOrderPorts<'_>, request: Request) -> Answer {
     let caller = caller(&request)?;
     let input: PlaceOrderInput = json_body(&request)?;
-    let placed = ordering::place_order(ports, &caller, header(&request, "idempotency-key"), input).await?;
+    let placed = ordering::place_order(ports, &caller, header(&request, "idempotency-key")?, input).await?;
     let mut response = json(201, &placed.order);
     if placed.replayed {
         response.headers_mut().insert("idempotent-replayed", http::header_value("true"));

@@ -8,7 +8,7 @@ use support::*;
 
 use foodstream_application::consumers::{DispatchPorts, NotifyPorts};
 use foodstream_application::refunds::PhotoPorts;
-use foodstream_aws::{SystemClock, UuidIds};
+use foodstream_aws::SystemClock;
 use foodstream_domain::delivery::{RiderStatus, Zone};
 use foodstream_domain::ids::{OrderId, Recipient, RiderId, StoreId, UserId};
 use foodstream_domain::order::OrderStatus;
@@ -132,7 +132,8 @@ fn delivered() -> foodstream_domain::order::Order {
     let now = chrono::Utc::now();
     let assigned =
         requested.rider_assigned(events[0].position(), RiderId::new("rider-1"), now).unwrap().order;
-    assigned.delivered(events[1].position(), RiderId::new("rider-1"), now).unwrap().order
+    let policy = foodstream_domain::refund::RefundPolicy::default();
+    assigned.delivered(events[1].position(), RiderId::new("rider-1"), now, now, &policy).unwrap().order
 }
 
 #[tokio::test]
@@ -142,14 +143,15 @@ async fn refund_photo_request_and_decision_work_against_s3_and_dynamodb() {
         orders: &env.orders,
         photos: &env.photos,
         clock: &SystemClock,
-        ids: &UuidIds,
         refund: &env.settings.refund,
     };
     let (status, upload) =
         answer_of(routes::create_refund_photo(ports, request("create-refund-photo")).await);
     assert_eq!(status, 200, "{upload}");
-    assert!(upload["photo_key"].as_str().unwrap().starts_with("refund-photos/order-1/"));
-    assert!(upload["upload_url"].as_str().unwrap().contains("X-Amz-Signature"));
+    assert_eq!(upload["photo_key"], PHOTO_KEY, "one key per order");
+    assert_eq!(upload["fields"]["key"], PHOTO_KEY);
+    assert_eq!(upload["fields"]["x-amz-signature"].as_str().map(str::len), Some(64), "{upload}");
+    assert!(upload["upload_url"].as_str().unwrap().ends_with(&env.bucket), "{upload}");
 
     // The payload names a fixed key: put a photo there as the phone would.
     let (status, missing) =
@@ -195,8 +197,10 @@ async fn register_rider_and_list_logs_are_operator_routes() {
 #[tokio::test]
 async fn order_outbox_relay_publishes_the_events_of_the_stream_record() {
     let env = Env::new().await;
-    let published = consumers::relay(&env.publisher, &stream_batch("order-outbox-relay")).await.unwrap();
-    assert_eq!(published, 1);
+    let report =
+        consumers::relay(&env.publisher, &env.dead_letters, &stream_batch("order-outbox-relay")).await;
+    assert_eq!((report.summary.applied, report.summary.parked), (1, 0));
+    assert!(report.response.batch_item_failures.is_empty());
     assert_eq!(env.publisher.sent_ids(), ["order-1:v1"]);
     assert_eq!(env.publisher.sent()[0].topic, "order-events");
 }
@@ -217,14 +221,14 @@ async fn delivery_dispatcher_takes_a_rider_and_publishes_assignment_and_completi
         settings: &env.settings,
     };
     let batch = kafka_batch("delivery-dispatcher");
-    let summary = consumers::dispatch(&ports, &batch).await.unwrap();
+    let summary = consumers::dispatch(&ports, &env.dead_letters, &batch).await.summary;
     assert_eq!((summary.records, summary.applied), (1, 1));
     assert_eq!(env.publisher.sent_ids(), ["order-1:d3:assigned", "order-1:d3:completed"]);
     let rider = env.riders.get(&RiderId::new("rider-1")).await.unwrap().unwrap();
     assert_eq!(rider.status, RiderStatus::Available, "free again after the delivery");
     assert!(env.deliveries.get("order-1#3").await.unwrap().is_some());
     // The same batch again takes no rider and re-publishes what it made.
-    let again = consumers::dispatch(&ports, &batch).await.unwrap();
+    let again = consumers::dispatch(&ports, &env.dead_letters, &batch).await.summary;
     assert_eq!(again.duplicates, 1);
 }
 
@@ -238,11 +242,17 @@ async fn order_delivery_updater_delivers_the_order_once() {
         .await
         .unwrap();
     let batch = kafka_batch("order-delivery-updater");
-    let summary = consumers::update_orders(&env.orders, &env.settings, &batch).await.unwrap();
+    let summary =
+        consumers::update_orders(&env.orders, &SystemClock, &env.settings, &env.dead_letters, &batch)
+            .await
+            .summary;
     assert_eq!((summary.records, summary.applied), (2, 2));
     let order = env.order().await;
     assert_eq!((order.status, order.version), (OrderStatus::Delivered, 5));
-    let replay = consumers::update_orders(&env.orders, &env.settings, &batch).await.unwrap();
+    let replay =
+        consumers::update_orders(&env.orders, &SystemClock, &env.settings, &env.dead_letters, &batch)
+            .await
+            .summary;
     assert_eq!((replay.applied, replay.duplicates + replay.stale), (0, 2));
     assert_eq!(env.order().await.version, 5);
 }
@@ -252,7 +262,7 @@ async fn notifier_stores_notifications_and_publishes_a_log_event_for_each() {
     let env = Env::new().await;
     let ports =
         NotifyPorts { notifications: &env.notifications, publisher: &env.publisher, settings: &env.settings };
-    let summary = consumers::notify(&ports, &kafka_batch("notifier")).await.unwrap();
+    let summary = consumers::notify(&ports, &env.dead_letters, &kafka_batch("notifier")).await.summary;
     assert_eq!(summary.applied, 1);
     let customer =
         env.notifications.list_for(&Recipient::Customer(UserId::new("cust-1")), &PAGE).await.unwrap();
@@ -268,19 +278,57 @@ async fn notifier_stores_notifications_and_publishes_a_log_event_for_each() {
 async fn log_collector_stores_the_record_once() {
     let env = Env::new().await;
     let batch = kafka_batch("log-collector");
-    assert_eq!(consumers::collect_logs(&env.logs, &env.settings, &batch).await.unwrap().applied, 1);
-    assert_eq!(consumers::collect_logs(&env.logs, &env.settings, &batch).await.unwrap().duplicates, 1);
+    let collect = || consumers::collect_logs(&env.logs, &env.settings, &env.dead_letters, &batch);
+    assert_eq!(collect().await.summary.applied, 1);
+    assert_eq!(collect().await.summary.duplicates, 1);
     let records = env.logs.list_for_order(&OrderId::new(ORDER), &PAGE).await.unwrap();
     assert_eq!(records.items.len(), 1);
     assert_eq!(records.items[0].service, "notifier");
 }
 
 #[tokio::test]
-async fn a_poison_record_fails_the_batch_with_the_record_named() {
+async fn a_poison_record_is_parked_with_its_payload_and_the_batch_answered_done() {
     let env = Env::new().await;
     let mut batch = kafka_batch("log-collector");
     let record = batch.records.values_mut().next().unwrap().first_mut().unwrap();
     record.value = Some("bm90IGpzb24=".into()); // "not json"
-    let error = consumers::collect_logs(&env.logs, &env.settings, &batch).await.unwrap_err();
-    assert!(error.to_string().contains("log-events-0@100"), "{error}");
+    let report = consumers::collect_logs(&env.logs, &env.settings, &env.dead_letters, &batch).await;
+    assert_eq!((report.summary.parked, report.summary.retried), (1, 0));
+    assert!(report.response.batch_item_failures.is_empty(), "never retried: it can never succeed");
+    let letters = env.dead_letters.letters();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(
+        (letters[0].consumer.as_str(), letters[0].source.as_str()),
+        ("log-collector", "log-events-0@100")
+    );
+    assert_eq!(letters[0].record["value"], "bm90IGpzb24=", "the payload is kept for a replay");
+}
+
+#[tokio::test]
+async fn delivery_sweeper_completes_an_overdue_delivery_and_publishes_what_the_dispatcher_would() {
+    use foodstream_application::sweeper::{SweepPorts, SweepSettings};
+    use foodstream_domain::delivery::DeliverySettings;
+    let env = Env::new().await;
+    // The payload is the schedule's event: the sweeper reads nothing from it.
+    let _tick: aws_lambda_events::event::eventbridge::EventBridgeEvent =
+        serde_json::from_str(&payload_text("delivery-sweeper")).unwrap();
+    let zone = Zone::from_district("Gangnam-gu");
+    env.riders.upsert(&RiderId::new("rider-1"), &zone, chrono::Utc::now()).await.unwrap();
+    let (_, requested) = payloads::delivery_requested();
+    let request = requested.delivery_request().unwrap();
+    // Assigned two minutes ago; its dispatcher never came back.
+    let assigned_at = chrono::Utc::now() - chrono::Duration::minutes(2);
+    let assigned = request.assign(RiderId::new("rider-1"), assigned_at, &DeliverySettings::default());
+    env.deliveries.assign(&assigned).await.unwrap();
+    let ports = SweepPorts {
+        deliveries: &env.deliveries,
+        publisher: &env.publisher,
+        clock: &SystemClock,
+        settings: SweepSettings::default(),
+    };
+    assert_eq!(consumers::sweep(&ports).await.unwrap(), 1);
+    assert_eq!(env.publisher.sent_ids(), ["order-1:d3:assigned", "order-1:d3:completed"]);
+    let rider = env.riders.get(&RiderId::new("rider-1")).await.unwrap().unwrap();
+    assert_eq!(rider.status, RiderStatus::Available, "the rider is free again");
+    assert_eq!(consumers::sweep(&ports).await.unwrap(), 0, "once");
 }

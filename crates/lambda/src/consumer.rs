@@ -1,40 +1,31 @@
 //! The runtime loop of the consumer functions.
 
-use crate::records::BatchError;
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::future::Future;
 use tracing::{Instrument, error, info_span};
 
-impl From<BatchError> for Diagnostic {
-    fn from(error: BatchError) -> Diagnostic {
-        let error_type = match &error {
-            BatchError::Undecodable { .. } => "UndecodableRecord",
-            BatchError::Consume(foodstream_application::consumers::ConsumeError::Unprocessable {
-                ..
-            }) => "UnprocessableRecord",
-            BatchError::Consume(_) => "DependencyUnavailable",
-        };
-        Diagnostic { error_type: error_type.into(), error_message: error.to_string() }
-    }
-}
-
-/// Runs a consumer: each batch is handed to `handler`; an error fails the
-/// invocation, so the event source mapping retries the batch (and, past its
-/// retry limit, sends it to the on-failure destination).
-pub async fn serve<E, T, F, Fut>(consumer: &'static str, handler: F) -> Result<(), lambda_runtime::Error>
+/// Runs a consumer: each batch is handed to `handler`, whose answer (a
+/// partial batch response) goes back to the event source mapping. An error
+/// fails the whole invocation: the mapping retries the batch (and, past its
+/// retry limit, sends it to its on-failure destination).
+pub async fn serve<E, T, D, F, Fut>(consumer: &'static str, handler: F) -> Result<(), lambda_runtime::Error>
 where
     E: DeserializeOwned + Send,
     T: Serialize,
+    D: std::fmt::Display,
     F: Fn(E) -> Fut,
-    Fut: Future<Output = Result<T, BatchError>>,
+    Fut: Future<Output = Result<T, D>>,
 {
     let handler = &handler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<E>| async move {
-        let span = info_span!("batch", consumer, request_id = %event.context.request_id);
+        let span = info_span!("invocation", consumer, request_id = %event.context.request_id);
         async move {
-            handler(event.payload).await.inspect_err(|e| error!(consumer, error = %e, "batch failed"))
+            handler(event.payload).await.map_err(|e| {
+                error!(consumer, error = %e, "invocation failed");
+                Diagnostic { error_type: "DependencyUnavailable".into(), error_message: e.to_string() }
+            })
         }
         .instrument(span)
         .await

@@ -53,8 +53,27 @@ pub fn query(request: &Request, name: &str) -> Option<String> {
     request.query_string_parameters_ref().and_then(|q| q.first(name)).map(str::to_owned)
 }
 
-pub fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
-    request.headers().get(name).and_then(|v| v.to_str().ok())
+/// A header's value, if the request has it. A header that is present but
+/// not visible ASCII (a UTF-8 `Idempotency-Key`, say) is a 400 naming it,
+/// never silently treated as absent.
+pub fn header<'a>(request: &'a Request, name: &'static str) -> Result<Option<&'a str>, AppError> {
+    match request.headers().get(name) {
+        None => Ok(None),
+        Some(value) => value.to_str().map(Some).map_err(|_| {
+            AppError::invalid(canonical_header(name), "must be printable ASCII (RFC 9110 field value)")
+        }),
+    }
+}
+
+/// `idempotency-key` -> `Idempotency-Key`, as clients write it.
+fn canonical_header(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 fn body_bytes(request: &Request) -> &[u8] {
@@ -207,6 +226,12 @@ mod tests {
         assert_eq!(field, "body");
         let (field, _) = field_of("[1,2]");
         assert_eq!(field, "body");
+    }
+
+    #[test]
+    fn headers_are_named_as_clients_write_them() {
+        assert_eq!(canonical_header("idempotency-key"), "Idempotency-Key");
+        assert_eq!(canonical_header("if-match"), "If-Match");
     }
 
     #[test]

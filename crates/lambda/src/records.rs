@@ -1,122 +1,144 @@
-//! Decoding of event source batches.
+//! The records of event source batches, one by one.
 //!
-//! A record that cannot be decoded never panics: decoding returns
-//! [`BatchError::Undecodable`] naming the record, the consumer fails the
-//! batch, and the event source mapping retries it (bisecting down to the bad
-//! record), then sends it to its on-failure destination and moves on. Every
-//! consumer is idempotent, so the good records retried with it change
-//! nothing twice. See `docs/functions.md`.
+//! Decoding never fails a batch: each record comes with the identifier
+//! Lambda's partial batch response names it by, the group whose order must
+//! be kept (a Kafka partition, a stream shard), the record as received (for
+//! a dead letter) and its decoded event, or why it cannot be decoded. The
+//! consumer then parks what can never be processed, retries only what
+//! failed on a dependency, and answers [`BatchResponse`]. See
+//! `docs/functions.md`.
 
 use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
 use aws_lambda_events::event::kafka::KafkaEvent;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use foodstream_application::consumers::ConsumeError;
 use foodstream_aws::{OrderImage, order_events_of_change};
-use foodstream_domain::events::{DecodeError, Envelope, EventType, OrderEvent, decode};
+use foodstream_domain::events::{Envelope, EventType, OrderEvent, decode};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use std::fmt;
 
-/// Where a record came from, for logs and errors.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RecordRef {
-    Kafka { topic: String, partition: i64, offset: i64 },
-    Stream { event_id: String, sequence_number: String },
+/// How Lambda's partial batch response names a record: a Kafka record by
+/// its `topic-partition` and offset, a stream record by its sequence
+/// number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum ItemIdentifier {
+    Kafka { partition: String, offset: i64 },
+    Sequence(String),
 }
 
-impl fmt::Display for RecordRef {
+impl fmt::Display for ItemIdentifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RecordRef::Kafka { topic, partition, offset } => write!(f, "{topic}-{partition}@{offset}"),
-            RecordRef::Stream { event_id, sequence_number } => {
-                write!(f, "stream {event_id} #{sequence_number}")
-            }
+            ItemIdentifier::Kafka { partition, offset } => write!(f, "{partition}@{offset}"),
+            ItemIdentifier::Sequence(sequence) => write!(f, "#{sequence}"),
         }
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum BatchError {
-    /// Will fail on every retry: the mapping sends it to its destination.
-    #[error("record {record} cannot be decoded: {reason}")]
-    Undecodable { record: RecordRef, reason: String },
-    #[error(transparent)]
-    Consume(#[from] ConsumeError),
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchItemFailure {
+    pub item_identifier: ItemIdentifier,
 }
 
-/// One Kafka record's value, base64-decoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KafkaPayload {
-    pub record: RecordRef,
-    pub key: Option<Vec<u8>>,
-    pub value: Vec<u8>,
+/// A consumer's answer with `FunctionResponseTypes: [ReportBatchItemFailures]`:
+/// the records to retry (Lambda retries each partition or shard from the
+/// first one named); none means the whole batch is done.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchResponse {
+    pub batch_item_failures: Vec<BatchItemFailure>,
 }
 
-/// The records of an `aws:kafka` batch in partition order (topic, partition,
-/// offset), values base64-decoded.
-pub fn kafka_payloads(event: &KafkaEvent) -> Result<Vec<KafkaPayload>, BatchError> {
+/// One record of a batch.
+#[derive(Debug, Clone)]
+pub struct BatchRecord<E> {
+    pub id: ItemIdentifier,
+    /// The partition (`topic-partition`) or shard: order is kept within it.
+    pub group: String,
+    /// The record as the function received it.
+    pub raw: Value,
+    /// The decoded event, or why it cannot be decoded.
+    pub event: Result<E, String>,
+}
+
+/// The records of an `aws:kafka` batch in partition order, each decoded as
+/// an event of the topic's type.
+pub fn kafka_records<K: EventType, D: DeserializeOwned>(
+    event: &KafkaEvent,
+) -> Vec<BatchRecord<Envelope<K, D>>> {
     let mut records: Vec<_> = event.records.values().flatten().collect();
     records.sort_by(|a, b| (&a.topic, a.partition, a.offset).cmp(&(&b.topic, b.partition, b.offset)));
     records
         .into_iter()
         .map(|r| {
-            let record = RecordRef::Kafka {
-                topic: r.topic.clone().unwrap_or_default(),
-                partition: r.partition,
-                offset: r.offset,
-            };
-            let undecodable = |reason: String| BatchError::Undecodable { record: record.clone(), reason };
-            let value = r.value.as_deref().ok_or_else(|| undecodable("no value".into()))?;
-            let value =
-                STANDARD.decode(value).map_err(|e| undecodable(format!("value is not base64: {e}")))?;
-            let key = r
-                .key
+            let group = format!("{}-{}", r.topic.as_deref().unwrap_or_default(), r.partition);
+            let decoded = r
+                .value
                 .as_deref()
-                .map(|k| STANDARD.decode(k))
-                .transpose()
-                .map_err(|e| undecodable(format!("key is not base64: {e}")))?;
-            Ok(KafkaPayload { record, key, value })
+                .ok_or_else(|| "no value".to_owned())
+                .and_then(|v| STANDARD.decode(v).map_err(|e| format!("value is not base64: {e}")))
+                .and_then(|bytes| decode::<K, D>(&bytes).map_err(|e| e.to_string()));
+            BatchRecord {
+                id: ItemIdentifier::Kafka { partition: group.clone(), offset: r.offset },
+                group,
+                raw: serde_json::to_value(r).unwrap_or(Value::Null),
+                event: decoded,
+            }
         })
         .collect()
 }
 
-/// The typed events of a Kafka batch of one topic.
+/// The records of a batch of the orders table's stream, in stream order,
+/// each with the order events its change carries (none for a removal or a
+/// change without a new version).
+pub fn stream_records(event: &DynamoDbEvent) -> Vec<BatchRecord<Vec<OrderEvent>>> {
+    event
+        .records
+        .iter()
+        .map(|record| {
+            let sequence = record.change.sequence_number.clone().unwrap_or_default();
+            BatchRecord {
+                id: ItemIdentifier::Sequence(sequence),
+                group: record.event_source_arn.clone().unwrap_or_default(),
+                raw: serde_json::to_value(record).unwrap_or(Value::Null),
+                event: order_events_of_record(record),
+            }
+        })
+        .collect()
+}
+
+fn order_events_of_record(
+    record: &aws_lambda_events::event::dynamodb::EventRecord,
+) -> Result<Vec<OrderEvent>, String> {
+    if record.change.new_image.is_empty() {
+        return Ok(Vec::new()); // a removal
+    }
+    let new = image(&record.change.new_image).map_err(|e| format!("new image: {e}"))?;
+    let old = if record.change.old_image.is_empty() {
+        None
+    } else {
+        Some(image(&record.change.old_image).map_err(|e| format!("old image: {e}"))?)
+    };
+    order_events_of_change(&new, old.as_ref()).map_err(|e| e.to_string())
+}
+
+/// An item of the orders table as its stream carries it; an error names
+/// the attribute (`version: expected a number`), for whoever reads the
+/// dead letter.
+fn image(item: &serde_dynamo::Item) -> Result<OrderImage, String> {
+    let value = serde_dynamo::AttributeValue::M(item.clone().into_inner());
+    let deserializer = serde_dynamo::Deserializer::from_attribute_value(value);
+    serde_path_to_error::deserialize(deserializer).map_err(|e| format!("{}: {}", e.path(), e.inner()))
+}
+
+/// The typed events of a Kafka batch, for tests and benches that feed a
+/// use case directly: `Err` names the first record that does not decode.
 pub fn kafka_events<K: EventType, D: DeserializeOwned>(
     event: &KafkaEvent,
-) -> Result<Vec<Envelope<K, D>>, BatchError> {
-    kafka_payloads(event)?
-        .into_iter()
-        .map(|p| {
-            decode::<K, D>(&p.value)
-                .map_err(|e: DecodeError| BatchError::Undecodable { record: p.record, reason: e.to_string() })
-        })
-        .collect()
-}
-
-/// The order events carried by a batch of the orders table's stream, in
-/// stream order. Removals and records without a version change carry none.
-pub fn stream_order_events(event: &DynamoDbEvent) -> Result<Vec<OrderEvent>, BatchError> {
-    let mut events = Vec::new();
-    for record in &event.records {
-        let reference = RecordRef::Stream {
-            event_id: record.event_id.clone(),
-            sequence_number: record.change.sequence_number.clone().unwrap_or_default(),
-        };
-        let undecodable = |reason: String| BatchError::Undecodable { record: reference.clone(), reason };
-        if record.change.new_image.is_empty() {
-            continue; // a removal
-        }
-        let new: OrderImage = serde_dynamo::from_item(record.change.new_image.clone())
-            .map_err(|e| undecodable(format!("new image: {e}")))?;
-        let old: Option<OrderImage> = if record.change.old_image.is_empty() {
-            None
-        } else {
-            Some(
-                serde_dynamo::from_item(record.change.old_image.clone())
-                    .map_err(|e| undecodable(format!("old image: {e}")))?,
-            )
-        };
-        events.extend(order_events_of_change(&new, old.as_ref()).map_err(|e| undecodable(e.to_string()))?);
-    }
-    Ok(events)
+) -> Result<Vec<Envelope<K, D>>, String> {
+    kafka_records::<K, D>(event).into_iter().map(|r| r.event.map_err(|e| format!("{}: {e}", r.id))).collect()
 }

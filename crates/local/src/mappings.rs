@@ -4,7 +4,9 @@
 //! events). Filters drop records before the call; a failed call is retried
 //! up to the template's `MaximumRetryAttempts` (with `BisectBatchOnFunctionError`
 //! splitting the batch to isolate the bad record), then the batch goes to
-//! the on-failure queue and the source moves on. Kafka offsets are committed
+//! the on-failure queue and the source moves on. With
+//! `FunctionResponseTypes: [ReportBatchItemFailures]` a successful call's
+//! answer names the records to retry, and only those are retried. Kafka offsets are committed
 //! only after the batch succeeded or was sent to that queue.
 
 use crate::filter;
@@ -31,6 +33,9 @@ pub struct Record {
     pub group: String,
     /// `partition@offset` (Kafka) or the sequence number (stream).
     pub position: String,
+    /// How a partial batch response names it: `{partition, offset}`
+    /// (Kafka, partition as `topic-partition`) or the sequence number.
+    pub item: Value,
     /// The record as it appears in the event.
     pub event: Value,
     /// What `FilterCriteria` is applied to.
@@ -85,7 +90,38 @@ impl Deliverer {
                 report.duration.as_millis(),
                 report.init.map(|i| format!(" (init {} ms)", i.as_millis())).unwrap_or_default(),
             ));
-            if matches!(outcome, Outcome::Response(_)) {
+            let to_retry = match outcome {
+                Outcome::Response(body) if self.mapping.report_batch_item_failures => {
+                    match records_to_retry(body, &batch) {
+                        Ok(tail) if tail.is_empty() => continue,
+                        Ok(tail) => Some(tail),
+                        Err(reason) => {
+                            (self.activity)(format!("{}: batch failed: {reason}", self.mapping.function));
+                            None
+                        }
+                    }
+                }
+                Outcome::Response(_) => continue,
+                _ => None,
+            };
+            // A partial batch response: only its records are retried, and
+            // past the retry limit only they go to the destination.
+            if let Some(tail) = to_retry {
+                (self.activity)(format!(
+                    "{}: {} record(s) to retry from {}",
+                    self.mapping.function,
+                    tail.len(),
+                    tail[0].position
+                ));
+                let limit = self.mapping.max_retries;
+                if limit < 0 || retries < limit {
+                    let backoff =
+                        self.first_backoff.saturating_mul(1 << retries.min(16) as u32).min(MAX_BACKOFF);
+                    tokio::time::sleep(backoff).await;
+                    work.push((tail, retries + 1));
+                } else {
+                    self.send_to_failure_queue(&tail, &report.request_id, retries + 1, outcome).await;
+                }
                 continue;
             }
             if self.mapping.bisect_on_error && batch.len() > 1 {
@@ -166,6 +202,42 @@ impl Deliverer {
             last.position
         ));
     }
+}
+
+/// The records a partial batch response asks to retry: in each partition
+/// or shard, every record from the first one it names (Lambda checkpoints
+/// before it). A null or empty answer, or no `batchItemFailures`, is a
+/// complete success; an identifier that is null, empty or not in the batch
+/// makes the whole batch a failure (`Err`), as Lambda treats it.
+pub fn records_to_retry(body: &[u8], batch: &[Record]) -> Result<Vec<Record>, String> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Vec::new());
+    }
+    let answer: Value = serde_json::from_slice(body).map_err(|e| format!("the answer is not JSON: {e}"))?;
+    let failures = match answer.get("batchItemFailures") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(failures)) => failures,
+        Some(other) => return Err(format!("batchItemFailures is not a list: {other}")),
+    };
+    let mut first_failed: BTreeMap<&str, usize> = BTreeMap::new();
+    for failure in failures {
+        let id = failure.get("itemIdentifier").unwrap_or(&Value::Null);
+        if id.is_null() || id == "" {
+            return Err(format!("an itemIdentifier is missing or empty: {failure}"));
+        }
+        let at = batch
+            .iter()
+            .position(|r| &r.item == id)
+            .ok_or_else(|| format!("itemIdentifier {id} is not a record of the batch"))?;
+        let first = first_failed.entry(batch[at].group.as_str()).or_insert(at);
+        *first = (*first).min(at);
+    }
+    Ok(batch
+        .iter()
+        .enumerate()
+        .filter(|(at, r)| first_failed.get(r.group.as_str()).is_some_and(|first| at >= first))
+        .map(|(_, r)| r.clone())
+        .collect())
 }
 
 /// Settings of the Kafka pollers.
@@ -306,8 +378,10 @@ fn kafka_record(m: &rdkafka::message::OwnedMessage) -> Record {
     if let Some(key) = m.key() {
         event["key"] = json!(STANDARD.encode(key));
     }
+    let group = format!("{}-{}", m.topic(), m.partition());
     Record {
-        group: format!("{}-{}", m.topic(), m.partition()),
+        item: json!({"partition": group, "offset": m.offset()}),
+        group,
         position: format!("{}@{}", m.partition(), m.offset()),
         event,
         subject: filter::kafka_subject(value),
@@ -461,10 +535,60 @@ fn stream_record(r: &aws_sdk_dynamodbstreams::types::Record, shard: &str, stream
         "dynamodb": dynamodb,
         "eventSourceARN": stream_arn,
     });
-    Record { group: shard.to_owned(), position: sequence, subject: event.clone(), event }
+    Record {
+        group: shard.to_owned(),
+        item: json!(sequence),
+        position: sequence,
+        subject: event.clone(),
+        event,
+    }
 }
 
 /// The `aws:dynamodb` event around `records`.
 pub fn stream_event(records: &[Record]) -> Value {
     json!({ "Records": records.iter().map(|r| &r.event).collect::<Vec<_>>() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kafka(partition: i32, offset: i64) -> Record {
+        let group = format!("t-{partition}");
+        Record {
+            item: json!({"partition": group, "offset": offset}),
+            group,
+            position: format!("{partition}@{offset}"),
+            event: Value::Null,
+            subject: Value::Null,
+        }
+    }
+
+    fn positions(records: &[Record]) -> Vec<&str> {
+        records.iter().map(|r| r.position.as_str()).collect()
+    }
+
+    #[test]
+    fn a_partial_answer_retries_each_named_partition_from_its_first_named_record() {
+        let batch = [kafka(0, 1), kafka(0, 2), kafka(0, 3), kafka(1, 7), kafka(1, 8), kafka(2, 5)];
+        for done in ["", "null", "{}", r#"{"batchItemFailures": []}"#, r#"{"batchItemFailures": null}"#] {
+            assert!(records_to_retry(done.as_bytes(), &batch).unwrap().is_empty(), "{done}");
+        }
+        let answer = json!({"batchItemFailures": [
+            {"itemIdentifier": {"partition": "t-0", "offset": 3}},
+            {"itemIdentifier": {"partition": "t-0", "offset": 2}},
+            {"itemIdentifier": {"partition": "t-1", "offset": 8}},
+        ]});
+        let retry = records_to_retry(answer.to_string().as_bytes(), &batch).unwrap();
+        assert_eq!(positions(&retry), ["0@2", "0@3", "1@8"]);
+        for broken in [
+            json!({"batchItemFailures": [{"itemIdentifier": null}]}),
+            json!({"batchItemFailures": [{"itemIdentifier": ""}]}),
+            json!({"batchItemFailures": [{"itemIdentifier": {"partition": "t-9", "offset": 1}}]}),
+            json!({"batchItemFailures": "all of them"}),
+        ] {
+            assert!(records_to_retry(broken.to_string().as_bytes(), &batch).is_err(), "{broken}");
+        }
+        assert!(records_to_retry(b"not json", &batch).is_err());
+    }
 }

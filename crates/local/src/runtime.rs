@@ -62,6 +62,9 @@ pub enum Sabotage {
     Crash,
     /// The call gets this timeout instead of the template's.
     Timeout { after: Duration },
+    /// The call never reaches the function: its environment dies before
+    /// running anything (reported as a crash; nothing was done).
+    Refuse,
 }
 
 /// What a pool's calls added up to (for the benchmarks' cost figures).
@@ -221,7 +224,8 @@ pub struct FunctionPool {
     idle: Mutex<Vec<Instance>>,
     /// Counts instances alive (idle or busy), for the limit.
     permits: Arc<tokio::sync::Semaphore>,
-    sabotage: Mutex<Option<Sabotage>>,
+    /// What happens to the next invocations, in order.
+    sabotage: Mutex<std::collections::VecDeque<Sabotage>>,
     stats: std::sync::Mutex<PoolStats>,
 }
 
@@ -232,7 +236,7 @@ impl FunctionPool {
             spec,
             idle: Mutex::new(Vec::new()),
             permits,
-            sabotage: Mutex::new(None),
+            sabotage: Mutex::new(std::collections::VecDeque::new()),
             stats: std::sync::Mutex::new(PoolStats::default()),
         }
     }
@@ -256,9 +260,10 @@ impl FunctionPool {
             .collect()
     }
 
-    /// Makes the next invocation crash or time out (tests only).
+    /// Makes the next invocation not yet sabotaged crash, time out or be
+    /// refused (tests only); called again, it queues up the one after.
     pub async fn sabotage_next(&self, sabotage: Sabotage) {
-        *self.sabotage.lock().await = Some(sabotage);
+        self.sabotage.lock().await.push_back(sabotage);
     }
 
     pub fn spec(&self) -> &FunctionSpec {
@@ -268,6 +273,15 @@ impl FunctionPool {
     /// Invokes the function with `payload`, on an idle instance or a new
     /// one (waiting for one to free when at the limit).
     pub async fn invoke(&self, payload: Vec<u8>) -> Report {
+        let sabotage = self.sabotage.lock().await.pop_front();
+        if sabotage == Some(Sabotage::Refuse) {
+            return Report {
+                outcome: Outcome::Crashed { reason: "refused: the environment died before the call".into() },
+                request_id: uuid::Uuid::new_v4().to_string(),
+                init: None,
+                duration: Duration::ZERO,
+            };
+        }
         let permit = self.permits.clone().acquire_owned().await.expect("the semaphore is never closed");
         let reused = self.idle.lock().await.pop();
         let mut instance = match reused {
@@ -312,7 +326,6 @@ impl FunctionPool {
             .unwrap_or_default()
             .as_millis();
         let started = Instant::now();
-        let sabotage = self.sabotage.lock().await.take();
         let timeout = match sabotage {
             Some(Sabotage::Timeout { after }) => after,
             _ => self.spec.timeout,

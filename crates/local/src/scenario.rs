@@ -498,15 +498,8 @@ pub async fn play(config: &ScenarioConfig) -> Result<Report, ScenarioError> {
                 &[200, 201],
             )
             .await?;
-        let url = upload["upload_url"].as_str().unwrap_or_default().to_owned();
-        let put = c
-            .http
-            .put(&url)
-            .header("content-type", "image/jpeg")
-            .body(vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10])
-            .send()
-            .await;
-        match put {
+        let sent = upload_photo(&c.http, &upload, "image/jpeg", vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]).await;
+        match sent {
             Ok(r) if r.status().is_success() => {
                 Ok(upload["photo_key"].as_str().unwrap_or_default().to_owned())
             }
@@ -972,4 +965,22 @@ impl Report {
         }
         out
     }
+}
+
+/// Uploads `bytes` with the presigned POST of a `refund-photos` answer, as
+/// a browser form or a phone does: the answer's `fields` first, the file
+/// last, as `multipart/form-data` to its `upload_url`.
+pub async fn upload_photo(
+    http: &reqwest::Client,
+    upload: &Value,
+    content_type: &str,
+    bytes: Vec<u8>,
+) -> reqwest::Result<reqwest::Response> {
+    let mut form = reqwest::multipart::Form::new();
+    for (name, value) in upload["fields"].as_object().into_iter().flatten() {
+        form = form.text(name.clone(), value.as_str().unwrap_or_default().to_owned());
+    }
+    let file = reqwest::multipart::Part::bytes(bytes).file_name("photo").mime_str(content_type)?;
+    let url = upload["upload_url"].as_str().unwrap_or_default();
+    http.post(url).multipart(form.part("file", file)).send().await
 }

@@ -44,6 +44,12 @@ pub struct StackConfig {
     pub activity: Activity,
     /// The first retry of a failed batch waits this long.
     pub first_retry_backoff: Duration,
+    /// Every `Schedule` event fires this often instead of at its rate
+    /// (tests; EventBridge rates are a minute at least).
+    pub schedule_every: Option<Duration>,
+    /// Serve the API on an address other than loopback (then never with
+    /// the well-known default token secret).
+    pub allow_non_loopback: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,10 +80,9 @@ pub struct Stack {
 }
 
 /// The AWS configuration the stack and its functions use against the
-/// emulator: its endpoint, us-east-1, and the environment's credentials or
-/// test ones.
+/// emulator: its endpoint, us-east-1, and test credentials.
 pub async fn aws_config(endpoint: &str) -> SdkConfig {
-    let (key, secret) = local_credentials();
+    let (key, secret) = LOCAL_CREDENTIALS;
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
@@ -86,14 +91,36 @@ pub async fn aws_config(endpoint: &str) -> SdkConfig {
         .await
 }
 
-/// The environment's AWS credentials, or test ones (emulators accept any).
-fn local_credentials() -> (String, String) {
-    let read = |name: &str| std::env::var(name).unwrap_or_else(|_| "test".into());
-    (read("AWS_ACCESS_KEY_ID"), read("AWS_SECRET_ACCESS_KEY"))
+/// The only credentials the stack and its functions ever use: emulators
+/// accept any, and a developer's own (in the environment, in
+/// `~/.aws`) must never reach a function that might talk to real AWS.
+pub const LOCAL_CREDENTIALS: (&str, &str) = ("test", "test");
+
+/// Where the gateway may listen: loopback, or elsewhere only when asked
+/// for and never with the secret everyone knows.
+pub fn check_api_address(
+    addr: SocketAddr,
+    allow_non_loopback: bool,
+    jwt_secret: &str,
+) -> Result<(), StackError> {
+    if addr.ip().is_loopback() {
+        return Ok(());
+    }
+    let refuse = |reason: &str| Err(StackError::Bind { addr, reason: reason.to_owned() });
+    if !allow_non_loopback {
+        return refuse("not a loopback address (pass --allow-non-loopback to serve beyond this machine)");
+    }
+    if jwt_secret == crate::jwt::DEFAULT_SECRET {
+        return refuse(
+            "beyond loopback the well-known default LOCAL_JWT_SECRET would let anyone in: set your own",
+        );
+    }
+    Ok(())
 }
 
 impl Stack {
     pub async fn start(config: StackConfig) -> Result<Stack, StackError> {
+        check_api_address(config.api_addr, config.allow_non_loopback, &config.jwt_secret)?;
         let template = Template::load(&config.template)?;
         let missing: Vec<&str> = template
             .functions
@@ -114,7 +141,21 @@ impl Stack {
             std::fs::create_dir_all(dir).map_err(|e| StackError::Other(format!("{}: {e}", dir.display())))?;
         }
 
-        let credentials = local_credentials();
+        // `!Ref` of a queue is its URL, as CloudFormation resolves it.
+        let sqs = aws_sdk_sqs::Client::new(&aws);
+        let mut queue_urls = HashMap::new();
+        for queue in &template.queues {
+            let url = sqs
+                .get_queue_url()
+                .queue_name(names.queue(queue))
+                .send()
+                .await
+                .map_err(|e| StackError::Other(format!("queue {queue}: {e}")))?
+                .queue_url()
+                .unwrap_or_default()
+                .to_owned();
+            queue_urls.insert(queue.clone(), url);
+        }
         let mut pools = HashMap::new();
         for function in &template.functions {
             let mut environment = template.resolve(function, &config.parameters, |target| {
@@ -122,20 +163,19 @@ impl Stack {
                     Some(names.table(target))
                 } else if template.buckets.iter().any(|b| b == target) {
                     Some(names.bucket(target))
-                } else if template.queues.iter().any(|q| q == target) {
-                    Some(names.queue(target))
                 } else {
-                    // The MSK cluster: locally the broker is named directly.
-                    None
+                    // A queue is its URL; the MSK cluster has no value here
+                    // (locally the broker is named directly).
+                    queue_urls.get(target).cloned()
                 }
             })?;
-            let (key, secret) = credentials.clone();
+            let (key, secret) = LOCAL_CREDENTIALS;
             environment.extend([
                 ("AWS_ENDPOINT_URL".to_string(), config.aws_endpoint.clone()),
                 ("AWS_REGION".to_string(), "us-east-1".to_string()),
                 ("AWS_DEFAULT_REGION".to_string(), "us-east-1".to_string()),
-                ("AWS_ACCESS_KEY_ID".to_string(), key),
-                ("AWS_SECRET_ACCESS_KEY".to_string(), secret),
+                ("AWS_ACCESS_KEY_ID".to_string(), key.to_string()),
+                ("AWS_SECRET_ACCESS_KEY".to_string(), secret.to_string()),
                 ("KAFKA_BOOTSTRAP_SERVERS".to_string(), config.kafka_bootstrap.clone()),
                 ("KAFKA_TOPIC_PREFIX".to_string(), config.topic_prefix.clone()),
             ]);
@@ -174,7 +214,6 @@ impl Stack {
                     .await;
         });
 
-        let sqs = aws_sdk_sqs::Client::new(&aws);
         let mut failure_queue_url = None;
         let (stop, stopped) = watch::channel(false);
         let mut pollers = Vec::new();
@@ -182,15 +221,10 @@ impl Stack {
         for mapping in &template.mappings {
             let failure_queue = match &mapping.on_failure_queue {
                 Some(queue) => {
-                    let url = sqs
-                        .get_queue_url()
-                        .queue_name(names.queue(queue))
-                        .send()
-                        .await
-                        .map_err(|e| StackError::Other(format!("queue {queue}: {e}")))?
-                        .queue_url()
-                        .unwrap_or_default()
-                        .to_owned();
+                    let url = queue_urls
+                        .get(queue)
+                        .cloned()
+                        .ok_or_else(|| StackError::Other(format!("no queue {queue} in the template")))?;
                     failure_queue_url = Some(url.clone());
                     Some((sqs.clone(), url))
                 }
@@ -260,6 +294,14 @@ impl Stack {
                 }
             }
         }
+        for schedule in &template.schedules {
+            let pool = pools
+                .get(&schedule.function)
+                .cloned()
+                .ok_or_else(|| StackError::Other(format!("no function {}", schedule.function)))?;
+            let every = config.schedule_every.unwrap_or(schedule.every);
+            pollers.push(tokio::spawn(run_schedule(pool, every, config.activity.clone(), stopped.clone())));
+        }
         Ok(Stack {
             api_url: format!("http://{address}"),
             names,
@@ -296,5 +338,60 @@ impl Stack {
         for pool in self.pools.values() {
             pool.shutdown().await;
         }
+    }
+}
+
+/// A `Type: Schedule` event: every `every`, the function is invoked with
+/// the event EventBridge sends a scheduled rule's target. A failed run is
+/// not retried (the next tick comes anyway), as with EventBridge's
+/// asynchronous invocation once its own retries are spent.
+async fn run_schedule(
+    pool: Arc<FunctionPool>,
+    every: Duration,
+    activity: Activity,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        let now = chrono::Utc::now();
+        let event = serde_json::json!({
+            "version": "0",
+            "id": uuid::Uuid::new_v4().to_string(),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "000000000000",
+            "time": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "region": "us-east-1",
+            "resources": [format!("arn:aws:events:us-east-1:000000000000:rule/{}-schedule", pool.spec().name)],
+            "detail": {},
+        });
+        let report = pool.invoke(serde_json::to_vec(&event).unwrap_or_default()).await;
+        let answer = match &report.outcome {
+            crate::runtime::Outcome::Response(body) => String::from_utf8_lossy(body).into_owned(),
+            other => other.describe(),
+        };
+        activity(format!("{} <- schedule: {answer} in {} ms", pool.spec().name, report.duration.as_millis()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gateway_leaves_loopback_only_when_asked_and_never_with_the_default_secret() {
+        let loopback: SocketAddr = "127.0.0.1:3000".parse().unwrap();
+        let everywhere: SocketAddr = "0.0.0.0:3000".parse().unwrap();
+        assert!(check_api_address(loopback, false, crate::jwt::DEFAULT_SECRET).is_ok());
+        assert!(check_api_address("[::1]:3000".parse().unwrap(), false, crate::jwt::DEFAULT_SECRET).is_ok());
+        let refused = check_api_address(everywhere, false, "mine").unwrap_err().to_string();
+        assert!(refused.contains("--allow-non-loopback"), "{refused}");
+        let refused =
+            check_api_address(everywhere, true, crate::jwt::DEFAULT_SECRET).unwrap_err().to_string();
+        assert!(refused.contains("LOCAL_JWT_SECRET"), "{refused}");
+        assert!(check_api_address(everywhere, true, "a secret of my own").is_ok());
     }
 }

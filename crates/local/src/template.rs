@@ -69,6 +69,31 @@ pub struct Mapping {
     pub starting_position: String,
     /// The queue (logical id) failed batches go to.
     pub on_failure_queue: Option<String>,
+    /// `FunctionResponseTypes: [ReportBatchItemFailures]`: the function
+    /// answers which records to retry.
+    pub report_batch_item_failures: bool,
+}
+
+/// A `Type: Schedule` event: the function is invoked on a fixed rate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    pub function: String,
+    pub every: std::time::Duration,
+}
+
+/// `rate(1 minute)`, `rate(5 minutes)`, `rate(1 hour)`, `rate(2 days)`.
+/// (EventBridge's `cron(...)` is not read: the template uses none.)
+pub fn parse_rate(expression: &str) -> Option<std::time::Duration> {
+    let inner = expression.trim().strip_prefix("rate(")?.strip_suffix(')')?;
+    let (count, unit) = inner.trim().split_once(' ')?;
+    let count: u64 = count.parse().ok().filter(|n| *n > 0)?;
+    let seconds = match unit.trim() {
+        "minute" | "minutes" => 60,
+        "hour" | "hours" => 3600,
+        "day" | "days" => 86_400,
+        _ => return None,
+    };
+    Some(std::time::Duration::from_secs(count * seconds))
 }
 
 /// A DynamoDB table as the template declares it.
@@ -106,6 +131,7 @@ pub struct Template {
     pub functions: Vec<Function>,
     pub routes: Vec<Route>,
     pub mappings: Vec<Mapping>,
+    pub schedules: Vec<Schedule>,
     pub tables: Vec<Table>,
     pub topics: Vec<Topic>,
     pub buckets: Vec<String>,
@@ -262,6 +288,15 @@ impl Template {
                         .ok_or_else(|| invalid(format!("{logical}: Stream is not a !GetAtt")))?;
                     self.mappings.push(self.mapping(&binary, Source::TableStream { table }, &props)?);
                 }
+                Some("Schedule") => {
+                    let expression = get(&props, "Schedule").and_then(text).unwrap_or_default();
+                    let every = parse_rate(&expression).ok_or_else(|| {
+                        invalid(format!(
+                            "{logical}: Schedule {expression:?} is not rate(N minute(s)|hour(s)|day(s))"
+                        ))
+                    })?;
+                    self.schedules.push(Schedule { function: binary.clone(), every });
+                }
                 _ => {}
             }
         }
@@ -280,6 +315,17 @@ impl Template {
                 serde_json::from_str(&pattern)
                     .map_err(|e| invalid(format!("{function}: filter {pattern}: {e}")))?,
             );
+        }
+        let mut report_batch_item_failures = false;
+        for response_type in
+            get(props, "FunctionResponseTypes").and_then(Value::as_sequence).into_iter().flatten()
+        {
+            match text(response_type).as_deref() {
+                Some("ReportBatchItemFailures") => report_batch_item_failures = true,
+                other => {
+                    return Err(invalid(format!("{function}: FunctionResponseTypes {other:?} is unknown")));
+                }
+            }
         }
         let on_failure_queue = get(props, "DestinationConfig")
             .and_then(|d| get(d, "OnFailure"))
@@ -306,6 +352,7 @@ impl Template {
                 .and_then(text)
                 .unwrap_or_else(|| "TRIM_HORIZON".into()),
             on_failure_queue,
+            report_batch_item_failures,
         })
     }
 
@@ -411,9 +458,14 @@ mod tests {
     #[test]
     fn the_project_template_reads_as_the_whole_topology() {
         let t = project_template();
-        assert_eq!(t.functions.len(), 21);
+        assert_eq!(t.functions.len(), 22);
         assert_eq!(t.routes.len(), 16);
         assert_eq!(t.mappings.len(), 5);
+        assert!(t.mappings.iter().all(|m| m.report_batch_item_failures), "every mapping answers partially");
+        assert_eq!(
+            t.schedules,
+            [Schedule { function: "delivery-sweeper".into(), every: std::time::Duration::from_secs(60) }]
+        );
         assert_eq!(t.tables.len(), 7);
         assert_eq!(
             t.topics.iter().map(|t| (t.name.as_str(), t.partitions)).collect::<Vec<_>>(),
@@ -441,6 +493,16 @@ mod tests {
             path: "/orders".into(),
             function: "place-order".into()
         }));
+    }
+
+    #[test]
+    fn rates_are_read_and_anything_else_refused() {
+        assert_eq!(parse_rate("rate(1 minute)"), Some(std::time::Duration::from_secs(60)));
+        assert_eq!(parse_rate("rate(5 minutes)"), Some(std::time::Duration::from_secs(300)));
+        assert_eq!(parse_rate("rate(2 hours)"), Some(std::time::Duration::from_secs(7200)));
+        for bad in ["rate(0 minutes)", "cron(0 12 * * ? *)", "rate(1 fortnight)", "every minute"] {
+            assert_eq!(parse_rate(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -102,6 +102,7 @@ async fn a_kafka_mapping_filters_retries_bisects_routes_failures_and_commits() {
         bisect_on_error: true,
         starting_position: "TRIM_HORIZON".into(),
         on_failure_queue: Some("FailureQueue".into()),
+        report_batch_item_failures: false,
     };
     let activity: Arc<Mutex<Vec<String>>> = Arc::default();
     let sink = activity.clone();

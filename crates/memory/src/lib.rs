@@ -6,11 +6,13 @@
 //! never a substitute for the integration tests against the emulators.
 
 mod clock;
+mod dead_letters;
 mod photos;
 mod publisher;
 mod store;
 
 pub use clock::{ManualClock, SequentialIds};
+pub use dead_letters::InMemoryDeadLetters;
 pub use photos::InMemoryPhotoStore;
 pub use publisher::RecordingPublisher;
 pub use store::InMemoryStore;

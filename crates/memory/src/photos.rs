@@ -4,7 +4,7 @@ use foodstream_domain::ports::{Clock, PhotoStore, PortError, PresignedUpload, St
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// Object storage for refund photos: `upload` plays the client's PUT.
+/// Object storage for refund photos: `upload` plays the client's POST.
 pub struct InMemoryPhotoStore {
     clock: Arc<dyn Clock>,
     objects: Mutex<HashMap<String, StoredPhoto>>,
@@ -36,8 +36,14 @@ impl PhotoStore for InMemoryPhotoStore {
         expires_in: Duration,
     ) -> Result<PresignedUpload, PortError> {
         let expires_at = self.clock.now() + expires_in;
+        let fields = [
+            ("key", key.to_owned()),
+            ("Content-Type", content_type.to_owned()),
+            ("max-bytes", max_bytes.to_string()),
+        ];
         Ok(PresignedUpload {
-            url: format!("memory://photos/{key}?content-type={content_type}&max-bytes={max_bytes}"),
+            url: "memory://photos".into(),
+            fields: fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
             expires_at,
         })
     }

@@ -1,6 +1,6 @@
 use async_trait::async_trait;
 use foodstream_domain::Timestamp;
-use foodstream_domain::catalog::MenuItem;
+use foodstream_domain::catalog::{MenuItem, MenuItemChange};
 use foodstream_domain::delivery::{Delivery, DeliveryStatus, Rider, RiderStatus, Zone};
 use foodstream_domain::events::OrderEvent;
 use foodstream_domain::ids::{
@@ -12,7 +12,7 @@ use foodstream_domain::order::{Order, OrderStatus};
 use foodstream_domain::ports::{
     AssignOutcome, CatalogRepository, DeliveryRepository, IdempotencyRecord, LogRepository,
     NotificationRepository, OrderRepository, OrderUpdate, Page, PageRequest, PlaceError, Placement,
-    PortError, RiderRepository, UpdateError,
+    PortError, RiderRepository, SaveItemError, UpdateError,
 };
 use foodstream_domain::stock::StockPlan;
 use std::collections::HashMap;
@@ -96,6 +96,7 @@ impl State {
         for change in &plan.changes {
             if let Some(item) = self.menu.get_mut(&(plan.store_id.clone(), change.product_id.clone())) {
                 item.stock = stock[&change.product_id];
+                item.version += 1;
             }
         }
         Ok(())
@@ -128,9 +129,18 @@ fn by_created_desc(a: &Order, b: &Order) -> std::cmp::Ordering {
 
 #[async_trait]
 impl CatalogRepository for InMemoryStore {
-    async fn put_item(&self, item: &MenuItem) -> Result<(), PortError> {
-        self.lock()?.menu.insert((item.store_id.clone(), item.product_id.clone()), item.clone());
-        Ok(())
+    async fn save_item(&self, change: &MenuItemChange) -> Result<MenuItem, SaveItemError> {
+        let mut state = self.lock()?;
+        let key = (change.store_id.clone(), change.product_id.clone());
+        let current = state.menu.get(&key);
+        if let Some(expected) = change.expected_version
+            && current.map(|c| c.version) != Some(expected)
+        {
+            return Err(SaveItemError::StaleVersion { current: current.map(|c| c.version) });
+        }
+        let item = change.applied_to(current);
+        state.menu.insert(key, item.clone());
+        Ok(item)
     }
 
     async fn list_items(&self, store: &StoreId) -> Result<Vec<MenuItem>, PortError> {
@@ -291,6 +301,19 @@ impl DeliveryRepository for InMemoryStore {
             rider.available_since = at;
         }
         Ok(true)
+    }
+
+    async fn overdue(&self, due_by: Timestamp, limit: usize) -> Result<Vec<Delivery>, PortError> {
+        let mut due: Vec<Delivery> = self
+            .lock()?
+            .deliveries
+            .values()
+            .filter(|d| d.status == DeliveryStatus::Assigned && d.completes_at.is_some_and(|at| at <= due_by))
+            .cloned()
+            .collect();
+        due.sort_by_key(|d| (d.completes_at, d.id()));
+        due.truncate(limit);
+        Ok(due)
     }
 }
 

@@ -1,7 +1,7 @@
 //! `POST /orders/{orderId}/refund-photos`: config, clients, run.
 
 use foodstream_application::refunds::PhotoPorts;
-use foodstream_aws::{Aws, SystemClock, UuidIds};
+use foodstream_aws::{Aws, SystemClock};
 use foodstream_handlers::deps::RefundPhotos;
 use foodstream_handlers::routes;
 use foodstream_lambda::{http, logging};
@@ -16,7 +16,6 @@ async fn main() -> Result<(), foodstream_lambda::lambda_http::Error> {
             orders: &deps.changes.orders,
             photos: &deps.photos,
             clock: &SystemClock,
-            ids: &UuidIds,
             refund: &refund,
         };
         routes::create_refund_photo(ports, request)

@@ -17,9 +17,10 @@ async fn main() -> Result<(), foodstream_lambda::lambda_runtime::Error> {
     let riders = &aws.riders()?;
     let deliveries = &aws.deliveries()?;
     let publisher = &KafkaPublisher::from_env(&aws.config).await?;
+    let dead_letters = &aws.dead_letters()?;
     let ports = &DispatchPorts { riders, deliveries, publisher, clock: &SystemClock, settings };
     consumer::serve("delivery-dispatcher", |batch: KafkaEvent| async move {
-        consumers::dispatch(ports, &batch).await
+        Ok::<_, std::convert::Infallible>(consumers::dispatch(ports, dead_letters, &batch).await.response)
     })
     .await
 }

@@ -12,8 +12,11 @@ async fn main() -> Result<(), foodstream_lambda::lambda_runtime::Error> {
     let aws = Aws::from_env().await;
     let settings = &Settings::from_env()?;
     let logs = &aws.logs()?;
+    let dead_letters = &aws.dead_letters()?;
     consumer::serve("log-collector", |batch: KafkaEvent| async move {
-        consumers::collect_logs(logs, settings, &batch).await
+        Ok::<_, std::convert::Infallible>(
+            consumers::collect_logs(logs, settings, dead_letters, &batch).await.response,
+        )
     })
     .await
 }

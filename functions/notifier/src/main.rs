@@ -15,7 +15,10 @@ async fn main() -> Result<(), foodstream_lambda::lambda_runtime::Error> {
     let settings = &Settings::from_env()?;
     let notifications = &aws.notifications()?;
     let publisher = &KafkaPublisher::from_env(&aws.config).await?;
+    let dead_letters = &aws.dead_letters()?;
     let ports = &NotifyPorts { notifications, publisher, settings };
-    consumer::serve("notifier", |batch: KafkaEvent| async move { consumers::notify(ports, &batch).await })
-        .await
+    consumer::serve("notifier", |batch: KafkaEvent| async move {
+        Ok::<_, std::convert::Infallible>(consumers::notify(ports, dead_letters, &batch).await.response)
+    })
+    .await
 }

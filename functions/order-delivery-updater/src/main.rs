@@ -2,7 +2,7 @@
 
 use aws_lambda_events::event::kafka::KafkaEvent;
 use foodstream_application::Settings;
-use foodstream_aws::Aws;
+use foodstream_aws::{Aws, SystemClock};
 use foodstream_handlers::consumers;
 use foodstream_lambda::{consumer, logging};
 
@@ -12,8 +12,11 @@ async fn main() -> Result<(), foodstream_lambda::lambda_runtime::Error> {
     let aws = Aws::from_env().await;
     let settings = &Settings::from_env()?;
     let orders = &aws.orders()?;
+    let dead_letters = &aws.dead_letters()?;
     consumer::serve("order-delivery-updater", |batch: KafkaEvent| async move {
-        consumers::update_orders(orders, settings, &batch).await
+        Ok::<_, std::convert::Infallible>(
+            consumers::update_orders(orders, &SystemClock, settings, dead_letters, &batch).await.response,
+        )
     })
     .await
 }

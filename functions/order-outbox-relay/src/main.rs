@@ -11,8 +11,9 @@ async fn main() -> Result<(), foodstream_lambda::lambda_runtime::Error> {
     logging::init();
     let aws = Aws::from_env().await;
     let publisher = &KafkaPublisher::from_env(&aws.config).await?;
+    let dead_letters = &aws.dead_letters()?;
     consumer::serve("order-outbox-relay", |batch: DynamoDbEvent| async move {
-        consumers::relay(publisher, &batch).await
+        Ok::<_, std::convert::Infallible>(consumers::relay(publisher, dead_letters, &batch).await.response)
     })
     .await
 }

@@ -95,9 +95,9 @@ impl World {
     /// A menu of `(product, price, stock)` for [`STORE`].
     pub async fn with_menu(self, items: &[(&str, i64, i64)]) -> World {
         for (product, price, stock) in items {
-            let item = MenuItemInput { name: format!("{product} name"), price: *price, stock: *stock };
-            let item = item.validate(STORE.into(), (*product).into()).unwrap();
-            self.store.put_item(&item).await.unwrap();
+            let item = MenuItemInput { name: format!("{product} name"), price: *price, stock: Some(*stock) };
+            let change = item.validate(STORE.into(), (*product).into(), None).unwrap();
+            self.store.save_item(&change).await.unwrap();
         }
         self
     }
@@ -115,8 +115,16 @@ impl World {
             orders: &*self.store,
             photos: &self.photos,
             clock: &*self.clock,
-            ids: &self.ids,
             refund: &self.settings.refund,
+        }
+    }
+
+    pub fn sweep_ports(&self) -> foodstream_application::sweeper::SweepPorts<'_> {
+        foodstream_application::sweeper::SweepPorts {
+            deliveries: &*self.store,
+            publisher: &*self.publisher,
+            clock: &*self.clock,
+            settings: foodstream_application::sweeper::SweepSettings::default(),
         }
     }
 
@@ -170,7 +178,7 @@ impl World {
                 notify(&self.notify_ports(), event).await.unwrap();
             }
             for event in &deliveries {
-                apply_delivery_event(&*self.store, &self.settings, event).await.unwrap();
+                apply_delivery_event(&*self.store, &*self.clock, &self.settings, event).await.unwrap();
             }
             for event in &logs {
                 collect_log(&*self.store, &self.settings.log_retention, event).await.unwrap();

@@ -32,6 +32,7 @@ pub fn menu() -> HashMap<ProductId, MenuItem> {
                     name: name.into(),
                     price,
                     stock: 10,
+                    version: 1,
                 },
             )
         })
@@ -61,7 +62,7 @@ pub fn placed() -> Order {
 
 pub fn refund_request(method: RefundMethod) -> ValidRefundRequest {
     RefundRequestInput {
-        photo_key: "refund-photos/o-1/p1.jpg".into(),
+        photo_key: "refund-photos/o-1/photo".into(),
         reason: "cold soup".into(),
         method: match method {
             RefundMethod::Refund => "REFUND".into(),
@@ -97,7 +98,9 @@ pub fn order_in(status: OrderStatus) -> Order {
     };
     let delivered = || {
         let o = delivering();
-        o.delivered(finished_pos(&o), RiderId::new("r-1"), t(22)).unwrap().order
+        o.delivered(finished_pos(&o), RiderId::new("r-1"), t(22), t(22), &RefundPolicy::default())
+            .unwrap()
+            .order
     };
     let refund_requested =
         |m| delivered().request_refund(refund_request(m), &RefundPolicy::default(), t(60)).unwrap().order;
@@ -161,7 +164,10 @@ pub fn order_events() -> Vec<OrderEvent> {
             &|o| o.delivery_failed(finished_pos(o), DeliveryFailureReason::NoRiderInZone, t(21)).unwrap(),
             &|o| o.request_delivery(t(25)).unwrap(),
             &|o| o.rider_assigned(assigned_pos(o), RiderId::new("r-1"), t(26)).unwrap(),
-            &|o| o.delivered(finished_pos(o), RiderId::new("r-1"), t(27)).unwrap(),
+            &|o| {
+                o.delivered(finished_pos(o), RiderId::new("r-1"), t(27), t(27), &RefundPolicy::default())
+                    .unwrap()
+            },
             &|o| {
                 o.request_refund(refund_request(RefundMethod::Redeliver), &RefundPolicy::default(), t(60))
                     .unwrap()

@@ -15,6 +15,7 @@ use foodstream_aws::{
     DynamoCatalog, DynamoDeliveries, DynamoLogs, DynamoNotifications, DynamoOrders, DynamoRiders,
     S3PhotoStore, SystemClock, UuidIds,
 };
+use foodstream_domain::catalog::MenuItemChange;
 use foodstream_domain::order::Order;
 use foodstream_domain::ports::{
     CatalogRepository, EventPublisher, OrderRepository, OutgoingMessage, Placement, PortError,
@@ -40,6 +41,8 @@ pub struct Env {
     pub bucket: String,
     pub settings: Settings,
     pub publisher: SpyPublisher,
+    /// Where the consumers park poison records.
+    pub dead_letters: foodstream_memory::InMemoryDeadLetters,
 }
 
 impl Env {
@@ -64,12 +67,13 @@ impl Env {
             deliveries: DynamoDeliveries::new(dynamodb.clone(), &names[4], &names[3]),
             notifications: DynamoNotifications::new(dynamodb.clone(), &names[5]),
             logs: DynamoLogs::new(dynamodb, &names[6]),
-            photos: S3PhotoStore::new(s3.clone(), &bucket),
+            photos: S3PhotoStore::new(&config, s3.clone(), &bucket),
             s3,
             bucket,
             config,
             settings: Settings::default(),
             publisher: SpyPublisher { kafka, sent: Mutex::new(Vec::new()) },
+            dead_letters: foodstream_memory::InMemoryDeadLetters::new(),
         }
     }
 
@@ -84,7 +88,7 @@ impl Env {
     /// The payloads' menu in the catalog.
     pub async fn with_menu(self) -> Env {
         for item in payloads::menu().values() {
-            self.catalog.put_item(item).await.unwrap();
+            self.catalog.save_item(&MenuItemChange::creating(item)).await.unwrap();
         }
         self
     }
@@ -131,13 +135,21 @@ impl EventPublisher for SpyPublisher {
     }
 }
 
-fn payload_text(name: &str) -> String {
+pub fn payload_text(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events").join(format!("{name}.json"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (run `make events`)", path.display()))
 }
 
 pub fn request(name: &str) -> Request {
     foodstream_lambda::lambda_http::request::from_str(&payload_text(name)).expect("an API Gateway v2 request")
+}
+
+/// The payload `name` as JSON, changed by `edit`, as a request.
+pub fn edited_request(name: &str, edit: impl FnOnce(&mut Value)) -> Request {
+    let mut payload: Value = serde_json::from_str(&payload_text(name)).unwrap();
+    edit(&mut payload);
+    foodstream_lambda::lambda_http::request::from_str(&payload.to_string())
+        .expect("an API Gateway v2 request")
 }
 
 pub fn kafka_batch(name: &str) -> KafkaEvent {

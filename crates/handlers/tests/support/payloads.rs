@@ -17,7 +17,7 @@ use std::collections::HashMap;
 pub const ORDER: &str = "order-1";
 pub const STORE: &str = "store-1";
 pub const CUSTOMER: &str = "cust-1";
-pub const PHOTO_KEY: &str = "refund-photos/order-1/photo-1.jpg";
+pub const PHOTO_KEY: &str = "refund-photos/order-1/photo";
 
 pub fn at() -> Timestamp {
     Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
@@ -33,6 +33,7 @@ pub fn menu() -> HashMap<ProductId, MenuItem> {
                 name: name.into(),
                 price,
                 stock: 10,
+                version: 1,
             };
             (item.product_id.clone(), item)
         })
@@ -392,5 +393,22 @@ pub fn all() -> Vec<(&'static str, Value)> {
             let log = log_event();
             kafka(&[("log-events", log.user_id.to_string(), log.event_id.to_string(), log.to_json())])
         }),
+        ("delivery-sweeper", scheduled_event()),
     ]
+}
+
+/// What an EventBridge schedule (`Type: Schedule` in the template) hands
+/// the sweeper every minute.
+pub fn scheduled_event() -> Value {
+    json!({
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "000000000000",
+        "time": "2026-11-25T12:00:00Z",
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:000000000000:rule/foodstream-DeliverySweeperFunctionSweep"],
+        "detail": {}
+    })
 }

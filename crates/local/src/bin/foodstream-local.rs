@@ -57,6 +57,9 @@ enum Command {
         refund_window_seconds: Option<u64>,
         #[arg(long, env = "DELIVERY_DURATION_MS")]
         delivery_duration_ms: Option<u64>,
+        /// Serve the API beyond loopback (then LOCAL_JWT_SECRET must be your own).
+        #[arg(long)]
+        allow_non_loopback: bool,
     },
     /// Play the whole scenario against a running stack and print its timeline.
     Scenario {
@@ -140,10 +143,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             state_dir,
             refund_window_seconds,
             delivery_duration_ms,
+            allow_non_loopback,
         } => {
-            if !api.ip().is_loopback() {
-                return Err(format!("the local stack serves on loopback only, not {api}").into());
-            }
             let bin_dir = match bin_dir {
                 Some(dir) => dir,
                 None => std::env::current_exe()?.parent().ok_or("no binary directory")?.to_path_buf(),
@@ -172,6 +173,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 jwt_secret: jwt::secret_from_env(),
                 activity: Arc::new(say),
                 first_retry_backoff: Duration::from_millis(200),
+                schedule_every: None,
+                allow_non_loopback,
             };
             let stack = Stack::start(config).await?;
             for created in &stack.provisioned.created {
@@ -264,6 +267,8 @@ async fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         jwt_secret: secret.clone(),
         activity: Arc::new(|_| {}),
         first_retry_backoff: Duration::from_millis(200),
+        schedule_every: None,
+        allow_non_loopback: false,
     })
     .await?;
 

@@ -33,6 +33,8 @@ pub struct Settings {
     /// A namespace shared with an earlier stack (to replay its data).
     pub namespace: Option<String>,
     pub group_prefix: Option<String>,
+    /// Every `Schedule` event at this rate instead of the template's.
+    pub schedule_every: Option<Duration>,
 }
 
 impl Settings {
@@ -44,6 +46,7 @@ impl Settings {
             kafka_bootstrap: foodstream_testkit::kafka_bootstrap(),
             namespace: None,
             group_prefix: None,
+            schedule_every: None,
         }
     }
 
@@ -90,6 +93,8 @@ impl TestStack {
             jwt_secret: SECRET.into(),
             activity: Arc::new(move |line| sink.lock().unwrap().push(line)),
             first_retry_backoff: Duration::from_millis(20),
+            schedule_every: settings.schedule_every,
+            allow_non_loopback: false,
         })
         .await
         .expect(

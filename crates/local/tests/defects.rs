@@ -1,0 +1,130 @@
+//! Issue 12's defects through the whole local stack: the real binaries,
+//! moto and Tansu, the template's mappings and schedules. Each test runs
+//! its own stack under its own names, bounded in count and time.
+
+mod support;
+
+use reqwest::Method;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+use support::{Settings, Shop, TestStack};
+
+/// Every message of the stack's failure queue within `timeout`, until
+/// `enough` holds for them.
+async fn failure_queue(t: &TestStack, timeout: Duration, enough: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let sqs = aws_sdk_sqs::Client::new(&foodstream_testkit::config().await);
+    let url = t.stack.failure_queue_url.clone().unwrap();
+    let mut seen = Vec::new();
+    let until = Instant::now() + timeout;
+    while !enough(&seen) && Instant::now() < until {
+        let received = sqs
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        for message in received.messages() {
+            seen.push(serde_json::from_str(message.body().unwrap()).unwrap());
+            sqs.delete_message()
+                .queue_url(&url)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    seen
+}
+
+// Defect 1: a delivery always ends. The dispatcher dies after taking the
+// rider, then every retry dies too, until the mapping gives up: the
+// sweeper completes the delivery, frees the rider, and the order is
+// delivered and notified exactly as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_delivery_whose_dispatcher_keeps_dying_is_completed_by_the_sweeper() {
+    use foodstream_local::runtime::Sabotage;
+    let grace = std::env::var("SWEEP_TEST_GRACE_SECONDS").unwrap_or_else(|_| "1".into());
+    let mut settings = Settings::new("sweep").parameter("DeliverySweepGraceSeconds", grace);
+    settings.schedule_every = Some(Duration::from_secs(1)); // the sweeper's minute, at test speed
+    let t = TestStack::start(settings).await;
+    let shop = Shop::open(&t, 10, 1).await;
+    let customer = t.token(&format!("customer-{}", t.run), "customer", None);
+    // Killed 400 ms into its first call (the rider taken, the 1 s delivery
+    // not yet waited out), then the 5 retries the template allows die
+    // before they run anything.
+    let dispatcher = t.stack.pool("delivery-dispatcher").unwrap();
+    dispatcher.sabotage_next(Sabotage::Timeout { after: Duration::from_millis(400) }).await;
+    for _ in 0..5 {
+        dispatcher.sabotage_next(Sabotage::Refuse).await;
+    }
+    let id = t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await["order_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t.expect(&shop.owner, Method::POST, &format!("/orders/{id}/accept"), None, 200).await;
+    t.expect(&shop.owner, Method::POST, &format!("/orders/{id}/delivery-requests"), None, 202).await;
+    let order = t
+        .wait_until(&customer, &format!("/orders/{id}"), Duration::from_secs(60), |o| {
+            o["status"] == "DELIVERED"
+        })
+        .await;
+    assert_eq!(order["version"], 5, "{order}");
+    let activity = t.activity.lock().unwrap().clone();
+    assert!(
+        activity.iter().any(|l| l.starts_with("delivery-sweeper <- schedule: {\"completed\":1}")),
+        "the sweeper completed it: {activity:?}"
+    );
+    // The dispatcher's batch went to the destination after its retries.
+    let failed = failure_queue(&t, Duration::from_secs(10), |m| !m.is_empty()).await;
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["requestContext"]["approximateInvokeCount"], 6);
+    // The usual notifications, once: 5 statuses on 2 channels, 2 for the store.
+    t.wait_until(&customer, "/me/notifications", Duration::from_secs(30), |l| {
+        l["items"].as_array().unwrap().len() >= 10
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(t.list_all(&customer, "/me/notifications").await.len(), 10);
+    assert_eq!(t.list_all(&shop.owner, "/me/notifications").await.len(), 2);
+    // The rider is free: the next order of the zone is delivered by them.
+    let next = shop.deliver_one(&t, &customer, Duration::from_secs(30)).await;
+    let next = t.expect(&customer, Method::GET, &format!("/orders/{next}"), None, 200).await;
+    assert_eq!(next["rider_id"], order["rider_id"]);
+    t.stop().await;
+}
+
+// Defect 5: one bad item on the orders stream is parked within a minute,
+// with its payload, and the orders placed after it flow meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_bad_stream_item_is_parked_at_once_and_later_orders_flow() {
+    let t = TestStack::start(Settings::new("badstream")).await;
+    let shop = Shop::open(&t, 10, 0).await;
+    let customer = t.token(&format!("customer-{}", t.run), "customer", None);
+    // An item no relay can ever decode, written straight to the table.
+    let dynamodb = aws_sdk_dynamodb::Client::new(&foodstream_testkit::config().await);
+    let poison = format!("poison-{}", t.run);
+    let s = |v: &str| aws_sdk_dynamodb::types::AttributeValue::S(v.to_owned());
+    dynamodb
+        .put_item()
+        .table_name(t.stack.names.table("OrdersTable"))
+        .item("order_id", s(&poison))
+        .item("version", s("not a version"))
+        .send()
+        .await
+        .unwrap();
+    let started = Instant::now();
+    t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await;
+    t.wait_until(&customer, "/me/notifications", Duration::from_secs(45), |l| {
+        l["items"].as_array().unwrap().len() == 2
+    })
+    .await;
+    let parked = failure_queue(&t, Duration::from_secs(60), |m| !m.is_empty()).await;
+    assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
+    assert_eq!(parked.len(), 1, "{parked:?}");
+    assert_eq!(parked[0]["parkedBy"], "order-outbox-relay", "{}", parked[0]);
+    assert_eq!(parked[0]["record"]["dynamodb"]["Keys"]["order_id"]["S"], poison.as_str(), "{}", parked[0]);
+    assert!(parked[0]["reason"].as_str().unwrap().contains("version"), "{}", parked[0]);
+    t.stop().await;
+}
