@@ -53,6 +53,20 @@ async fn every_route_refuses_whoever_may_not_call_it_and_leaks_nothing() {
     let sub = format!("customer-{run}");
     let forged = jwt::mint(&Claims::new(&sub, "customer", None, now, 3600), "not-the-secret").unwrap();
     let expired = jwt::mint(&Claims::new(&sub, "customer", None, now - 7200, 3600), support::SECRET).unwrap();
+    let not_yet = jwt::mint(&Claims { nbf: now + 600, ..Claims::new(&sub, "customer", None, now, 3600) }, support::SECRET)
+        .unwrap();
+    // A well-signed token with a plain `role` and no Cognito attributes (the
+    // old local shape): the gateway lets it through, as API Gateway does any
+    // valid token; the function reads only `custom:role` and refuses it.
+    let mut plain = serde_json::to_value(Claims::new(&sub, "customer", None, now, 3600)).unwrap();
+    plain.as_object_mut().unwrap().remove("custom:role");
+    plain["role"] = json!("customer");
+    let plain_role = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &plain,
+        &jsonwebtoken::EncodingKey::from_secret(support::SECRET.as_bytes()),
+    )
+    .unwrap();
 
     let routes: Vec<(Method, String, Option<Value>, Who)> = vec![
         (
@@ -107,11 +121,17 @@ async fn every_route_refuses_whoever_may_not_call_it_and_leaks_nothing() {
             ("no token", None),
             ("a bad signature", Some(forged.clone())),
             ("an expired token", Some(expired.clone())),
+            ("a token not valid yet (nbf)", Some(not_yet.clone())),
         ] {
             let answer = call(token).await;
             assert_eq!(answer.status, 401, "{method} {path} with {label}: {}", answer.body);
             checked += 1;
         }
+        // Past the gateway, a token without the Cognito role claim: 401.
+        let answer = call(Some(plain_role.clone())).await;
+        assert_eq!(answer.status, 401, "{method} {path} with a plain role claim: {}", answer.body);
+        assert_eq!(answer.body["error"]["code"], "UNAUTHENTICATED", "{method} {path}: {}", answer.body);
+        checked += 1;
         // The wrong role: 403.
         let wrong_roles: Vec<(&str, &String)> = match who {
             Who::Anyone => vec![],
@@ -151,7 +171,7 @@ async fn every_route_refuses_whoever_may_not_call_it_and_leaks_nothing() {
             checked += 1;
         }
     }
-    assert!(checked >= 80, "{checked} refusals checked");
+    assert!(checked >= 112, "{checked} refusals checked");
 
     // Lists are scoped to the caller: the intruder sees no one else's orders
     // or notifications, and the other owner nothing of this store.
@@ -348,7 +368,8 @@ async fn bad_bodies_get_a_4xx_naming_the_field_and_the_reason_and_write_nothing(
     }
 
     // Nothing written: one order (the Korean one), still PAID at version 1,
-    // stock down by one, no cola, no rider-bad.
+    // stock down by one (the item's version moved on once, by that sale),
+    // no cola, no rider-bad.
     let orders = t.list_all(&customer, "/orders").await;
     assert_eq!(orders.len(), 1, "{orders:?}");
     let order = t.expect(&customer, Method::GET, &format!("/orders/{id}"), None, 200).await;
@@ -356,7 +377,7 @@ async fn bad_bodies_get_a_4xx_naming_the_field_and_the_reason_and_write_nothing(
     let menu = t.expect(&customer, Method::GET, &format!("/stores/{store}/menu"), None, 200).await;
     assert_eq!(
         menu["items"],
-        json!([{"product_id": "chicken", "name": "Fried chicken", "price": 18000, "stock": 9}])
+        json!([{"product_id": "chicken", "name": "Fried chicken", "price": 18000, "stock": 9, "version": 2}])
     );
     t.stop().await;
 }
