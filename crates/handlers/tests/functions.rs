@@ -332,3 +332,19 @@ async fn delivery_sweeper_completes_an_overdue_delivery_and_publishes_what_the_d
     assert_eq!(rider.status, RiderStatus::Available, "the rider is free again");
     assert_eq!(consumers::sweep(&ports).await.unwrap(), 0, "once");
 }
+
+#[tokio::test]
+async fn only_the_cognito_claims_are_read_a_plain_role_is_refused() {
+    let env = Env::new().await.with_menu().await;
+    // The claims API Gateway hands over from a Cognito ID token: accepted.
+    let (status, _) = answer_of(routes::list_menu(&env.catalog, request("list-menu")).await);
+    assert_eq!(status, 200);
+    // No token on AWS carries a plain `role`: one that does is not trusted.
+    let plain = edited_request("list-menu", |r| {
+        let claims = &mut r["requestContext"]["authorizer"]["jwt"]["claims"];
+        claims.as_object_mut().unwrap().remove("custom:role");
+        claims["role"] = json!("customer");
+    });
+    let (status, body) = answer_of(routes::list_menu(&env.catalog, plain).await);
+    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("UNAUTHENTICATED")), "{body}");
+}

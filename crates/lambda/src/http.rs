@@ -16,9 +16,10 @@ use tracing::{Instrument, error, info, info_span, warn};
 /// before parsing (API Gateway's own limit is far higher).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// The claims the JWT authorizer verified. Cognito puts custom attributes
-/// under `custom:`; a pre-token-generation trigger or the local gateway
-/// puts them plain: both are read.
+/// The claims the JWT authorizer verified, from a Cognito ID token: `sub`,
+/// and the custom attributes `custom:role` and `custom:store_id`. Nothing
+/// else is read: no token on AWS carries a plain `role`, and one that does
+/// is refused (401) rather than trusted.
 pub fn caller(request: &Request) -> Result<Caller, AppError> {
     let claims = match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => {
@@ -29,9 +30,8 @@ pub fn caller(request: &Request) -> Result<Caller, AppError> {
     let Some(claims) = claims else {
         return Err(AppError::Unauthenticated("no verified token claims in the request".into()));
     };
-    let claim =
-        |name: &str| claims.get(name).or_else(|| claims.get(&format!("custom:{name}"))).map(String::as_str);
-    access::caller_from_claims(claim("sub"), claim("role"), claim("store_id"))
+    let claim = |name: &str| claims.get(name).map(String::as_str);
+    access::caller_from_claims(claim("sub"), claim("custom:role"), claim("custom:store_id"))
 }
 
 /// A path parameter of the route (`{orderId}`); the route guarantees it.

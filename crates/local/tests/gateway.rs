@@ -85,8 +85,9 @@ async fn a_routed_request_reaches_the_function_as_a_2_0_event_with_the_claims() 
     assert_eq!(event["headers"]["content-type"], "application/json");
     assert_eq!(event["requestContext"]["http"]["method"], "POST");
     assert_eq!(event["requestContext"]["http"]["sourceIp"], "127.0.0.1");
-    assert_eq!(event["requestContext"]["authorizer"]["jwt"]["claims"]["store_id"], "store-1");
-    assert_eq!(event["requestContext"]["authorizer"]["jwt"]["claims"]["role"], "owner");
+    assert_eq!(event["requestContext"]["authorizer"]["jwt"]["claims"]["custom:store_id"], "store-1");
+    assert_eq!(event["requestContext"]["authorizer"]["jwt"]["claims"]["custom:role"], "owner");
+    assert_eq!(event["requestContext"]["authorizer"]["jwt"]["claims"]["token_use"], "id");
     assert_eq!(event["body"], r#"{"reason":"late"}"#);
     assert_eq!(event["isBase64Encoded"], false);
     pool.shutdown().await;

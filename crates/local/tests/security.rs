@@ -53,8 +53,11 @@ async fn every_route_refuses_whoever_may_not_call_it_and_leaks_nothing() {
     let sub = format!("customer-{run}");
     let forged = jwt::mint(&Claims::new(&sub, "customer", None, now, 3600), "not-the-secret").unwrap();
     let expired = jwt::mint(&Claims::new(&sub, "customer", None, now - 7200, 3600), support::SECRET).unwrap();
-    let not_yet = jwt::mint(&Claims { nbf: now + 600, ..Claims::new(&sub, "customer", None, now, 3600) }, support::SECRET)
-        .unwrap();
+    let not_yet = jwt::mint(
+        &Claims { nbf: now + 600, ..Claims::new(&sub, "customer", None, now, 3600) },
+        support::SECRET,
+    )
+    .unwrap();
     // A well-signed token with a plain `role` and no Cognito attributes (the
     // old local shape): the gateway lets it through, as API Gateway does any
     // valid token; the function reads only `custom:role` and refuses it.

@@ -72,9 +72,11 @@ pub fn delivery_requested() -> (Order, OrderEvent) {
 
 fn claims(role: &str) -> Value {
     match role {
-        "customer" => json!({"sub": CUSTOMER, "role": "customer"}),
-        "owner" => json!({"sub": "owner-1", "role": "owner", "store_id": STORE}),
-        _ => json!({"sub": "ops-1", "role": "operator"}),
+        "customer" => json!({"sub": CUSTOMER, "cognito:username": CUSTOMER, "custom:role": "customer"}),
+        "owner" => {
+            json!({"sub": "owner-1", "cognito:username": "owner-1", "custom:role": "owner", "custom:store_id": STORE})
+        }
+        _ => json!({"sub": "ops-1", "cognito:username": "ops-1", "custom:role": "operator"}),
     }
 }
 
@@ -90,9 +92,13 @@ fn http(
 ) -> Value {
     let (method, _) = route.split_once(' ').unwrap();
     let mut claims = claims(role);
+    // As API Gateway hands an ID token's claims over: every value a string.
+    claims["token_use"] = json!("id");
     claims["iss"] = json!("food-delivery-local");
-    claims["aud"] = json!("food-delivery");
-    claims["exp"] = json!("1795000000");
+    claims["aud"] = json!("foodstream-local-app-client");
+    claims["iat"] = json!("1795604400");
+    claims["nbf"] = json!("1795604400");
+    claims["exp"] = json!("1795608000");
     let mut headers = json!({"accept": "application/json", "host": "127.0.0.1:3000", "user-agent": "curl/8.5.0", "authorization": "Bearer <token>"});
     if body.is_some() {
         headers["content-type"] = json!("application/json");
