@@ -24,8 +24,13 @@ async fn the_api_matches_its_openapi_document_under_schemathesis() {
     let customer = t.token(&format!("customer-{}", t.run), "customer", None);
     t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await;
 
+    // schemathesis keeps a `.schemathesis` cache in its working directory:
+    // a scratch one, removed after, never the source tree.
+    let scratch = std::env::temp_dir().join(format!("schemathesis-{}", t.run));
+    std::fs::create_dir_all(&scratch).unwrap();
     for (role, token) in [("customer", &customer), ("owner", &shop.owner), ("operator", &shop.operator)] {
         let output = Command::new(&st)
+            .current_dir(&scratch)
             .arg("run")
             .arg(workspace().join("docs/openapi.yaml"))
             .args(["--url", &t.stack.api_url])
@@ -59,5 +64,6 @@ async fn the_api_matches_its_openapi_document_under_schemathesis() {
         let summary = report.lines().filter(|l| l.contains("generated")).collect::<Vec<_>>().join(" ");
         println!("schemathesis as {role}: {summary}");
     }
+    let _ = std::fs::remove_dir_all(&scratch);
     t.stop().await;
 }
