@@ -62,11 +62,6 @@ impl KafkaPublisher {
         })
     }
 
-    /// Waits for every queued message (used before a function freezes).
-    pub fn flush(&self) -> Result<(), PortError> {
-        self.current().flush(self.timeout).map_err(|e| PortError::Unavailable(e.to_string()))
-    }
-
     fn current(&self) -> Arc<FutureProducer<IamContext>> {
         self.producer.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
