@@ -3,7 +3,7 @@
 //! before its fix.
 
 mod support;
-use support::payloads::{self, ORDER, PHOTO_KEY};
+use support::payloads::{self, ORDER};
 use support::*;
 
 use foodstream_aws::SystemClock;
@@ -108,15 +108,7 @@ async fn a_delivery_applied_late_still_leaves_the_whole_refund_window() {
     let window = env.settings.refund.window;
     assert!(deadline >= before + window && deadline <= chrono::Utc::now() + window, "{deadline}");
 
-    env.s3
-        .put_object()
-        .bucket(&env.bucket)
-        .key(PHOTO_KEY)
-        .content_type("image/jpeg")
-        .body(vec![0u8; 2048].into())
-        .send()
-        .await
-        .unwrap();
+    env.upload_photo(2048).await;
     let (status, refunded) =
         answer_of(routes::request_refund(env.change_ports(), &env.photos, request("request-refund")).await);
     assert_eq!((status, refunded["status"].as_str()), (200, Some("REFUND_REQUESTED")), "{refunded}");

@@ -160,15 +160,7 @@ async fn refund_photo_request_and_decision_work_against_s3_and_dynamodb() {
         (status, missing["error"]["details"]["fields"][0]["field"].as_str()),
         (400, Some("photo_key"))
     );
-    env.s3
-        .put_object()
-        .bucket(&env.bucket)
-        .key(PHOTO_KEY)
-        .content_type("image/jpeg")
-        .body(vec![0u8; 4096].into())
-        .send()
-        .await
-        .unwrap();
+    env.upload_photo(4096).await;
     let (status, order) =
         answer_of(routes::request_refund(env.change_ports(), &env.photos, request("request-refund")).await);
     assert_eq!((status, order["status"].as_str()), (200, Some("REFUND_REQUESTED")));

@@ -5,38 +5,8 @@
 mod support;
 
 use reqwest::Method;
-use serde_json::Value;
 use std::time::{Duration, Instant};
 use support::{Settings, Shop, TestStack};
-
-/// Every message of the stack's failure queue within `timeout`, until
-/// `enough` holds for them.
-async fn failure_queue(t: &TestStack, timeout: Duration, enough: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-    let sqs = aws_sdk_sqs::Client::new(&foodstream_testkit::config().await);
-    let url = t.stack.failure_queue_url.clone().unwrap();
-    let mut seen = Vec::new();
-    let until = Instant::now() + timeout;
-    while !enough(&seen) && Instant::now() < until {
-        let received = sqs
-            .receive_message()
-            .queue_url(&url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        for message in received.messages() {
-            seen.push(serde_json::from_str(message.body().unwrap()).unwrap());
-            sqs.delete_message()
-                .queue_url(&url)
-                .receipt_handle(message.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-    }
-    seen
-}
 
 // Defect 1: a delivery always ends. The dispatcher dies after taking the
 // rider, then every retry dies too, until the mapping gives up: the
@@ -77,7 +47,7 @@ async fn a_delivery_whose_dispatcher_keeps_dying_is_completed_by_the_sweeper() {
         "the sweeper completed it: {activity:?}"
     );
     // The dispatcher's batch went to the destination after its retries.
-    let failed = failure_queue(&t, Duration::from_secs(10), |m| !m.is_empty()).await;
+    let failed = t.failure_queue(Duration::from_secs(10), |m| !m.is_empty()).await;
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert_eq!(failed[0]["requestContext"]["approximateInvokeCount"], 6);
     // The usual notifications, once: 5 statuses on 2 channels, 2 for the store.
@@ -120,7 +90,7 @@ async fn a_bad_stream_item_is_parked_at_once_and_later_orders_flow() {
         l["items"].as_array().unwrap().len() == 2
     })
     .await;
-    let parked = failure_queue(&t, Duration::from_secs(60), |m| !m.is_empty()).await;
+    let parked = t.failure_queue(Duration::from_secs(60), |m| !m.is_empty()).await;
     assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
     assert_eq!(parked.len(), 1, "{parked:?}");
     assert_eq!(parked[0]["parkedBy"], "order-outbox-relay", "{}", parked[0]);

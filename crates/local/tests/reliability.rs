@@ -324,35 +324,15 @@ async fn poison_records_on_every_topic_reach_the_failure_queue_and_the_partition
     // order-events; the dispatcher's filter lets through only the 3 typed
     // OrderDeliveryRequested; the updater and the collector get their
     // topic's 9.
-    let aws = foodstream_testkit::config().await;
-    let sqs = aws_sdk_sqs::Client::new(&aws);
-    let url = t.stack.failure_queue_url.clone().unwrap();
+    let parked = t.failure_queue(Duration::from_secs(60), |m| m.len() >= 30).await;
     let mut failed: BTreeMap<String, usize> = BTreeMap::new();
-    let until = std::time::Instant::now() + Duration::from_secs(60);
-    while failed.values().sum::<usize>() < 30 && std::time::Instant::now() < until {
-        let received = sqs
-            .receive_message()
-            .queue_url(&url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        for message in received.messages() {
-            let record: Value = serde_json::from_str(message.body().unwrap()).unwrap();
-            let function =
-                record["parkedBy"].as_str().unwrap_or_else(|| panic!("not parked: {record}")).to_owned();
-            *failed.entry(function).or_default() += 1;
-            assert_eq!(record["condition"], "Unprocessable", "{record}");
-            assert!(record["record"]["value"].is_string(), "the payload is kept: {record}");
-            assert!(!record["reason"].as_str().unwrap().is_empty(), "{record}");
-            sqs.delete_message()
-                .queue_url(&url)
-                .receipt_handle(message.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
+    for record in &parked {
+        let function =
+            record["parkedBy"].as_str().unwrap_or_else(|| panic!("not parked: {record}")).to_owned();
+        *failed.entry(function).or_default() += 1;
+        assert_eq!(record["condition"], "Unprocessable", "{record}");
+        assert!(record["record"]["value"].is_string(), "the payload is kept: {record}");
+        assert!(!record["reason"].as_str().unwrap().is_empty(), "{record}");
     }
     let expected: BTreeMap<String, usize> =
         [("notifier", 9), ("delivery-dispatcher", 3), ("order-delivery-updater", 9), ("log-collector", 9)]

@@ -105,6 +105,20 @@ impl Env {
         self
     }
 
+    /// A JPEG of `bytes` bytes at the payloads' photo key, as the phone
+    /// would have uploaded it.
+    pub async fn upload_photo(&self, bytes: usize) {
+        self.s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(payloads::PHOTO_KEY)
+            .content_type("image/jpeg")
+            .body(vec![0u8; bytes].into())
+            .send()
+            .await
+            .unwrap();
+    }
+
     pub async fn order(&self) -> Order {
         self.orders.get(&payloads::ORDER.into()).await.unwrap().expect("order-1 exists")
     }

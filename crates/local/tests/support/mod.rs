@@ -187,6 +187,35 @@ impl TestStack {
         }
     }
 
+    /// The messages of the stack's failure queue (each taken off it), read
+    /// until `enough` holds for them or `timeout` passes.
+    pub async fn failure_queue(&self, timeout: Duration, enough: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let sqs = aws_sdk_sqs::Client::new(&foodstream_testkit::config().await);
+        let url = self.stack.failure_queue_url.clone().expect("the template has a failure queue");
+        let mut seen = Vec::new();
+        let until = Instant::now() + timeout;
+        while !enough(&seen) && Instant::now() < until {
+            let received = sqs
+                .receive_message()
+                .queue_url(&url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .unwrap();
+            for message in received.messages() {
+                seen.push(serde_json::from_str(message.body().unwrap()).unwrap());
+                sqs.delete_message()
+                    .queue_url(&url)
+                    .receipt_handle(message.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+        seen
+    }
+
     pub async fn stop(self) {
         self.stack.stop().await;
     }
