@@ -496,6 +496,24 @@ mod tests {
     }
 
     #[test]
+    fn the_longest_delivery_fits_the_dispatchers_timeout() {
+        let t = project_template();
+        let max_ms = foodstream_domain::delivery::MAX_DELIVERY_DURATION_MS as u64;
+        let dispatcher = t.function("delivery-dispatcher").unwrap();
+        // Waiting out the longest delivery leaves 10 s to complete and publish.
+        assert!(
+            dispatcher.timeout_seconds * 1000 >= max_ms + 10_000,
+            "the dispatcher's Timeout ({} s) cannot wait out a {max_ms} ms delivery",
+            dispatcher.timeout_seconds
+        );
+        // The parameter refuses what the functions would refuse at start.
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/template.yaml");
+        let raw: Value = serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let parameter = get(&raw, "Parameters").and_then(|p| get(p, "DeliveryDurationMs")).unwrap();
+        assert_eq!(get(parameter, "MaxValue").and_then(text), Some(max_ms.to_string()));
+    }
+
+    #[test]
     fn rates_are_read_and_anything_else_refused() {
         assert_eq!(parse_rate("rate(1 minute)"), Some(std::time::Duration::from_secs(60)));
         assert_eq!(parse_rate("rate(5 minutes)"), Some(std::time::Duration::from_secs(300)));
