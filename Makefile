@@ -51,9 +51,21 @@ bench: tools ## Benchmarks with figures next to their floors: criterion, cold st
 events: ## Rewrite the ready payloads under events/ from the code
 	UPDATE_EVENTS=1 $(CARGO) test --locked -p foodstream-handlers --test functions event_payloads_are_current
 
-.PHONY: build
-build: tools ## Build every function for Lambda with cargo lambda (x86_64, and arm64 when its target installs)
-	@scripts/build-functions.sh
+.PHONY: package
+package: tools ## Build every function once for Lambda (ARCH=arm64 default, or x86_64): dist/<arch>/ zips, bootstraps, deployable template
+	@scripts/package.sh
+
+.PHONY: test-package
+test-package: ## The end-to-end test on the arm64 package under qemu (make package first; not in make test: see README)
+	@scripts/install-tools.sh --qemu
+	@test -f dist/arm64/template.json || ARCH=arm64 scripts/package.sh
+	@scripts/emulators.sh up --owned .local/run/test-package.owned
+	@status=0; \
+	  { $(CARGO) build --locked -p foodstream-local --bins && \
+	    FOODSTREAM_FUNCTIONS_DIR=$(CURDIR)/dist/arm64/bin \
+	    FOODSTREAM_FUNCTION_LAUNCHER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
+	    $(CARGO) test --locked -p foodstream-local --test e2e; } || status=$$?; \
+	  scripts/emulators.sh down --owned .local/run/test-package.owned; exit $$status
 
 .PHONY: token
 token: ## Mint a local bearer token: make token ROLE=customer|owner|operator SUB=<user> [STORE=<store>]
@@ -61,15 +73,15 @@ token: ## Mint a local bearer token: make token ROLE=customer|owner|operator SUB
 	  --role "$(ROLE)" --sub "$(SUB)" $(if $(STORE),--store "$(STORE)")
 
 .PHONY: deploy
-deploy: ## Build with cargo lambda and deploy the stack to AWS with SAM (guided the first time; costs money, see README)
+deploy: ## Deploy the arm64 package (make package) to AWS with SAM (guided the first time; costs money, see README)
 	@scripts/deploy.sh deploy
 
 .PHONY: destroy
-destroy: ## Delete the AWS stack (DynamoDB tables and the photo bucket are retained)
+destroy: ## Delete the AWS stack (DynamoDB tables, the photo bucket and the user pool are retained)
 	@scripts/deploy.sh destroy
 
 .PHONY: up
-up: tools ## Start the local stack in the background and print the API URL (reuses a running one)
+up: tools ## Start the local stack in the background and print the API URL (reuses a running one; FUNCTIONS=package runs the arm64 package)
 	@scripts/stack.sh up
 
 .PHONY: logs

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# make deploy / make destroy: the SAM CLI builds every function with cargo
-# lambda (arm64) and deploys infra/template.yaml as one stack.
+# make deploy / make destroy: deploys exactly what `make package` built (the
+# arm64 zips and dist/arm64/template.json, which points at them) as one
+# stack with the SAM CLI. Nothing is built here: what ships is what
+# `make up FUNCTIONS=package` runs.
 #   scripts/deploy.sh deploy    guided on the first run (writes infra/samconfig.toml), then repeatable
 #   scripts/deploy.sh destroy   deletes the stack (tables and the photo bucket are retained: delete them by hand)
 set -euo pipefail
@@ -13,7 +15,6 @@ if ! "$venv/bin/sam" --version 2>/dev/null | grep -q "$SAM_VERSION"; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check "aws-sam-cli==$SAM_VERSION"
 fi
 export PATH="$PWD/$venv/bin:$PATH"
-rustup target add aarch64-unknown-linux-gnu >/dev/null
 if ! aws_identity=$("$venv/bin/python" -c 'import boto3; print(boto3.client("sts").get_caller_identity()["Arn"])' 2>&1); then
   echo "[deploy] no AWS credentials: configure a profile or AWS_* variables first ($aws_identity)" >&2
   exit 1
@@ -22,11 +23,15 @@ echo "[deploy] deploying as $aws_identity" >&2
 config=infra/samconfig.toml
 case "${1:-deploy}" in
   deploy)
-    sam build --template-file infra/template.yaml --build-dir .aws-sam/build --beta-features
+    packaged=dist/arm64/template.json
+    if [ ! -f "$packaged" ]; then
+      echo "[deploy] no package yet: building it (make package)" >&2
+      ARCH=arm64 scripts/package.sh
+    fi
     if [ -f "$config" ]; then
-      sam deploy --template-file .aws-sam/build/template.yaml --config-file "$PWD/$config"
+      sam deploy --template-file "$packaged" --config-file "$PWD/$config"
     else
-      sam deploy --template-file .aws-sam/build/template.yaml --guided --capabilities CAPABILITY_IAM \
+      sam deploy --template-file "$packaged" --guided --capabilities CAPABILITY_IAM \
         --config-file "$PWD/$config"
     fi
     ;;

@@ -49,7 +49,7 @@ if [ ${#missing_apt[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_apt[@]}" >/dev/null
 fi
 
-# cargo-lambda (brings zig) in the project's venv, for `make build`.
+# cargo-lambda (brings zig) in the project's venv, for `make package`.
 if [ "${1:-}" = "--lambda" ]; then
   venv="$(cd "$(dirname "$0")/.." && pwd)/.local/venv"
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
@@ -57,5 +57,12 @@ if [ "${1:-}" = "--lambda" ]; then
     log "installing cargo-lambda 1.9.2 into $venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check "cargo-lambda==1.9.2"
   fi
+fi
+# qemu-user and the aarch64 glibc, for the arm64 package run locally
+# (`make up FUNCTIONS=package`, `make test-package`).
+if [ "${1:-}" = "--qemu" ] && { ! command -v qemu-aarch64 >/dev/null 2>&1 || [ ! -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ]; }; then
+  log "installing qemu-user and libc6-arm64-cross"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user libc6-arm64-cross >/dev/null
 fi
 log "ok: $(cargo --version)"

@@ -15,6 +15,8 @@ if [ ! -x "$venv/bin/cfn-lint" ] || ! "$venv/bin/cfn-lint" --version | grep -q "
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "cfn-lint==$CFN_LINT_VERSION"
 fi
+# `--tools-only`: install the pinned cfn-lint and stop (scripts/package.sh lints its own template).
+[ "${1:-}" = "--tools-only" ] && exit 0
 expanded=$(mktemp --suffix=.json)
 trap 'rm -f "$expanded"' EXIT
 "$venv/bin/cfn-lint" --version

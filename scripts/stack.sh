@@ -10,7 +10,9 @@
 #   scripts/stack.sh status
 #
 # Settings from the environment: FOODSTREAM_API_ADDR (127.0.0.1:3000), AWS_ENDPOINT_URL,
-# KAFKA_BOOTSTRAP_SERVERS, REFUND_WINDOW_SECONDS, DELIVERY_DURATION_MS, LOCAL_JWT_SECRET.
+# KAFKA_BOOTSTRAP_SERVERS, REFUND_WINDOW_SECONDS, DELIVERY_DURATION_MS, LOCAL_JWT_SECRET,
+# FUNCTIONS: debug (the default: `cargo build` binaries) or package (the bootstraps of
+# `make package`, ARCH=arm64 by default, run under qemu-aarch64: what `make deploy` uploads).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 run_dir=.local/run
@@ -38,11 +40,28 @@ up() {
   log "building the function binaries and the stack (debug profile)"
   cargo build --workspace --bins --locked --quiet
   mkdir -p "$run_dir" "$log_dir"
-  local binary
+  local binary functions=(--launcher "")
   binary="$(target_dir)/debug/foodstream-local"
+  case "${FUNCTIONS:-debug}" in
+    debug) ;;
+    package)
+      local arch=${ARCH:-arm64}
+      if [ ! -f "dist/$arch/template.json" ]; then
+        log "no package for $arch yet: make package"
+        ARCH=$arch scripts/package.sh
+      fi
+      functions=(--bin-dir "dist/$arch/bin" --launcher "")
+      if [ "$arch" = arm64 ] && [ "$(uname -m)" != aarch64 ]; then
+        scripts/install-tools.sh --qemu
+        functions=(--bin-dir "dist/$arch/bin" --launcher "qemu-aarch64 -L /usr/aarch64-linux-gnu")
+      fi
+      log "functions: the $arch package (dist/$arch/bin, taken out of the zips make deploy uploads)"
+      ;;
+    *) log "FUNCTIONS must be debug or package"; exit 2 ;;
+  esac
   # Its own session and process group: `down` stops it and every function
   # instance it started with one signal to the group.
-  setsid "$binary" up --api "$api_addr" >"$log_dir/stack.log" 2>&1 < /dev/null &
+  setsid "$binary" up --api "$api_addr" "${functions[@]}" >"$log_dir/stack.log" 2>&1 < /dev/null &
   echo $! >"$pidfile"
   local deadline=$((SECONDS + 120))
   until grep -q "ready: API" "$log_dir/stack.log" 2>/dev/null; do

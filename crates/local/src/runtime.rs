@@ -32,6 +32,10 @@ pub struct FunctionSpec {
     /// Where the instances' stdout and stderr go (appended); inherited when
     /// `None`.
     pub log_file: Option<PathBuf>,
+    /// A command the binary runs under (its first word the program, then
+    /// its arguments, then the binary): `qemu-aarch64 -L /usr/aarch64-linux-gnu`
+    /// for arm64 bootstraps on an x86_64 machine. Empty: the binary itself.
+    pub launcher: Vec<String>,
 }
 
 /// How an invocation ended, as the Lambda service would report it.
@@ -192,7 +196,14 @@ impl Instance {
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        let mut command = Command::new(&spec.binary);
+        let mut command = match spec.launcher.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(&spec.binary);
+                command
+            }
+            None => Command::new(&spec.binary),
+        };
         if let Some(path) = &spec.log_file {
             let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
             command.stdout(file.try_clone()?).stderr(file);

@@ -50,6 +50,9 @@ pub struct StackConfig {
     /// Serve the API on an address other than loopback (then never with
     /// the well-known default token secret).
     pub allow_non_loopback: bool,
+    /// The command every function binary runs under (empty: none); see
+    /// `FunctionSpec::launcher`.
+    pub launcher: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -187,6 +190,7 @@ impl Stack {
                 memory_mb: function.memory_mb,
                 max_instances: config.max_instances,
                 log_file: config.log_dir.as_ref().map(|d| d.join(format!("{}.log", function.binary))),
+                launcher: config.launcher.clone(),
             };
             pools.insert(function.binary.clone(), Arc::new(FunctionPool::new(spec)));
         }

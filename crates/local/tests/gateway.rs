@@ -21,6 +21,7 @@ async fn start() -> (SocketAddr, Arc<FunctionPool>, tokio::task::JoinHandle<()>)
         memory_mb: 128,
         max_instances: 2,
         log_file: None,
+        launcher: Vec::new(),
     }));
     let routes = vec![RouteSpec {
         method: "POST".into(),

@@ -91,6 +91,7 @@ async fn a_kafka_mapping_filters_retries_bisects_routes_failures_and_commits() {
         memory_mb: 128,
         max_instances: 1,
         log_file: None,
+        launcher: Vec::new(),
     }));
     let mapping = Mapping {
         function: "echo".into(),

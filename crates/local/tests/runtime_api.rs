@@ -15,6 +15,7 @@ fn pool(timeout_ms: u64, max_instances: usize) -> FunctionPool {
         memory_mb: 128,
         max_instances,
         log_file: None,
+        launcher: Vec::new(),
     })
 }
 

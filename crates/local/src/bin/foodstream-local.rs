@@ -60,6 +60,10 @@ enum Command {
         /// Serve the API beyond loopback (then LOCAL_JWT_SECRET must be your own).
         #[arg(long)]
         allow_non_loopback: bool,
+        /// Run every function binary under this command, e.g.
+        /// "qemu-aarch64 -L /usr/aarch64-linux-gnu" for the arm64 package.
+        #[arg(long, default_value = "")]
+        launcher: String,
     },
     /// Play the whole scenario against a running stack and print its timeline.
     Scenario {
@@ -144,6 +148,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             refund_window_seconds,
             delivery_duration_ms,
             allow_non_loopback,
+            launcher,
         } => {
             let bin_dir = match bin_dir {
                 Some(dir) => dir,
@@ -175,6 +180,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 first_retry_backoff: Duration::from_millis(200),
                 schedule_every: None,
                 allow_non_loopback,
+                launcher: launcher.split_whitespace().map(String::from).collect(),
             };
             let stack = Stack::start(config).await?;
             for created in &stack.provisioned.created {
@@ -269,6 +275,7 @@ async fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         first_retry_backoff: Duration::from_millis(200),
         schedule_every: None,
         allow_non_loopback: false,
+        launcher: Vec::new(),
     })
     .await?;
 
@@ -283,6 +290,7 @@ async fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         memory_mb: 128,
         max_instances: 1,
         log_file: None,
+        launcher: Vec::new(),
     };
     let (floor, rows) = bench::cold_starts(&stack, &events, floor).await;
     bench::print_cold_starts(&floor, &rows);

@@ -20,10 +20,30 @@ pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// `target/debug`, where `cargo build --workspace --bins` put the functions.
+/// `target/debug`, where `cargo build --workspace --bins` put the functions;
+/// or `FOODSTREAM_FUNCTIONS_DIR` (`make test-package`: the bootstraps of
+/// `make package`).
 pub fn bin_dir() -> PathBuf {
+    match std::env::var_os("FOODSTREAM_FUNCTIONS_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => target_dir(),
+    }
+}
+
+/// `target/debug`: the test binaries' own directory's parent.
+fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     exe.parent().and_then(Path::parent).unwrap().to_path_buf()
+}
+
+/// What the functions run under: `FOODSTREAM_FUNCTION_LAUNCHER` (qemu for
+/// the arm64 package), else nothing.
+pub fn launcher() -> Vec<String> {
+    std::env::var("FOODSTREAM_FUNCTION_LAUNCHER")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(String::from)
+        .collect()
 }
 
 pub struct Settings {
@@ -75,7 +95,7 @@ impl TestStack {
         let run = settings.run.clone();
         let activity: Arc<Mutex<Vec<String>>> = Arc::default();
         let sink = activity.clone();
-        let log_dir = bin_dir().join("test-stacks").join(&run);
+        let log_dir = target_dir().join("test-stacks").join(&run);
         let topic_prefix = format!("{}.", settings.namespace.clone().unwrap_or_else(|| run.clone()));
         let stack = Stack::start(StackConfig {
             template: workspace().join("infra/template.yaml"),
@@ -95,6 +115,7 @@ impl TestStack {
             first_retry_backoff: Duration::from_millis(20),
             schedule_every: settings.schedule_every,
             allow_non_loopback: false,
+            launcher: launcher(),
         })
         .await
         .expect(
