@@ -85,7 +85,13 @@ pub async fn resolve_bootstrap(config: &SdkConfig) -> Result<Bootstrap, KafkaSet
         .ok()
         .filter(|s| !s.trim().is_empty())
         .ok_or(KafkaSetupError::NoBootstrap)?;
-    let output = aws_sdk_kafka::Client::new(config)
+    // The dual-stack MSK API endpoint (`kafka-api`): the only MSK API
+    // interface endpoint service that takes new VPC endpoints
+    // (`aws.api.<region>.kafka-api`; `com.amazonaws.<region>.kafka` no
+    // longer does), so the private DNS of the template's endpoint answers
+    // for this name.
+    let kafka_config = aws_sdk_kafka::config::Builder::from(config).use_dual_stack(true).build();
+    let output = aws_sdk_kafka::Client::from_conf(kafka_config)
         .get_bootstrap_brokers()
         .cluster_arn(&cluster)
         .send()
