@@ -9,7 +9,7 @@ use support::*;
 use foodstream_aws::SystemClock;
 use foodstream_domain::ids::StoreId;
 use foodstream_domain::order::OrderStatus;
-use foodstream_domain::ports::{CatalogRepository, OrderRepository, OrderUpdate};
+use foodstream_domain::ports::{CatalogRepository, OrderRepository};
 use foodstream_handlers::{consumers, routes};
 use serde_json::{Value, json};
 
@@ -90,12 +90,7 @@ async fn a_menu_edit_from_a_stale_page_is_412_and_never_restores_sold_stock() {
 // records, not at the planned completion time.
 #[tokio::test]
 async fn a_delivery_applied_late_still_leaves_the_whole_refund_window() {
-    let env = Env::new().await.with_order(&payloads::placed().0).await;
-    let (requested, _) = payloads::delivery_requested();
-    env.orders
-        .update(&OrderUpdate { order: requested, expected_version: 1, events: vec![], stock: None })
-        .await
-        .unwrap();
+    let env = Env::new().await.with_delivery_requested().await;
     // The batch's delivery happened days ago (the payload's time): the
     // updater applies it only now.
     let before = chrono::Utc::now();

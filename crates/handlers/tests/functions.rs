@@ -13,8 +13,8 @@ use foodstream_domain::delivery::{RiderStatus, Zone};
 use foodstream_domain::ids::{OrderId, Recipient, RiderId, StoreId, UserId};
 use foodstream_domain::order::OrderStatus;
 use foodstream_domain::ports::{
-    CatalogRepository, DeliveryRepository, LogRepository, NotificationRepository, OrderRepository,
-    OrderUpdate, PageRequest, RiderRepository,
+    CatalogRepository, DeliveryRepository, LogRepository, NotificationRepository, PageRequest,
+    RiderRepository,
 };
 use foodstream_handlers::{consumers, routes};
 use serde_json::json;
@@ -226,13 +226,7 @@ async fn delivery_dispatcher_takes_a_rider_and_publishes_assignment_and_completi
 
 #[tokio::test]
 async fn order_delivery_updater_delivers_the_order_once() {
-    let env = Env::new().await.with_order(&payloads::placed().0).await;
-    // Bring order-1 to DELIVERY_REQUESTED at version 3, as the payload expects.
-    let (requested, _) = payloads::delivery_requested();
-    env.orders
-        .update(&OrderUpdate { order: requested, expected_version: 1, events: vec![], stock: None })
-        .await
-        .unwrap();
+    let env = Env::new().await.with_delivery_requested().await;
     let batch = kafka_batch("order-delivery-updater");
     let summary =
         consumers::update_orders(&env.orders, &SystemClock, &env.settings, &env.dead_letters, &batch)

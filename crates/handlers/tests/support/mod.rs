@@ -18,7 +18,7 @@ use foodstream_aws::{
 use foodstream_domain::catalog::MenuItemChange;
 use foodstream_domain::order::Order;
 use foodstream_domain::ports::{
-    CatalogRepository, EventPublisher, OrderRepository, OutgoingMessage, Placement, PortError,
+    CatalogRepository, EventPublisher, OrderRepository, OrderUpdate, OutgoingMessage, Placement, PortError,
 };
 use foodstream_domain::stock::StockPlan;
 use foodstream_kafka::{Bootstrap, KafkaPublisher, KafkaSettings};
@@ -117,6 +117,16 @@ impl Env {
             .send()
             .await
             .unwrap();
+    }
+
+    /// order-1 brought to DELIVERY_REQUESTED at version 3, as the
+    /// order-delivery-updater payload expects.
+    pub async fn with_delivery_requested(self) -> Env {
+        let env = self.with_order(&payloads::placed().0).await;
+        let (requested, _) = payloads::delivery_requested();
+        let update = OrderUpdate { order: requested, expected_version: 1, events: vec![], stock: None };
+        env.orders.update(&update).await.unwrap();
+        env
     }
 
     pub async fn order(&self) -> Order {
