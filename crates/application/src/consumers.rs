@@ -13,7 +13,6 @@ use foodstream_domain::delivery::{
     Delivery, DeliveryFailureReason, DeliveryRequest, DeliveryStatus, Rider, candidate_riders,
 };
 use foodstream_domain::events::{DeliveryEvent, DeliveryEventType, LogEvent, OrderEvent};
-use foodstream_domain::ids::OrderId;
 use foodstream_domain::log::LogRetention;
 use foodstream_domain::notification::notifications_for;
 use foodstream_domain::order::Transition;
@@ -22,7 +21,6 @@ use foodstream_domain::ports::{
     OrderRepository, OrderUpdate, OutgoingMessage, PortError, RiderRepository, UpdateError,
 };
 use foodstream_domain::sequencing::Applicability;
-use std::collections::BTreeMap;
 use tracing::{info, warn};
 
 /// The `service` of the log records the notifier produces.
@@ -107,30 +105,6 @@ pub async fn dispatch_delivery(
     }
     info!(order_id = %event.order_id, event_id = %event.event_id, delivery_id = %delivery.id(), status = ?delivery.status, ?outcome, "delivery dispatched");
     Ok(outcome)
-}
-
-/// Handles a batch: orders in parallel (each delivery waits its own
-/// delivery time), one order's events in their order.
-pub async fn dispatch_batch(
-    ports: &DispatchPorts<'_>,
-    events: &[OrderEvent],
-) -> Result<Vec<Outcome>, ConsumeError> {
-    let mut by_order: BTreeMap<&OrderId, Vec<&OrderEvent>> = BTreeMap::new();
-    for event in events {
-        by_order.entry(&event.order_id).or_default().push(event);
-    }
-    let runs = by_order.into_values().map(|events| async move {
-        let mut outcomes = Vec::with_capacity(events.len());
-        for event in events {
-            outcomes.push(dispatch_delivery(ports, event).await?);
-        }
-        Ok::<_, ConsumeError>(outcomes)
-    });
-    let mut all = Vec::with_capacity(events.len());
-    for result in futures::future::join_all(runs).await {
-        all.extend(result?);
-    }
-    Ok(all)
 }
 
 /// Takes the longest idle available rider of the zone (a conditional

@@ -134,11 +134,3 @@ fn image(item: &serde_dynamo::Item) -> Result<OrderImage, String> {
     let deserializer = serde_dynamo::Deserializer::from_attribute_value(value);
     serde_path_to_error::deserialize(deserializer).map_err(|e| format!("{}: {}", e.path(), e.inner()))
 }
-
-/// The typed events of a Kafka batch, for tests and benches that feed a
-/// use case directly: `Err` names the first record that does not decode.
-pub fn kafka_events<K: EventType, D: DeserializeOwned>(
-    event: &KafkaEvent,
-) -> Result<Vec<Envelope<K, D>>, String> {
-    kafka_records::<K, D>(event).into_iter().map(|r| r.event.map_err(|e| format!("{}: {e}", r.id))).collect()
-}

@@ -6,7 +6,7 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use foodstream_application::consumers::{
-    DispatchPorts, NotifyPorts, Outcome, apply_delivery_event, collect_log, dispatch_batch, notify,
+    DispatchPorts, NotifyPorts, Outcome, apply_delivery_event, collect_log, dispatch_delivery, notify,
     relay_order_events,
 };
 use foodstream_application::ordering::{ChangePorts, PlaceOrderPorts, PlacedOrder, place_order};
@@ -173,7 +173,9 @@ impl World {
                 break;
             }
             let (orders, deliveries, logs) = split(&published);
-            dispatch_batch(&self.dispatch_ports(), &orders).await.unwrap();
+            for event in &orders {
+                dispatch_delivery(&self.dispatch_ports(), event).await.unwrap();
+            }
             for event in &orders {
                 notify(&self.notify_ports(), event).await.unwrap();
             }
