@@ -3,7 +3,8 @@
 #   1. cfn-lint (pinned 1.53.x, the last line with the SAM transform) on the template;
 #   2. cfn-lint on its SAM-expanded form (plain CloudFormation: IAM action names,
 #      generated roles, event source mappings);
-#   3. the consistency check against the code and SPEC (infra/tools/check_template.py);
+#   3. the consistency check against SPEC (infra/tools/check_template.py; the
+#      code side is crates/local/tests/wiring.rs, run by make test);
 #   4. the static check of the LocalStack + Redpanda compose profile (infra/tools/check_compose.py).
 # Zero errors and zero warnings; a suppressed rule is explained where it is suppressed.
 set -euo pipefail

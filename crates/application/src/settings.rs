@@ -51,7 +51,7 @@ pub struct SettingError {
 impl Settings {
     /// Reads the settings through `lookup` (the process environment in
     /// production, a map in tests). Unset means default.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingError> {
+    pub fn from_lookup(lookup: impl Fn(&'static str) -> Option<String>) -> Result<Settings, SettingError> {
         let mut settings = Settings::default();
         if let Some(v) = lookup("REFUND_WINDOW_SECONDS") {
             settings.refund =
@@ -76,7 +76,7 @@ impl Settings {
     }
 
     pub fn from_env() -> Result<Settings, SettingError> {
-        Settings::from_lookup(|name| std::env::var(name).ok())
+        Settings::from_lookup(foodstream_config::var)
     }
 }
 

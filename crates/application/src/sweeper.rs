@@ -26,7 +26,9 @@ impl Default for SweepSettings {
 }
 
 impl SweepSettings {
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<SweepSettings, SettingError> {
+    pub fn from_lookup(
+        lookup: impl Fn(&'static str) -> Option<String>,
+    ) -> Result<SweepSettings, SettingError> {
         let mut settings = SweepSettings::default();
         if let Some(v) = lookup("DELIVERY_SWEEP_GRACE_SECONDS") {
             let seconds = in_range("DELIVERY_SWEEP_GRACE_SECONDS", &v, DELIVERY_SWEEP_GRACE_SECONDS)?;
@@ -36,7 +38,7 @@ impl SweepSettings {
     }
 
     pub fn from_env() -> Result<SweepSettings, SettingError> {
-        SweepSettings::from_lookup(|name| std::env::var(name).ok())
+        SweepSettings::from_lookup(foodstream_config::var)
     }
 }
 

@@ -2,7 +2,9 @@
 //! Stock lives here and is taken by conditional updates inside the order
 //! placement transaction (see `orders.rs`).
 
+use crate::access::{Grant, table};
 use crate::codec::{Item, from_item, n, query_all, s, unavailable};
+use crate::schema::CATALOG;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -19,6 +21,16 @@ pub struct DynamoCatalog {
 }
 
 impl DynamoCatalog {
+    /// `list_items`: the store's items.
+    pub const LIST_ITEMS: &[Grant] = &[Grant::new("dynamodb:Query", table(&CATALOG))];
+    /// `get_items`: the ordered products by key.
+    pub const GET_ITEMS: &[Grant] = &[Grant::new("dynamodb:BatchGetItem", table(&CATALOG))];
+    /// `save_item`: one conditional update, and a read when its condition fails.
+    pub const SAVE_ITEM: &[Grant] = &[
+        Grant::new("dynamodb:UpdateItem", table(&CATALOG)),
+        Grant::new("dynamodb:GetItem", table(&CATALOG)),
+    ];
+
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoCatalog { client, table: table.into() }
     }

@@ -5,6 +5,7 @@
 //! destination still receives what fails for other reasons after its
 //! retries; see `docs/functions.md`.)
 
+use crate::access::{Grant, Resource};
 use async_trait::async_trait;
 use foodstream_domain::ports::{DeadLetter, DeadLetters, PortError};
 use serde_json::json;
@@ -20,6 +21,9 @@ pub struct SqsDeadLetters {
 const MAX_BODY_BYTES: usize = 256 * 1024;
 
 impl SqsDeadLetters {
+    /// `park`: one message on the failure queue.
+    pub const PARK: &[Grant] = &[Grant::new("sqs:SendMessage", Resource::Queue { queue: "FailureQueue" })];
+
     pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
         SqsDeadLetters { client, queue_url: queue_url.into() }
     }

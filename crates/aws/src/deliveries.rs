@@ -6,9 +6,11 @@
 //! `open_status` and `due_sk` until it completes: the sparse `by-due` index
 //! on them is how the sweeper finds the deliveries nobody finished.
 
+use crate::access::{Grant, index, table};
 use crate::codec::{
     Item, condition_failed, from_item, put_new, query_all, s, time_key, to_item, to_value, unavailable,
 };
+use crate::schema::{DELIVERIES, RIDERS};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -26,6 +28,13 @@ pub struct DynamoRiders {
 }
 
 impl DynamoRiders {
+    /// `upsert`: register or move a rider.
+    pub const UPSERT: &[Grant] = &[Grant::new("dynamodb:UpdateItem", table(&RIDERS))];
+    /// `get`: the rider by key.
+    pub const GET: &[Grant] = &[Grant::new("dynamodb:GetItem", table(&RIDERS))];
+    /// `in_zone`: the zone's riders.
+    pub const IN_ZONE: &[Grant] = &[Grant::new("dynamodb:Query", index(&RIDERS, "by-zone"))];
+
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoRiders { client, table: table.into() }
     }
@@ -96,6 +105,23 @@ pub struct DynamoDeliveries {
 }
 
 impl DynamoDeliveries {
+    /// `get`: the delivery by key.
+    pub const GET: &[Grant] = &[Grant::new("dynamodb:GetItem", table(&DELIVERIES))];
+    /// `assign`: the rider taken and the delivery put, in one transaction.
+    pub const ASSIGN: &[Grant] = &[
+        Grant::new("dynamodb:UpdateItem", table(&RIDERS)),
+        Grant::new("dynamodb:PutItem", table(&DELIVERIES)),
+    ];
+    /// `record_failure`: the failed delivery put once.
+    pub const RECORD_FAILURE: &[Grant] = &[Grant::new("dynamodb:PutItem", table(&DELIVERIES))];
+    /// `complete`: the delivery finished and its rider freed.
+    pub const COMPLETE: &[Grant] = &[
+        Grant::new("dynamodb:UpdateItem", table(&DELIVERIES)),
+        Grant::new("dynamodb:UpdateItem", table(&RIDERS)),
+    ];
+    /// `overdue`: the sparse index of deliveries still running.
+    pub const OVERDUE: &[Grant] = &[Grant::new("dynamodb:Query", index(&DELIVERIES, "by-due"))];
+
     pub fn new(client: Client, table: impl Into<String>, riders_table: impl Into<String>) -> Self {
         DynamoDeliveries { client, table: table.into(), riders_table: riders_table.into() }
     }

@@ -3,7 +3,9 @@
 //! user and by order, a TTL). Both insert only if absent, so a replayed
 //! event stores nothing twice.
 
+use crate::access::{Grant, index, table};
 use crate::codec::{QueryPage, from_item, put_new, s, sort_key, to_item, to_value};
+use crate::schema::{LOGS, NOTIFICATIONS};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use foodstream_domain::ids::{OrderId, Recipient};
@@ -19,6 +21,11 @@ pub struct DynamoNotifications {
 }
 
 impl DynamoNotifications {
+    /// `insert`: put once.
+    pub const INSERT: &[Grant] = &[Grant::new("dynamodb:PutItem", table(&NOTIFICATIONS))];
+    /// `list_for`: a recipient's page.
+    pub const LIST_FOR: &[Grant] = &[Grant::new("dynamodb:Query", table(&NOTIFICATIONS))];
+
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoNotifications { client, table: table.into() }
     }
@@ -66,6 +73,13 @@ pub struct DynamoLogs {
 }
 
 impl DynamoLogs {
+    /// `insert`: put once.
+    pub const INSERT: &[Grant] = &[Grant::new("dynamodb:PutItem", table(&LOGS))];
+    /// `list_for_user`.
+    pub const LIST_FOR_USER: &[Grant] = &[Grant::new("dynamodb:Query", index(&LOGS, "by-user"))];
+    /// `list_for_order`.
+    pub const LIST_FOR_ORDER: &[Grant] = &[Grant::new("dynamodb:Query", index(&LOGS, "by-order"))];
+
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoLogs { client, table: table.into() }
     }

@@ -2,6 +2,7 @@
 //! store, and the system clock and id generator. The table design and the
 //! reasons for it are in `docs/dynamodb.md`.
 
+pub mod access;
 mod catalog;
 mod codec;
 mod dead_letters;
@@ -21,6 +22,7 @@ pub use orders::{DynamoOrders, OrderImage, order_events_of_change, order_stream_
 pub use photos::S3PhotoStore;
 pub use system::{SystemClock, UuidIds};
 
+use access::{ConfigError, Grant, declared_client};
 use aws_config::{BehaviorVersion, SdkConfig};
 
 /// Loads the AWS configuration once per cold start: region and credentials
@@ -37,28 +39,23 @@ pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
 /// An S3 client; path-style addressing when an endpoint override is set
 /// (emulators serve buckets by path, not by virtual host).
 pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
-    let custom_endpoint =
-        std::env::var_os("AWS_ENDPOINT_URL_S3").is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
+    let custom_endpoint = foodstream_config::local_only("AWS_ENDPOINT_URL_S3").is_some()
+        || foodstream_config::local_only("AWS_ENDPOINT_URL").is_some();
     let s3_config = aws_sdk_s3::config::Builder::from(config).force_path_style(custom_endpoint).build();
     aws_sdk_s3::Client::from_conf(s3_config)
 }
 
-/// Table and bucket names a function reads from its environment; each
-/// function needs only some of them.
-pub fn env_name(variable: &'static str) -> Result<String, MissingSetting> {
-    std::env::var(variable).ok().filter(|v| !v.trim().is_empty()).ok_or(MissingSetting(variable))
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("environment variable {0} is not set")]
-pub struct MissingSetting(pub &'static str);
-
-/// The AWS clients of a function, built once per cold start, and the
-/// repositories over them, each from its table's environment variable.
+/// The AWS clients of a function, built once per cold start, and its
+/// adapters over them. Each adapter is built from the port methods the
+/// function calls (`DynamoOrders::GET`, ...): those declarations are
+/// recorded for the template test, only their tables' variables are read,
+/// and a DynamoDB call outside them is refused (see [`access`]).
 pub struct Aws {
     pub config: SdkConfig,
     pub dynamodb: aws_sdk_dynamodb::Client,
 }
+
+type Uses<'a> = &'a [&'a [Grant]];
 
 impl Aws {
     pub async fn from_env() -> Aws {
@@ -67,46 +64,53 @@ impl Aws {
         Aws { config, dynamodb }
     }
 
-    pub fn catalog(&self) -> Result<DynamoCatalog, MissingSetting> {
-        Ok(DynamoCatalog::new(self.dynamodb.clone(), env_name(schema::CATALOG.env)?))
+    pub fn catalog(&self, uses: Uses<'_>) -> Result<DynamoCatalog, ConfigError> {
+        let (client, tables) = declared_client(&self.dynamodb, uses)?;
+        Ok(DynamoCatalog::new(client, tables.name(&schema::CATALOG)))
     }
 
-    pub fn orders(&self) -> Result<DynamoOrders, MissingSetting> {
+    pub fn orders(&self, uses: Uses<'_>) -> Result<DynamoOrders, ConfigError> {
+        let (client, tables) = declared_client(&self.dynamodb, uses)?;
         Ok(DynamoOrders::new(
-            self.dynamodb.clone(),
-            env_name(schema::ORDERS.env)?,
-            env_name(schema::CATALOG.env)?,
-            env_name(schema::IDEMPOTENCY.env)?,
+            client,
+            tables.name(&schema::ORDERS),
+            tables.name(&schema::CATALOG),
+            tables.name(&schema::IDEMPOTENCY),
         ))
     }
 
-    pub fn riders(&self) -> Result<DynamoRiders, MissingSetting> {
-        Ok(DynamoRiders::new(self.dynamodb.clone(), env_name(schema::RIDERS.env)?))
+    pub fn riders(&self, uses: Uses<'_>) -> Result<DynamoRiders, ConfigError> {
+        let (client, tables) = declared_client(&self.dynamodb, uses)?;
+        Ok(DynamoRiders::new(client, tables.name(&schema::RIDERS)))
     }
 
-    pub fn deliveries(&self) -> Result<DynamoDeliveries, MissingSetting> {
-        Ok(DynamoDeliveries::new(
-            self.dynamodb.clone(),
-            env_name(schema::DELIVERIES.env)?,
-            env_name(schema::RIDERS.env)?,
-        ))
+    pub fn deliveries(&self, uses: Uses<'_>) -> Result<DynamoDeliveries, ConfigError> {
+        let (client, tables) = declared_client(&self.dynamodb, uses)?;
+        Ok(DynamoDeliveries::new(client, tables.name(&schema::DELIVERIES), tables.name(&schema::RIDERS)))
     }
 
-    pub fn notifications(&self) -> Result<DynamoNotifications, MissingSetting> {
-        Ok(DynamoNotifications::new(self.dynamodb.clone(), env_name(schema::NOTIFICATIONS.env)?))
+    pub fn notifications(&self, uses: Uses<'_>) -> Result<DynamoNotifications, ConfigError> {
+        let (client, tables) = declared_client(&self.dynamodb, uses)?;
+        Ok(DynamoNotifications::new(client, tables.name(&schema::NOTIFICATIONS)))
     }
 
-    pub fn logs(&self) -> Result<DynamoLogs, MissingSetting> {
-        Ok(DynamoLogs::new(self.dynamodb.clone(), env_name(schema::LOGS.env)?))
+    pub fn logs(&self, uses: Uses<'_>) -> Result<DynamoLogs, ConfigError> {
+        let (client, tables) = declared_client(&self.dynamodb, uses)?;
+        Ok(DynamoLogs::new(client, tables.name(&schema::LOGS)))
     }
 
     /// Where consumers park records they can never process:
     /// `FAILURE_QUEUE_URL`, the stack's failure queue.
-    pub fn dead_letters(&self) -> Result<SqsDeadLetters, MissingSetting> {
-        Ok(SqsDeadLetters::new(aws_sdk_sqs::Client::new(&self.config), env_name(schema::FAILURE_QUEUE_ENV)?))
+    pub fn dead_letters(&self) -> Result<SqsDeadLetters, ConfigError> {
+        foodstream_config::grant(SqsDeadLetters::PARK);
+        let queue = foodstream_config::required(schema::FAILURE_QUEUE_ENV)?;
+        Ok(SqsDeadLetters::new(aws_sdk_sqs::Client::new(&self.config), queue))
     }
 
-    pub fn photos(&self) -> Result<S3PhotoStore, MissingSetting> {
-        Ok(S3PhotoStore::new(&self.config, s3_client(&self.config), env_name(schema::PHOTOS_BUCKET_ENV)?))
+    /// The refund photos' bucket, for the store methods in `uses`.
+    pub fn photos(&self, uses: Uses<'_>) -> Result<S3PhotoStore, ConfigError> {
+        uses.iter().for_each(|grants| foodstream_config::grant(grants));
+        let bucket = foodstream_config::required(schema::PHOTOS_BUCKET_ENV)?;
+        Ok(S3PhotoStore::new(&self.config, s3_client(&self.config), bucket))
     }
 }

@@ -6,8 +6,10 @@
 //! The table's stream (new and old images) hands them to the outbox relay,
 //! so an order change and its events are one atomic write.
 
+use crate::access::{Grant, index, table};
 use crate::catalog::stock_update;
 use crate::codec::{Item, QueryPage, condition_failed, from_item, n, s, sort_key, to_item, unavailable};
+use crate::schema::{CATALOG, IDEMPOTENCY, ORDERS};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -38,6 +40,29 @@ pub struct DynamoOrders {
 }
 
 impl DynamoOrders {
+    /// `get`: the order by key.
+    pub const GET: &[Grant] = &[Grant::new("dynamodb:GetItem", table(&ORDERS))];
+    /// `update` without stock: a conditional put of the order.
+    pub const UPDATE: &[Grant] = &[Grant::new("dynamodb:PutItem", table(&ORDERS))];
+    /// `update` that gives stock back: the order and the items, in one transaction.
+    pub const UPDATE_WITH_STOCK: &[Grant] =
+        &[Grant::new("dynamodb:PutItem", table(&ORDERS)), Grant::new("dynamodb:UpdateItem", table(&CATALOG))];
+    /// `place`: stock taken, order and idempotency record put, in one transaction.
+    pub const PLACE: &[Grant] = &[
+        Grant::new("dynamodb:PutItem", table(&ORDERS)),
+        Grant::new("dynamodb:UpdateItem", table(&CATALOG)),
+        Grant::new("dynamodb:PutItem", table(&IDEMPOTENCY)),
+    ];
+    /// `find_idempotency`: the record by key.
+    pub const FIND_IDEMPOTENCY: &[Grant] = &[Grant::new("dynamodb:GetItem", table(&IDEMPOTENCY))];
+    /// `list_for_customer`.
+    pub const LIST_FOR_CUSTOMER: &[Grant] = &[Grant::new("dynamodb:Query", index(&ORDERS, "by-customer"))];
+    /// `list_for_store`, with and without a status.
+    pub const LIST_FOR_STORE: &[Grant] = &[
+        Grant::new("dynamodb:Query", index(&ORDERS, "by-store")),
+        Grant::new("dynamodb:Query", index(&ORDERS, "by-store-status")),
+    ];
+
     pub fn new(
         client: Client,
         orders_table: impl Into<String>,

@@ -7,6 +7,7 @@
 //! base64 policy is the string to sign, with the SigV4 signing key of the
 //! day, region and `s3` (`aws_sigv4::sign::v4`).
 
+use crate::access::{Grant, Resource};
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -29,7 +30,16 @@ pub struct S3PhotoStore {
     region: String,
 }
 
+/// The photos' objects: the only keys the functions may touch.
+const PHOTOS: Resource = Resource::Objects { bucket: "PhotosBucket", prefix: "refund-photos/" };
+
 impl S3PhotoStore {
+    /// `presign_upload`: the POST is signed with the function's credentials,
+    /// so the upload is the function's own `PutObject`.
+    pub const PRESIGN_UPLOAD: &[Grant] = &[Grant::new("s3:PutObject", PHOTOS)];
+    /// `stat`: a HEAD, which S3 authorises as `GetObject`.
+    pub const STAT: &[Grant] = &[Grant::new("s3:GetObject", PHOTOS)];
+
     /// A store on `bucket` with `client`, signing upload policies with the
     /// credentials and region of `config` (the one `client` was built from).
     pub fn new(config: &SdkConfig, client: Client, bucket: impl Into<String>) -> Self {
@@ -159,6 +169,11 @@ impl PhotoStore for S3PhotoStore {
                 content_type: head.content_type().map(String::from),
             })),
             Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
+            // Without s3:ListBucket (which cannot be limited to a prefix for
+            // a HEAD), S3 answers a missing key with 403, not 404. The
+            // function may read every key under the prefix, so a 403 here
+            // means the photo is not there.
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 403) => Ok(None),
             Err(e) => Err(PortError::Unavailable(aws_sdk_s3::error::DisplayErrorContext(e).to_string())),
         }
     }

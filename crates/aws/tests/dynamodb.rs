@@ -458,3 +458,30 @@ async fn notifications_and_logs_are_inserted_once_and_listed_newest_first() {
     let ttl = client.describe_time_to_live().table_name(&names[1]).send().await.unwrap();
     assert_eq!(ttl.time_to_live_description().and_then(|d| d.attribute_name()), Some("expires_at_epoch"));
 }
+
+#[tokio::test]
+async fn an_adapter_is_refused_a_call_it_did_not_declare_before_it_is_sent() {
+    use foodstream_aws::access::declared_client_named;
+    let o = orders().await;
+    let p = placement("o-declared", "c-9", &[("bibimbap", 1)], t(0), None);
+    o.orders.place(&p).await.unwrap();
+    let orders_table = o.orders_table.clone();
+    let (client, tables) =
+        declared_client_named(&o.client, &[DynamoOrders::GET], |_| Ok(orders_table.clone())).unwrap();
+    let reader =
+        DynamoOrders::new(client, tables.name(&ORDERS), tables.name(&CATALOG), tables.name(&IDEMPOTENCY));
+    // What it declared goes through...
+    assert_eq!(reader.get(&OrderId::new("o-declared")).await.unwrap(), Some(p.order.clone()));
+    // ...anything else is refused, named, as IAM would refuse it on AWS.
+    let error = reader
+        .list_for_customer(&UserId::new("c-9"), &PageRequest { limit: 10, cursor: None })
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("dynamodb:Query on OrdersTable/index/by-customer is not declared"),
+        "{error}"
+    );
+    let update = OrderUpdate { order: p.order.clone(), events: vec![], expected_version: 1, stock: None };
+    let error = reader.update(&update).await.unwrap_err();
+    assert!(format!("{error:?}").contains("dynamodb:PutItem on OrdersTable is not declared"), "{error:?}");
+}

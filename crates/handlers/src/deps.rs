@@ -2,9 +2,16 @@
 
 use foodstream_application::Settings;
 use foodstream_application::ordering::ChangePorts;
+use foodstream_aws::access::Grant;
 use foodstream_aws::{Aws, DynamoOrders, S3PhotoStore, SystemClock};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The order methods of a route that changes an order.
+pub const CHANGE: &[&[Grant]] = &[DynamoOrders::GET, DynamoOrders::UPDATE];
+/// Those of a route whose change may give stock back (cancel, reject).
+pub const CHANGE_GIVING_STOCK_BACK: &[&[Grant]] =
+    &[DynamoOrders::GET, DynamoOrders::UPDATE, DynamoOrders::UPDATE_WITH_STOCK];
 
 /// What every route that changes an order needs.
 pub struct OrderChanges {
@@ -13,8 +20,9 @@ pub struct OrderChanges {
 }
 
 impl OrderChanges {
-    pub fn from_env(aws: &Aws) -> Result<OrderChanges, BoxError> {
-        Ok(OrderChanges { orders: aws.orders()?, settings: Settings::from_env()? })
+    /// `uses`: the order methods the route calls, e.g. [`CHANGE`].
+    pub fn from_env(aws: &Aws, uses: &[&[Grant]]) -> Result<OrderChanges, BoxError> {
+        Ok(OrderChanges { orders: aws.orders(uses)?, settings: Settings::from_env()? })
     }
 
     pub fn ports(&self) -> ChangePorts<'_> {
@@ -29,7 +37,8 @@ pub struct RefundPhotos {
 }
 
 impl RefundPhotos {
-    pub fn from_env(aws: &Aws) -> Result<RefundPhotos, BoxError> {
-        Ok(RefundPhotos { changes: OrderChanges::from_env(aws)?, photos: aws.photos()? })
+    /// `orders` and `photos`: the methods of each the route calls.
+    pub fn from_env(aws: &Aws, orders: &[&[Grant]], photos: &[&[Grant]]) -> Result<RefundPhotos, BoxError> {
+        Ok(RefundPhotos { changes: OrderChanges::from_env(aws, orders)?, photos: aws.photos(photos)? })
     }
 }

@@ -49,28 +49,20 @@ pub struct KafkaSettings {
 
 impl KafkaSettings {
     pub fn from_env() -> Result<KafkaSettings, KafkaSetupError> {
-        let lookup = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let message_timeout_ms = match lookup("KAFKA_MESSAGE_TIMEOUT_MS") {
-            None => 10_000,
-            Some(v) => v.trim().parse().ok().filter(|n| *n > 0).ok_or(KafkaSetupError::BadSetting {
-                name: "KAFKA_MESSAGE_TIMEOUT_MS",
-                value: v,
-                reason: "must be a positive integer",
-            })?,
-        };
-        let idempotence = match lookup("KAFKA_ENABLE_IDEMPOTENCE").as_deref() {
-            None | Some("true") => true,
-            Some("false") => false,
-            Some(other) => {
-                return Err(KafkaSetupError::BadSetting {
-                    name: "KAFKA_ENABLE_IDEMPOTENCE",
-                    value: other.to_owned(),
-                    reason: "must be true or false",
-                });
-            }
-        };
-        let client_id = lookup("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| "foodstream".into());
-        let topic_prefix = std::env::var("KAFKA_TOPIC_PREFIX").unwrap_or_default();
+        use foodstream_config::{local_only, parsed};
+        let message_timeout_ms = parsed("KAFKA_MESSAGE_TIMEOUT_MS", |v| {
+            v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| "must be a positive integer".to_string())
+        })?
+        .unwrap_or(10_000);
+        let idempotence = parsed("KAFKA_ENABLE_IDEMPOTENCE", |v| match v {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err("must be true or false".to_string()),
+        })?
+        .unwrap_or(true);
+        // Set by Lambda itself, not by the template.
+        let client_id = local_only("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| "foodstream".into());
+        let topic_prefix = local_only("KAFKA_TOPIC_PREFIX").unwrap_or_default();
         Ok(KafkaSettings { message_timeout_ms, idempotence, client_id, topic_prefix })
     }
 }
@@ -78,13 +70,14 @@ impl KafkaSettings {
 /// `KAFKA_BOOTSTRAP_SERVERS` if set (local), else the IAM bootstrap brokers
 /// of `MSK_CLUSTER_ARN` from GetBootstrapBrokers. Called once per cold start.
 pub async fn resolve_bootstrap(config: &SdkConfig) -> Result<Bootstrap, KafkaSetupError> {
-    if let Some(servers) = std::env::var("KAFKA_BOOTSTRAP_SERVERS").ok().filter(|s| !s.trim().is_empty()) {
+    if let Some(servers) = foodstream_config::local_only("KAFKA_BOOTSTRAP_SERVERS") {
         return Ok(Bootstrap::Plaintext(servers));
     }
-    let cluster = std::env::var("MSK_CLUSTER_ARN")
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-        .ok_or(KafkaSetupError::NoBootstrap)?;
+    let cluster = foodstream_config::required("MSK_CLUSTER_ARN").map_err(|_| KafkaSetupError::NoBootstrap)?;
+    if foodstream_config::describing_only() {
+        // The binary only prints its wiring: no broker lookup.
+        return Ok(Bootstrap::Plaintext("127.0.0.1:9".into()));
+    }
     // The dual-stack MSK API endpoint (`kafka-api`): the only MSK API
     // interface endpoint service that takes new VPC endpoints
     // (`aws.api.<region>.kafka-api`; `com.amazonaws.<region>.kafka` no

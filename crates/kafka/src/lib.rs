@@ -19,20 +19,45 @@ pub enum KafkaSetupError {
     NoBootstrap,
     #[error("GetBootstrapBrokers for {cluster}: {reason}")]
     BootstrapLookup { cluster: String, reason: String },
-    #[error("{name}={value:?}: {reason}")]
-    BadSetting { name: &'static str, value: String, reason: &'static str },
+    #[error(transparent)]
+    Config(#[from] foodstream_config::ConfigError),
     #[error("cannot create the Kafka producer: {0}")]
     Producer(#[from] rdkafka::error::KafkaError),
 }
 
 impl KafkaPublisher {
-    /// The publisher of a function: brokers from `KAFKA_BOOTSTRAP_SERVERS`
-    /// (local) or `MSK_CLUSTER_ARN` (AWS, IAM auth), settings from the
-    /// environment. Call once per cold start.
-    pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<KafkaPublisher, KafkaSetupError> {
+    /// The publisher of a function that writes to `topics` (and nothing
+    /// else): brokers from `KAFKA_BOOTSTRAP_SERVERS` (local) or
+    /// `MSK_CLUSTER_ARN` (AWS, IAM auth), settings from the environment.
+    /// Declares the MSK actions it needs (`foodstream_config::grant`). Call
+    /// once per cold start.
+    pub async fn from_env(
+        aws: &aws_config::SdkConfig,
+        topics: &[&'static str],
+    ) -> Result<KafkaPublisher, KafkaSetupError> {
+        let settings = KafkaSettings::from_env()?;
+        foodstream_config::grant(&publisher_grants(topics, settings.idempotence));
         let bootstrap = resolve_bootstrap(aws).await?;
-        KafkaPublisher::new(&bootstrap, &KafkaSettings::from_env()?, Some(aws))
+        Ok(KafkaPublisher::new(&bootstrap, &settings, Some(aws))?.only_to(topics))
     }
+}
+
+/// What a producer calls on MSK: the brokers' addresses, a connection, an
+/// idempotent session, and each topic's metadata and writes.
+pub fn publisher_grants(topics: &[&'static str], idempotence: bool) -> Vec<foodstream_config::Grant> {
+    use foodstream_config::{Grant, Resource};
+    let mut grants = vec![
+        Grant::new("kafka:GetBootstrapBrokers", Resource::Cluster),
+        Grant::new("kafka-cluster:Connect", Resource::Cluster),
+    ];
+    if idempotence {
+        grants.push(Grant::new("kafka-cluster:WriteDataIdempotently", Resource::Cluster));
+    }
+    for topic in topics {
+        grants.push(Grant::new("kafka-cluster:DescribeTopic", Resource::Topic { topic }));
+        grants.push(Grant::new("kafka-cluster:WriteData", Resource::Topic { topic }));
+    }
+    grants
 }
 
 /// The librdkafka properties every consumer of ours sets (the local stack's

@@ -19,6 +19,8 @@ pub struct KafkaPublisher {
     signer: Option<(SdkConfig, tokio::runtime::Handle)>,
     timeout: Duration,
     topic_prefix: String,
+    /// The topics this producer was declared for; `None`: any (tests).
+    topics: Option<Vec<&'static str>>,
 }
 
 impl KafkaPublisher {
@@ -44,11 +46,11 @@ impl KafkaPublisher {
             }
             Bootstrap::MskIam(_) => {
                 config.set("security.protocol", "SASL_SSL").set("sasl.mechanism", "OAUTHBEARER");
-                let aws = aws.ok_or(KafkaSetupError::BadSetting {
+                let aws = aws.ok_or(KafkaSetupError::Config(foodstream_config::ConfigError::Invalid {
                     name: "MSK_CLUSTER_ARN",
                     value: String::new(),
-                    reason: "MSK IAM needs the AWS configuration",
-                })?;
+                    reason: "MSK IAM needs the AWS configuration".into(),
+                }))?;
                 Some((aws.clone(), tokio::runtime::Handle::current()))
             }
         };
@@ -59,7 +61,15 @@ impl KafkaPublisher {
             signer,
             timeout: Duration::from_millis(settings.message_timeout_ms),
             topic_prefix: settings.topic_prefix.clone(),
+            topics: None,
         })
+    }
+
+    /// Refuses messages to any other topic than `topics`: the function's
+    /// role may write only those on MSK.
+    pub fn only_to(mut self, topics: &[&'static str]) -> Self {
+        self.topics = Some(topics.to_vec());
+        self
     }
 
     fn current(&self) -> Arc<FutureProducer<IamContext>> {
@@ -96,6 +106,14 @@ impl EventPublisher for KafkaPublisher {
     async fn publish(&self, messages: &[OutgoingMessage]) -> Result<(), PortError> {
         // Enqueue everything first (librdkafka keeps per-partition order,
         // idempotence keeps it across retries), then wait for every ack.
+        if let Some(allowed) = &self.topics
+            && let Some(other) = messages.iter().find(|m| !allowed.contains(&m.topic))
+        {
+            return Err(PortError::Corrupt(format!(
+                "{} is for topic {}, which this function is not declared to write (it may write {allowed:?})",
+                other.event_id, other.topic
+            )));
+        }
         let producer = self.current();
         let topics: Vec<String> =
             messages.iter().map(|m| format!("{}{}", self.topic_prefix, m.topic)).collect();

@@ -18,6 +18,9 @@ where
     F: Fn(E) -> Fut,
     Fut: Future<Output = Result<T, D>>,
 {
+    if crate::wiring::print_if_asked() {
+        return Ok(());
+    }
     let handler = &handler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<E>| async move {
         let span = info_span!("invocation", consumer, request_id = %event.context.request_id);

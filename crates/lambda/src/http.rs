@@ -168,6 +168,9 @@ where
     F: Fn(Request) -> Fut + Send + Sync,
     Fut: Future<Output = Result<Response<Body>, AppError>> + Send,
 {
+    if crate::wiring::print_if_asked() {
+        return Ok(());
+    }
     let handler = &handler;
     lambda_http::run(lambda_http::service_fn(move |request: Request| async move {
         let api_request_id = match request.request_context_ref() {

@@ -1,13 +1,13 @@
 //! `POST /orders/{orderId}/cancel`: config, clients, run.
 
 use foodstream_aws::Aws;
-use foodstream_handlers::deps::OrderChanges;
+use foodstream_handlers::deps::{self, OrderChanges};
 use foodstream_handlers::routes;
 use foodstream_lambda::{http, logging};
 
 #[tokio::main]
 async fn main() -> Result<(), foodstream_lambda::lambda_http::Error> {
     logging::init();
-    let deps = OrderChanges::from_env(&Aws::from_env().await)?;
+    let deps = OrderChanges::from_env(&Aws::from_env().await, deps::CHANGE_GIVING_STOCK_BACK)?;
     http::serve("POST /orders/{orderId}/cancel", |request| routes::cancel_order(deps.ports(), request)).await
 }

@@ -1,7 +1,7 @@
 //! `POST /orders/{orderId}/refund-photos`: config, clients, run.
 
 use foodstream_application::refunds::PhotoPorts;
-use foodstream_aws::{Aws, SystemClock};
+use foodstream_aws::{Aws, DynamoOrders, S3PhotoStore, SystemClock};
 use foodstream_handlers::deps::RefundPhotos;
 use foodstream_handlers::routes;
 use foodstream_lambda::{http, logging};
@@ -9,7 +9,11 @@ use foodstream_lambda::{http, logging};
 #[tokio::main]
 async fn main() -> Result<(), foodstream_lambda::lambda_http::Error> {
     logging::init();
-    let deps = RefundPhotos::from_env(&Aws::from_env().await)?;
+    let deps = RefundPhotos::from_env(
+        &Aws::from_env().await,
+        &[DynamoOrders::GET],
+        &[S3PhotoStore::PRESIGN_UPLOAD],
+    )?;
     let refund = deps.changes.settings.refund;
     http::serve("POST /orders/{orderId}/refund-photos", |request| {
         let ports = PhotoPorts {

@@ -3,8 +3,9 @@
 use aws_lambda_events::event::kafka::KafkaEvent;
 use foodstream_application::Settings;
 use foodstream_application::consumers::DispatchPorts;
-use foodstream_aws::Aws;
 use foodstream_aws::SystemClock;
+use foodstream_aws::{Aws, DynamoDeliveries, DynamoRiders};
+use foodstream_domain::events::topics;
 use foodstream_handlers::consumers;
 use foodstream_kafka::KafkaPublisher;
 use foodstream_lambda::{consumer, logging};
@@ -14,9 +15,14 @@ async fn main() -> Result<(), foodstream_lambda::lambda_runtime::Error> {
     logging::init();
     let aws = Aws::from_env().await;
     let settings = &Settings::from_env()?;
-    let riders = &aws.riders()?;
-    let deliveries = &aws.deliveries()?;
-    let publisher = &KafkaPublisher::from_env(&aws.config).await?;
+    let riders = &aws.riders(&[DynamoRiders::IN_ZONE, DynamoRiders::GET])?;
+    let deliveries = &aws.deliveries(&[
+        DynamoDeliveries::GET,
+        DynamoDeliveries::ASSIGN,
+        DynamoDeliveries::RECORD_FAILURE,
+        DynamoDeliveries::COMPLETE,
+    ])?;
+    let publisher = &KafkaPublisher::from_env(&aws.config, &[topics::DELIVERY_EVENTS]).await?;
     let dead_letters = &aws.dead_letters()?;
     let ports = &DispatchPorts { riders, deliveries, publisher, clock: &SystemClock, settings };
     consumer::serve("delivery-dispatcher", |batch: KafkaEvent| async move {

@@ -4,7 +4,8 @@
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use foodstream_application::sweeper::{SweepPorts, SweepSettings};
-use foodstream_aws::{Aws, SystemClock};
+use foodstream_aws::{Aws, DynamoDeliveries, SystemClock};
+use foodstream_domain::events::topics;
 use foodstream_handlers::consumers;
 use foodstream_kafka::KafkaPublisher;
 use foodstream_lambda::{consumer, logging};
@@ -14,8 +15,9 @@ async fn main() -> Result<(), foodstream_lambda::lambda_runtime::Error> {
     logging::init();
     let aws = Aws::from_env().await;
     let settings = SweepSettings::from_env()?;
-    let deliveries = &aws.deliveries()?;
-    let publisher = &KafkaPublisher::from_env(&aws.config).await?;
+    let deliveries =
+        &aws.deliveries(&[DynamoDeliveries::OVERDUE, DynamoDeliveries::GET, DynamoDeliveries::COMPLETE])?;
+    let publisher = &KafkaPublisher::from_env(&aws.config, &[topics::DELIVERY_EVENTS]).await?;
     let ports = &SweepPorts { deliveries, publisher, clock: &SystemClock, settings };
     consumer::serve("delivery-sweeper", |_tick: EventBridgeEvent<serde_json::Value>| async move {
         consumers::sweep(ports).await.map(|completed| serde_json::json!({ "completed": completed }))

@@ -1,6 +1,6 @@
 //! `GET /ops/logs`: config, clients, run.
 
-use foodstream_aws::Aws;
+use foodstream_aws::{Aws, DynamoLogs};
 use foodstream_handlers::routes;
 use foodstream_lambda::{http, logging};
 
@@ -8,6 +8,6 @@ use foodstream_lambda::{http, logging};
 async fn main() -> Result<(), foodstream_lambda::lambda_http::Error> {
     logging::init();
     let aws = Aws::from_env().await;
-    let logs = aws.logs()?;
+    let logs = aws.logs(&[DynamoLogs::LIST_FOR_USER, DynamoLogs::LIST_FOR_ORDER])?;
     http::serve("GET /ops/logs", |request| routes::list_logs(&logs, request)).await
 }

@@ -1,6 +1,6 @@
 //! `GET /stores/{storeId}/menu`: config, clients, run.
 
-use foodstream_aws::Aws;
+use foodstream_aws::{Aws, DynamoCatalog};
 use foodstream_handlers::routes;
 use foodstream_lambda::{http, logging};
 
@@ -8,6 +8,6 @@ use foodstream_lambda::{http, logging};
 async fn main() -> Result<(), foodstream_lambda::lambda_http::Error> {
     logging::init();
     let aws = Aws::from_env().await;
-    let catalog = aws.catalog()?;
+    let catalog = aws.catalog(&[DynamoCatalog::LIST_ITEMS])?;
     http::serve("GET /stores/{storeId}/menu", |request| routes::list_menu(&catalog, request)).await
 }

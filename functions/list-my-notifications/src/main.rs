@@ -1,6 +1,6 @@
 //! `GET /me/notifications`: config, clients, run.
 
-use foodstream_aws::Aws;
+use foodstream_aws::{Aws, DynamoNotifications};
 use foodstream_handlers::routes;
 use foodstream_lambda::{http, logging};
 
@@ -8,7 +8,7 @@ use foodstream_lambda::{http, logging};
 async fn main() -> Result<(), foodstream_lambda::lambda_http::Error> {
     logging::init();
     let aws = Aws::from_env().await;
-    let notifications = aws.notifications()?;
+    let notifications = aws.notifications(&[DynamoNotifications::LIST_FOR])?;
     http::serve("GET /me/notifications", |request| routes::list_my_notifications(&notifications, request))
         .await
 }

@@ -2,7 +2,7 @@
 
 use aws_lambda_events::event::kafka::KafkaEvent;
 use foodstream_application::Settings;
-use foodstream_aws::Aws;
+use foodstream_aws::{Aws, DynamoLogs};
 use foodstream_handlers::consumers;
 use foodstream_lambda::{consumer, logging};
 
@@ -11,7 +11,7 @@ async fn main() -> Result<(), foodstream_lambda::lambda_runtime::Error> {
     logging::init();
     let aws = Aws::from_env().await;
     let settings = &Settings::from_env()?;
-    let logs = &aws.logs()?;
+    let logs = &aws.logs(&[DynamoLogs::INSERT])?;
     let dead_letters = &aws.dead_letters()?;
     consumer::serve("log-collector", |batch: KafkaEvent| async move {
         Ok::<_, std::convert::Infallible>(

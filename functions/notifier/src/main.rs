@@ -3,7 +3,8 @@
 use aws_lambda_events::event::kafka::KafkaEvent;
 use foodstream_application::Settings;
 use foodstream_application::consumers::NotifyPorts;
-use foodstream_aws::Aws;
+use foodstream_aws::{Aws, DynamoNotifications};
+use foodstream_domain::events::topics;
 use foodstream_handlers::consumers;
 use foodstream_kafka::KafkaPublisher;
 use foodstream_lambda::{consumer, logging};
@@ -13,8 +14,8 @@ async fn main() -> Result<(), foodstream_lambda::lambda_runtime::Error> {
     logging::init();
     let aws = Aws::from_env().await;
     let settings = &Settings::from_env()?;
-    let notifications = &aws.notifications()?;
-    let publisher = &KafkaPublisher::from_env(&aws.config).await?;
+    let notifications = &aws.notifications(&[DynamoNotifications::INSERT])?;
+    let publisher = &KafkaPublisher::from_env(&aws.config, &[topics::LOG_EVENTS]).await?;
     let dead_letters = &aws.dead_letters()?;
     let ports = &NotifyPorts { notifications, publisher, settings };
     consumer::serve("notifier", |batch: KafkaEvent| async move {

@@ -2,7 +2,7 @@
 
 use aws_lambda_events::event::kafka::KafkaEvent;
 use foodstream_application::Settings;
-use foodstream_aws::{Aws, SystemClock};
+use foodstream_aws::{Aws, DynamoOrders, SystemClock};
 use foodstream_handlers::consumers;
 use foodstream_lambda::{consumer, logging};
 
@@ -11,7 +11,7 @@ async fn main() -> Result<(), foodstream_lambda::lambda_runtime::Error> {
     logging::init();
     let aws = Aws::from_env().await;
     let settings = &Settings::from_env()?;
-    let orders = &aws.orders()?;
+    let orders = &aws.orders(&[DynamoOrders::GET, DynamoOrders::UPDATE])?;
     let dead_letters = &aws.dead_letters()?;
     consumer::serve("order-delivery-updater", |batch: KafkaEvent| async move {
         Ok::<_, std::convert::Infallible>(

@@ -1,6 +1,6 @@
 //! `PUT /stores/{storeId}/menu/{productId}`: config, clients, run.
 
-use foodstream_aws::Aws;
+use foodstream_aws::{Aws, DynamoCatalog};
 use foodstream_handlers::routes;
 use foodstream_lambda::{http, logging};
 
@@ -8,7 +8,7 @@ use foodstream_lambda::{http, logging};
 async fn main() -> Result<(), foodstream_lambda::lambda_http::Error> {
     logging::init();
     let aws = Aws::from_env().await;
-    let catalog = aws.catalog()?;
+    let catalog = aws.catalog(&[DynamoCatalog::SAVE_ITEM])?;
     http::serve("PUT /stores/{storeId}/menu/{productId}", |request| routes::put_menu_item(&catalog, request))
         .await
 }

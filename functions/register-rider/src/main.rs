@@ -1,7 +1,7 @@
 //! `PUT /riders/{riderId}`: config, clients, run.
 
-use foodstream_aws::Aws;
 use foodstream_aws::SystemClock;
+use foodstream_aws::{Aws, DynamoRiders};
 use foodstream_handlers::routes;
 use foodstream_lambda::{http, logging};
 
@@ -9,7 +9,7 @@ use foodstream_lambda::{http, logging};
 async fn main() -> Result<(), foodstream_lambda::lambda_http::Error> {
     logging::init();
     let aws = Aws::from_env().await;
-    let riders = aws.riders()?;
+    let riders = aws.riders(&[DynamoRiders::UPSERT])?;
     http::serve("PUT /riders/{riderId}", |request| routes::register_rider(&riders, &SystemClock, request))
         .await
 }
