@@ -15,6 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 base=${PROFILES_DIR:-$PWD/.local/profiles}
+export PATH="$PWD/.local/venv/bin:$PATH"  # cargo-lambda and its zig
 
 # name | settings (cargo profile variables) | what it is
 candidates=(
@@ -51,7 +52,7 @@ build() {
     env "${overrides[@]}" CARGO_TARGET_DIR="$base/$name/target" PACKAGE_OUT="$base/$name/dist" ARCH=arm64 \
       scripts/package.sh >"$base/$name/package.log" 2>&1
     # The floor, built with the same profile (its dependencies are a subset).
-    env "${overrides[@]}" CARGO_TARGET_DIR="$base/$name/target" .local/venv/bin/cargo-lambda lambda build \
+    env "${overrides[@]}" CARGO_TARGET_DIR="$base/$name/target" cargo lambda build \
       --release --arm64 -p lambda-floor --lambda-dir "$base/$name/target/lambda/arm64" >>"$base/$name/package.log" 2>&1
     cp "$base/$name/target/lambda/arm64/hello-lambda/bootstrap" "$base/$name/dist/bin/hello-lambda"
     cat "$base/$name/dist/build.json"

@@ -63,6 +63,22 @@ pub async fn cold_starts(stack: &Stack, events: &Path, floor: FunctionSpec) -> (
     (floor, rows)
 }
 
+/// The cold starts as JSON: the floor's and each function's, in ms.
+pub fn cold_starts_json(floor: &ColdStart, rows: &[ColdStart]) -> Value {
+    let row = |r: &ColdStart| {
+        json!({
+            "function": r.function,
+            "binary_bytes": r.binary_bytes,
+            "init_ms": r.init.as_secs_f64() * 1000.0,
+            "first_ms": r.first.as_secs_f64() * 1000.0,
+            "warm_ms": r.warm.as_secs_f64() * 1000.0,
+            "rss_kib": r.rss_kib,
+            "outcome": r.outcome,
+        })
+    };
+    json!({ "floor": row(floor), "functions": rows.iter().map(row).collect::<Vec<_>>() })
+}
+
 pub fn print_cold_starts(floor: &ColdStart, rows: &[ColdStart]) {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(

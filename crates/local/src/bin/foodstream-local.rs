@@ -117,6 +117,16 @@ struct BenchArgs {
     /// Orders per second offered during the load.
     #[arg(long, default_value_t = 5.0)]
     rate: f64,
+    /// Run every binary under this command ("qemu-aarch64 -L
+    /// /usr/aarch64-linux-gnu" for arm64 bootstraps).
+    #[arg(long, default_value = "")]
+    launcher: String,
+    /// Measure the cold starts only (scripts/measure-release-profiles.sh).
+    #[arg(long)]
+    cold_starts_only: bool,
+    /// Also write the cold starts to this JSON file.
+    #[arg(long)]
+    json: Option<PathBuf>,
 }
 
 fn say(line: String) {
@@ -251,7 +261,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 async fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let BenchArgs { template, bin_dir, events, aws_endpoint, kafka, seconds, concurrency, rate } = args;
+    let BenchArgs {
+        template,
+        bin_dir,
+        events,
+        aws_endpoint,
+        kafka,
+        seconds,
+        concurrency,
+        rate,
+        launcher,
+        cold_starts_only,
+        json,
+    } = args;
+    let launcher: Vec<String> = launcher.split_whitespace().map(String::from).collect();
     use foodstream_local::bench;
     use foodstream_local::runtime::FunctionSpec;
     let run = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
@@ -275,7 +298,7 @@ async fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         first_retry_backoff: Duration::from_millis(200),
         schedule_every: None,
         allow_non_loopback: false,
-        launcher: Vec::new(),
+        launcher: launcher.clone(),
     })
     .await?;
 
@@ -290,12 +313,18 @@ async fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         memory_mb: 128,
         max_instances: 1,
         log_file: None,
-        launcher: Vec::new(),
+        launcher: launcher.clone(),
     };
     let (floor, rows) = bench::cold_starts(&stack, &events, floor).await;
     bench::print_cold_starts(&floor, &rows);
+    if let Some(path) = json {
+        std::fs::write(&path, bench::cold_starts_json(&floor, &rows).to_string())?;
+    }
     for pool in stack.pools().values() {
         pool.shutdown().await;
+    }
+    if cold_starts_only {
+        return Ok(());
     }
     let before: BTreeMap<String, foodstream_local::runtime::PoolStats> =
         stack.pools().iter().map(|(name, pool)| (name.clone(), pool.stats())).collect();
