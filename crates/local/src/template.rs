@@ -174,14 +174,29 @@ fn get_att(value: &Value) -> Option<String> {
     }
 }
 
-fn number(value: Option<&Value>, parameters: &BTreeMap<String, Option<String>>, default: u64) -> u64 {
-    match value {
-        None => default,
-        Some(v) => text(v)
-            .or_else(|| reference(v).and_then(|r| parameters.get(&r).cloned().flatten()))
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(default),
-    }
+/// A number property: a literal, or a `!Ref` to a parameter with a
+/// default; `default` when absent. Anything else is an error naming
+/// `owner` and `property`: a bad value never becomes a silent default
+/// (a `MaximumRetryAttempts` read as -1 would retry for ever).
+fn integer<T: std::str::FromStr>(
+    owner: &str,
+    property: &str,
+    value: Option<&Value>,
+    parameters: &BTreeMap<String, Option<String>>,
+    default: T,
+) -> Result<T, TemplateError> {
+    let Some(value) = value else { return Ok(default) };
+    let literal = match reference(value) {
+        Some(parameter) => parameters.get(&parameter).cloned().flatten().ok_or_else(|| {
+            invalid(format!("{owner}: {property}: !Ref {parameter} is not a parameter with a default"))
+        })?,
+        None => {
+            text(value).ok_or_else(|| invalid(format!("{owner}: {property}: {value:?} is not a number")))?
+        }
+    };
+    literal.trim().parse().map_err(|_| {
+        invalid(format!("{owner}: {property}: {literal:?} is not an integer of the right range"))
+    })
 }
 
 impl Template {
@@ -219,7 +234,13 @@ impl Template {
                     let name = get(&properties, "TopicName")
                         .and_then(text)
                         .ok_or_else(|| invalid(format!("{logical}: no TopicName")))?;
-                    let partitions = number(get(&properties, "PartitionCount"), &template.parameters, 1);
+                    let partitions = integer(
+                        &logical,
+                        "PartitionCount",
+                        get(&properties, "PartitionCount"),
+                        &template.parameters,
+                        1,
+                    )?;
                     template.topics.push(Topic { logical_id: logical, name, partitions });
                 }
                 _ => {}
@@ -265,8 +286,8 @@ impl Template {
         self.functions.push(Function {
             logical_id: logical.to_owned(),
             binary: binary.clone(),
-            timeout_seconds: number(setting("Timeout"), &self.parameters, 3),
-            memory_mb: number(setting("MemorySize"), &self.parameters, 128),
+            timeout_seconds: integer(logical, "Timeout", setting("Timeout"), &self.parameters, 3)?,
+            memory_mb: integer(logical, "MemorySize", setting("MemorySize"), &self.parameters, 128)?,
             environment,
             policy_statements,
         });
@@ -344,17 +365,22 @@ impl Template {
         Ok(Mapping {
             function: function.to_owned(),
             source,
-            batch_size: number(get(props, "BatchSize"), &self.parameters, 100),
-            batching_window_seconds: number(
+            batch_size: integer(function, "BatchSize", get(props, "BatchSize"), &self.parameters, 100)?,
+            batching_window_seconds: integer(
+                function,
+                "MaximumBatchingWindowInSeconds",
                 get(props, "MaximumBatchingWindowInSeconds"),
                 &self.parameters,
                 0,
-            ),
+            )?,
             filters,
-            max_retries: get(props, "MaximumRetryAttempts")
-                .and_then(text)
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(-1),
+            max_retries: integer(
+                function,
+                "MaximumRetryAttempts",
+                get(props, "MaximumRetryAttempts"),
+                &self.parameters,
+                -1,
+            )?,
             bisect_on_error: get(props, "BisectBatchOnFunctionError")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
@@ -641,6 +667,28 @@ mod tests {
         let raw: Value = serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let parameter = get(&raw, "Parameters").and_then(|p| get(p, "DeliveryDurationMs")).unwrap();
         assert_eq!(get(parameter, "MaxValue").and_then(text), Some(max_ms.to_string()));
+    }
+
+    #[test]
+    fn a_number_that_cannot_be_read_is_an_error_naming_it_never_a_default() {
+        let with_retries = |retries: &str| {
+            format!(
+                "Parameters:\n  Retries:\n    Type: Number\nResources:\n  F:\n    Type: AWS::Serverless::Function\n    \
+                 Metadata: {{BuildProperties: {{Binary: f}}}}\n    Properties:\n      Events:\n        S:\n          \
+                 Type: MSK\n          Properties:\n            Topics: [t]\n            ConsumerGroupId: g\n            \
+                 MaximumRetryAttempts: {retries}\n"
+            )
+        };
+        // A !Ref to a parameter without a default used to read as -1: infinite retries.
+        let error = Template::parse(&with_retries("!Ref Retries")).unwrap_err().to_string();
+        assert!(
+            error.contains("f: MaximumRetryAttempts: !Ref Retries is not a parameter with a default"),
+            "{error}"
+        );
+        let error = Template::parse(&with_retries("often")).unwrap_err().to_string();
+        assert!(error.contains("f: MaximumRetryAttempts: \"often\""), "{error}");
+        let t = Template::parse(&with_retries("3")).unwrap();
+        assert_eq!(t.mappings[0].max_retries, 3);
     }
 
     #[test]
