@@ -139,6 +139,10 @@ async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Respon
     let report = pool.invoke(serde_json::to_vec(&event).expect("JSON")).await;
     let response = match &report.outcome {
         Outcome::Response(bytes) => response_of(bytes),
+        // The event (body, headers and context) is over Lambda's 6 MB.
+        Outcome::Error { error_type, .. } if error_type == crate::runtime::REQUEST_TOO_LARGE => {
+            message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large")
+        }
         _ => message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
     };
     if let Some(activity) = &gateway.activity {

@@ -77,8 +77,16 @@ impl Deliverer {
             if batch.is_empty() {
                 continue;
             }
-            let report =
-                self.pool.invoke(serde_json::to_vec(&(self.envelope)(&batch)).unwrap_or_default()).await;
+            let payload = serde_json::to_vec(&(self.envelope)(&batch)).unwrap_or_default();
+            if payload.len() > crate::runtime::MAX_INVOKE_PAYLOAD_BYTES && batch.len() > 1 {
+                // Lambda keeps every batch under the 6 MB invoke limit.
+                let mut first = batch;
+                let second = first.split_off(first.len() / 2);
+                work.push((second, retries));
+                work.push((first, retries));
+                continue;
+            }
+            let report = self.pool.invoke(payload).await;
             let outcome = &report.outcome;
             (self.activity)(format!(
                 "{} <- {} record(s) [{}..{}]: {} in {} ms{}",

@@ -38,6 +38,10 @@ pub struct FunctionSpec {
     pub launcher: Vec<String>,
 }
 
+/// Lambda's limit on a synchronous invocation's request and response
+/// payloads: 6 MB (6,291,456 bytes).
+pub const MAX_INVOKE_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
+
 /// How an invocation ended, as the Lambda service would report it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -129,10 +133,26 @@ async fn next(State(api): State<InstanceApi>) -> Response {
     (StatusCode::OK, headers, pending.payload).into_response()
 }
 
+/// The error Lambda's Invoke answers for a request over the limit.
+pub const REQUEST_TOO_LARGE: &str = "RequestEntityTooLargeException";
+/// The invocation error of a function whose response is over the limit.
+pub const RESPONSE_TOO_LARGE: &str = "Function.ResponseSizeTooLarge";
+
 async fn respond(State(api): State<InstanceApi>, Path(id): Path<String>, body: Bytes) -> StatusCode {
     match api.answers.lock().await.remove(&id) {
         Some(tx) => {
-            let _ = tx.send(Outcome::Response(body.to_vec()));
+            let outcome = if body.len() > MAX_INVOKE_PAYLOAD_BYTES {
+                Outcome::Error {
+                    error_type: RESPONSE_TOO_LARGE.into(),
+                    message: format!(
+                        "Response payload size ({} bytes) exceeded maximum allowed payload size ({MAX_INVOKE_PAYLOAD_BYTES} bytes).",
+                        body.len()
+                    ),
+                }
+            } else {
+                Outcome::Response(body.to_vec())
+            };
+            let _ = tx.send(outcome);
             StatusCode::ACCEPTED
         }
         None => StatusCode::BAD_REQUEST,
@@ -192,6 +212,9 @@ impl Instance {
             .route("/2018-06-01/runtime/invocation/{id}/response", post(respond))
             .route("/2018-06-01/runtime/invocation/{id}/error", post(fail))
             .route("/2018-06-01/runtime/init/error", post(init_error))
+            // axum's own 2 MB default would refuse answers Lambda takes; the
+            // 6 MB rule is applied by `respond`, as Lambda applies it.
+            .layer(axum::extract::DefaultBodyLimit::max(4 * MAX_INVOKE_PAYLOAD_BYTES))
             .with_state(api.clone());
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -284,6 +307,20 @@ impl FunctionPool {
     /// Invokes the function with `payload`, on an idle instance or a new
     /// one (waiting for one to free when at the limit).
     pub async fn invoke(&self, payload: Vec<u8>) -> Report {
+        if payload.len() > MAX_INVOKE_PAYLOAD_BYTES {
+            // Refused by Lambda itself: the function never sees it.
+            return Report {
+                outcome: Outcome::Error {
+                    error_type: REQUEST_TOO_LARGE.into(),
+                    message: format!(
+                        "Request must be smaller than {MAX_INVOKE_PAYLOAD_BYTES} bytes for the InvokeFunction operation"
+                    ),
+                },
+                request_id: uuid::Uuid::new_v4().to_string(),
+                init: None,
+                duration: Duration::ZERO,
+            };
+        }
         let sabotage = self.sabotage.lock().await.pop_front();
         if sabotage == Some(Sabotage::Refuse) {
             return Report {

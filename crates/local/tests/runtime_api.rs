@@ -79,3 +79,28 @@ async fn a_crash_is_reported_and_overlapping_calls_start_more_instances() {
     assert_eq!(pool.idle_instances().await, 3);
     pool.shutdown().await;
 }
+
+#[tokio::test]
+async fn payloads_over_six_megabytes_are_refused_as_lambda_refuses_them() {
+    use foodstream_local::runtime::{MAX_INVOKE_PAYLOAD_BYTES, REQUEST_TOO_LARGE, RESPONSE_TOO_LARGE};
+    let pool = pool(10_000, 1);
+    // A request over the limit never reaches the function.
+    let big = serde_json::to_vec(&json!({ "filler": "x".repeat(MAX_INVOKE_PAYLOAD_BYTES) })).unwrap();
+    let report = pool.invoke(big).await;
+    match &report.outcome {
+        Outcome::Error { error_type, .. } => assert_eq!(error_type, REQUEST_TOO_LARGE),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(report.init, None, "no instance was started for it");
+    // A response over the limit is an invocation error, not a response.
+    let report =
+        pool.invoke(serde_json::to_vec(&json!({ "respond_bytes": MAX_INVOKE_PAYLOAD_BYTES })).unwrap()).await;
+    match &report.outcome {
+        Outcome::Error { error_type, .. } => assert_eq!(error_type, RESPONSE_TOO_LARGE),
+        other => panic!("{other:?}"),
+    }
+    // Just under both limits goes through.
+    let report = pool.invoke(serde_json::to_vec(&json!({ "respond_bytes": 1_000_000 })).unwrap()).await;
+    assert!(matches!(report.outcome, Outcome::Response(_)), "{:?}", report.outcome);
+    pool.shutdown().await;
+}

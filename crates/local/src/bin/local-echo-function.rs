@@ -1,6 +1,7 @@
 //! A test fixture for the Runtime API host: a real `lambda_runtime`
 //! function that echoes its event, sleeps `{"sleep_ms": n}`, fails on
-//! `{"fail": "..."}` and exits on `{"exit": true}`. Given an `aws:kafka`
+//! `{"fail": "..."}`, exits on `{"exit": true}` and answers `{"respond_bytes":
+//! n}` with n bytes of filler. Given an `aws:kafka`
 //! event, it fails when a record's value contains `poison`. With
 //! `ECHO_INVOCATIONS_FILE` set, it appends every event it gets there.
 
@@ -36,6 +37,9 @@ async fn main() -> Result<(), Error> {
         }
         if payload.get("exit").and_then(Value::as_bool) == Some(true) {
             std::process::exit(3);
+        }
+        if let Some(bytes) = payload.get("respond_bytes").and_then(Value::as_u64) {
+            return Ok(json!({ "filler": "x".repeat(bytes as usize) }));
         }
         if let Some(message) = payload.get("fail").and_then(Value::as_str) {
             return Err(Error::from(message.to_owned()));
