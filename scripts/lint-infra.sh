@@ -5,7 +5,7 @@
 #      generated roles, event source mappings);
 #   3. the consistency check against SPEC (infra/tools/check_template.py; the
 #      code side is crates/local/tests/wiring.rs, run by make test);
-#   4. the static check of the LocalStack + Redpanda compose profile (infra/tools/check_compose.py).
+#   4. the static check of the compose file: Redpanda, LocalStack opt-in (infra/tools/check_compose.py).
 # Zero errors and zero warnings; a suppressed rule is explained where it is suppressed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +28,7 @@ echo "cfn-lint: infra/template.yaml: no errors, no warnings"
 echo "cfn-lint: SAM-expanded template: no errors, no warnings"
 "$venv/bin/python" infra/tools/check_template.py
 
-# The LocalStack + Redpanda compose profile: pinned images, loopback ports,
+# The compose file (Redpanda; LocalStack opt-in): pinned images, loopback ports,
 # health checks. The checker must also refuse a broken file, or it proves nothing.
 "$venv/bin/python" infra/tools/check_compose.py infra/local/compose.yaml
 broken=$(mktemp --suffix=.yaml)

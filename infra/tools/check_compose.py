@@ -1,10 +1,11 @@
-"""Static check of infra/local/compose.yaml (the LocalStack + Redpanda profile).
+"""Static check of infra/local/compose.yaml (Redpanda, and LocalStack opt-in).
 
 No Docker engine is needed: the file must parse as YAML, every service must
 use a pinned image (a version tag or a digest, never `latest`), publish ports
-on 127.0.0.1 only, have a health check and no host networking, and the two
-emulators must expose what the local stack uses (4566 with DynamoDB, DynamoDB
-Streams, S3 and SQS; 9092). When a `docker compose` plugin is present,
+on 127.0.0.1 only, have a health check and no host networking. Redpanda must
+publish 9092. LocalStack must be in the opt-in `localstack` profile, take
+its auth token from the environment, and publish 4566 with DynamoDB,
+DynamoDB Streams, S3 and SQS. When a `docker compose` plugin is present,
 `docker compose config` must accept the file too.
 
 Usage: check_compose.py [FILE]   (exit 1 with the reasons when it fails)
@@ -58,10 +59,16 @@ def problems(document) -> list[str]:
             if ip != "127.0.0.1":
                 found.append(f"{name}: port {port!r} is not bound to 127.0.0.1")
             host_ports.add(host_port)
-    for port in ("4566", "9092"):
-        if port not in host_ports:
-            found.append(f"nothing publishes 127.0.0.1:{port}")
+    if "9092" not in host_ports:
+        found.append("nothing publishes 127.0.0.1:9092")
     localstack = services.get("localstack") or {}
+    if "localstack" not in (localstack.get("profiles") or []):
+        found.append("localstack: must be opt-in (profile localstack): it needs an auth token")
+    token = str((localstack.get("environment") or {}).get("LOCALSTACK_AUTH_TOKEN", ""))
+    if not token.startswith("${LOCALSTACK_AUTH_TOKEN"):
+        found.append("localstack: LOCALSTACK_AUTH_TOKEN must be required from the environment, never written here")
+    if "127.0.0.1:4566:4566" not in [str(p) for p in localstack.get("ports") or []]:
+        found.append("localstack: must publish 127.0.0.1:4566")
     env = localstack.get("environment") or {}
     if isinstance(env, list):
         env = dict(item.split("=", 1) for item in env)
