@@ -17,7 +17,7 @@ use base64::engine::general_purpose::STANDARD;
 use rdkafka::Message;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::message::Headers;
+use rdkafka::message::{Headers, OwnedMessage};
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -257,7 +257,9 @@ pub struct KafkaSettings {
 }
 
 /// Polls the mapping's topic with its consumer group until `stop` turns
-/// true.
+/// true. As Lambda does for MSK, each partition has its own batches: one in
+/// flight per partition, in order within it, while the other partitions
+/// go on (a worker per partition, fed by this one consumer).
 pub async fn run_kafka(
     deliverer: Deliverer,
     topic: String,
@@ -293,6 +295,52 @@ pub async fn run_kafka(
         (deliverer.activity)(format!("{}: cannot subscribe to {topic}: {e}", mapping.function));
         return;
     }
+    let consumer = Arc::new(consumer);
+    let deliverer = Arc::new(deliverer);
+    let mut partitions: BTreeMap<i32, tokio::sync::mpsc::Sender<OwnedMessage>> = BTreeMap::new();
+    let mut workers = tokio::task::JoinSet::new();
+    loop {
+        let message = tokio::select! {
+            _ = stop.changed() => break,
+            message = consumer.recv() => message,
+        };
+        let message = match message {
+            Ok(m) => m.detach(),
+            Err(e) => {
+                (deliverer.activity)(format!("{}: poll: {e}", deliverer.mapping.function));
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+        };
+        let sender = partitions.entry(message.partition()).or_insert_with(|| {
+            // Room for a few batches: a busy partition holds the poll loop
+            // only once it is that far behind.
+            let (sender, receiver) =
+                tokio::sync::mpsc::channel(deliverer.mapping.batch_size.max(1) as usize * 4);
+            workers.spawn(run_partition(deliverer.clone(), consumer.clone(), receiver, stop.clone()));
+            sender
+        });
+        let sent = tokio::select! {
+            _ = stop.changed() => break,
+            sent = sender.send(message) => sent,
+        };
+        if sent.is_err() {
+            break;
+        }
+    }
+    drop(partitions);
+    workers.join_all().await;
+}
+
+/// One partition's batches, one at a time: a batch closes at the batch
+/// size or the batching window, is delivered, and its offset committed.
+async fn run_partition(
+    deliverer: Arc<Deliverer>,
+    consumer: Arc<StreamConsumer>,
+    mut messages: tokio::sync::mpsc::Receiver<OwnedMessage>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mapping = &deliverer.mapping;
     let window = Duration::from_millis(match mapping.batching_window_seconds {
         // Lambda's default window for Kafka sources.
         0 => 500,
@@ -301,34 +349,22 @@ pub async fn run_kafka(
     loop {
         let first = tokio::select! {
             _ = stop.changed() => return,
-            message = consumer.recv() => message,
+            first = messages.recv() => first,
         };
-        let first = match first {
-            Ok(m) => m.detach(),
-            Err(e) => {
-                (deliverer.activity)(format!("{}: poll: {e}", mapping.function));
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                continue;
-            }
-        };
-        let mut messages = vec![first];
+        let Some(first) = first else { return };
+        let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + window;
-        while (messages.len() as u64) < mapping.batch_size.max(1) {
-            match tokio::time::timeout_at(deadline, consumer.recv()).await {
-                Ok(Ok(m)) => messages.push(m.detach()),
-                Ok(Err(e)) => (deliverer.activity)(format!("{}: poll: {e}", mapping.function)),
-                Err(_) => break,
+        while (batch.len() as u64) < mapping.batch_size.max(1) {
+            match tokio::time::timeout_at(deadline, messages.recv()).await {
+                Ok(Some(m)) => batch.push(m),
+                Ok(None) | Err(_) => break,
             }
         }
-        let mut next_offsets: BTreeMap<(String, i32), i64> = BTreeMap::new();
-        for m in &messages {
-            next_offsets.insert((m.topic().to_owned(), m.partition()), m.offset() + 1);
-        }
-        deliverer.deliver(messages.iter().map(kafka_record).collect()).await;
+        let last = &batch[batch.len() - 1];
         let mut offsets = TopicPartitionList::new();
-        for ((topic, partition), next) in next_offsets {
-            let _ = offsets.add_partition_offset(&topic, partition, Offset::Offset(next));
-        }
+        let _ =
+            offsets.add_partition_offset(last.topic(), last.partition(), Offset::Offset(last.offset() + 1));
+        deliverer.deliver(batch.iter().map(kafka_record).collect()).await;
         // A commit can fail for good (the group moved on while the batch ran:
         // a rebalance, a restarted broker). Then the batch comes again after
         // the consumer rejoins, which idempotent consumers make harmless.

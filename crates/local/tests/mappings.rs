@@ -23,10 +23,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 async fn create_topic(bootstrap: &str, topic: &str) {
+    create_topic_with(bootstrap, topic, 1).await
+}
+
+async fn create_topic_with(bootstrap: &str, topic: &str, partitions: i32) {
     let admin: AdminClient<DefaultClientContext> =
         ClientConfig::new().set("bootstrap.servers", bootstrap).create().unwrap();
     let results = admin
-        .create_topics(&[NewTopic::new(topic, 1, TopicReplication::Fixed(1))], &AdminOptions::new())
+        .create_topics(&[NewTopic::new(topic, partitions, TopicReplication::Fixed(1))], &AdminOptions::new())
         .await
         .unwrap();
     results.into_iter().for_each(|r| {
@@ -184,5 +188,108 @@ async fn a_kafka_mapping_filters_retries_bisects_routes_failures_and_commits() {
     }
     // Bisecting: [0 1 2 4] fails, [0 1] passes, [2 4] fails, [2] fails twice, [4] passes.
     assert_eq!(calls.len(), 6, "{:?}", calls.iter().map(offsets_in).collect::<Vec<_>>());
+    let _ = std::fs::remove_file(invocations);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_partition_has_its_own_batch_in_flight_as_on_lambda() {
+    let bootstrap = foodstream_testkit::kafka_bootstrap();
+    let topic = foodstream_testkit::unique("esm-partitions");
+    let group = foodstream_testkit::unique("esm-partitions-group");
+    create_topic_with(&bootstrap, &topic, 2).await;
+    let invocations = std::env::temp_dir().join(format!("{}.jsonl", foodstream_testkit::unique("calls")));
+    let pool = Arc::new(FunctionPool::new(FunctionSpec {
+        name: "echo".into(),
+        binary: PathBuf::from(env!("CARGO_BIN_EXE_local-echo-function")),
+        environment: BTreeMap::from([(
+            "ECHO_INVOCATIONS_FILE".to_string(),
+            invocations.display().to_string(),
+        )]),
+        timeout: Duration::from_secs(10),
+        memory_mb: 128,
+        max_instances: 2,
+        log_file: None,
+        launcher: Vec::new(),
+    }));
+    let mapping = Mapping {
+        function: "echo".into(),
+        source: Source::Kafka { topic: topic.clone(), consumer_group: group.clone() },
+        batch_size: 10,
+        batching_window_seconds: 0,
+        filters: vec![],
+        max_retries: 0,
+        bisect_on_error: false,
+        starting_position: "TRIM_HORIZON".into(),
+        on_failure_queue: None,
+        report_batch_item_failures: false,
+    };
+    let arn = "arn:aws:kafka:us-east-1:000000000000:cluster/test/local".to_string();
+    let (envelope_arn, envelope_bootstrap) = (arn.clone(), bootstrap.clone());
+    let deliverer = Deliverer {
+        mapping,
+        pool: pool.clone(),
+        failure_queue: None,
+        envelope: Box::new(move |records| mappings::kafka_event(&envelope_arn, &envelope_bootstrap, records)),
+        source_arn: arn,
+        activity: Arc::new(|_| {}),
+        first_backoff: Duration::from_millis(50),
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let settings = KafkaSettings { bootstrap: bootstrap.clone(), group_prefix: String::new() };
+    let poller =
+        tokio::spawn(mappings::run_kafka(deliverer, topic.clone(), group.clone(), settings, stopped));
+
+    // A slow record (its call takes 3 s) on partition 0; once its call has
+    // started, a quick one on partition 1, which must not wait behind it.
+    let lines = || -> Vec<Value> {
+        std::fs::read_to_string(&invocations)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let wait_for = |count: usize| {
+        let lines = &lines;
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while lines().len() < count {
+                assert!(Instant::now() < deadline, "calls so far: {:?}", lines());
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let producer: FutureProducer = ClientConfig::new().set("bootstrap.servers", &bootstrap).create().unwrap();
+    let send = |partition: i32, value: &'static str| {
+        let (producer, topic) = (&producer, &topic);
+        async move {
+            producer
+                .send(
+                    FutureRecord::to(topic).partition(partition).key("k").payload(value),
+                    Duration::from_secs(10),
+                )
+                .await
+                .map_err(|(e, _)| e)
+                .unwrap();
+        }
+    };
+    send(0, "slow").await;
+    wait_for(1).await;
+    send(1, "quick").await;
+    wait_for(3).await;
+    stop.send(true).unwrap();
+    poller.await.unwrap();
+    pool.shutdown().await;
+    let partitions: Vec<String> = lines()
+        .iter()
+        .map(|l| match l["records"].as_object() {
+            Some(records) => records.keys().cloned().collect::<Vec<_>>().join(","),
+            None => "slow call done".to_string(),
+        })
+        .collect();
+    assert_eq!(
+        partitions,
+        [format!("{topic}-0"), format!("{topic}-1"), "slow call done".to_string()],
+        "partition 1's batch ran while partition 0's was in flight"
+    );
     let _ = std::fs::remove_file(invocations);
 }

@@ -292,7 +292,11 @@ async fn bad_bodies_get_a_4xx_naming_the_field_and_the_reason_and_write_nothing(
     let seven = vec![b' '; 7 * 1024 * 1024];
     let answer = raw(&customer, Method::POST, "/orders", seven).await;
     assert_eq!(answer.status, 413, "7 MiB, over Lambda's invoke limit: {}", answer.body);
-    assert_eq!(answer.body["message"], "Request Entity Too Large", "refused before the function: {}", answer.body);
+    assert_eq!(
+        answer.body["message"], "Request Entity Too Large",
+        "refused before the function: {}",
+        answer.body
+    );
     // Unicode is data, not an error.
     let korean = with("/address/street", json!("강남대로 123, 2층 🍗"));
     let placed = t.expect(&customer, Method::POST, "/orders", Some(korean), 201).await;

@@ -3,7 +3,9 @@
 //! `{"fail": "..."}`, exits on `{"exit": true}` and answers `{"respond_bytes":
 //! n}` with n bytes of filler. Given an `aws:kafka`
 //! event, it fails when a record's value contains `poison`. With
-//! `ECHO_INVOCATIONS_FILE` set, it appends every event it gets there.
+//! `ECHO_INVOCATIONS_FILE` set, it appends every event it gets there. A
+//! record containing `slow` makes the call take 3 s, after which it appends
+//! `{"slow_call_done": true}`.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
@@ -17,19 +19,29 @@ async fn main() -> Result<(), Error> {
             let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
             writeln!(file, "{payload}")?;
         }
-        let poisoned = payload["records"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .flat_map(|(_, r)| r.as_array())
-            .flatten()
-            .any(|r| {
-                use base64::Engine;
-                let value = r["value"].as_str().unwrap_or_default();
-                let bytes = base64::engine::general_purpose::STANDARD.decode(value).unwrap_or_default();
-                String::from_utf8_lossy(&bytes).contains("poison")
-            });
-        if poisoned {
+        let any_record = |marker: &str| {
+            payload["records"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .flat_map(|(_, r)| r.as_array())
+                .flatten()
+                .any(|r| {
+                    use base64::Engine;
+                    let value = r["value"].as_str().unwrap_or_default();
+                    let bytes = base64::engine::general_purpose::STANDARD.decode(value).unwrap_or_default();
+                    String::from_utf8_lossy(&bytes).contains(marker)
+                })
+        };
+        if any_record("slow") {
+            tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+            if let Ok(path) = std::env::var("ECHO_INVOCATIONS_FILE") {
+                use std::io::Write;
+                let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+                writeln!(file, "{}", json!({"slow_call_done": true}))?;
+            }
+        }
+        if any_record("poison") {
             return Err(Error::from("a poison record"));
         }
         if let Some(ms) = payload.get("sleep_ms").and_then(Value::as_u64) {
