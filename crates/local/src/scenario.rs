@@ -9,6 +9,7 @@
 
 use crate::jwt::{self, Claims};
 use chrono::{DateTime, Utc};
+use foodstream_domain::events::topics;
 use rdkafka::Message;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -18,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub const TOPICS: [&str; 3] = ["order-events", "delivery-events", "log-events"];
+pub const TOPICS: [&str; 3] = topics::ALL;
 
 #[derive(Debug, Clone)]
 pub struct ScenarioConfig {
@@ -732,7 +733,7 @@ async fn settle(
     // the write that took the rider (longer under emulation), so its
     // broker timestamp is not when the delivery started.
     let mut assigned: BTreeMap<(String, u64), DateTime<Utc>> = BTreeMap::new();
-    for e in report.events.iter().filter(|e| e.topic == "delivery-events") {
+    for e in report.events.iter().filter(|e| e.topic == topics::DELIVERY_EVENTS) {
         let key = (
             e.value["order_id"].as_str().unwrap_or_default().to_owned(),
             e.value["order_version"].as_u64().unwrap_or_default(),
@@ -793,7 +794,7 @@ fn promises(
             order["timeline"].as_array().into_iter().flatten().filter_map(|t| t["status"].as_str()).collect();
         let versions: BTreeSet<u64> = events
             .iter()
-            .filter(|e| e.topic == "order-events" && e.value["order_id"] == id)
+            .filter(|e| e.topic == topics::ORDER_EVENTS && e.value["order_id"] == id)
             .filter_map(|e| e.value["order_version"].as_u64())
             .collect();
         if versions.len() != timeline.len() {
@@ -859,7 +860,7 @@ impl Report {
         for e in &self.events {
             let v = &e.value;
             match e.topic.as_str() {
-                "order-events" => lines.push((
+                topics::ORDER_EVENTS => lines.push((
                     e.at,
                     1,
                     format!(
@@ -870,7 +871,7 @@ impl Report {
                         v["data"]["status"].as_str().unwrap_or_default()
                     ),
                 )),
-                "delivery-events" => lines.push((
+                topics::DELIVERY_EVENTS => lines.push((
                     e.at,
                     1,
                     format!(
@@ -956,9 +957,9 @@ impl Report {
             "\n{} requests ({} of them polling, not shown); events: order-events {}, delivery-events {}, log-events {}; {} notifications; {} log records\n",
             self.requests.len(),
             self.requests.iter().filter(|r| r.polling).count(),
-            per_topic("order-events"),
-            per_topic("delivery-events"),
-            per_topic("log-events"),
+            per_topic(topics::ORDER_EVENTS),
+            per_topic(topics::DELIVERY_EVENTS),
+            per_topic(topics::LOG_EVENTS),
             self.notifications.len(),
             self.logs.len()
         ));
