@@ -4,7 +4,7 @@
 //! million orders from the measured durations. Every figure is printed next
 //! to its floor or ceiling as a ratio.
 
-use crate::runtime::{FunctionPool, FunctionSpec, Outcome};
+use crate::runtime::{FunctionPool, FunctionSpec, InvokeOutcome};
 use crate::stack::Stack;
 use rdkafka::Message;
 use rdkafka::config::ClientConfig;
@@ -40,7 +40,7 @@ async fn measure(pool: &FunctionPool, payload: Vec<u8>) -> ColdStart {
         warm: warm.duration,
         rss_kib,
         outcome: match &first.outcome {
-            Outcome::Response(body) => {
+            InvokeOutcome::Response(body) => {
                 let status =
                     serde_json::from_slice::<Value>(body).ok().and_then(|v| v["statusCode"].as_u64());
                 status.map(|s| format!("HTTP {s}")).unwrap_or_else(|| "ok".into())

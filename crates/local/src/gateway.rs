@@ -5,7 +5,7 @@
 //! limit and 404 when no route matches.
 
 use crate::jwt;
-use crate::runtime::{FunctionPool, Outcome};
+use crate::runtime::{FunctionPool, InvokeOutcome};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -138,9 +138,9 @@ async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Respon
     let event = request_event(route, params, &parts.headers, &parts.uri, &body, &claims, &source_ip);
     let report = pool.invoke(serde_json::to_vec(&event).expect("JSON")).await;
     let response = match &report.outcome {
-        Outcome::Response(bytes) => response_of(bytes),
+        InvokeOutcome::Response(bytes) => response_of(bytes),
         // The event (body, headers and context) is over Lambda's 6 MB.
-        Outcome::Error { error_type, .. } if error_type == crate::runtime::REQUEST_TOO_LARGE => {
+        InvokeOutcome::Error { error_type, .. } if error_type == crate::runtime::REQUEST_TOO_LARGE => {
             message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large")
         }
         _ => message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
@@ -153,7 +153,7 @@ async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Respon
             report.duration.as_millis(),
             report.init.map(|i| format!(" (init {} ms)", i.as_millis())).unwrap_or_default(),
             match &report.outcome {
-                Outcome::Response(_) => String::new(),
+                InvokeOutcome::Response(_) => String::new(),
                 other => format!(": {}", other.describe()),
             },
         ));

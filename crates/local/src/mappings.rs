@@ -10,7 +10,7 @@
 //! only after the batch succeeded or was sent to that queue.
 
 use crate::filter;
-use crate::runtime::{FunctionPool, Outcome};
+use crate::runtime::{FunctionPool, InvokeOutcome};
 use crate::template::Mapping;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -46,7 +46,7 @@ pub struct Record {
 pub type Activity = Arc<dyn Fn(String) + Send + Sync>;
 
 /// Builds the event around a batch of records.
-pub type Envelope = Box<dyn Fn(&[Record]) -> Value + Send + Sync>;
+pub type EventBuilder = Box<dyn Fn(&[Record]) -> Value + Send + Sync>;
 
 /// A mapping's function and what it does with failures.
 pub struct Deliverer {
@@ -55,7 +55,7 @@ pub struct Deliverer {
     /// The failure queue's URL and client, when the mapping has one.
     pub failure_queue: Option<(aws_sdk_sqs::Client, String)>,
     /// The event around a batch of records.
-    pub envelope: Envelope,
+    pub envelope: EventBuilder,
     pub source_arn: String,
     pub activity: Activity,
     /// The first retry waits this long, doubling up to [`MAX_BACKOFF`].
@@ -94,12 +94,16 @@ impl Deliverer {
                 batch.len(),
                 batch[0].position,
                 batch[batch.len() - 1].position,
-                if matches!(outcome, Outcome::Response(_)) { "ok".to_string() } else { outcome.describe() },
+                if matches!(outcome, InvokeOutcome::Response(_)) {
+                    "ok".to_string()
+                } else {
+                    outcome.describe()
+                },
                 report.duration.as_millis(),
                 report.init.map(|i| format!(" (init {} ms)", i.as_millis())).unwrap_or_default(),
             ));
             let to_retry = match outcome {
-                Outcome::Response(body) if self.mapping.report_batch_item_failures => {
+                InvokeOutcome::Response(body) if self.mapping.report_batch_item_failures => {
                     match records_to_retry(body, &batch) {
                         Ok(tail) if tail.is_empty() => continue,
                         Ok(tail) => Some(tail),
@@ -109,7 +113,7 @@ impl Deliverer {
                         }
                     }
                 }
-                Outcome::Response(_) => continue,
+                InvokeOutcome::Response(_) => continue,
                 _ => None,
             };
             // A partial batch response: only its records are retried, and
@@ -157,7 +161,7 @@ impl Deliverer {
         batch: &[Record],
         request_id: &str,
         invokes: i64,
-        outcome: &Outcome,
+        outcome: &InvokeOutcome,
     ) {
         let first = &batch[0];
         let last = &batch[batch.len() - 1];
@@ -250,7 +254,7 @@ pub fn records_to_retry(body: &[u8], batch: &[Record]) -> Result<Vec<Record>, St
 
 /// Settings of the Kafka pollers.
 #[derive(Debug, Clone)]
-pub struct KafkaSettings {
+pub struct KafkaPollerSettings {
     pub bootstrap: String,
     /// Prepended to every consumer group (empty for the template's names).
     pub group_prefix: String,
@@ -264,7 +268,7 @@ pub async fn run_kafka(
     deliverer: Deliverer,
     topic: String,
     group: String,
-    settings: KafkaSettings,
+    settings: KafkaPollerSettings,
     mut stop: watch::Receiver<bool>,
 ) {
     let mapping = &deliverer.mapping;

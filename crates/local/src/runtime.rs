@@ -44,7 +44,7 @@ pub const MAX_INVOKE_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
 
 /// How an invocation ended, as the Lambda service would report it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum InvokeOutcome {
     Response(Vec<u8>),
     /// The function reported an error (`/invocation/{id}/error`).
     Error {
@@ -87,8 +87,8 @@ pub struct PoolStats {
 
 /// What one invocation took.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Report {
-    pub outcome: Outcome,
+pub struct Invocation {
+    pub outcome: InvokeOutcome,
     pub request_id: String,
     /// Process start to its first `next`, when this call started the instance.
     pub init: Option<Duration>,
@@ -109,7 +109,7 @@ struct InstanceApi {
     /// Invocations for this instance; `next` waits on it.
     queue: Arc<Mutex<mpsc::Receiver<Pending>>>,
     /// Answers by request id.
-    answers: Arc<Mutex<HashMap<String, oneshot::Sender<Outcome>>>>,
+    answers: Arc<Mutex<HashMap<String, oneshot::Sender<InvokeOutcome>>>>,
     /// Told once, on the first `next`.
     ready: Arc<Mutex<Option<oneshot::Sender<Instant>>>>,
 }
@@ -142,7 +142,7 @@ async fn respond(State(api): State<InstanceApi>, Path(id): Path<String>, body: B
     match api.answers.lock().await.remove(&id) {
         Some(tx) => {
             let outcome = if body.len() > MAX_INVOKE_PAYLOAD_BYTES {
-                Outcome::Error {
+                InvokeOutcome::Error {
                     error_type: RESPONSE_TOO_LARGE.into(),
                     message: format!(
                         "Response payload size ({} bytes) exceeded maximum allowed payload size ({MAX_INVOKE_PAYLOAD_BYTES} bytes).",
@@ -150,7 +150,7 @@ async fn respond(State(api): State<InstanceApi>, Path(id): Path<String>, body: B
                     ),
                 }
             } else {
-                Outcome::Response(body.to_vec())
+                InvokeOutcome::Response(body.to_vec())
             };
             let _ = tx.send(outcome);
             StatusCode::ACCEPTED
@@ -163,7 +163,7 @@ async fn fail(State(api): State<InstanceApi>, Path(id): Path<String>, body: Byte
     let (error_type, message) = error_of(&body);
     match api.answers.lock().await.remove(&id) {
         Some(tx) => {
-            let _ = tx.send(Outcome::Error { error_type, message });
+            let _ = tx.send(InvokeOutcome::Error { error_type, message });
             StatusCode::ACCEPTED
         }
         None => StatusCode::BAD_REQUEST,
@@ -174,7 +174,7 @@ async fn init_error(State(api): State<InstanceApi>, body: Bytes) -> StatusCode {
     let (error_type, message) = error_of(&body);
     let mut answers = api.answers.lock().await;
     for (_, tx) in answers.drain() {
-        let _ = tx.send(Outcome::Crashed { reason: format!("init error {error_type}: {message}") });
+        let _ = tx.send(InvokeOutcome::Crashed { reason: format!("init error {error_type}: {message}") });
     }
     StatusCode::ACCEPTED
 }
@@ -306,11 +306,11 @@ impl FunctionPool {
 
     /// Invokes the function with `payload`, on an idle instance or a new
     /// one (waiting for one to free when at the limit).
-    pub async fn invoke(&self, payload: Vec<u8>) -> Report {
+    pub async fn invoke(&self, payload: Vec<u8>) -> Invocation {
         if payload.len() > MAX_INVOKE_PAYLOAD_BYTES {
             // Refused by Lambda itself: the function never sees it.
-            return Report {
-                outcome: Outcome::Error {
+            return Invocation {
+                outcome: InvokeOutcome::Error {
                     error_type: REQUEST_TOO_LARGE.into(),
                     message: format!(
                         "Request must be smaller than {MAX_INVOKE_PAYLOAD_BYTES} bytes for the InvokeFunction operation"
@@ -323,8 +323,10 @@ impl FunctionPool {
         }
         let sabotage = self.sabotage.lock().await.pop_front();
         if sabotage == Some(Sabotage::Refuse) {
-            return Report {
-                outcome: Outcome::Crashed { reason: "refused: the environment died before the call".into() },
+            return Invocation {
+                outcome: InvokeOutcome::Crashed {
+                    reason: "refused: the environment died before the call".into(),
+                },
                 request_id: uuid::Uuid::new_v4().to_string(),
                 init: None,
                 duration: Duration::ZERO,
@@ -337,8 +339,8 @@ impl FunctionPool {
             None => match Instance::start(&self.spec).await {
                 Ok(instance) => instance,
                 Err(e) => {
-                    return Report {
-                        outcome: Outcome::Crashed {
+                    return Invocation {
+                        outcome: InvokeOutcome::Crashed {
                             reason: format!("cannot start {}: {e}", self.spec.binary.display()),
                         },
                         request_id: String::new(),
@@ -356,14 +358,14 @@ impl FunctionPool {
             tokio::select! {
                 at = ready => match at {
                     Ok(at) => init = Some(at - instance.started),
-                    Err(_) => return self.discard(instance, permit, request_id, Outcome::Crashed { reason: "the runtime API went away".into() }, None, Duration::ZERO).await,
+                    Err(_) => return self.discard(instance, permit, request_id, InvokeOutcome::Crashed { reason: "the runtime API went away".into() }, None, Duration::ZERO).await,
                 },
                 status = instance.child.wait() => {
                     let reason = format!("exited during init: {}", status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()));
-                    return self.discard(instance, permit, request_id, Outcome::Crashed { reason }, None, Duration::ZERO).await;
+                    return self.discard(instance, permit, request_id, InvokeOutcome::Crashed { reason }, None, Duration::ZERO).await;
                 }
                 _ = tokio::time::sleep(self.spec.timeout) => {
-                    return self.discard(instance, permit, request_id, Outcome::TimedOut { after: self.spec.timeout }, None, self.spec.timeout).await;
+                    return self.discard(instance, permit, request_id, InvokeOutcome::TimedOut { after: self.spec.timeout }, None, self.spec.timeout).await;
                 }
             }
         }
@@ -385,23 +387,23 @@ impl FunctionPool {
                     instance,
                     permit,
                     request_id,
-                    Outcome::Crashed { reason: "instance gone".into() },
+                    InvokeOutcome::Crashed { reason: "instance gone".into() },
                     init,
                     Duration::ZERO,
                 )
                 .await;
         }
         let outcome = tokio::select! {
-            answer = rx => answer.unwrap_or(Outcome::Crashed { reason: "no answer".into() }),
-            status = instance.child.wait() => Outcome::Crashed {
+            answer = rx => answer.unwrap_or(InvokeOutcome::Crashed { reason: "no answer".into() }),
+            status = instance.child.wait() => InvokeOutcome::Crashed {
                 reason: format!("exited during the invocation: {}", status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string())),
             },
-            _ = tokio::time::sleep(timeout) => Outcome::TimedOut { after: timeout },
+            _ = tokio::time::sleep(timeout) => InvokeOutcome::TimedOut { after: timeout },
         };
         let outcome = match (outcome, sabotage) {
             // `discard` below kills the instance.
-            (Outcome::Response(_), Some(Sabotage::Crash)) => {
-                Outcome::Crashed { reason: "killed as it answered".into() }
+            (InvokeOutcome::Response(_), Some(Sabotage::Crash)) => {
+                InvokeOutcome::Crashed { reason: "killed as it answered".into() }
             }
             (outcome, _) => outcome,
         };
@@ -416,10 +418,10 @@ impl FunctionPool {
             }
         }
         match outcome {
-            Outcome::Response(_) | Outcome::Error { .. } => {
+            InvokeOutcome::Response(_) | InvokeOutcome::Error { .. } => {
                 self.idle.lock().await.push(instance);
                 drop(permit);
-                Report { outcome, request_id, init, duration }
+                Invocation { outcome, request_id, init, duration }
             }
             // Lambda does not reuse an environment after a timeout or crash.
             other => self.discard(instance, permit, request_id, other, init, duration).await,
@@ -431,13 +433,13 @@ impl FunctionPool {
         instance: Instance,
         permit: tokio::sync::OwnedSemaphorePermit,
         request_id: String,
-        outcome: Outcome,
+        outcome: InvokeOutcome,
         init: Option<Duration>,
         duration: Duration,
-    ) -> Report {
+    ) -> Invocation {
         instance.stop().await;
         drop(permit);
-        Report { outcome, request_id, init, duration }
+        Invocation { outcome, request_id, init, duration }
     }
 
     /// Stops every idle instance (busy ones stop when their call ends).
@@ -453,14 +455,16 @@ impl FunctionPool {
     }
 }
 
-impl Outcome {
+impl InvokeOutcome {
     /// The message Lambda gives a timed-out invocation.
     pub fn describe(&self) -> String {
         match self {
-            Outcome::Response(_) => "ok".into(),
-            Outcome::Error { error_type, message } => format!("{error_type}: {message}"),
-            Outcome::TimedOut { after } => format!("Task timed out after {:.2} seconds", after.as_secs_f64()),
-            Outcome::Crashed { reason } => format!("Runtime exited: {reason}"),
+            InvokeOutcome::Response(_) => "ok".into(),
+            InvokeOutcome::Error { error_type, message } => format!("{error_type}: {message}"),
+            InvokeOutcome::TimedOut { after } => {
+                format!("Task timed out after {:.2} seconds", after.as_secs_f64())
+            }
+            InvokeOutcome::Crashed { reason } => format!("Runtime exited: {reason}"),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! read by a consumer of its own, and the system's promises checked: every
 //! order ends where the rules say, delivery takes the configured time, every
 //! status change is an event and notifies its recipients on both channels,
-//! and every notification is a log record. [`Report::timeline`] prints what
+//! and every notification is a log record. [`ScenarioReport::timeline`] prints what
 //! happened in order, with timings. `make demo` and the end-to-end tests run
 //! it.
 
@@ -81,7 +81,7 @@ pub struct Check {
 
 /// What the scenario did and saw.
 #[derive(Debug, Default)]
-pub struct Report {
+pub struct ScenarioReport {
     pub started: Option<DateTime<Utc>>,
     pub requests: Vec<RequestRecord>,
     /// Every record of the three topics about this run's orders.
@@ -105,7 +105,7 @@ struct Client {
     polling: bool,
 }
 
-struct Answer {
+struct HttpAnswer {
     status: u16,
     body: Value,
 }
@@ -117,7 +117,7 @@ impl Client {
         method: Method,
         path: &str,
         body: Option<Value>,
-    ) -> Result<Answer, ScenarioError> {
+    ) -> Result<HttpAnswer, ScenarioError> {
         self.call_with(who, method, path, body, &[]).await
     }
 
@@ -128,7 +128,7 @@ impl Client {
         path: &str,
         body: Option<Value>,
         headers: &[(&str, &str)],
-    ) -> Result<Answer, ScenarioError> {
+    ) -> Result<HttpAnswer, ScenarioError> {
         let mut request = self.http.request(method.clone(), format!("{}{path}", self.api));
         if let Some(token) = self.tokens.get(who) {
             request = request.bearer_auth(token);
@@ -153,7 +153,7 @@ impl Client {
             millis: started.elapsed().as_millis(),
             polling: self.polling,
         });
-        Ok(Answer { status, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) })
+        Ok(HttpAnswer { status, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) })
     }
 
     /// Calls and insists on `expected`.
@@ -301,7 +301,7 @@ fn order_body(cast: &Cast, items: Value, district: &str) -> Value {
     })
 }
 
-pub async fn play(config: &ScenarioConfig) -> Result<Report, ScenarioError> {
+pub async fn play(config: &ScenarioConfig) -> Result<ScenarioReport, ScenarioError> {
     let run = &config.run_id;
     let cast = Cast {
         customer: format!("customer-{run}"),
@@ -332,7 +332,7 @@ pub async fn play(config: &ScenarioConfig) -> Result<Report, ScenarioError> {
         polling: false,
     };
     let (events, collector) = collect_events(&config.kafka_bootstrap, &config.topic_prefix, run)?;
-    let mut report = Report { started: Some(Utc::now()), ..Report::default() };
+    let mut report = ScenarioReport { started: Some(Utc::now()), ..ScenarioReport::default() };
     let delivery_wait = config.delivery_duration + Duration::from_secs(20);
     let mut orders: BTreeMap<String, String> = BTreeMap::new();
 
@@ -679,7 +679,7 @@ async fn settle(
     cast: &Cast,
     orders: &BTreeMap<String, String>,
     events: &Collected,
-    report: &mut Report,
+    report: &mut ScenarioReport,
 ) -> Result<(), ScenarioError> {
     let ids: BTreeSet<&str> = orders.values().map(String::as_str).collect();
     let until = Instant::now() + config.settle_timeout;
@@ -828,7 +828,7 @@ fn promises(
     problems
 }
 
-impl Report {
+impl ScenarioReport {
     /// The timeline a person reads at a glance: requests, events per topic,
     /// notifications and logs in order, with times from the start.
     pub fn timeline(&self) -> String {

@@ -3,7 +3,7 @@
 //! mapping.
 
 use crate::gateway::{Gateway, RouteSpec};
-use crate::mappings::{self, Activity, Deliverer, KafkaSettings};
+use crate::mappings::{self, Activity, Deliverer, KafkaPollerSettings};
 use crate::provision::{self, Names};
 use crate::runtime::{FunctionPool, FunctionSpec};
 use crate::template::{Source, Template};
@@ -251,7 +251,7 @@ impl Stack {
                         activity: config.activity.clone(),
                         first_backoff: config.first_retry_backoff,
                     };
-                    let settings = KafkaSettings {
+                    let settings = KafkaPollerSettings {
                         bootstrap: config.kafka_bootstrap.clone(),
                         group_prefix: config.group_prefix.clone(),
                     };
@@ -374,7 +374,7 @@ async fn run_schedule(
         });
         let report = pool.invoke(serde_json::to_vec(&event).unwrap_or_default()).await;
         let answer = match &report.outcome {
-            crate::runtime::Outcome::Response(body) => String::from_utf8_lossy(body).into_owned(),
+            crate::runtime::InvokeOutcome::Response(body) => String::from_utf8_lossy(body).into_owned(),
             other => other.describe(),
         };
         activity(format!("{} <- schedule: {answer} in {} ms", pool.spec().name, report.duration.as_millis()));

@@ -6,7 +6,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use foodstream_local::mappings::{self, Deliverer, KafkaSettings};
+use foodstream_local::mappings::{self, Deliverer, KafkaPollerSettings};
 use foodstream_local::runtime::{FunctionPool, FunctionSpec};
 use foodstream_local::template::{Mapping, Source};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -124,7 +124,7 @@ async fn a_kafka_mapping_filters_retries_bisects_routes_failures_and_commits() {
         first_backoff: Duration::from_millis(50),
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let settings = KafkaSettings { bootstrap: bootstrap.clone(), group_prefix: String::new() };
+    let settings = KafkaPollerSettings { bootstrap: bootstrap.clone(), group_prefix: String::new() };
     let poller =
         tokio::spawn(mappings::run_kafka(deliverer, topic.clone(), group.clone(), settings, stopped));
 
@@ -235,7 +235,7 @@ async fn each_partition_has_its_own_batch_in_flight_as_on_lambda() {
         first_backoff: Duration::from_millis(50),
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let settings = KafkaSettings { bootstrap: bootstrap.clone(), group_prefix: String::new() };
+    let settings = KafkaPollerSettings { bootstrap: bootstrap.clone(), group_prefix: String::new() };
     let poller =
         tokio::spawn(mappings::run_kafka(deliverer, topic.clone(), group.clone(), settings, stopped));
 

@@ -1,6 +1,6 @@
 //! The Runtime API host driving a real `lambda_runtime` function process.
 
-use foodstream_local::runtime::{FunctionPool, FunctionSpec, Outcome};
+use foodstream_local::runtime::{FunctionPool, FunctionSpec, InvokeOutcome};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -19,9 +19,9 @@ fn pool(timeout_ms: u64, max_instances: usize) -> FunctionPool {
     })
 }
 
-fn body(outcome: &Outcome) -> Value {
+fn body(outcome: &InvokeOutcome) -> Value {
     match outcome {
-        Outcome::Response(bytes) => serde_json::from_slice(bytes).unwrap(),
+        InvokeOutcome::Response(bytes) => serde_json::from_slice(bytes).unwrap(),
         other => panic!("expected a response, got {other:?}"),
     }
 }
@@ -45,11 +45,11 @@ async fn a_function_error_is_reported_with_its_type_and_message() {
     let pool = pool(5_000, 1);
     let report = pool.invoke(br#"{"fail": "no such order"}"#.to_vec()).await;
     match report.outcome {
-        Outcome::Error { message, .. } => assert_eq!(message, "no such order"),
+        InvokeOutcome::Error { message, .. } => assert_eq!(message, "no such order"),
         other => panic!("{other:?}"),
     }
     // The instance survives an error.
-    assert!(matches!(pool.invoke(b"{}".to_vec()).await.outcome, Outcome::Response(_)));
+    assert!(matches!(pool.invoke(b"{}".to_vec()).await.outcome, InvokeOutcome::Response(_)));
     pool.shutdown().await;
 }
 
@@ -58,7 +58,7 @@ async fn a_timed_out_invocation_kills_its_instance_and_says_so() {
     let pool = pool(300, 1);
     pool.invoke(b"{}".to_vec()).await; // warm up
     let report = pool.invoke(br#"{"sleep_ms": 5000}"#.to_vec()).await;
-    assert_eq!(report.outcome, Outcome::TimedOut { after: Duration::from_millis(300) });
+    assert_eq!(report.outcome, InvokeOutcome::TimedOut { after: Duration::from_millis(300) });
     assert_eq!(report.outcome.describe(), "Task timed out after 0.30 seconds");
     assert_eq!(pool.idle_instances().await, 0, "never reused");
     let next = pool.invoke(b"{}".to_vec()).await;
@@ -70,7 +70,7 @@ async fn a_timed_out_invocation_kills_its_instance_and_says_so() {
 async fn a_crash_is_reported_and_overlapping_calls_start_more_instances() {
     let pool = pool(5_000, 3);
     let crash = pool.invoke(br#"{"exit": true}"#.to_vec()).await;
-    assert!(matches!(crash.outcome, Outcome::Crashed { .. }), "{:?}", crash.outcome);
+    assert!(matches!(crash.outcome, InvokeOutcome::Crashed { .. }), "{:?}", crash.outcome);
     let calls = (0..3).map(|_| pool.invoke(br#"{"sleep_ms": 300}"#.to_vec()));
     let reports = futures::future::join_all(calls).await;
     let pids: std::collections::BTreeSet<_> =
@@ -88,7 +88,7 @@ async fn payloads_over_six_megabytes_are_refused_as_lambda_refuses_them() {
     let big = serde_json::to_vec(&json!({ "filler": "x".repeat(MAX_INVOKE_PAYLOAD_BYTES) })).unwrap();
     let report = pool.invoke(big).await;
     match &report.outcome {
-        Outcome::Error { error_type, .. } => assert_eq!(error_type, REQUEST_TOO_LARGE),
+        InvokeOutcome::Error { error_type, .. } => assert_eq!(error_type, REQUEST_TOO_LARGE),
         other => panic!("{other:?}"),
     }
     assert_eq!(report.init, None, "no instance was started for it");
@@ -96,11 +96,11 @@ async fn payloads_over_six_megabytes_are_refused_as_lambda_refuses_them() {
     let report =
         pool.invoke(serde_json::to_vec(&json!({ "respond_bytes": MAX_INVOKE_PAYLOAD_BYTES })).unwrap()).await;
     match &report.outcome {
-        Outcome::Error { error_type, .. } => assert_eq!(error_type, RESPONSE_TOO_LARGE),
+        InvokeOutcome::Error { error_type, .. } => assert_eq!(error_type, RESPONSE_TOO_LARGE),
         other => panic!("{other:?}"),
     }
     // Just under both limits goes through.
     let report = pool.invoke(serde_json::to_vec(&json!({ "respond_bytes": 1_000_000 })).unwrap()).await;
-    assert!(matches!(report.outcome, Outcome::Response(_)), "{:?}", report.outcome);
+    assert!(matches!(report.outcome, InvokeOutcome::Response(_)), "{:?}", report.outcome);
     pool.shutdown().await;
 }

@@ -200,7 +200,7 @@ async fn every_route_refuses_whoever_may_not_call_it_and_leaks_nothing() {
 }
 
 /// The fields a 400 names.
-fn fields(answer: &support::Answer) -> Vec<String> {
+fn fields(answer: &support::HttpAnswer) -> Vec<String> {
     answer.body["error"]["details"]["fields"]
         .as_array()
         .into_iter()
@@ -228,7 +228,7 @@ async fn bad_bodies_get_a_4xx_naming_the_field_and_the_reason_and_write_nothing(
             let response = request.send().await.unwrap();
             let status = response.status().as_u16();
             let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap_or(Value::Null);
-            support::Answer { status, body }
+            support::HttpAnswer { status, body }
         }
     };
 

@@ -85,7 +85,7 @@ pub struct TestStack {
     pub log_dir: PathBuf,
 }
 
-pub struct Answer {
+pub struct HttpAnswer {
     pub status: u16,
     pub body: Value,
 }
@@ -130,7 +130,13 @@ impl TestStack {
         jwt::mint(&Claims::new(sub, role, store, now, 3600), SECRET).unwrap()
     }
 
-    pub async fn call(&self, token: Option<&str>, method: Method, path: &str, body: Option<Value>) -> Answer {
+    pub async fn call(
+        &self,
+        token: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> HttpAnswer {
         let mut request = self.http.request(method, format!("{}{path}", self.stack.api_url));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -141,7 +147,7 @@ impl TestStack {
         let response = request.send().await.expect("the gateway answers");
         let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
-        Answer { status, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }
+        HttpAnswer { status, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }
     }
 
     /// Like `call`, insisting on `status`.
