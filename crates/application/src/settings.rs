@@ -21,6 +21,12 @@ pub struct Settings {
     pub version_conflict_attempts: u32,
 }
 
+/// The variables of the settings, for [`Settings::from_env`].
+pub const REFUND_WINDOW: &str = "REFUND_WINDOW_SECONDS";
+pub const DELIVERY_DURATION: &str = "DELIVERY_DURATION_MS";
+pub const LOCALE: &str = "NOTIFICATION_LOCALE";
+pub const LOG_RETENTION: &str = "LOG_RETENTION_DAYS";
+
 /// The ranges settings must fall in. Wide enough for any real use, narrow
 /// enough that no time computation can overflow.
 pub const REFUND_WINDOW_SECONDS: (i64, i64) = (1, 7 * 24 * 3600);
@@ -53,30 +59,34 @@ impl Settings {
     /// production, a map in tests). Unset means default.
     pub fn from_lookup(lookup: impl Fn(&'static str) -> Option<String>) -> Result<Settings, SettingError> {
         let mut settings = Settings::default();
-        if let Some(v) = lookup("REFUND_WINDOW_SECONDS") {
-            settings.refund =
-                RefundPolicy::from_seconds(in_range("REFUND_WINDOW_SECONDS", &v, REFUND_WINDOW_SECONDS)?);
+        if let Some(v) = lookup(REFUND_WINDOW) {
+            settings.refund = RefundPolicy::from_seconds(in_range(REFUND_WINDOW, &v, REFUND_WINDOW_SECONDS)?);
         }
-        if let Some(v) = lookup("DELIVERY_DURATION_MS") {
+        if let Some(v) = lookup(DELIVERY_DURATION) {
             settings.delivery =
-                DeliverySettings::from_millis(in_range("DELIVERY_DURATION_MS", &v, DELIVERY_DURATION_MS)?);
+                DeliverySettings::from_millis(in_range(DELIVERY_DURATION, &v, DELIVERY_DURATION_MS)?);
         }
-        if let Some(v) = lookup("NOTIFICATION_LOCALE") {
+        if let Some(v) = lookup(LOCALE) {
             settings.locale = Locale::parse(&v).ok_or(SettingError {
-                name: "NOTIFICATION_LOCALE",
+                name: LOCALE,
                 value: v.clone(),
                 reason: "must be ko or en".into(),
             })?;
         }
-        if let Some(v) = lookup("LOG_RETENTION_DAYS") {
+        if let Some(v) = lookup(LOG_RETENTION) {
             settings.log_retention =
-                LogRetention::from_days(in_range("LOG_RETENTION_DAYS", &v, LOG_RETENTION_DAYS)?);
+                LogRetention::from_days(in_range(LOG_RETENTION, &v, LOG_RETENTION_DAYS)?);
         }
         Ok(settings)
     }
 
-    pub fn from_env() -> Result<Settings, SettingError> {
-        Settings::from_lookup(foodstream_config::var)
+    /// Reads from the environment only the settings named in `reading`
+    /// (the ones the function's use cases use); the others keep their
+    /// defaults, and the function is not given them.
+    pub fn from_env(reading: &[&'static str]) -> Result<Settings, SettingError> {
+        Settings::from_lookup(
+            |name| if reading.contains(&name) { foodstream_config::var(name) } else { None },
+        )
     }
 }
 

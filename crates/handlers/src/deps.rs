@@ -2,6 +2,7 @@
 
 use foodstream_application::Settings;
 use foodstream_application::ordering::ChangePorts;
+use foodstream_application::settings;
 use foodstream_aws::access::Grant;
 use foodstream_aws::{Aws, DynamoOrders, S3PhotoStore, SystemClock};
 
@@ -20,9 +21,14 @@ pub struct OrderChanges {
 }
 
 impl OrderChanges {
-    /// `uses`: the order methods the route calls, e.g. [`CHANGE`].
-    pub fn from_env(aws: &Aws, uses: &[&[Grant]]) -> Result<OrderChanges, BoxError> {
-        Ok(OrderChanges { orders: aws.orders(uses)?, settings: Settings::from_env()? })
+    /// `uses`: the order methods the route calls, e.g. [`CHANGE`];
+    /// `settings`: the settings it reads (`foodstream_application::settings::REFUND_WINDOW`...).
+    pub fn from_env(
+        aws: &Aws,
+        uses: &[&[Grant]],
+        settings: &[&'static str],
+    ) -> Result<OrderChanges, BoxError> {
+        Ok(OrderChanges { orders: aws.orders(uses)?, settings: Settings::from_env(settings)? })
     }
 
     pub fn ports(&self) -> ChangePorts<'_> {
@@ -38,7 +44,9 @@ pub struct RefundPhotos {
 
 impl RefundPhotos {
     /// `orders` and `photos`: the methods of each the route calls.
+    /// Both read the refund window.
     pub fn from_env(aws: &Aws, orders: &[&[Grant]], photos: &[&[Grant]]) -> Result<RefundPhotos, BoxError> {
-        Ok(RefundPhotos { changes: OrderChanges::from_env(aws, orders)?, photos: aws.photos(photos)? })
+        let changes = OrderChanges::from_env(aws, orders, &[settings::REFUND_WINDOW])?;
+        Ok(RefundPhotos { changes, photos: aws.photos(photos)? })
     }
 }

@@ -704,14 +704,16 @@ mod tests {
     #[test]
     fn environments_resolve_parameters_with_overrides_and_resources_by_name() {
         let t = project_template();
-        let accept = t.function("accept-order").unwrap();
-        assert_eq!(accept.timeout_seconds, 10);
+        let refund = t.function("request-refund").unwrap();
+        assert_eq!(refund.timeout_seconds, 10);
         let overrides = BTreeMap::from([("RefundWindowSeconds".to_string(), "5".to_string())]);
-        let env = t.resolve(accept, &overrides, |r| Some(format!("local-{r}"))).unwrap();
+        let env = t.resolve(refund, &overrides, |r| Some(format!("local-{r}"))).unwrap();
         assert_eq!(env["REFUND_WINDOW_SECONDS"], "5");
-        assert_eq!(env["DELIVERY_DURATION_MS"], "1000");
         assert_eq!(env["ORDERS_TABLE"], "local-OrdersTable");
         assert_eq!(env["RUST_LOG"], "info");
+        let dispatcher = t.function("delivery-dispatcher").unwrap();
+        let env = t.resolve(dispatcher, &BTreeMap::new(), |r| Some(r.to_owned())).unwrap();
+        assert_eq!(env["DELIVERY_DURATION_MS"], "1000");
         let notifier = t.function("notifier").unwrap();
         let env =
             t.resolve(notifier, &BTreeMap::new(), |r| (r != "MskCluster").then(|| r.to_owned())).unwrap();

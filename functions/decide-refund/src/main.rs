@@ -8,7 +8,7 @@ use foodstream_lambda::{http, logging};
 #[tokio::main]
 async fn main() -> Result<(), foodstream_lambda::lambda_http::Error> {
     logging::init();
-    let deps = OrderChanges::from_env(&Aws::from_env().await, deps::CHANGE)?;
+    let deps = OrderChanges::from_env(&Aws::from_env().await, deps::CHANGE, &[])?;
     http::serve("POST /orders/{orderId}/refund-request/decision", |request| {
         routes::decide_refund(deps.ports(), request)
     })

@@ -1,8 +1,8 @@
 //! `delivery-dispatcher`: order-events (group delivery) -> delivery-events. Config, clients, run.
 
 use aws_lambda_events::event::kafka::KafkaEvent;
-use foodstream_application::Settings;
 use foodstream_application::consumers::DispatchPorts;
+use foodstream_application::{Settings, settings};
 use foodstream_aws::SystemClock;
 use foodstream_aws::{Aws, DynamoDeliveries, DynamoRiders};
 use foodstream_domain::events::topics;
@@ -14,7 +14,7 @@ use foodstream_lambda::{consumer, logging};
 async fn main() -> Result<(), foodstream_lambda::lambda_runtime::Error> {
     logging::init();
     let aws = Aws::from_env().await;
-    let settings = &Settings::from_env()?;
+    let settings = &Settings::from_env(&[settings::DELIVERY_DURATION])?;
     let riders = &aws.riders(&[DynamoRiders::IN_ZONE, DynamoRiders::GET])?;
     let deliveries = &aws.deliveries(&[
         DynamoDeliveries::GET,

@@ -1,7 +1,7 @@
 //! `log-collector`: log-events (group log) -> log records. Config, clients, run.
 
 use aws_lambda_events::event::kafka::KafkaEvent;
-use foodstream_application::Settings;
+use foodstream_application::{Settings, settings};
 use foodstream_aws::{Aws, DynamoLogs};
 use foodstream_handlers::consumers;
 use foodstream_lambda::{consumer, logging};
@@ -10,7 +10,7 @@ use foodstream_lambda::{consumer, logging};
 async fn main() -> Result<(), foodstream_lambda::lambda_runtime::Error> {
     logging::init();
     let aws = Aws::from_env().await;
-    let settings = &Settings::from_env()?;
+    let settings = &Settings::from_env(&[settings::LOG_RETENTION])?;
     let logs = &aws.logs(&[DynamoLogs::INSERT])?;
     let dead_letters = &aws.dead_letters()?;
     consumer::serve("log-collector", |batch: KafkaEvent| async move {

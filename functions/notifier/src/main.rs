@@ -1,8 +1,8 @@
 //! `notifier`: order-events (group message) -> notifications, log-events. Config, clients, run.
 
 use aws_lambda_events::event::kafka::KafkaEvent;
-use foodstream_application::Settings;
 use foodstream_application::consumers::NotifyPorts;
+use foodstream_application::{Settings, settings};
 use foodstream_aws::{Aws, DynamoNotifications};
 use foodstream_domain::events::topics;
 use foodstream_handlers::consumers;
@@ -13,7 +13,7 @@ use foodstream_lambda::{consumer, logging};
 async fn main() -> Result<(), foodstream_lambda::lambda_runtime::Error> {
     logging::init();
     let aws = Aws::from_env().await;
-    let settings = &Settings::from_env()?;
+    let settings = &Settings::from_env(&[settings::LOCALE])?;
     let notifications = &aws.notifications(&[DynamoNotifications::INSERT])?;
     let publisher = &KafkaPublisher::from_env(&aws.config, &[topics::LOG_EVENTS]).await?;
     let dead_letters = &aws.dead_letters()?;

@@ -1,7 +1,7 @@
 //! `order-delivery-updater`: delivery-events (group order) -> orders. Config, clients, run.
 
 use aws_lambda_events::event::kafka::KafkaEvent;
-use foodstream_application::Settings;
+use foodstream_application::{Settings, settings};
 use foodstream_aws::{Aws, DynamoOrders, SystemClock};
 use foodstream_handlers::consumers;
 use foodstream_lambda::{consumer, logging};
@@ -10,7 +10,7 @@ use foodstream_lambda::{consumer, logging};
 async fn main() -> Result<(), foodstream_lambda::lambda_runtime::Error> {
     logging::init();
     let aws = Aws::from_env().await;
-    let settings = &Settings::from_env()?;
+    let settings = &Settings::from_env(&[settings::REFUND_WINDOW])?;
     let orders = &aws.orders(&[DynamoOrders::GET, DynamoOrders::UPDATE])?;
     let dead_letters = &aws.dead_letters()?;
     consumer::serve("order-delivery-updater", |batch: KafkaEvent| async move {

@@ -8,6 +8,6 @@ use foodstream_lambda::{http, logging};
 #[tokio::main]
 async fn main() -> Result<(), foodstream_lambda::lambda_http::Error> {
     logging::init();
-    let deps = OrderChanges::from_env(&Aws::from_env().await, deps::CHANGE_GIVING_STOCK_BACK)?;
+    let deps = OrderChanges::from_env(&Aws::from_env().await, deps::CHANGE_GIVING_STOCK_BACK, &[])?;
     http::serve("POST /orders/{orderId}/reject", |request| routes::reject_order(deps.ports(), request)).await
 }
