@@ -50,7 +50,7 @@ WRAPPER
     HOST_CC=cc HOST_CXX=c++ CC_x86_64_unknown_linux_gnu=cc CXX_x86_64_unknown_linux_gnu=c++)
 fi
 
-log "building ${#packages[@]} functions for $arch (release; the first build takes a long while)"
+log "building $((${#packages[@]} / 2)) functions for $arch (release; the first build takes a long while)"
 timing=$(mktemp)
 # Wall and CPU seconds of the build, the CPU figure being what stays
 # comparable when something else runs on the machine.
@@ -97,6 +97,12 @@ for binary in sorted(bin_dir.iterdir()):
     needed = set(re.findall(r"Shared library: \[([^\]]+)\]", dynamic))
     if needed - glibc:
         bad.append(f"{binary.name}: links {sorted(needed - glibc)}")
+    # Lambda's deployment package limits: 50 MB zipped for an upload, 250 MB unzipped.
+    zipped = bin_dir.parent / f"{binary.name}.zip"
+    if zipped.exists() and zipped.stat().st_size > 50 * 1024 * 1024:
+        bad.append(f"{binary.name}: {zipped.stat().st_size} bytes zipped, over Lambda's 50 MB")
+    if binary.stat().st_size > 250 * 1024 * 1024:
+        bad.append(f"{binary.name}: {binary.stat().st_size} bytes unzipped, over Lambda's 250 MB")
     symbols = subprocess.run(["readelf", "--dyn-syms", "-W", binary], capture_output=True, text=True, check=True).stdout
     versions = {tuple(int(p) for p in v.split(".")) for v in re.findall(r"GLIBC_([0-9.]+)", symbols)}
     if versions and max(versions) > (2, 34):
@@ -104,7 +110,7 @@ for binary in sorted(bin_dir.iterdir()):
 if bad:
     print("\n".join(bad), file=sys.stderr)
     sys.exit(1)
-print(f"[package] {len(list(bin_dir.iterdir()))} bootstraps: {machine}, glibc only, at most GLIBC_2.34")
+print(f"[package] {len(list(bin_dir.iterdir()))} bootstraps: {machine}, glibc only, at most GLIBC_2.34, within Lambda's size limits")
 CHECK
 
 # The deployable template, linted like the source one (both forms).

@@ -5,7 +5,9 @@
   function that serves it, and there is no other route;
 - every consumer group of SPEC section 4 is an MSK event exactly once, on
   its topic and function; the outbox relay has the orders table's stream;
-- the three topics are AWS::MSK::Topic resources.
+- the three topics are AWS::MSK::Topic resources;
+- the tables, the buckets and the user pool are retained on delete and on
+  replacement.
 
 What each function reads and calls against its Environment and Policies,
 and the tables against the adapters' schema, are checked by the code itself
@@ -104,6 +106,13 @@ def main():
         fail(f"consumer group {group} is not in SPEC section 4")
     if streams != [("order-outbox-relay", {"Fn::GetAtt": ["OrdersTable", "StreamArn"]})]:
         fail(f"expected exactly the orders table stream on order-outbox-relay, found {streams}")
+    # What a redeploy or `make destroy` must not take with it: the data and
+    # the users (orders are keyed by the users' Cognito `sub`).
+    for logical, resource in resources.items():
+        if resource["Type"] in ("AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::Cognito::UserPool"):
+            for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
+                if resource.get(policy) != "Retain":
+                    fail(f"{logical}: {policy} must be Retain (data or users would go with the stack)")
     topics = {r["Properties"]["TopicName"] for r in resources.values() if r["Type"] == "AWS::MSK::Topic"}
     if topics != TOPICS:
         fail(f"AWS::MSK::Topic resources {sorted(topics)} != {sorted(TOPICS)}")
