@@ -37,11 +37,23 @@ lint-infra: ## Validate infra/template.yaml offline (cfn-lint 1.53.x on it and i
 	@scripts/lint-infra.sh
 
 .PHONY: test
-test: lint check-docs lint-infra ## Every check and every test, end-to-end included (starts the emulators it needs, stops what it started)
+test: lint check-docs lint-infra ## Every check and every test: the workspace's, then make package (arm64) and the end-to-end test on its zips under qemu
+	@scripts/install-tools.sh --qemu
 	@scripts/emulators.sh up --owned .local/run/test.owned
 	@status=0; \
-	  { $(CARGO) build --workspace --bins --locked && $(CARGO) test --workspace --locked; } || status=$$?; \
+	  { $(CARGO) build --workspace --bins --locked && $(CARGO) test --workspace --locked && \
+	    ARCH=arm64 scripts/package.sh && $(MAKE) --no-print-directory e2e-package; } || status=$$?; \
 	  scripts/emulators.sh down --owned .local/run/test.owned; exit $$status
+
+# The end-to-end test on the bootstraps taken out of dist/arm64's zips, under
+# qemu-aarch64; the emulators must be up (make test and make test-package
+# start them).
+.PHONY: e2e-package
+e2e-package:
+	$(CARGO) build --locked -p foodstream-local --bins
+	FOODSTREAM_FUNCTIONS_DIR=$(CURDIR)/dist/arm64/bin \
+	  FOODSTREAM_FUNCTION_LAUNCHER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
+	  $(CARGO) test --locked -p foodstream-local --test e2e
 
 .PHONY: bench
 bench: tools ## Benchmarks with figures next to their floors: criterion, cold starts, end-to-end load, cost per million orders
@@ -56,15 +68,11 @@ package: tools ## Build every function once for Lambda (ARCH=arm64 default, or x
 	@scripts/package.sh
 
 .PHONY: test-package
-test-package: ## The end-to-end test on the arm64 package under qemu (make package first; not in make test: see README)
+test-package: ## Only the package part of make test: make package if dist/arm64 is missing, then the end-to-end test on it under qemu
 	@scripts/install-tools.sh --qemu
 	@test -f dist/arm64/template.json || ARCH=arm64 scripts/package.sh
 	@scripts/emulators.sh up --owned .local/run/test-package.owned
-	@status=0; \
-	  { $(CARGO) build --locked -p foodstream-local --bins && \
-	    FOODSTREAM_FUNCTIONS_DIR=$(CURDIR)/dist/arm64/bin \
-	    FOODSTREAM_FUNCTION_LAUNCHER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
-	    $(CARGO) test --locked -p foodstream-local --test e2e; } || status=$$?; \
+	@status=0; $(MAKE) --no-print-directory e2e-package || status=$$?; \
 	  scripts/emulators.sh down --owned .local/run/test-package.owned; exit $$status
 
 .PHONY: token

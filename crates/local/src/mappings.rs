@@ -49,11 +49,19 @@ pub type Activity = Arc<dyn Fn(String) + Send + Sync>;
 pub type EventBuilder = Box<dyn Fn(&[Record]) -> Value + Send + Sync>;
 
 /// A mapping's function and what it does with failures.
+/// A mapping's on-failure destination on the emulator.
+pub enum FailureTarget {
+    /// An SQS queue: the failure record only, as Lambda writes it.
+    Queue { sqs: aws_sdk_sqs::Client, url: String },
+    /// An S3 bucket: the failure record with the invocation's payload.
+    Bucket { s3: aws_sdk_s3::Client, bucket: String },
+}
+
 pub struct Deliverer {
     pub mapping: Mapping,
     pub pool: Arc<FunctionPool>,
-    /// The failure queue's URL and client, when the mapping has one.
-    pub failure_queue: Option<(aws_sdk_sqs::Client, String)>,
+    /// Where batches go after their retries, when the mapping says.
+    pub failure: Option<FailureTarget>,
     /// The event around a batch of records.
     pub envelope: EventBuilder,
     pub source_arn: String,
@@ -132,7 +140,7 @@ impl Deliverer {
                     tokio::time::sleep(backoff).await;
                     work.push((tail, retries + 1));
                 } else {
-                    self.send_to_failure_queue(&tail, &report.request_id, retries + 1, outcome).await;
+                    self.send_to_failure(&tail, &report.request_id, retries + 1, outcome).await;
                 }
                 continue;
             }
@@ -150,13 +158,13 @@ impl Deliverer {
                 work.push((batch, retries + 1));
                 continue;
             }
-            self.send_to_failure_queue(&batch, &report.request_id, retries + 1, outcome).await;
+            self.send_to_failure(&batch, &report.request_id, retries + 1, outcome).await;
         }
     }
 
     /// Lambda's on-failure record: the invocation's context and the batch's
-    /// position, plus (as Lambda does for S3 destinations) the payload.
-    async fn send_to_failure_queue(
+    /// position; to an S3 destination, the invocation's payload as well.
+    async fn send_to_failure(
         &self,
         batch: &[Record],
         request_id: &str,
@@ -165,7 +173,8 @@ impl Deliverer {
     ) {
         let first = &batch[0];
         let last = &batch[batch.len() - 1];
-        let record = json!({
+        let now = chrono::Utc::now();
+        let mut record = json!({
             "requestContext": {
                 "requestId": request_id,
                 "functionArn": format!("arn:aws:lambda:us-east-1:000000000000:function:{}", self.mapping.function),
@@ -178,7 +187,7 @@ impl Deliverer {
                 "functionError": outcome.describe(),
             },
             "version": "1.0",
-            "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "timestamp": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             "batchInfo": {
                 "eventSourceArn": self.source_arn,
                 "batchSize": batch.len(),
@@ -186,28 +195,63 @@ impl Deliverer {
                 "startPosition": first.position,
                 "endPosition": last.position,
             },
-            "payload": (self.envelope)(batch),
         });
-        let Some((sqs, url)) = &self.failure_queue else {
-            (self.activity)(format!(
-                "{}: {} record(s) dropped after retries (no on-failure destination)",
-                self.mapping.function,
-                batch.len()
-            ));
-            return;
+        let what = match &self.failure {
+            None => {
+                (self.activity)(format!(
+                    "{}: {} record(s) dropped after retries (no on-failure destination)",
+                    self.mapping.function,
+                    batch.len()
+                ));
+                return;
+            }
+            Some(FailureTarget::Queue { .. }) => "the failure queue",
+            Some(FailureTarget::Bucket { .. }) => {
+                record["payload"] = (self.envelope)(batch);
+                "the failure bucket"
+            }
         };
-        // The queue is on the local emulator; keep trying so nothing is lost.
+        // The destination is on the local emulator; keep trying so nothing is lost.
         loop {
-            match sqs.send_message().queue_url(url).message_body(record.to_string()).send().await {
-                Ok(_) => break,
+            let sent = match &self.failure {
+                Some(FailureTarget::Queue { sqs, url }) => sqs
+                    .send_message()
+                    .queue_url(url)
+                    .message_body(record.to_string())
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+                Some(FailureTarget::Bucket { s3, bucket }) => {
+                    let key = format!(
+                        "aws/lambda/{}/{}/{}/{}-{request_id}.json",
+                        self.mapping.function,
+                        first.group,
+                        now.format("%Y/%m/%d"),
+                        now.format("%Y-%m-%dT%H.%M.%S%.3f"),
+                    );
+                    s3.put_object()
+                        .bucket(bucket)
+                        .key(key)
+                        .content_type("application/json")
+                        .body(record.to_string().into_bytes().into())
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                }
+                None => Ok(()),
+            };
+            match sent {
+                Ok(()) => break,
                 Err(e) => {
-                    (self.activity)(format!("failure queue unavailable ({e}); retrying"));
+                    (self.activity)(format!("{what} unavailable ({e}); retrying"));
                     tokio::time::sleep(MAX_BACKOFF).await;
                 }
             }
         }
         (self.activity)(format!(
-            "{}: {} record(s) [{}..{}] sent to the failure queue",
+            "{}: {} record(s) [{}..{}] sent to {what}",
             self.mapping.function,
             batch.len(),
             first.position,

@@ -3,10 +3,10 @@
 //! mapping.
 
 use crate::gateway::{Gateway, RouteSpec};
-use crate::mappings::{self, Activity, Deliverer, KafkaPollerSettings};
+use crate::mappings::{self, Activity, Deliverer, FailureTarget, KafkaPollerSettings};
 use crate::provision::{self, Names};
 use crate::runtime::{FunctionPool, FunctionSpec};
-use crate::template::{Source, Template};
+use crate::template::{FailureDestination, Source, Template};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -74,7 +74,10 @@ pub enum StackError {
 pub struct Stack {
     pub api_url: String,
     pub names: Names,
+    /// The queue the consumers park records on.
     pub failure_queue_url: Option<String>,
+    /// The bucket the event source mappings write failure records to.
+    pub failure_bucket: Option<String>,
     pub provisioned: provision::Provisioned,
     pools: HashMap<String, Arc<FunctionPool>>,
     stop: watch::Sender<bool>,
@@ -218,19 +221,34 @@ impl Stack {
                     .await;
         });
 
-        let mut failure_queue_url = None;
+        // The queue the consumers park records on (the template's one queue).
+        let failure_queue_url = template.queues.first().and_then(|q| queue_urls.get(q)).cloned();
+        let mut failure_bucket = None;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&aws).force_path_style(true).build(),
+        );
         let (stop, stopped) = watch::channel(false);
         let mut pollers = Vec::new();
         let source_arn = format!("arn:aws:kafka:us-east-1:000000000000:cluster/{}/local", config.namespace);
         for mapping in &template.mappings {
-            let failure_queue = match &mapping.on_failure_queue {
-                Some(queue) => {
+            let failure = match template.failure_destination(mapping) {
+                Some(FailureDestination::Queue(queue)) => {
                     let url = queue_urls
-                        .get(queue)
+                        .get(&queue)
                         .cloned()
                         .ok_or_else(|| StackError::Other(format!("no queue {queue} in the template")))?;
-                    failure_queue_url = Some(url.clone());
-                    Some((sqs.clone(), url))
+                    Some(FailureTarget::Queue { sqs: sqs.clone(), url })
+                }
+                Some(FailureDestination::Bucket(bucket)) => {
+                    let bucket = names.bucket(&bucket);
+                    failure_bucket = Some(bucket.clone());
+                    Some(FailureTarget::Bucket { s3: s3.clone(), bucket })
+                }
+                None if mapping.on_failure.is_some() => {
+                    return Err(StackError::Other(format!(
+                        "{}: its on-failure destination {:?} is neither a bucket nor a queue of the template",
+                        mapping.function, mapping.on_failure
+                    )));
                 }
                 None => None,
             };
@@ -245,7 +263,7 @@ impl Stack {
                     let deliverer = Deliverer {
                         mapping: mapping.clone(),
                         pool,
-                        failure_queue,
+                        failure,
                         envelope: Box::new(move |records| mappings::kafka_event(&arn, &bootstrap, records)),
                         source_arn: source_arn.clone(),
                         activity: config.activity.clone(),
@@ -279,7 +297,7 @@ impl Stack {
                     let deliverer = Deliverer {
                         mapping: mapping.clone(),
                         pool,
-                        failure_queue,
+                        failure,
                         envelope: Box::new(mappings::stream_event),
                         source_arn: stream_arn.clone(),
                         activity: config.activity.clone(),
@@ -310,6 +328,7 @@ impl Stack {
             api_url: format!("http://{address}"),
             names,
             failure_queue_url,
+            failure_bucket,
             provisioned,
             pools,
             stop,

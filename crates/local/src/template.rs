@@ -57,6 +57,14 @@ pub enum Source {
     TableStream { table: String },
 }
 
+/// Where a mapping sends the batches it gives up on. Lambda writes the
+/// same failure record to both, and the invocation's payload only to S3.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FailureDestination {
+    Queue(String),
+    Bucket(String),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mapping {
     pub function: String,
@@ -69,8 +77,9 @@ pub struct Mapping {
     pub bisect_on_error: bool,
     /// `TRIM_HORIZON` or `LATEST`.
     pub starting_position: String,
-    /// The queue (logical id) failed batches go to.
-    pub on_failure_queue: Option<String>,
+    /// Where failed batches go: a bucket or a queue, by logical id
+    /// (see [`Template::failure_destination`]).
+    pub on_failure: Option<String>,
     /// `FunctionResponseTypes: [ReportBatchItemFailures]`: the function
     /// answers which records to retry.
     pub report_batch_item_failures: bool,
@@ -358,7 +367,7 @@ impl Template {
                 }
             }
         }
-        let on_failure_queue = get(props, "DestinationConfig")
+        let on_failure = get(props, "DestinationConfig")
             .and_then(|d| get(d, "OnFailure"))
             .and_then(|o| get(o, "Destination"))
             .and_then(get_att);
@@ -387,7 +396,7 @@ impl Template {
             starting_position: get(props, "StartingPosition")
                 .and_then(text)
                 .unwrap_or_else(|| "TRIM_HORIZON".into()),
-            on_failure_queue,
+            on_failure,
             report_batch_item_failures,
         })
     }
@@ -484,8 +493,15 @@ impl Template {
                     }
                 }
             }
-            if let Some(queue) = &mapping.on_failure_queue {
-                grants.insert(format!("sqs:SendMessage on queue/{queue}"));
+            match self.failure_destination(mapping) {
+                Some(FailureDestination::Queue(queue)) => {
+                    grants.insert(format!("sqs:SendMessage on queue/{queue}"));
+                }
+                Some(FailureDestination::Bucket(bucket)) => {
+                    grants.insert(format!("s3:PutObject on objects/{bucket}/"));
+                    grants.insert(format!("s3:ListBucket on bucket/{bucket}"));
+                }
+                None => {}
             }
         }
         grants
@@ -539,6 +555,16 @@ impl Template {
             }
         }
         None
+    }
+
+    /// A mapping's on-failure destination, by the kind of its resource.
+    pub fn failure_destination(&self, mapping: &Mapping) -> Option<FailureDestination> {
+        let logical = mapping.on_failure.as_ref()?;
+        if self.buckets.contains(logical) {
+            Some(FailureDestination::Bucket(logical.clone()))
+        } else {
+            self.queues.contains(logical).then(|| FailureDestination::Queue(logical.clone()))
+        }
     }
 
     pub fn function(&self, binary: &str) -> Option<&Function> {
@@ -634,7 +660,10 @@ mod tests {
         );
         assert_eq!(dispatcher.filters[0]["value"]["event_type"][0], "OrderDeliveryRequested");
         assert_eq!((dispatcher.max_retries, dispatcher.bisect_on_error), (5, true));
-        assert_eq!(dispatcher.on_failure_queue.as_deref(), Some("FailureQueue"));
+        assert_eq!(
+            t.failure_destination(dispatcher),
+            Some(FailureDestination::Bucket("FailureBucket".into()))
+        );
         let relay = t.mappings.iter().find(|m| m.function == "order-outbox-relay").unwrap();
         assert_eq!(relay.source, Source::TableStream { table: "OrdersTable".into() });
         assert_eq!(relay.filters[0]["eventName"][1], "MODIFY");

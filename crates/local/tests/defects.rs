@@ -46,10 +46,12 @@ async fn a_delivery_whose_dispatcher_keeps_dying_is_completed_by_the_sweeper() {
         activity.iter().any(|l| l.starts_with("delivery-sweeper <- schedule: {\"completed\":1}")),
         "the sweeper completed it: {activity:?}"
     );
-    // The dispatcher's batch went to the destination after its retries.
-    let failed = t.failure_queue(Duration::from_secs(10), |m| !m.is_empty()).await;
+    // The dispatcher's batch went to the destination after its retries,
+    // with its payload: what make replay re-drives.
+    let failed = t.failure_bucket(Duration::from_secs(10), |m| !m.is_empty()).await;
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert_eq!(failed[0]["requestContext"]["approximateInvokeCount"], 6);
+    assert_eq!(failed[0]["payload"]["eventSource"], "aws:kafka", "{}", failed[0]);
     // The usual notifications, once: 5 statuses on 2 channels, 2 for the store.
     t.wait_until(&customer, "/me/notifications", Duration::from_secs(30), |l| {
         l["items"].as_array().unwrap().len() >= 10

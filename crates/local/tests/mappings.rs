@@ -6,7 +6,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use foodstream_local::mappings::{self, Deliverer, KafkaPollerSettings};
+use foodstream_local::mappings::{self, Deliverer, FailureTarget, KafkaPollerSettings};
 use foodstream_local::runtime::{FunctionPool, FunctionSpec};
 use foodstream_local::template::{Mapping, Source};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -106,7 +106,7 @@ async fn a_kafka_mapping_filters_retries_bisects_routes_failures_and_commits() {
         max_retries: 1,
         bisect_on_error: true,
         starting_position: "TRIM_HORIZON".into(),
-        on_failure_queue: Some("FailureQueue".into()),
+        on_failure: Some("FailureQueue".into()),
         report_batch_item_failures: false,
     };
     let activity: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -117,7 +117,7 @@ async fn a_kafka_mapping_filters_retries_bisects_routes_failures_and_commits() {
     let deliverer = Deliverer {
         mapping,
         pool: pool.clone(),
-        failure_queue: Some((sqs.clone(), queue_url.clone())),
+        failure: Some(FailureTarget::Queue { sqs: sqs.clone(), url: queue_url.clone() }),
         envelope: Box::new(move |records| mappings::kafka_event(&envelope_arn, &envelope_bootstrap, records)),
         source_arn: arn,
         activity: Arc::new(move |line| sink.lock().unwrap().push(line)),
@@ -152,6 +152,8 @@ async fn a_kafka_mapping_filters_retries_bisects_routes_failures_and_commits() {
     assert_eq!(failure["requestContext"]["approximateInvokeCount"], 2);
     assert_eq!(failure["batchInfo"]["batchSize"], 1);
     assert_eq!(failure["batchInfo"]["startPosition"], "0@2");
+    // As Lambda writes to SQS: the batch's position, never its records.
+    assert!(failure.get("payload").is_none(), "an SQS failure record carries no payload: {failure}");
 
     // What the function saw: the aws:kafka shape, never the filtered record,
     // and every good record in a successful call.
@@ -220,7 +222,7 @@ async fn each_partition_has_its_own_batch_in_flight_as_on_lambda() {
         max_retries: 0,
         bisect_on_error: false,
         starting_position: "TRIM_HORIZON".into(),
-        on_failure_queue: None,
+        on_failure: None,
         report_batch_item_failures: false,
     };
     let arn = "arn:aws:kafka:us-east-1:000000000000:cluster/test/local".to_string();
@@ -228,7 +230,7 @@ async fn each_partition_has_its_own_batch_in_flight_as_on_lambda() {
     let deliverer = Deliverer {
         mapping,
         pool: pool.clone(),
-        failure_queue: None,
+        failure: None,
         envelope: Box::new(move |records| mappings::kafka_event(&envelope_arn, &envelope_bootstrap, records)),
         source_arn: arn,
         activity: Arc::new(|_| {}),

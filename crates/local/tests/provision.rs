@@ -18,8 +18,8 @@ async fn provisioning_creates_what_the_template_declares_once() {
     let first = provision(&template, &names, &aws, &bootstrap).await.unwrap();
     assert_eq!(
         first.created.len(),
-        7 + 1 + 1 + 3,
-        "7 tables, a bucket, a queue, 3 topics: {:?}",
+        7 + 2 + 1 + 3,
+        "7 tables, 2 buckets (photos, failures), a queue, 3 topics: {:?}",
         first.created
     );
     assert!(first.existing.is_empty(), "{:?}", first.existing);

@@ -70,7 +70,7 @@ fn every_function_is_given_exactly_what_its_code_reads_and_calls() {
         needed.extend(template.mapping_grants(function));
         let allowed = template.policy_grants(function).unwrap();
         for grant in needed.difference(&allowed) {
-            problems.push(format!("{}: calls {grant}, which its Policies do not allow", function.binary));
+            problems.push(format!("{}: needs {grant}, which its Policies do not allow", function.binary));
         }
         for grant in allowed.difference(&needed) {
             problems.push(format!("{}: its Policies allow {grant}, which nothing calls", function.binary));

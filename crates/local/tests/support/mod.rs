@@ -214,6 +214,30 @@ impl TestStack {
         }
     }
 
+    /// The failure records the stack's event source mappings wrote to its
+    /// failure bucket, read until `enough` holds for them or `timeout` passes.
+    pub async fn failure_bucket(&self, timeout: Duration, enough: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let config = foodstream_testkit::config().await;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build(),
+        );
+        let bucket = self.stack.failure_bucket.clone().expect("the template has a failure bucket");
+        let until = Instant::now() + timeout;
+        loop {
+            let listed = s3.list_objects_v2().bucket(&bucket).send().await.unwrap();
+            let mut records = Vec::new();
+            for object in listed.contents() {
+                let body = s3.get_object().bucket(&bucket).key(object.key().unwrap()).send().await.unwrap();
+                let bytes = body.body.collect().await.unwrap().into_bytes();
+                records.push(serde_json::from_slice(&bytes).unwrap());
+            }
+            if enough(&records) || Instant::now() >= until {
+                return records;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
     /// The messages of the stack's failure queue (each taken off it), read
     /// until `enough` holds for them or `timeout` passes.
     pub async fn failure_queue(&self, timeout: Duration, enough: impl Fn(&[Value]) -> bool) -> Vec<Value> {
