@@ -72,6 +72,30 @@ impl KafkaPublisher {
         self
     }
 
+    /// Produces one record exactly as given (topic as named, no prefix):
+    /// for re-driving records read back from a failure record.
+    pub async fn produce_raw(
+        &self,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: &[u8],
+        headers: &[(String, Vec<u8>)],
+    ) -> Result<(), PortError> {
+        let mut owned = OwnedHeaders::new();
+        for (name, bytes) in headers {
+            owned = owned.insert(Header { key: name.as_str(), value: Some(bytes.as_slice()) });
+        }
+        let mut record = FutureRecord::to(topic).payload(value).headers(owned);
+        if let Some(key) = key {
+            record = record.key(key);
+        }
+        let producer = self.current();
+        producer.send(record, self.timeout).await.map(|_| ()).map_err(|(error, _)| {
+            self.replace_if_stuck(&producer, &error);
+            PortError::Unavailable(format!("producing to {topic}: {error}"))
+        })
+    }
+
     fn current(&self) -> Arc<FutureProducer<IamContext>> {
         self.producer.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }

@@ -1,0 +1,135 @@
+//! A failure record, replayed: a consumer's dependency fails past every
+//! retry, the mapping writes the batch to the failure bucket with its
+//! payload, the cause goes away, `foodstream-ops replay` re-drives the
+//! record, and the work is done exactly once, however often it is replayed.
+
+mod support;
+
+use foodstream_kafka::{Bootstrap, KafkaPublisher, KafkaSettings};
+use foodstream_local::runtime::Sabotage;
+use reqwest::Method;
+use std::time::Duration;
+use support::{Settings, Shop, TestStack};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_batch_that_failed_past_its_retries_is_replayed_and_applied_exactly_once() {
+    let t = TestStack::start(Settings::new("replay")).await;
+    let shop = Shop::open(&t, 10, 1).await;
+    let customer = t.token(&format!("customer-{}", t.run), "customer", None);
+    // The notifier's dependency is down for its first call and the 5
+    // retries the template allows.
+    let notifier = t.stack.pool("notifier").unwrap();
+    for _ in 0..6 {
+        notifier.sabotage_next(Sabotage::Refuse).await;
+    }
+    t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await;
+    let failed = t.failure_bucket(Duration::from_secs(60), |records| !records.is_empty()).await;
+    assert_eq!(failed.len(), 1, "{}", t.recent_activity(30));
+    assert_eq!(failed[0]["requestContext"]["approximateInvokeCount"], 6);
+    assert_eq!(failed[0]["payload"]["eventSource"], "aws:kafka");
+    assert!(t.list_all(&customer, "/me/notifications").await.is_empty(), "nothing notified yet");
+
+    // The dependency is back (the sabotage is used up): replay, twice.
+    let config = foodstream_testkit::config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build(),
+    );
+    let bucket = t.stack.failure_bucket.clone().unwrap();
+    let listed = foodstream_ops::list(&s3, &bucket).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].function_arn.ends_with(":notifier"), "{:?}", listed[0]);
+    let publisher = KafkaPublisher::new(
+        &Bootstrap::Plaintext(foodstream_testkit::kafka_bootstrap()),
+        &KafkaSettings {
+            message_timeout_ms: 10_000,
+            idempotence: true,
+            client_id: "replay-test".into(),
+            topic_prefix: t.topic_prefix.clone(),
+        },
+        None,
+    )
+    .unwrap();
+    let first = foodstream_ops::replay(&s3, &bucket, &listed[0].key, &publisher, true).await.unwrap();
+    assert_eq!(first.produced, 1, "the one OrderPlaced record");
+    let second = foodstream_ops::replay(&s3, &bucket, &listed[0].key, &publisher, false).await.unwrap();
+    assert_eq!(second.produced, 1);
+    assert!(
+        foodstream_ops::list(&s3, &bucket).await.unwrap().is_empty(),
+        "a replayed record leaves the bucket"
+    );
+
+    // PAID, on both channels, once.
+    t.wait_until(&customer, "/me/notifications", Duration::from_secs(30), |page| {
+        page["items"].as_array().unwrap().len() >= 2
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let notifications = t.list_all(&customer, "/me/notifications").await;
+    assert_eq!(notifications.len(), 2, "{notifications:?}");
+    assert!(notifications.iter().all(|n| n["status"] == "PAID"), "{notifications:?}");
+    t.stop().await;
+}
+
+// The orders stream's relay retries until the stream drops a record, so
+// its failure records come only from records that expired: a replay runs
+// the relay's logic again on the record's payload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_failure_record_is_relayed_again_to_order_events() {
+    use rdkafka::Message;
+    use rdkafka::config::ClientConfig;
+    use rdkafka::consumer::{Consumer, StreamConsumer};
+    let config = foodstream_testkit::config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build(),
+    );
+    let bucket = foodstream_testkit::unique("failures").to_lowercase();
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let payload: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(support::workspace().join("events/order-outbox-relay.json")).unwrap(),
+    )
+    .unwrap();
+    let record = serde_json::json!({
+        "requestContext": {"condition": "RecordAgeExceeded", "functionArn": "arn:aws:lambda:us-east-1:000000000000:function:order-outbox-relay"},
+        "timestamp": "2026-11-29T00:00:00.000Z",
+        "batchInfo": {"batchSize": 1, "source": "shard-1"},
+        "payload": payload,
+    });
+    s3.put_object()
+        .bucket(&bucket)
+        .key("aws/lambda/relay.json")
+        .body(record.to_string().into_bytes().into())
+        .send()
+        .await
+        .unwrap();
+
+    let prefix = format!("{}.", foodstream_testkit::unique("replay"));
+    let bootstrap = foodstream_testkit::kafka_bootstrap();
+    let publisher = KafkaPublisher::new(
+        &Bootstrap::Plaintext(bootstrap.clone()),
+        &KafkaSettings {
+            message_timeout_ms: 10_000,
+            idempotence: true,
+            client_id: "replay-test".into(),
+            topic_prefix: prefix.clone(),
+        },
+        None,
+    )
+    .unwrap();
+    let done =
+        foodstream_ops::replay(&s3, &bucket, "aws/lambda/relay.json", &publisher, false).await.unwrap();
+    assert_eq!(done.relayed, 1);
+
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("group.id", foodstream_testkit::unique("replay-reader"))
+        .set("auto.offset.reset", "earliest")
+        .set("group.protocol", "classic")
+        .set("session.timeout.ms", "6000")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[&format!("{prefix}order-events")]).unwrap();
+    let message =
+        tokio::time::timeout(Duration::from_secs(30), consumer.recv()).await.expect("an event").unwrap();
+    let event: serde_json::Value = serde_json::from_slice(message.payload().unwrap()).unwrap();
+    assert_eq!(event["event_type"], "OrderPlaced", "{event}");
+}

@@ -1,0 +1,198 @@
+//! The operator's side of failures: the failure records the event source
+//! mappings wrote to the failure bucket (Lambda's record, with the
+//! invocation's payload), listed and re-driven.
+//!
+//! - A Kafka batch (`aws:kafka`): every record is produced again to its
+//!   topic, key, value and headers as they were.
+//! - An orders-stream batch (`aws:dynamodb`): the outbox relay's own logic
+//!   runs again on it, publishing the order events its changes carry.
+//!
+//! Every consumer is idempotent (conditional writes keyed by the event's
+//! ids), so a replay never doubles anything, even of a record that had
+//! been half applied. A re-driven record is deleted from the bucket unless
+//! asked to keep it.
+
+use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use foodstream_domain::ports::{DeadLetter, DeadLetters, PortError};
+use foodstream_kafka::KafkaPublisher;
+use serde_json::Value;
+use std::sync::Mutex;
+
+/// What the relay would park during a replay: kept to report, not parked
+/// (the operator is there to read it).
+#[derive(Default)]
+struct Unprocessable(Mutex<Vec<String>>);
+
+#[async_trait::async_trait]
+impl DeadLetters for Unprocessable {
+    async fn park(&self, letter: &DeadLetter) -> Result<(), PortError> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(letter.reason.clone());
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("S3: {0}")]
+    Storage(String),
+    #[error("{key}: not a failure record: {reason}")]
+    NotARecord { key: String, reason: String },
+    #[error("{key}: {reason} (the record stays in the bucket)")]
+    StillFailing { key: String, reason: String },
+}
+
+/// One failure record, as listed.
+#[derive(Debug, Clone)]
+pub struct FailureRecord {
+    pub key: String,
+    pub condition: String,
+    pub timestamp: String,
+    pub source: String,
+    pub batch_size: u64,
+    pub function_arn: String,
+    pub payload: Value,
+}
+
+impl FailureRecord {
+    fn parse(key: &str, bytes: &[u8]) -> Result<FailureRecord, ReplayError> {
+        let not = |reason: &str| ReplayError::NotARecord { key: key.to_owned(), reason: reason.to_owned() };
+        let record: Value = serde_json::from_slice(bytes).map_err(|e| not(&e.to_string()))?;
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+        let payload = record.get("payload").cloned().ok_or_else(|| not("no payload"))?;
+        Ok(FailureRecord {
+            key: key.to_owned(),
+            condition: text(&record["requestContext"]["condition"]),
+            timestamp: text(&record["timestamp"]),
+            source: text(&record["batchInfo"]["source"]),
+            batch_size: record["batchInfo"]["batchSize"].as_u64().unwrap_or_default(),
+            function_arn: text(&record["requestContext"]["functionArn"]),
+            payload,
+        })
+    }
+}
+
+/// The failure records in `bucket`, oldest key first.
+pub async fn list(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Vec<FailureRecord>, ReplayError> {
+    let mut records = Vec::new();
+    let mut pages = s3.list_objects_v2().bucket(bucket).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| match e.as_service_error() {
+            Some(error) if error.is_no_such_bucket() => ReplayError::Storage(format!(
+                "no bucket {bucket}: is the local stack up (make up)? On AWS, set FAILURE_BUCKET to the stack's FailureBucketName output"
+            )),
+            _ => ReplayError::Storage(aws_sdk_s3::error::DisplayErrorContext(e).to_string()),
+        })?;
+        for object in page.contents() {
+            let key = object.key().unwrap_or_default();
+            records.push(read(s3, bucket, key).await?);
+        }
+    }
+    records.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(records)
+}
+
+async fn read(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<FailureRecord, ReplayError> {
+    let storage = |e: String| ReplayError::Storage(e);
+    let object = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| storage(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))?;
+    let bytes = object.body.collect().await.map_err(|e| storage(e.to_string()))?.into_bytes();
+    FailureRecord::parse(key, &bytes)
+}
+
+/// What a replay did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replayed {
+    /// Kafka records produced again.
+    pub produced: usize,
+    /// Stream records run through the relay again.
+    pub relayed: usize,
+}
+
+/// Re-drives the failure record at `key`, then deletes it unless `keep`.
+pub async fn replay(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    publisher: &KafkaPublisher,
+    keep: bool,
+) -> Result<Replayed, ReplayError> {
+    let record = read(s3, bucket, key).await?;
+    let still = |reason: String| ReplayError::StillFailing { key: key.to_owned(), reason };
+    let replayed = match record.payload["eventSource"].as_str() {
+        Some("aws:kafka") => {
+            Replayed { produced: produce_again(&record.payload, publisher).await.map_err(still)?, relayed: 0 }
+        }
+        _ if record.payload["Records"].is_array() => {
+            let event: DynamoDbEvent = serde_json::from_value(record.payload.clone())
+                .map_err(|e| ReplayError::NotARecord { key: key.to_owned(), reason: e.to_string() })?;
+            let unprocessable = Unprocessable::default();
+            let report = foodstream_handlers::consumers::relay(publisher, &unprocessable, &event).await;
+            if !report.response.batch_item_failures.is_empty() {
+                return Err(still(format!(
+                    "{} record(s) failed again on a dependency",
+                    report.response.batch_item_failures.len()
+                )));
+            }
+            if let Some(reason) = unprocessable.0.lock().unwrap_or_else(|p| p.into_inner()).first() {
+                return Err(still(format!("a record cannot be processed: {reason}")));
+            }
+            Replayed { produced: 0, relayed: event.records.len() }
+        }
+        _ => {
+            return Err(ReplayError::NotARecord {
+                key: key.to_owned(),
+                reason: "its payload is neither an aws:kafka nor an aws:dynamodb batch".into(),
+            });
+        }
+    };
+    if !keep {
+        s3.delete_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| ReplayError::Storage(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))?;
+    }
+    Ok(replayed)
+}
+
+/// Every record of an `aws:kafka` batch, produced again as it was.
+async fn produce_again(payload: &Value, publisher: &KafkaPublisher) -> Result<usize, String> {
+    let mut produced = 0;
+    let records = payload["records"].as_object().ok_or("no records")?;
+    for record in records.values().flat_map(|r| r.as_array().cloned().unwrap_or_default()) {
+        let topic = record["topic"].as_str().ok_or("a record without its topic")?;
+        let decode = |field: &str| -> Result<Option<Vec<u8>>, String> {
+            record[field]
+                .as_str()
+                .map(|b64| STANDARD.decode(b64).map_err(|e| format!("{field}: {e}")))
+                .transpose()
+        };
+        let key = decode("key")?;
+        let value = decode("value")?.unwrap_or_default();
+        // Lambda's headers: a list of single-entry maps of name -> byte values.
+        let mut headers = Vec::new();
+        for header in record["headers"].as_array().into_iter().flatten() {
+            for (name, bytes) in header.as_object().into_iter().flatten() {
+                let bytes: Vec<u8> = bytes
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|b| b.as_u64())
+                    .map(|b| b as u8)
+                    .collect();
+                headers.push((name.clone(), bytes));
+            }
+        }
+        publisher.produce_raw(topic, key.as_deref(), &value, &headers).await.map_err(|e| e.to_string())?;
+        produced += 1;
+    }
+    Ok(produced)
+}

@@ -1,0 +1,87 @@
+//! `foodstream-ops replay`: the failure records of the event source
+//! mappings, listed and re-driven. Works against the local stack (the
+//! default endpoints) and against AWS alike (your credentials; run it
+//! where it can reach the brokers, i.e. inside the VPC, with
+//! MSK_CLUSTER_ARN set).
+
+use clap::{Parser, Subcommand};
+use foodstream_domain::events::topics;
+use foodstream_kafka::KafkaPublisher;
+
+#[derive(Parser)]
+#[command(name = "foodstream-ops", about = "Operate foodstream: replay failure records")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the failure records, or re-drive some (`--key`, or `--all`).
+    Replay {
+        /// The failure bucket: the stack's `FailureBucketName` output on AWS.
+        #[arg(long, env = "FAILURE_BUCKET", default_value = "foodstream-local-failurebucket")]
+        bucket: String,
+        /// Re-drive the record at this key (repeatable).
+        #[arg(long)]
+        key: Vec<String>,
+        /// Re-drive every record.
+        #[arg(long)]
+        all: bool,
+        /// Keep the records in the bucket after re-driving them.
+        #[arg(long)]
+        keep: bool,
+    },
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("foodstream-ops: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let Command::Replay { bucket, key, all, keep } = Cli::parse().command;
+    let config = foodstream_aws::load_config().await;
+    let s3 = foodstream_aws::s3_client(&config);
+    let records = foodstream_ops::list(&s3, &bucket).await?;
+    if key.is_empty() && !all {
+        println!("{} failure record(s) in {bucket}", records.len());
+        for r in &records {
+            let function = r.function_arn.rsplit(':').next().unwrap_or_default();
+            println!(
+                "{}  {}  {function}  {} record(s) from {}  {}",
+                r.key, r.timestamp, r.batch_size, r.source, r.condition
+            );
+        }
+        if !records.is_empty() {
+            println!("re-drive: make replay KEY=<key>, or make replay ALL=1");
+        }
+        return Ok(());
+    }
+    let keys: Vec<String> = if all { records.iter().map(|r| r.key.clone()).collect() } else { key };
+    let publisher = KafkaPublisher::from_env(
+        &config,
+        &[topics::ORDER_EVENTS, topics::DELIVERY_EVENTS, topics::LOG_EVENTS],
+    )
+    .await?;
+    let mut failed = 0;
+    for key in &keys {
+        match foodstream_ops::replay(&s3, &bucket, key, &publisher, keep).await {
+            Ok(done) => println!("{key}: {} produced again, {} relayed again", done.produced, done.relayed),
+            Err(e) => {
+                failed += 1;
+                eprintln!("{e}");
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(format!("{failed} of {} record(s) could not be re-driven", keys.len()).into());
+    }
+    Ok(())
+}
