@@ -40,6 +40,9 @@ pub struct Record {
     pub event: Value,
     /// What `FilterCriteria` is applied to.
     pub subject: Value,
+    /// When it entered the topic or stream (epoch ms), for
+    /// `MaximumRecordAgeInSeconds`.
+    pub created_ms: Option<i64>,
 }
 
 /// Where a mapping reports what it did (the stack's activity log).
@@ -79,6 +82,20 @@ impl Deliverer {
     pub async fn deliver(&self, records: Vec<Record>) {
         let records: Vec<Record> =
             records.into_iter().filter(|r| filter::passes(&self.mapping.filters, &r.subject)).collect();
+        // Past `MaximumRecordAgeInSeconds`, a record goes to the destination
+        // without being invoked.
+        let (records, expired): (Vec<Record>, Vec<Record>) = match self.mapping.max_record_age_seconds {
+            age if age >= 0 => {
+                let oldest = chrono::Utc::now().timestamp_millis() - age * 1000;
+                records.into_iter().partition(|r| r.created_ms.is_none_or(|at| at >= oldest))
+            }
+            _ => (records, Vec::new()),
+        };
+        if !expired.is_empty() {
+            let outcome =
+                InvokeOutcome::Error { error_type: "RecordAgeExceeded".into(), message: String::new() };
+            self.send_to_failure(&expired, "", 0, &outcome, "RecordAgeExceeded").await;
+        }
         // Depth first, so the records keep their order.
         let mut work = vec![(records, 0_i64)];
         while let Some((batch, retries)) = work.pop() {
@@ -140,7 +157,14 @@ impl Deliverer {
                     tokio::time::sleep(backoff).await;
                     work.push((tail, retries + 1));
                 } else {
-                    self.send_to_failure(&tail, &report.request_id, retries + 1, outcome).await;
+                    self.send_to_failure(
+                        &tail,
+                        &report.request_id,
+                        retries + 1,
+                        outcome,
+                        "RetryAttemptsExhausted",
+                    )
+                    .await;
                 }
                 continue;
             }
@@ -158,7 +182,8 @@ impl Deliverer {
                 work.push((batch, retries + 1));
                 continue;
             }
-            self.send_to_failure(&batch, &report.request_id, retries + 1, outcome).await;
+            self.send_to_failure(&batch, &report.request_id, retries + 1, outcome, "RetryAttemptsExhausted")
+                .await;
         }
     }
 
@@ -170,6 +195,7 @@ impl Deliverer {
         request_id: &str,
         invokes: i64,
         outcome: &InvokeOutcome,
+        condition: &str,
     ) {
         let first = &batch[0];
         let last = &batch[batch.len() - 1];
@@ -178,7 +204,7 @@ impl Deliverer {
             "requestContext": {
                 "requestId": request_id,
                 "functionArn": format!("arn:aws:lambda:us-east-1:000000000000:function:{}", self.mapping.function),
-                "condition": "RetryAttemptsExhausted",
+                "condition": condition,
                 "approximateInvokeCount": invokes,
             },
             "responseContext": {
@@ -477,6 +503,7 @@ fn kafka_record(m: &rdkafka::message::OwnedMessage) -> Record {
         position: format!("{}@{}", m.partition(), m.offset()),
         event,
         subject: filter::kafka_subject(value),
+        created_ms: (timestamp > 0).then_some(timestamp),
     }
 }
 
@@ -633,6 +660,7 @@ fn stream_record(r: &aws_sdk_dynamodbstreams::types::Record, shard: &str, stream
         position: sequence,
         subject: event.clone(),
         event,
+        created_ms: change.and_then(|c| c.approximate_creation_date_time()).map(|at| at.secs() * 1000),
     }
 }
 
@@ -653,6 +681,7 @@ mod tests {
             position: format!("{partition}@{offset}"),
             event: Value::Null,
             subject: Value::Null,
+            created_ms: None,
         }
     }
 

@@ -74,6 +74,8 @@ pub struct Mapping {
     /// Event filter patterns, as JSON.
     pub filters: Vec<serde_json::Value>,
     pub max_retries: i64,
+    /// `MaximumRecordAgeInSeconds` (-1: no limit).
+    pub max_record_age_seconds: i64,
     pub bisect_on_error: bool,
     /// `TRIM_HORIZON` or `LATEST`.
     pub starting_position: String,
@@ -387,6 +389,13 @@ impl Template {
                 function,
                 "MaximumRetryAttempts",
                 get(props, "MaximumRetryAttempts"),
+                &self.parameters,
+                -1,
+            )?,
+            max_record_age_seconds: integer(
+                function,
+                "MaximumRecordAgeInSeconds",
+                get(props, "MaximumRecordAgeInSeconds"),
                 &self.parameters,
                 -1,
             )?,

@@ -104,6 +104,7 @@ async fn a_kafka_mapping_filters_retries_bisects_routes_failures_and_commits() {
         batching_window_seconds: 1,
         filters: vec![json!({"value": {"event_type": ["A"]}})],
         max_retries: 1,
+        max_record_age_seconds: -1,
         bisect_on_error: true,
         starting_position: "TRIM_HORIZON".into(),
         on_failure: Some("FailureQueue".into()),
@@ -220,6 +221,7 @@ async fn each_partition_has_its_own_batch_in_flight_as_on_lambda() {
         batching_window_seconds: 0,
         filters: vec![],
         max_retries: 0,
+        max_record_age_seconds: -1,
         bisect_on_error: false,
         starting_position: "TRIM_HORIZON".into(),
         on_failure: None,
@@ -293,5 +295,92 @@ async fn each_partition_has_its_own_batch_in_flight_as_on_lambda() {
         [format!("{topic}-0"), format!("{topic}-1"), "slow call done".to_string()],
         "partition 1's batch ran while partition 0's was in flight"
     );
+    let _ = std::fs::remove_file(invocations);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_older_than_the_maximum_age_goes_to_the_destination_uninvoked() {
+    let bootstrap = foodstream_testkit::kafka_bootstrap();
+    let aws = foodstream_testkit::config().await;
+    let topic = foodstream_testkit::unique("esm-age");
+    let group = foodstream_testkit::unique("esm-age-group");
+    create_topic(&bootstrap, &topic).await;
+    // An hour old, then a fresh one.
+    let producer: FutureProducer = ClientConfig::new().set("bootstrap.servers", &bootstrap).create().unwrap();
+    let hour_ago = chrono::Utc::now().timestamp_millis() - 3_600_000;
+    for (value, timestamp) in [("old", Some(hour_ago)), ("fresh", None)] {
+        let mut record = FutureRecord::to(&topic).key("k").payload(value);
+        if let Some(at) = timestamp {
+            record = record.timestamp(at);
+        }
+        producer.send(record, Duration::from_secs(10)).await.map_err(|(e, _)| e).unwrap();
+    }
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let queue = sqs.create_queue().queue_name(foodstream_testkit::unique("aged")).send().await.unwrap();
+    let queue_url = queue.queue_url().unwrap().to_owned();
+    let invocations =
+        std::env::temp_dir().join(format!("{}.jsonl", foodstream_testkit::unique("aged-calls")));
+    let pool = Arc::new(FunctionPool::new(FunctionSpec {
+        name: "echo".into(),
+        binary: PathBuf::from(env!("CARGO_BIN_EXE_local-echo-function")),
+        environment: BTreeMap::from([(
+            "ECHO_INVOCATIONS_FILE".to_string(),
+            invocations.display().to_string(),
+        )]),
+        timeout: Duration::from_secs(10),
+        memory_mb: 128,
+        max_instances: 1,
+        log_file: None,
+        launcher: Vec::new(),
+    }));
+    let mapping = Mapping {
+        function: "echo".into(),
+        source: Source::Kafka { topic: topic.clone(), consumer_group: group.clone() },
+        batch_size: 10,
+        batching_window_seconds: 1,
+        filters: vec![],
+        max_retries: 0,
+        max_record_age_seconds: 60,
+        bisect_on_error: false,
+        starting_position: "TRIM_HORIZON".into(),
+        on_failure: Some("FailureQueue".into()),
+        report_batch_item_failures: false,
+    };
+    let arn = "arn:aws:kafka:us-east-1:000000000000:cluster/test/local".to_string();
+    let (envelope_arn, envelope_bootstrap) = (arn.clone(), bootstrap.clone());
+    let deliverer = Deliverer {
+        mapping,
+        pool: pool.clone(),
+        failure: Some(FailureTarget::Queue { sqs: sqs.clone(), url: queue_url.clone() }),
+        envelope: Box::new(move |records| mappings::kafka_event(&envelope_arn, &envelope_bootstrap, records)),
+        source_arn: arn,
+        activity: Arc::new(|_| {}),
+        first_backoff: Duration::from_millis(50),
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let settings = KafkaPollerSettings { bootstrap: bootstrap.clone(), group_prefix: String::new() };
+    let poller =
+        tokio::spawn(mappings::run_kafka(deliverer, topic.clone(), group.clone(), settings, stopped));
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while committed(&bootstrap, &group, &topic) != Some(2) {
+        assert!(Instant::now() < deadline, "offsets not committed past both records");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    stop.send(true).unwrap();
+    poller.await.unwrap();
+    pool.shutdown().await;
+
+    let received =
+        sqs.receive_message().queue_url(&queue_url).max_number_of_messages(10).send().await.unwrap();
+    let records: Vec<Value> =
+        received.messages().iter().map(|m| serde_json::from_str(m.body().unwrap()).unwrap()).collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["requestContext"]["condition"], "RecordAgeExceeded");
+    assert_eq!(records[0]["requestContext"]["approximateInvokeCount"], 0);
+    assert_eq!(records[0]["batchInfo"]["startPosition"], "0@0");
+    // Only the fresh record reached the function.
+    let calls = std::fs::read_to_string(&invocations).unwrap();
+    assert_eq!(calls.lines().count(), 1, "{calls}");
+    assert!(calls.contains(&STANDARD.encode("fresh")) && !calls.contains(&STANDARD.encode("old")), "{calls}");
     let _ = std::fs::remove_file(invocations);
 }
