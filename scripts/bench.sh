@@ -7,7 +7,7 @@
 #      ceilings, end-to-end load, cost per million orders.
 # Settings: BENCH_SECONDS (20), BENCH_CONCURRENCY (8). Starts the emulators
 # it needs and stops what it started. The first run builds release binaries
-# (about 20 minutes on 2 cores).
+# (about 10 minutes on 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 owned=.local/run/bench.owned

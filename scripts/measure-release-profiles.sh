@@ -17,12 +17,12 @@ cd "$(dirname "$0")/.."
 base=${PROFILES_DIR:-$PWD/.local/profiles}
 export PATH="$PWD/.local/venv/bin:$PATH"  # cargo-lambda and its zig
 
-# name | settings (cargo profile variables) | what it is
+# name | settings (cargo profile variables, space-separated) | what it is
 candidates=(
-  "shipped||the workspace's [profile.release]"
-  "no-lto-cgu16|LTO=false CODEGEN_UNITS=16|cargo's default release profile (plus strip)"
-  "thin-cgu16|CODEGEN_UNITS=16|thin LTO with 16 codegen units"
-  "size|OPT_LEVEL=s|the shipped profile at opt-level \"s\""
+  "thin-cgu1|LTO=thin CODEGEN_UNITS=1|thin LTO, one codegen unit (the profile until 2026-11-29)"
+  "shipped||the workspace's [profile.release]: cargo's defaults, stripped"
+  "thin-cgu16|LTO=thin CODEGEN_UNITS=16|thin LTO with 16 codegen units"
+  "size|LTO=thin CODEGEN_UNITS=1 OPT_LEVEL=s|thin LTO, one codegen unit, opt-level \"s\""
 )
 
 settings_of() {
@@ -79,7 +79,7 @@ table() {
   python3 - "$base" "${candidates[@]}" <<'PY'
 import json, os, statistics, sys
 base, candidates = sys.argv[1], [c.split("|") for c in sys.argv[2:]]
-print("| profile | settings | cold build, wall / CPU | 21 zips | median init (x floor) | median first call | median warm call |")
+print("| profile | settings | cold build, wall / CPU | the 22 zips | median init (x floor) | median first call | median warm call |")
 print("|---|---|---|---|---|---|---|")
 for name, settings, what in candidates:
     folder = os.path.join(base, name)
@@ -97,7 +97,8 @@ for name, settings, what in candidates:
         starts = f"{init:.1f} ms (x{init / cold['floor']['init_ms']:.1f}) | {first:.1f} ms | {warm:.1f} ms"
     except FileNotFoundError:
         starts = "not measured | | "
-    label = settings.replace("=", " = ").lower() if settings else "lto = thin, codegen-units = 1, opt-level = 3"
+    label = ", ".join(f"{k.lower().replace('_', '-')} = {v.lower()}" for k, v in (p.split("=") for p in settings.split())) \
+        if settings else "Cargo.toml: lto = false, codegen-units = 16, opt-level = 3"
     print(f"| {name} ({what}) | {label} | {build['wall_seconds'] / 60:.1f} / {build['cpu_seconds'] / 60:.1f} min | "
           f"{zips / 1e6:.1f} MB | {starts} |")
 PY
