@@ -47,13 +47,14 @@ test: lint check-docs lint-infra ## Every check and every test: the workspace's,
 
 # The end-to-end test on the bootstraps taken out of dist/arm64's zips, under
 # qemu-aarch64; the emulators must be up (make test and make test-package
-# start them).
+# start them). --workspace, as make test builds: the same features, so
+# nothing is compiled again.
 .PHONY: e2e-package
 e2e-package:
-	$(CARGO) build --locked -p foodstream-local --bins
+	$(CARGO) build --locked --workspace --bins
 	FOODSTREAM_FUNCTIONS_DIR=$(CURDIR)/dist/arm64/bin \
 	  FOODSTREAM_FUNCTION_LAUNCHER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
-	  $(CARGO) test --locked -p foodstream-local --test e2e
+	  $(CARGO) test --locked --workspace --test e2e
 
 .PHONY: bench
 bench: tools ## Benchmarks with figures next to their floors: criterion, cold starts, end-to-end load, cost per million orders
