@@ -51,6 +51,44 @@ async fn produce(bootstrap: &str, topic: &str, values: &[&str]) {
     }
 }
 
+/// The echo function, appending every event it gets to `invocations`.
+fn echo_pool(invocations: &std::path::Path, max_instances: usize) -> Arc<FunctionPool> {
+    Arc::new(FunctionPool::new(FunctionSpec {
+        name: "echo".into(),
+        binary: PathBuf::from(env!("CARGO_BIN_EXE_local-echo-function")),
+        environment: BTreeMap::from([(
+            "ECHO_INVOCATIONS_FILE".to_string(),
+            invocations.display().to_string(),
+        )]),
+        timeout: Duration::from_secs(10),
+        memory_mb: 128,
+        max_instances,
+        log_file: None,
+        launcher: Vec::new(),
+    }))
+}
+
+/// A Kafka mapping's deliverer around `pool`, with `aws:kafka` events.
+fn kafka_deliverer(
+    mapping: Mapping,
+    pool: Arc<FunctionPool>,
+    failure: Option<FailureTarget>,
+    bootstrap: &str,
+    activity: mappings::Activity,
+) -> Deliverer {
+    let arn = "arn:aws:kafka:us-east-1:000000000000:cluster/test/local".to_string();
+    let (envelope_arn, envelope_bootstrap) = (arn.clone(), bootstrap.to_owned());
+    Deliverer {
+        mapping,
+        pool,
+        failure,
+        envelope: Box::new(move |records| mappings::kafka_event(&envelope_arn, &envelope_bootstrap, records)),
+        source_arn: arn,
+        activity,
+        first_backoff: Duration::from_millis(50),
+    }
+}
+
 fn committed(bootstrap: &str, group: &str, topic: &str) -> Option<i64> {
     let consumer: BaseConsumer =
         ClientConfig::new().set("bootstrap.servers", bootstrap).set("group.id", group).create().unwrap();
@@ -84,19 +122,7 @@ async fn a_kafka_mapping_filters_retries_bisects_routes_failures_and_commits() {
     let queue_url = queue.queue_url().unwrap().to_owned();
     let invocations =
         std::env::temp_dir().join(format!("{}.jsonl", foodstream_testkit::unique("invocations")));
-    let pool = Arc::new(FunctionPool::new(FunctionSpec {
-        name: "echo".into(),
-        binary: PathBuf::from(env!("CARGO_BIN_EXE_local-echo-function")),
-        environment: BTreeMap::from([(
-            "ECHO_INVOCATIONS_FILE".to_string(),
-            invocations.display().to_string(),
-        )]),
-        timeout: Duration::from_secs(10),
-        memory_mb: 128,
-        max_instances: 1,
-        log_file: None,
-        launcher: Vec::new(),
-    }));
+    let pool = echo_pool(&invocations, 1);
     let mapping = Mapping {
         function: "echo".into(),
         source: Source::Kafka { topic: topic.clone(), consumer_group: group.clone() },
@@ -112,18 +138,13 @@ async fn a_kafka_mapping_filters_retries_bisects_routes_failures_and_commits() {
     };
     let activity: Arc<Mutex<Vec<String>>> = Arc::default();
     let sink = activity.clone();
-    let arn = "arn:aws:kafka:us-east-1:000000000000:cluster/test/local".to_string();
-    let envelope_arn = arn.clone();
-    let envelope_bootstrap = bootstrap.clone();
-    let deliverer = Deliverer {
+    let deliverer = kafka_deliverer(
         mapping,
-        pool: pool.clone(),
-        failure: Some(FailureTarget::Queue { sqs: sqs.clone(), url: queue_url.clone() }),
-        envelope: Box::new(move |records| mappings::kafka_event(&envelope_arn, &envelope_bootstrap, records)),
-        source_arn: arn,
-        activity: Arc::new(move |line| sink.lock().unwrap().push(line)),
-        first_backoff: Duration::from_millis(50),
-    };
+        pool.clone(),
+        Some(FailureTarget::Queue { sqs: sqs.clone(), url: queue_url.clone() }),
+        &bootstrap,
+        Arc::new(move |line| sink.lock().unwrap().push(line)),
+    );
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let settings = KafkaPollerSettings { bootstrap: bootstrap.clone(), group_prefix: String::new() };
     let poller =
@@ -201,19 +222,7 @@ async fn each_partition_has_its_own_batch_in_flight_as_on_lambda() {
     let group = foodstream_testkit::unique("esm-partitions-group");
     create_topic_with(&bootstrap, &topic, 2).await;
     let invocations = std::env::temp_dir().join(format!("{}.jsonl", foodstream_testkit::unique("calls")));
-    let pool = Arc::new(FunctionPool::new(FunctionSpec {
-        name: "echo".into(),
-        binary: PathBuf::from(env!("CARGO_BIN_EXE_local-echo-function")),
-        environment: BTreeMap::from([(
-            "ECHO_INVOCATIONS_FILE".to_string(),
-            invocations.display().to_string(),
-        )]),
-        timeout: Duration::from_secs(10),
-        memory_mb: 128,
-        max_instances: 2,
-        log_file: None,
-        launcher: Vec::new(),
-    }));
+    let pool = echo_pool(&invocations, 2);
     let mapping = Mapping {
         function: "echo".into(),
         source: Source::Kafka { topic: topic.clone(), consumer_group: group.clone() },
@@ -227,17 +236,7 @@ async fn each_partition_has_its_own_batch_in_flight_as_on_lambda() {
         on_failure: None,
         report_batch_item_failures: false,
     };
-    let arn = "arn:aws:kafka:us-east-1:000000000000:cluster/test/local".to_string();
-    let (envelope_arn, envelope_bootstrap) = (arn.clone(), bootstrap.clone());
-    let deliverer = Deliverer {
-        mapping,
-        pool: pool.clone(),
-        failure: None,
-        envelope: Box::new(move |records| mappings::kafka_event(&envelope_arn, &envelope_bootstrap, records)),
-        source_arn: arn,
-        activity: Arc::new(|_| {}),
-        first_backoff: Duration::from_millis(50),
-    };
+    let deliverer = kafka_deliverer(mapping, pool.clone(), None, &bootstrap, Arc::new(|_| {}));
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let settings = KafkaPollerSettings { bootstrap: bootstrap.clone(), group_prefix: String::new() };
     let poller =
@@ -320,19 +319,7 @@ async fn a_record_older_than_the_maximum_age_goes_to_the_destination_uninvoked()
     let queue_url = queue.queue_url().unwrap().to_owned();
     let invocations =
         std::env::temp_dir().join(format!("{}.jsonl", foodstream_testkit::unique("aged-calls")));
-    let pool = Arc::new(FunctionPool::new(FunctionSpec {
-        name: "echo".into(),
-        binary: PathBuf::from(env!("CARGO_BIN_EXE_local-echo-function")),
-        environment: BTreeMap::from([(
-            "ECHO_INVOCATIONS_FILE".to_string(),
-            invocations.display().to_string(),
-        )]),
-        timeout: Duration::from_secs(10),
-        memory_mb: 128,
-        max_instances: 1,
-        log_file: None,
-        launcher: Vec::new(),
-    }));
+    let pool = echo_pool(&invocations, 1);
     let mapping = Mapping {
         function: "echo".into(),
         source: Source::Kafka { topic: topic.clone(), consumer_group: group.clone() },
@@ -346,17 +333,13 @@ async fn a_record_older_than_the_maximum_age_goes_to_the_destination_uninvoked()
         on_failure: Some("FailureQueue".into()),
         report_batch_item_failures: false,
     };
-    let arn = "arn:aws:kafka:us-east-1:000000000000:cluster/test/local".to_string();
-    let (envelope_arn, envelope_bootstrap) = (arn.clone(), bootstrap.clone());
-    let deliverer = Deliverer {
+    let deliverer = kafka_deliverer(
         mapping,
-        pool: pool.clone(),
-        failure: Some(FailureTarget::Queue { sqs: sqs.clone(), url: queue_url.clone() }),
-        envelope: Box::new(move |records| mappings::kafka_event(&envelope_arn, &envelope_bootstrap, records)),
-        source_arn: arn,
-        activity: Arc::new(|_| {}),
-        first_backoff: Duration::from_millis(50),
-    };
+        pool.clone(),
+        Some(FailureTarget::Queue { sqs: sqs.clone(), url: queue_url.clone() }),
+        &bootstrap,
+        Arc::new(|_| {}),
+    );
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let settings = KafkaPollerSettings { bootstrap: bootstrap.clone(), group_prefix: String::new() };
     let poller =
