@@ -68,6 +68,24 @@ fn echo_pool(invocations: &std::path::Path, max_instances: usize) -> Arc<Functio
     }))
 }
 
+/// The echo function's mapping of `topic` with `group`: batches of 10 in a
+/// 1 s window, no filter, no retry, no age limit, no destination.
+fn echo_mapping(topic: &str, group: &str) -> Mapping {
+    Mapping {
+        function: "echo".into(),
+        source: Source::Kafka { topic: topic.to_owned(), consumer_group: group.to_owned() },
+        batch_size: 10,
+        batching_window_seconds: 1,
+        filters: vec![],
+        max_retries: 0,
+        max_record_age_seconds: -1,
+        bisect_on_error: false,
+        starting_position: "TRIM_HORIZON".into(),
+        on_failure: None,
+        report_batch_item_failures: false,
+    }
+}
+
 /// A Kafka mapping's deliverer around `pool`, with `aws:kafka` events.
 fn kafka_deliverer(
     mapping: Mapping,
@@ -124,17 +142,11 @@ async fn a_kafka_mapping_filters_retries_bisects_routes_failures_and_commits() {
         std::env::temp_dir().join(format!("{}.jsonl", foodstream_testkit::unique("invocations")));
     let pool = echo_pool(&invocations, 1);
     let mapping = Mapping {
-        function: "echo".into(),
-        source: Source::Kafka { topic: topic.clone(), consumer_group: group.clone() },
-        batch_size: 10,
-        batching_window_seconds: 1,
         filters: vec![json!({"value": {"event_type": ["A"]}})],
         max_retries: 1,
-        max_record_age_seconds: -1,
         bisect_on_error: true,
-        starting_position: "TRIM_HORIZON".into(),
         on_failure: Some("FailureQueue".into()),
-        report_batch_item_failures: false,
+        ..echo_mapping(&topic, &group)
     };
     let activity: Arc<Mutex<Vec<String>>> = Arc::default();
     let sink = activity.clone();
@@ -223,19 +235,7 @@ async fn each_partition_has_its_own_batch_in_flight_as_on_lambda() {
     create_topic_with(&bootstrap, &topic, 2).await;
     let invocations = std::env::temp_dir().join(format!("{}.jsonl", foodstream_testkit::unique("calls")));
     let pool = echo_pool(&invocations, 2);
-    let mapping = Mapping {
-        function: "echo".into(),
-        source: Source::Kafka { topic: topic.clone(), consumer_group: group.clone() },
-        batch_size: 10,
-        batching_window_seconds: 0,
-        filters: vec![],
-        max_retries: 0,
-        max_record_age_seconds: -1,
-        bisect_on_error: false,
-        starting_position: "TRIM_HORIZON".into(),
-        on_failure: None,
-        report_batch_item_failures: false,
-    };
+    let mapping = Mapping { batching_window_seconds: 0, ..echo_mapping(&topic, &group) };
     let deliverer = kafka_deliverer(mapping, pool.clone(), None, &bootstrap, Arc::new(|_| {}));
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let settings = KafkaPollerSettings { bootstrap: bootstrap.clone(), group_prefix: String::new() };
@@ -321,17 +321,9 @@ async fn a_record_older_than_the_maximum_age_goes_to_the_destination_uninvoked()
         std::env::temp_dir().join(format!("{}.jsonl", foodstream_testkit::unique("aged-calls")));
     let pool = echo_pool(&invocations, 1);
     let mapping = Mapping {
-        function: "echo".into(),
-        source: Source::Kafka { topic: topic.clone(), consumer_group: group.clone() },
-        batch_size: 10,
-        batching_window_seconds: 1,
-        filters: vec![],
-        max_retries: 0,
         max_record_age_seconds: 60,
-        bisect_on_error: false,
-        starting_position: "TRIM_HORIZON".into(),
         on_failure: Some("FailureQueue".into()),
-        report_batch_item_failures: false,
+        ..echo_mapping(&topic, &group)
     };
     let deliverer = kafka_deliverer(
         mapping,
