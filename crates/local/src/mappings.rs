@@ -20,7 +20,7 @@ use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Headers, OwnedMessage};
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -403,7 +403,18 @@ pub async fn run_kafka(
         }
     }
     drop(partitions);
-    workers.join_all().await;
+    // Not `join_all`, which panics on a worker cancelled by a runtime
+    // shutting down (a test that failed), burying the test's own message.
+    while let Some(ended) = workers.join_next().await {
+        if let Err(error) = ended
+            && error.is_panic()
+        {
+            (deliverer.activity)(format!(
+                "{}: a partition worker panicked: {error}",
+                deliverer.mapping.function
+            ));
+        }
+    }
 }
 
 /// One partition's batches, one at a time: a batch closes at the batch
@@ -521,10 +532,12 @@ pub fn kafka_event(source_arn: &str, bootstrap: &str, records: &[Record]) -> Val
     })
 }
 
-/// Polls a table's stream (every shard, from the mapping's starting
-/// position or the last checkpoint) until `stop` turns true. Checkpoints
-/// (the last sequence number done with, per shard) are kept in
-/// `checkpoint_file`, so a restarted stack resumes where it stopped.
+/// Polls a table's stream like Lambda's DynamoDB event source mapping: one
+/// batch in flight per shard, shards in parallel, a child shard (after a
+/// split) only once its parent is read to its end, so one item's changes
+/// stay in order. Each shard's position (the last sequence number done
+/// with) is checkpointed after its batch in `checkpoint_file`, so a
+/// restarted stack resumes where it stopped. Runs until `stop` turns true.
 pub async fn run_table_stream(
     deliverer: Deliverer,
     streams: aws_sdk_dynamodbstreams::Client,
@@ -533,88 +546,170 @@ pub async fn run_table_stream(
     mut stop: watch::Receiver<bool>,
 ) {
     let name = deliverer.mapping.function.clone();
-    // A checkpoint belongs to one stream: a table created again (a fresh
-    // emulator) has a new stream ARN and starts from its starting position.
-    let saved: Value = checkpoint_file
-        .as_ref()
+    let shards = Arc::new(StreamShards {
+        deliverer,
+        streams,
+        checkpoints: std::sync::Mutex::new(load_checkpoints(checkpoint_file.as_deref(), &stream_arn)),
+        checkpoint_file,
+        stream_arn,
+    });
+    let mut workers = tokio::task::JoinSet::new();
+    let (mut running, mut finished) = (BTreeSet::new(), BTreeSet::new());
+    while !*stop.borrow() {
+        while let Some(ended) = workers.try_join_next() {
+            if let Ok(shard) = ended {
+                running.remove(&shard);
+                finished.insert(shard);
+            }
+        }
+        match shards.streams.describe_stream().stream_arn(&shards.stream_arn).send().await {
+            Ok(description) => {
+                let described: Vec<(String, Option<String>)> = description
+                    .stream_description()
+                    .map(|d| d.shards())
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|s| Some((s.shard_id()?.to_owned(), s.parent_shard_id().map(str::to_owned))))
+                    .collect();
+                for shard in shards_ready(&described, &running, &finished) {
+                    running.insert(shard.clone());
+                    workers.spawn(shards.clone().read_shard(shard, stop.clone()));
+                }
+            }
+            Err(e) => (shards.deliverer.activity)(format!("{name}: describe stream: {e}")),
+        }
+        // New shards appear on a split, about every four hours on AWS.
+        tokio::select! {
+            _ = stop.changed() => break,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+    while workers.join_next().await.is_some() {}
+}
+
+/// The shards to start reading: not started yet, and whose parent is read
+/// to its end (or gone from the stream, trimmed after 24 hours).
+fn shards_ready(
+    described: &[(String, Option<String>)],
+    running: &BTreeSet<String>,
+    finished: &BTreeSet<String>,
+) -> Vec<String> {
+    let present: BTreeSet<&str> = described.iter().map(|(id, _)| id.as_str()).collect();
+    described
+        .iter()
+        .filter(|(id, _)| !running.contains(id) && !finished.contains(id))
+        .filter(|(_, parent)| match parent {
+            Some(parent) => finished.contains(parent) || !present.contains(parent.as_str()),
+            None => true,
+        })
+        .map(|(id, _)| id.clone())
+        .collect()
+}
+
+/// What the shard readers of one stream share.
+struct StreamShards {
+    deliverer: Deliverer,
+    streams: aws_sdk_dynamodbstreams::Client,
+    stream_arn: String,
+    checkpoints: std::sync::Mutex<BTreeMap<String, String>>,
+    checkpoint_file: Option<PathBuf>,
+}
+
+/// A checkpoint belongs to one stream: a table created again (a fresh
+/// emulator) has a new stream ARN and starts from its starting position.
+fn load_checkpoints(file: Option<&std::path::Path>, stream_arn: &str) -> BTreeMap<String, String> {
+    let saved: Value = file
         .and_then(|p| std::fs::read(p).ok())
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
-    let mut checkpoints: BTreeMap<String, String> = if saved["stream_arn"] == stream_arn.as_str() {
+    if saved["stream_arn"] == stream_arn {
         serde_json::from_value(saved["shards"].clone()).unwrap_or_default()
     } else {
         BTreeMap::new()
-    };
-    let mut iterators: BTreeMap<String, Option<String>> = BTreeMap::new();
-    while !*stop.borrow() {
-        let mut busy = false;
-        match streams.describe_stream().stream_arn(&stream_arn).send().await {
-            Ok(description) => {
-                let shards =
-                    description.stream_description().map(|d| d.shards().to_vec()).unwrap_or_default();
-                for shard in shards {
-                    let Some(shard_id) = shard.shard_id() else { continue };
-                    if !iterators.contains_key(shard_id) {
-                        let mut request =
-                            streams.get_shard_iterator().stream_arn(&stream_arn).shard_id(shard_id);
-                        request = match checkpoints.get(shard_id) {
-                            Some(sequence) => request
-                                .shard_iterator_type(
-                                    aws_sdk_dynamodbstreams::types::ShardIteratorType::AfterSequenceNumber,
-                                )
-                                .sequence_number(sequence),
-                            None if deliverer.mapping.starting_position == "LATEST" => request
-                                .shard_iterator_type(
-                                    aws_sdk_dynamodbstreams::types::ShardIteratorType::Latest,
-                                ),
-                            None => request.shard_iterator_type(
-                                aws_sdk_dynamodbstreams::types::ShardIteratorType::TrimHorizon,
-                            ),
-                        };
-                        match request.send().await {
-                            Ok(out) => {
-                                iterators.insert(shard_id.to_owned(), out.shard_iterator().map(String::from));
-                            }
-                            Err(e) => (deliverer.activity)(format!("{name}: shard iterator: {e}")),
-                        }
+    }
+}
+
+impl StreamShards {
+    /// Reads one shard to its end (or until stopped), one batch at a time;
+    /// answers the shard's id once it is closed and read.
+    async fn read_shard(self: Arc<Self>, shard: String, mut stop: watch::Receiver<bool>) -> String {
+        let name = &self.deliverer.mapping.function;
+        let mut iterator: Option<String> = None;
+        while !*stop.borrow() {
+            let current = match iterator.take() {
+                Some(current) => current,
+                None => match self.shard_iterator(&shard).await {
+                    Ok(Some(fresh)) => fresh,
+                    Ok(None) => return shard,
+                    Err(e) => {
+                        (self.deliverer.activity)(format!("{name}: shard iterator: {e}"));
+                        self.pause(&mut stop).await;
+                        continue;
                     }
-                    let Some(Some(iterator)) = iterators.get(shard_id).cloned() else { continue };
-                    let limit = deliverer.mapping.batch_size.clamp(1, 1000) as i32;
-                    match streams.get_records().shard_iterator(iterator).limit(limit).send().await {
-                        Ok(out) => {
-                            iterators
-                                .insert(shard_id.to_owned(), out.next_shard_iterator().map(String::from));
-                            let records: Vec<Record> = out
-                                .records()
-                                .iter()
-                                .map(|r| stream_record(r, shard_id, &stream_arn))
-                                .collect();
-                            if let Some(last) = records.last() {
-                                busy = true;
-                                let last = last.position.clone();
-                                deliverer.deliver(records).await;
-                                checkpoints.insert(shard_id.to_owned(), last);
-                                if let Some(path) = &checkpoint_file {
-                                    let saved = json!({"stream_arn": stream_arn, "shards": checkpoints});
-                                    let _ = std::fs::write(path, saved.to_string());
-                                }
-                            }
+                },
+            };
+            let limit = self.deliverer.mapping.batch_size.clamp(1, 1000) as i32;
+            match self.streams.get_records().shard_iterator(current).limit(limit).send().await {
+                Ok(out) => {
+                    let records: Vec<Record> =
+                        out.records().iter().map(|r| stream_record(r, &shard, &self.stream_arn)).collect();
+                    let Some(next) = out.next_shard_iterator().map(String::from) else {
+                        // A closed shard, read to its end.
+                        if !records.is_empty() {
+                            self.deliver(&shard, records).await;
                         }
-                        Err(e) => {
-                            (deliverer.activity)(format!("{name}: get records: {e}"));
-                            iterators.remove(shard_id);
-                        }
+                        return shard;
+                    };
+                    iterator = Some(next);
+                    if records.is_empty() {
+                        self.pause(&mut stop).await;
+                    } else {
+                        self.deliver(&shard, records).await;
                     }
                 }
+                Err(e) => {
+                    (self.deliverer.activity)(format!("{name}: get records: {e}"));
+                    self.pause(&mut stop).await;
+                }
             }
-            Err(e) => (deliverer.activity)(format!("{name}: describe stream: {e}")),
         }
-        if !busy {
-            // Lambda polls a stream's shards four times a second.
-            tokio::select! {
-                _ = stop.changed() => return,
-                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+        shard
+    }
+
+    /// From the shard's checkpoint, else the mapping's starting position.
+    async fn shard_iterator(&self, shard: &str) -> Result<Option<String>, String> {
+        use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+        let checkpoint = self.checkpoints.lock().unwrap_or_else(|p| p.into_inner()).get(shard).cloned();
+        let request = self.streams.get_shard_iterator().stream_arn(&self.stream_arn).shard_id(shard);
+        let request = match checkpoint {
+            Some(sequence) => {
+                request.shard_iterator_type(ShardIteratorType::AfterSequenceNumber).sequence_number(sequence)
             }
+            None if self.deliverer.mapping.starting_position == "LATEST" => {
+                request.shard_iterator_type(ShardIteratorType::Latest)
+            }
+            None => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
+        };
+        let out = request.send().await.map_err(|e| e.to_string())?;
+        Ok(out.shard_iterator().map(String::from))
+    }
+
+    async fn deliver(&self, shard: &str, records: Vec<Record>) {
+        let last = records.last().map(|r| r.position.clone()).unwrap_or_default();
+        self.deliverer.deliver(records).await;
+        let mut checkpoints = self.checkpoints.lock().unwrap_or_else(|p| p.into_inner());
+        checkpoints.insert(shard.to_owned(), last);
+        if let Some(path) = &self.checkpoint_file {
+            let saved = json!({"stream_arn": self.stream_arn, "shards": *checkpoints});
+            let _ = std::fs::write(path, saved.to_string());
+        }
+    }
+
+    /// Lambda polls each shard four times a second when it is idle.
+    async fn pause(&self, stop: &mut watch::Receiver<bool>) {
+        tokio::select! {
+            _ = stop.changed() => {}
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
         }
     }
 }
@@ -672,6 +767,23 @@ pub fn stream_event(records: &[Record]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shards_are_read_in_parallel_and_a_child_only_after_its_parent() {
+        let set = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        let described = vec![
+            ("a".to_owned(), None),
+            ("b".to_owned(), None),
+            ("a1".to_owned(), Some("a".to_owned())),
+            ("orphan".to_owned(), Some("trimmed".to_owned())),
+        ];
+        // Every shard without a parent to wait for starts at once.
+        assert_eq!(shards_ready(&described, &set(&[]), &set(&[])), ["a", "b", "orphan"]);
+        // The child waits while its parent is being read...
+        assert_eq!(shards_ready(&described, &set(&["a", "b", "orphan"]), &set(&[])), Vec::<String>::new());
+        // ...and starts once the parent is read to its end.
+        assert_eq!(shards_ready(&described, &set(&["b", "orphan"]), &set(&["a"])), ["a1"]);
+    }
 
     fn kafka(partition: i32, offset: i64) -> Record {
         let group = format!("t-{partition}");
