@@ -101,8 +101,12 @@ up: tools ## Start the local stack in the background and print the API URL (reus
 	@scripts/stack.sh up
 
 .PHONY: logs
-logs: ## Follow the local stack's log (FUNCTION=<name> for one function's)
+logs: ## Follow the local stack's log (FUNCTION=<name> for one function's); ORDER=<id>: one order's lines across all functions, in time order
+ifdef ORDER
+	@$(CARGO) run --quiet --locked -p foodstream-ops -- logs --order "$(ORDER)" --dir .local/logs/functions
+else
 	@scripts/stack.sh logs
+endif
 
 .PHONY: status
 status: ## Is the local stack up, and do the emulators answer

@@ -21,6 +21,7 @@ use foodstream_domain::ports::{
     OrderRepository, OrderUpdate, OutgoingMessage, PortError, RiderRepository, UpdateError,
 };
 use foodstream_domain::sequencing::Applicability;
+use foodstream_domain::trace::TraceParent;
 use tracing::{info, warn};
 
 /// The `service` of the log records the notifier produces.
@@ -53,14 +54,16 @@ pub enum ConsumeError {
 // ---------------------------------------------------------------------------
 // Outbox relay: orders table stream -> order-events
 
-/// Publishes the events of stored order changes, in order, and returns
-/// once the broker acknowledged all of them (the stream batch is retried
-/// otherwise, so nothing is lost while Kafka is down).
+/// Publishes the events of stored order changes, in order, each within
+/// its order's trace, and returns once the broker acknowledged all of them
+/// (the stream batch is retried otherwise, so nothing is lost while Kafka
+/// is down).
 pub async fn relay_order_events(
     publisher: &dyn EventPublisher,
-    events: &[OrderEvent],
+    events: &[(OrderEvent, Option<TraceParent>)],
 ) -> Result<usize, ConsumeError> {
-    let messages: Vec<OutgoingMessage> = events.iter().map(OutgoingMessage::of).collect();
+    let messages: Vec<OutgoingMessage> =
+        events.iter().map(|(event, trace)| OutgoingMessage::of(event).traced(trace.as_ref())).collect();
     publisher.publish(&messages).await?;
     Ok(messages.len())
 }
@@ -79,14 +82,17 @@ pub struct DispatchPorts<'a> {
 /// Handles one order event: for a delivery request, takes a rider of the
 /// zone or fails, publishes the outcome, waits the delivery time and
 /// publishes the completion. A replayed request resumes the attempt it
-/// recorded instead of taking a second rider.
+/// recorded instead of taking a second rider. The delivery keeps `trace`
+/// (the order's), and its events go out within it.
 pub async fn dispatch_delivery(
     ports: &DispatchPorts<'_>,
     event: &OrderEvent,
+    trace: Option<&TraceParent>,
 ) -> Result<Outcome, ConsumeError> {
-    let Some(request) = event.delivery_request() else {
+    let Some(mut request) = event.delivery_request() else {
         return Ok(Outcome::Skipped);
     };
+    request.trace = trace.cloned();
     let (delivery, outcome) = match ports.deliveries.get(&request.delivery_id()).await? {
         Some(recorded) => (recorded, Outcome::Duplicate),
         None => (decide_delivery(ports, request).await?, Outcome::Applied),
@@ -121,14 +127,14 @@ async fn decide_delivery(
     let now = ports.clock.now();
     let riders = ports.riders.in_zone(&request.zone).await?;
     let reason = match try_riders(ports, &request, &riders, now).await? {
-        Attempt::Decided(delivery) => return Ok(delivery),
+        Attempt::Decided(delivery) => return Ok(*delivery),
         Attempt::NoneFree(DeliveryFailureReason::AllRidersBusy) => {
             let mut fresh = Vec::with_capacity(riders.len());
             for rider in &riders {
                 fresh.extend(ports.riders.get(&rider.rider_id).await?);
             }
             match try_riders(ports, &request, &fresh, now).await? {
-                Attempt::Decided(delivery) => return Ok(delivery),
+                Attempt::Decided(delivery) => return Ok(*delivery),
                 Attempt::NoneFree(reason) => reason,
             }
         }
@@ -143,7 +149,7 @@ async fn decide_delivery(
 }
 
 enum Attempt {
-    Decided(Delivery),
+    Decided(Box<Delivery>),
     NoneFree(DeliveryFailureReason),
 }
 
@@ -163,10 +169,10 @@ async fn try_riders(
     for rider in candidates {
         let delivery = request.clone().assign(rider.rider_id.clone(), now, &ports.settings.delivery);
         match ports.deliveries.assign(&delivery).await? {
-            AssignOutcome::Assigned => return Ok(Attempt::Decided(delivery)),
+            AssignOutcome::Assigned => return Ok(Attempt::Decided(Box::new(delivery))),
             AssignOutcome::RiderTaken => continue,
             AssignOutcome::AlreadyRecorded => {
-                return Ok(Attempt::Decided(recorded(ports.deliveries, &delivery.id()).await?));
+                return Ok(Attempt::Decided(Box::new(recorded(ports.deliveries, &delivery.id()).await?)));
             }
         }
     }
@@ -212,7 +218,10 @@ async fn publish_delivery(
     publisher: &dyn EventPublisher,
     deliveries: &[&Delivery],
 ) -> Result<(), ConsumeError> {
-    let messages: Vec<_> = deliveries.iter().map(|d| OutgoingMessage::of(&DeliveryEvent::of(d))).collect();
+    let messages: Vec<_> = deliveries
+        .iter()
+        .map(|d| OutgoingMessage::of(&DeliveryEvent::of(d)).traced(d.request.trace.as_ref()))
+        .collect();
     Ok(publisher.publish(&messages).await?)
 }
 
@@ -296,7 +305,12 @@ pub struct NotifyPorts<'a> {
 /// the event, so a replay stores nothing new) and publishes one log event
 /// per notification. Log events are re-published on replays: the first
 /// attempt may have stored the notifications and then failed to publish.
-pub async fn notify(ports: &NotifyPorts<'_>, event: &OrderEvent) -> Result<Outcome, ConsumeError> {
+/// The log events go out within `trace`, the order's.
+pub async fn notify(
+    ports: &NotifyPorts<'_>,
+    event: &OrderEvent,
+    trace: Option<&TraceParent>,
+) -> Result<Outcome, ConsumeError> {
     let notifications = notifications_for(event, ports.settings.locale);
     let mut new = 0;
     for notification in &notifications {
@@ -306,7 +320,10 @@ pub async fn notify(ports: &NotifyPorts<'_>, event: &OrderEvent) -> Result<Outco
     }
     let logs: Vec<OutgoingMessage> = notifications
         .iter()
-        .map(|n| OutgoingMessage::of(&LogEvent::of_notification(n, &event.store_id, NOTIFIER_SERVICE)))
+        .map(|n| {
+            OutgoingMessage::of(&LogEvent::of_notification(n, &event.store_id, NOTIFIER_SERVICE))
+                .traced(trace)
+        })
         .collect();
     ports.publisher.publish(&logs).await?;
     Ok(if new > 0 { Outcome::Applied } else { Outcome::Duplicate })

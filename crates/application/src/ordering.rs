@@ -14,6 +14,7 @@ use foodstream_domain::ports::{
     Placement, UpdateError,
 };
 use foodstream_domain::stock::StockPlan;
+use foodstream_domain::trace::TraceParent;
 use std::collections::HashMap;
 
 pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
@@ -37,12 +38,14 @@ pub struct PlaceOrderPorts<'a> {
 
 /// Places an order: validates, prices from the menu, and in one atomic write
 /// takes the stock of every line, stores the order with its `OrderPlaced`
-/// event, and records the idempotency key.
+/// event, and records the idempotency key. The order keeps `trace`, the
+/// request's, for everything done for it later.
 pub async fn place_order(
     ports: PlaceOrderPorts<'_>,
     caller: &Caller,
     idempotency_key: Option<&str>,
     input: PlaceOrderInput,
+    trace: Option<&TraceParent>,
 ) -> Result<PlacedOrder, AppError> {
     require_role(caller, &[Role::Customer])?;
     let key = idempotency_key.map(check_idempotency_key).transpose()?;
@@ -68,8 +71,9 @@ pub async fn place_order(
         StockPlan::take(&request.store_id, &request.lines, &menu).map_err(AppError::InsufficientStock)?;
 
     let now = ports.clock.now();
-    let Transition { order, events } =
+    let Transition { mut order, events } =
         Order::place(OrderId::new(ports.ids.new_id()), caller.user_id.clone(), &request, lines, now);
+    order.trace = trace.cloned();
     let idempotency = key.map(|key| IdempotencyRecord {
         customer_id: caller.user_id.clone(),
         key: key.to_owned(),

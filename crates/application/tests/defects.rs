@@ -74,7 +74,7 @@ async fn a_lagging_rider_index_is_read_again_before_failing_the_delivery() {
     let lagging = LaggingIndex(&w.store);
     let mut ports = w.dispatch_ports();
     ports.riders = &lagging;
-    dispatch_delivery(&ports, &request).await.unwrap();
+    dispatch_delivery(&ports, &request, None).await.unwrap();
     let (_, deliveries, _) = split(&w.publisher.take());
     let types: Vec<_> = deliveries.iter().map(|e| e.event_type).collect();
     assert_eq!(types, [DeliveryEventType::RiderAssigned, DeliveryEventType::DeliveryCompleted]);

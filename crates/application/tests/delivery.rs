@@ -37,6 +37,7 @@ async fn occupy(w: &World, rider: &str) {
         store_id: StoreId::new(STORE),
         zone: Zone::from_district("gangnam-gu"),
         redelivery: false,
+        trace: None,
     };
     let delivery = request.assign(RiderId::new(rider), w.clock.now(), &DeliverySettings::default());
     assert_eq!(w.store.assign(&delivery).await.unwrap(), AssignOutcome::Assigned);
@@ -148,7 +149,7 @@ async fn a_replayed_delivery_request_takes_no_second_rider() {
         .unwrap()
         .clone();
     let ports = w.dispatch_ports();
-    assert_eq!(dispatch_delivery(&ports, &request).await.unwrap(), Outcome::Duplicate);
+    assert_eq!(dispatch_delivery(&ports, &request, None).await.unwrap(), Outcome::Duplicate);
     assert_eq!(w.store.rider("r-2").unwrap().status, RiderStatus::Available);
     // It re-published what it had produced; the updater ignores both.
     let republished = w.pump().await;
@@ -183,7 +184,7 @@ async fn a_completion_that_overtakes_its_assignment_applies_both() {
     // Run the dispatcher alone, then deliver its events in reverse order.
     let changes = w.store.drain_outbox();
     let request = changes.iter().find(|e| e.event_type == OrderEventType::OrderDeliveryRequested).unwrap();
-    dispatch_delivery(&w.dispatch_ports(), request).await.unwrap();
+    dispatch_delivery(&w.dispatch_ports(), request, None).await.unwrap();
     let (_, deliveries, _) = split(&w.publisher.take());
     assert_eq!(
         apply_delivery_event(&*w.store, &*w.clock, &w.settings, &deliveries[1]).await.unwrap(),

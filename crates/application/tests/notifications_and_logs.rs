@@ -12,6 +12,7 @@ use foodstream_application::notifications::list_my_notifications;
 use foodstream_application::ordering::{accept_order, cancel_order, request_delivery};
 use foodstream_domain::events::{LogEvent, OrderEvent, decode};
 use foodstream_domain::order::OrderStatus;
+use foodstream_domain::trace::TraceParent;
 use std::collections::BTreeSet;
 
 /// One order delivered, one cancelled: every kind of recipient is notified.
@@ -122,7 +123,7 @@ async fn a_replayed_order_event_stores_no_second_notification_and_no_second_log(
     let event: OrderEvent = w.traffic.order_events[0].clone();
     let notifications = w.store.notification_count();
     let logs = w.store.log_count();
-    assert_eq!(notify(&w.notify_ports(), &event).await.unwrap(), Outcome::Duplicate);
+    assert_eq!(notify(&w.notify_ports(), &event, None).await.unwrap(), Outcome::Duplicate);
     // The log events are published again (the first publish may have been
     // lost) and the collector ignores them.
     let again: Vec<LogEvent> = w.publisher.take().iter().map(|m| decode(&m.payload).unwrap()).collect();
@@ -138,7 +139,8 @@ async fn a_replayed_order_event_stores_no_second_notification_and_no_second_log(
 async fn the_outbox_relay_loses_nothing_while_the_broker_is_down() {
     let w = World::new().with_menu(&[("bibimbap", 9000, 10)]).await;
     w.place(&customer(), &[("bibimbap", 1)]).await.unwrap();
-    let changes = w.store.drain_outbox();
+    let events = w.store.drain_outbox();
+    let changes: Vec<_> = events.iter().map(|e| (e.clone(), None)).collect();
     w.publisher.set_down(true);
     assert!(relay_order_events(&*w.publisher, &changes).await.is_err(), "the stream batch is retried");
     assert!(w.publisher.messages().is_empty());
@@ -147,8 +149,8 @@ async fn the_outbox_relay_loses_nothing_while_the_broker_is_down() {
     let published = w
         .publisher
         .events::<foodstream_domain::events::OrderEventType, foodstream_domain::events::OrderEventData>();
-    assert_eq!(published, changes);
-    assert_eq!(w.publisher.messages()[0].key, changes[0].order_id.as_str(), "keyed by order");
+    assert_eq!(published, events);
+    assert_eq!(w.publisher.messages()[0].key, events[0].order_id.as_str(), "keyed by order");
 }
 
 #[tokio::test]
@@ -156,5 +158,33 @@ async fn a_notifier_that_cannot_publish_fails_so_the_batch_is_retried() {
     let (w, _, _) = busy_world().await;
     let event = w.traffic.order_events[0].clone();
     w.publisher.set_down(true);
-    assert!(notify(&w.notify_ports(), &event).await.is_err());
+    assert!(notify(&w.notify_ports(), &event, None).await.is_err());
+}
+
+#[tokio::test]
+async fn the_trace_an_order_was_placed_in_rides_on_every_message_of_its_life() {
+    let mut w = World::new().with_menu(&[("bibimbap", 9000, 10)]).await;
+    w.register_rider("rider-1", "Gangnam-gu").await;
+    let trace = TraceParent::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+    let placed = w.place_traced(&customer(), &[("bibimbap", 1)], &trace).await.unwrap();
+    let id = placed.order.order_id;
+    accept_order(w.change_ports(), &owner(), &id).await.unwrap();
+    request_delivery(w.change_ports(), &owner(), &id).await.unwrap();
+    w.pump().await;
+    assert_eq!(w.order(&id).await.status, OrderStatus::Delivered);
+
+    let topics: std::collections::BTreeSet<_> = w.traffic.traces.iter().map(|(topic, ..)| *topic).collect();
+    assert_eq!(topics.len(), 3, "order, delivery and log events: {topics:?}");
+    for (topic, event_id, carried) in &w.traffic.traces {
+        assert_eq!(carried.as_ref(), Some(&trace), "{topic} {event_id}");
+    }
+    // An order placed without one carries none, rather than another's.
+    let untraced = w.place(&customer(), &[("bibimbap", 1)]).await.unwrap();
+    let round = w.pump().await;
+    assert!(
+        round.traces.iter().all(|(_, _, t)| t.is_none()),
+        "{:?} of {}",
+        round.traces,
+        untraced.order.order_id
+    );
 }

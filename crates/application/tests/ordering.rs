@@ -99,19 +99,21 @@ async fn only_customers_place_orders() {
 #[tokio::test]
 async fn rule_3_retry_with_the_same_key_and_body_returns_the_same_order_once() {
     let w = world().await;
-    let first = place_order(w.place_ports(), &customer(), Some("key-1"), order_input(&[("bibimbap", 2)]))
-        .await
-        .unwrap();
-    let retry = place_order(w.place_ports(), &customer(), Some("key-1"), order_input(&[("bibimbap", 2)]))
-        .await
-        .unwrap();
+    let first =
+        place_order(w.place_ports(), &customer(), Some("key-1"), order_input(&[("bibimbap", 2)]), None)
+            .await
+            .unwrap();
+    let retry =
+        place_order(w.place_ports(), &customer(), Some("key-1"), order_input(&[("bibimbap", 2)]), None)
+            .await
+            .unwrap();
     assert!(retry.replayed);
     assert_eq!(retry.order.order_id, first.order.order_id);
     assert_eq!(w.store.stock_of(STORE, "bibimbap"), Some(8), "stock taken once");
     assert_eq!(w.store.order_count(), 1);
     // The same key of another customer is theirs alone.
     let other =
-        place_order(w.place_ports(), &other_customer(), Some("key-1"), order_input(&[("bibimbap", 2)]))
+        place_order(w.place_ports(), &other_customer(), Some("key-1"), order_input(&[("bibimbap", 2)]), None)
             .await
             .unwrap();
     assert_ne!(other.order.order_id, first.order.order_id);
@@ -120,15 +122,18 @@ async fn rule_3_retry_with_the_same_key_and_body_returns_the_same_order_once() {
 #[tokio::test]
 async fn rule_3_same_key_with_a_different_body_is_409() {
     let w = world().await;
-    place_order(w.place_ports(), &customer(), Some("key-1"), order_input(&[("bibimbap", 2)])).await.unwrap();
-    let err = place_order(w.place_ports(), &customer(), Some("key-1"), order_input(&[("bibimbap", 3)]))
+    place_order(w.place_ports(), &customer(), Some("key-1"), order_input(&[("bibimbap", 2)]), None)
+        .await
+        .unwrap();
+    let err = place_order(w.place_ports(), &customer(), Some("key-1"), order_input(&[("bibimbap", 3)]), None)
         .await
         .unwrap_err();
     assert_eq!(api(err), (409, "IDEMPOTENCY_KEY_REUSED"));
     assert_eq!(w.store.stock_of(STORE, "bibimbap"), Some(8));
-    let err = place_order(w.place_ports(), &customer(), Some("bad key\n"), order_input(&[("bibimbap", 1)]))
-        .await
-        .unwrap_err();
+    let err =
+        place_order(w.place_ports(), &customer(), Some("bad key\n"), order_input(&[("bibimbap", 1)]), None)
+            .await
+            .unwrap_err();
     assert_eq!(api(err), (400, "VALIDATION_FAILED"));
 }
 
@@ -191,7 +196,7 @@ async fn rule_3_concurrent_retries_with_one_key_place_one_order() {
     let w = world().await;
     // The winner: the same body placed by a concurrent request.
     let scratch = world().await;
-    place_order(scratch.place_ports(), &customer(), Some("key-1"), order_input(&[("bibimbap", 2)]))
+    place_order(scratch.place_ports(), &customer(), Some("key-1"), order_input(&[("bibimbap", 2)]), None)
         .await
         .unwrap();
     let winner_order = scratch.store.get(&OrderId::new("id-1")).await.unwrap().unwrap();
@@ -207,7 +212,7 @@ async fn rule_3_concurrent_retries_with_one_key_place_one_order() {
     let mut ports = w.place_ports();
     ports.orders = &racing;
     let placed =
-        place_order(ports, &customer(), Some("key-1"), order_input(&[("bibimbap", 2)])).await.unwrap();
+        place_order(ports, &customer(), Some("key-1"), order_input(&[("bibimbap", 2)]), None).await.unwrap();
     assert!(placed.replayed);
     assert_eq!(placed.order.order_id, "winner");
     assert_eq!(w.store.stock_of(STORE, "bibimbap"), Some(10), "the loser's stock take rolled back");

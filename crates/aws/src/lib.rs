@@ -18,7 +18,7 @@ pub use codec::{Cursor, CursorScope};
 pub use dead_letters::SqsDeadLetters;
 pub use deliveries::{DynamoDeliveries, DynamoRiders};
 pub use feed::{DynamoLogs, DynamoNotifications};
-pub use orders::{DynamoOrders, OrderImage, order_events_of_change, order_stream_image};
+pub use orders::{DynamoOrders, OrderImage, TRACE_ATTRIBUTE, order_events_of_change, order_stream_image};
 pub use photos::S3PhotoStore;
 pub use system::{SystemClock, UuidIds};
 

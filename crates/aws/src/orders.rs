@@ -91,7 +91,14 @@ struct OrderRecord {
     version: u64,
     order: Order,
     outbox: Vec<String>,
+    /// The order's trace, at the top of the item so the outbox relay reads
+    /// it from the stream image without decoding the order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace_parent: Option<String>,
 }
+
+/// The orders table's attribute holding the order's `traceparent`.
+pub const TRACE_ATTRIBUTE: &str = "trace_parent";
 
 impl OrderRecord {
     fn of(order: &Order, events: &[OrderEvent]) -> OrderRecord {
@@ -105,6 +112,7 @@ impl OrderRecord {
             version: order.version,
             order: order.clone(),
             outbox: events.iter().map(|e| String::from_utf8(e.to_json()).expect("JSON is UTF-8")).collect(),
+            trace_parent: order.trace.as_ref().map(ToString::to_string),
         }
     }
 }

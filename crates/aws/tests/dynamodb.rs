@@ -10,7 +10,7 @@ use foodstream_application::ordering::{PlaceOrderPorts, place_order};
 use foodstream_aws::schema::{CATALOG, DELIVERIES, IDEMPOTENCY, LOGS, NOTIFICATIONS, ORDERS, RIDERS};
 use foodstream_aws::{
     DynamoCatalog, DynamoDeliveries, DynamoLogs, DynamoNotifications, DynamoOrders, DynamoRiders, OrderImage,
-    SystemClock, UuidIds, order_events_of_change,
+    SystemClock, TRACE_ATTRIBUTE, UuidIds, order_events_of_change,
 };
 use foodstream_domain::Timestamp;
 use foodstream_domain::catalog::{MenuItem, MenuItemChange};
@@ -27,6 +27,7 @@ use foodstream_domain::ports::{
     RiderRepository, UpdateError,
 };
 use foodstream_domain::stock::StockPlan;
+use foodstream_domain::trace::TraceParent;
 use std::collections::HashMap;
 
 fn t(seconds: i64) -> Timestamp {
@@ -182,6 +183,34 @@ async fn a_taken_idempotency_key_rolls_back_the_second_placement() {
     assert_eq!(o.orders.get(&OrderId::new("o-2")).await.unwrap(), None);
 }
 
+/// The order's trace is at the top of the item, where the stream image shows
+/// it to the relay, and a later change keeps it.
+#[tokio::test]
+async fn the_order_keeps_its_trace_on_the_item_through_its_changes() {
+    let o = orders().await;
+    let mut p = placement("o-1", "c-1", &[("kimchi", 1)], t(0), None);
+    let trace = TraceParent::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+    p.order.trace = Some(trace.clone());
+    o.orders.place(&p).await.unwrap();
+    let accepted = p.order.accept(t(1)).unwrap();
+    let update =
+        OrderUpdate { order: accepted.order, expected_version: 1, events: accepted.events, stock: None };
+    o.orders.update(&update).await.unwrap();
+    let raw = o
+        .client
+        .get_item()
+        .table_name(&o.orders_table)
+        .key("order_id", aws_sdk_dynamodb::types::AttributeValue::S("o-1".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(raw[TRACE_ATTRIBUTE].as_s().unwrap(), &trace.to_string());
+    let stored = o.orders.get(&OrderId::new("o-1")).await.unwrap().unwrap();
+    assert_eq!((stored.version, stored.trace), (2, Some(trace)));
+}
+
 #[tokio::test]
 async fn updates_are_conditional_on_the_version_and_give_stock_back_atomically() {
     let o = orders().await;
@@ -278,7 +307,7 @@ async fn fifty_concurrent_orders_on_stock_ten_place_exactly_ten() {
     let attempts = (0..50).map(|i| {
         let ports = PlaceOrderPorts { orders: &o.orders, catalog: &o.catalog, clock: &clock, ids: &ids };
         let caller = Caller::customer(format!("c-{i}"));
-        async move { place_order(ports, &caller, None, input(&[("bibimbap", 1)])).await }
+        async move { place_order(ports, &caller, None, input(&[("bibimbap", 1)]), None).await }
     });
     let results = futures::future::join_all(attempts).await;
     let placed = results.iter().filter(|r| r.is_ok()).count();
@@ -302,6 +331,7 @@ fn request(order: &str) -> DeliveryRequest {
         store_id: StoreId::new("store-1"),
         zone: Zone::from_district("Gangnam-gu"),
         redelivery: false,
+        trace: None,
     }
 }
 

@@ -130,6 +130,11 @@ pub struct DeliveryRequest {
     pub store_id: StoreId,
     pub zone: Zone,
     pub redelivery: bool,
+    /// The order's trace, which the request came with: kept with the
+    /// delivery so that whoever completes it (the dispatcher or the
+    /// sweeper) publishes within it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<crate::trace::TraceParent>,
 }
 
 impl DeliveryRequest {
@@ -269,6 +274,7 @@ mod tests {
             store_id: "s1".into(),
             zone: Zone::from_district("x"),
             redelivery: false,
+            trace: None,
         }
     }
 

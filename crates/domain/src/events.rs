@@ -261,6 +261,7 @@ impl OrderEvent {
             store_id: self.store_id.clone(),
             zone: self.data.address.zone(),
             redelivery: self.data.redelivery,
+            trace: None,
         })
     }
 }

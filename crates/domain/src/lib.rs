@@ -19,6 +19,7 @@ pub mod ports;
 pub mod refund;
 pub mod sequencing;
 pub mod stock;
+pub mod trace;
 pub mod validation;
 
 /// Every instant in the domain is UTC; the wire format is RFC 3339.

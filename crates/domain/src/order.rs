@@ -14,6 +14,7 @@ use crate::ids::{OrderId, ProductId, RiderId, StoreId, UserId};
 use crate::refund::{Refund, RefundMethod, RefundPolicy, RefundStatus, ValidRefundRequest};
 use crate::sequencing::{Applicability, DeliveryPosition, DeliveryStage};
 use crate::stock::Quantity;
+use crate::trace::TraceParent;
 use crate::validation::{ValidationErrors, check_identifier, check_text};
 use crate::{Timestamp, Won};
 use serde::{Deserialize, Serialize};
@@ -152,6 +153,11 @@ pub struct Order {
     pub delivery: DeliveryTracking,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The trace the order was placed under: every later change keeps it,
+    /// so every event of the order carries it (see [`crate::trace`]).
+    /// Orders placed before it existed have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceParent>,
 }
 
 /// Who asks for a cancellation: the rules differ.
@@ -320,6 +326,7 @@ impl Order {
             delivery: DeliveryTracking::default(),
             created_at: at,
             updated_at: at,
+            trace: None,
         };
         let event = OrderEvent::of(&order, OrderEventType::OrderPlaced, None, at);
         Transition { order, events: vec![event] }

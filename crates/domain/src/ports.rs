@@ -231,6 +231,9 @@ pub struct OutgoingMessage {
     pub key: String,
     pub event_id: String,
     pub payload: Vec<u8>,
+    /// The trace of the order the message is about, sent as the record's
+    /// `traceparent` header.
+    pub trace: Option<crate::trace::TraceParent>,
 }
 
 impl OutgoingMessage {
@@ -242,7 +245,13 @@ impl OutgoingMessage {
             key: event.key().to_owned(),
             event_id: event.event_id.to_string(),
             payload: event.to_json(),
+            trace: None,
         }
+    }
+
+    /// The message within `trace` (the one its cause came with).
+    pub fn traced(self, trace: Option<&crate::trace::TraceParent>) -> Self {
+        OutgoingMessage { trace: trace.cloned(), ..self }
     }
 }
 

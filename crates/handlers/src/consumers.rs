@@ -18,18 +18,19 @@ use foodstream_application::Settings;
 use foodstream_application::consumers::{self, ConsumeError, DispatchPorts, NotifyPorts, Outcome};
 use foodstream_application::sweeper::{self, SweepPorts};
 use foodstream_domain::events::{
-    DeliveryEventData, DeliveryEventType, LogEventData, LogEventType, OrderEvent, OrderEventData,
-    OrderEventType,
+    DeliveryEventData, DeliveryEventType, Envelope, EventType, LogEventData, LogEventType, OrderEvent,
+    OrderEventData, OrderEventType,
 };
 use foodstream_domain::ports::{
     Clock, DeadLetter, DeadLetters, EventPublisher, LogRepository, OrderRepository,
 };
+use foodstream_domain::trace::TraceParent;
 use foodstream_lambda::records::{
     BatchItemFailure, BatchRecord, BatchResponse, ItemIdentifier, kafka_records, stream_records,
 };
 use std::collections::BTreeMap;
 use std::future::Future;
-use tracing::{Instrument, info, info_span, warn};
+use tracing::{Instrument, Span, info, info_span, warn};
 
 /// What a batch did, for the function's log line (and the tests).
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
@@ -123,22 +124,41 @@ async fn park<E>(
     }
 }
 
-/// Runs `handle` on every decodable record, the records of one group (by
-/// `group_of`) in order and the groups concurrently, parking what can
-/// never be processed and reporting what failed on a dependency with the
-/// rest of its group.
-async fn process<'a, E, F, Fut>(
+/// The span of one record's work: every line logged for it names the
+/// order and the order's trace, so one order can be followed across the
+/// functions (`make logs ORDER=<id>` locally, the same fields in
+/// CloudWatch Logs Insights).
+fn record_span<K: EventType, D>(record: &BatchRecord<Envelope<K, D>>) -> Span {
+    let trace_id = record.trace.as_ref().map(|t| t.trace_id().to_owned());
+    match &record.event {
+        Ok(event) => info_span!(
+            "record",
+            order_id = %event.order_id,
+            event_id = %event.event_id,
+            event_type = event.event_type.as_str(),
+            trace_id,
+        ),
+        Err(_) => info_span!("record", record = %record.id, trace_id),
+    }
+}
+
+/// Runs `handle` on every decodable record (with the trace it came with),
+/// the records of one group (by `group_of`) in order and the groups
+/// concurrently, parking what can never be processed and reporting what
+/// failed on a dependency with the rest of its group.
+async fn process<'a, K, D, F, Fut>(
     consumer: &str,
     dead_letters: &dyn DeadLetters,
-    records: &'a [BatchRecord<E>],
-    group_of: impl Fn(&'a BatchRecord<E>) -> String,
+    records: &'a [BatchRecord<Envelope<K, D>>],
+    group_of: impl Fn(&'a BatchRecord<Envelope<K, D>>) -> String,
     handle: F,
 ) -> BatchReport
 where
-    F: Fn(&'a E) -> Fut,
+    K: EventType,
+    F: Fn(&'a Envelope<K, D>, Option<&'a TraceParent>) -> Fut,
     Fut: Future<Output = Result<Outcome, ConsumeError>>,
 {
-    let mut groups: BTreeMap<String, Vec<&'a BatchRecord<E>>> = BTreeMap::new();
+    let mut groups: BTreeMap<String, Vec<&'a BatchRecord<Envelope<K, D>>>> = BTreeMap::new();
     for record in records {
         groups.entry(group_of(record)).or_default().push(record);
     }
@@ -151,16 +171,18 @@ where
                 report.retry(&record.id);
                 continue;
             }
+            let span = record_span(record);
             let unprocessable = match &record.event {
                 Err(reason) => Some(reason.clone()),
-                Ok(event) => match handle(event).await {
+                Ok(event) => match handle(event, record.trace.as_ref()).instrument(span.clone()).await {
                     Ok(outcome) => {
+                        span.in_scope(|| info!(consumer, record = %record.id, ?outcome, "record done"));
                         report.add_outcome(outcome);
                         None
                     }
                     Err(ConsumeError::Unprocessable { reason, .. }) => Some(reason),
                     Err(ConsumeError::Port(error)) => {
-                        warn!(consumer, record = %record.id, %error, "dependency failed; the record will be retried");
+                        span.in_scope(|| warn!(consumer, record = %record.id, %error, "dependency failed; the record will be retried"));
                         failing = true;
                         report.retry(&record.id);
                         None
@@ -168,7 +190,7 @@ where
                 },
             };
             if let Some(reason) = unprocessable {
-                if park(consumer, dead_letters, record, reason).await {
+                if park(consumer, dead_letters, record, reason).instrument(span).await {
                     report.summary.parked += 1;
                 } else {
                     failing = true;
@@ -203,12 +225,19 @@ pub async fn relay(
             Some(r) => r.event.is_err(),
         };
         if flush && !failing && !pending.is_empty() {
-            let events: Vec<OrderEvent> = pending
+            let events: Vec<(OrderEvent, Option<TraceParent>)> = pending
                 .iter()
-                .flat_map(|r| r.event.as_ref().map(|e| e.iter().cloned()).into_iter().flatten())
+                .flat_map(|r| {
+                    let events = r.event.as_deref().unwrap_or_default();
+                    events.iter().map(|e| (e.clone(), r.trace.clone()))
+                })
                 .collect();
             match consumers::relay_order_events(publisher, &events).await {
                 Ok(published) => {
+                    for (event, trace) in &events {
+                        let trace_id = trace.as_ref().map(TraceParent::trace_id);
+                        info!(order_id = %event.order_id, event_id = %event.event_id, event_type = event.event_type.as_str(), trace_id, "relayed");
+                    }
                     report.summary.applied += published;
                     pending.clear();
                 }
@@ -253,9 +282,8 @@ pub async fn dispatch(
         Ok(event) => format!("order {}", event.order_id),
         Err(_) => r.group.clone(),
     };
-    process("delivery-dispatcher", dead_letters, &records, by_order, |event| {
-        let span = info_span!("event", order_id = %event.order_id, event_id = %event.event_id);
-        consumers::dispatch_delivery(ports, event).instrument(span)
+    process("delivery-dispatcher", dead_letters, &records, by_order, |event, trace| {
+        consumers::dispatch_delivery(ports, event, trace)
     })
     .await
 }
@@ -274,10 +302,7 @@ pub async fn update_orders(
         dead_letters,
         &records,
         |r| r.group.clone(),
-        |event| {
-            let span = info_span!("event", order_id = %event.order_id, event_id = %event.event_id);
-            consumers::apply_delivery_event(orders, clock, settings, event).instrument(span)
-        },
+        |event, _trace| consumers::apply_delivery_event(orders, clock, settings, event),
     )
     .await
 }
@@ -294,10 +319,7 @@ pub async fn notify(
         dead_letters,
         &records,
         |r| r.group.clone(),
-        |event| {
-            let span = info_span!("event", order_id = %event.order_id, event_id = %event.event_id);
-            consumers::notify(ports, event).instrument(span)
-        },
+        |event, trace| consumers::notify(ports, event, trace),
     )
     .await
 }
@@ -315,7 +337,7 @@ pub async fn collect_logs(
         dead_letters,
         &records,
         |r| r.group.clone(),
-        |event| consumers::collect_log(logs, &settings.log_retention, event),
+        |event, _trace| consumers::collect_log(logs, &settings.log_retention, event),
     )
     .await
 }

@@ -59,7 +59,10 @@ pub async fn list_menu(catalog: &dyn CatalogRepository, request: Request) -> Ans
 pub async fn place_order(ports: PlaceOrderPorts<'_>, request: Request) -> Answer {
     let caller = caller(&request)?;
     let input: PlaceOrderInput = json_body(&request)?;
-    let placed = ordering::place_order(ports, &caller, header(&request, "idempotency-key")?, input).await?;
+    let trace = foodstream_lambda::trace::of(&request);
+    let placed =
+        ordering::place_order(ports, &caller, header(&request, "idempotency-key")?, input, trace).await?;
+    http::record_order(placed.order.order_id.as_str());
     let mut response = json(201, &placed.order);
     if placed.replayed {
         response.headers_mut().insert("idempotent-replayed", http::header_value("true"));

@@ -3,6 +3,7 @@ use crate::auth::{Bootstrap, IamContext, KafkaSettings};
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use foodstream_domain::ports::{EventPublisher, OutgoingMessage, PortError};
+use foodstream_domain::trace::TRACEPARENT;
 use rdkafka::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
@@ -142,8 +143,12 @@ impl EventPublisher for KafkaPublisher {
         let topics: Vec<String> =
             messages.iter().map(|m| format!("{}{}", self.topic_prefix, m.topic)).collect();
         let sends = messages.iter().zip(&topics).map(|(message, topic)| {
-            let headers = OwnedHeaders::new()
+            let mut headers = OwnedHeaders::new()
                 .insert(Header { key: "event_id", value: Some(message.event_id.as_str()) });
+            let trace = message.trace.as_ref().map(ToString::to_string);
+            if let Some(trace) = &trace {
+                headers = headers.insert(Header { key: TRACEPARENT, value: Some(trace.as_str()) });
+            }
             let record =
                 FutureRecord::to(topic).key(message.key.as_str()).payload(&message.payload).headers(headers);
             producer.send(record, self.timeout)

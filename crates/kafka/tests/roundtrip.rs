@@ -1,9 +1,10 @@
 //! Produce with the real publisher to the real broker (Tansu, or any
 //! Kafka-protocol broker at KAFKA_BOOTSTRAP_SERVERS) and consume with two
 //! consumer groups: both see every message, in order per key, with the
-//! event id header.
+//! event id header and, when the message has one, its trace.
 
 use foodstream_domain::ports::{EventPublisher, OutgoingMessage};
+use foodstream_domain::trace::TraceParent;
 use foodstream_kafka::{Bootstrap, KafkaPublisher, KafkaSettings};
 use rdkafka::ClientConfig;
 use rdkafka::Message;
@@ -35,7 +36,7 @@ async fn create_topic(topic: &str, partitions: i32) {
 
 /// Reads `count` messages with `group` (our consumer properties: the
 /// classic protocol, as Tansu needs).
-async fn consume(topic: &str, group: &str, count: usize) -> Vec<(String, String, String)> {
+async fn consume(topic: &str, group: &str, count: usize) -> Vec<(String, String, String, Option<String>)> {
     let mut config = ClientConfig::new();
     for (key, value) in foodstream_kafka::consumer_properties() {
         config.set(key, value);
@@ -58,13 +59,14 @@ async fn consume(topic: &str, group: &str, count: usize) -> Vec<(String, String,
         let key = String::from_utf8(message.key().unwrap().to_vec()).unwrap();
         let value = String::from_utf8(message.payload().unwrap().to_vec()).unwrap();
         let headers = message.headers().unwrap();
-        let event_id = (0..headers.count())
-            .map(|i| headers.get(i))
-            .find(|h| h.key == "event_id")
-            .and_then(|h| h.value)
-            .map(|v| String::from_utf8(v.to_vec()).unwrap())
-            .unwrap();
-        out.push((key, value, event_id));
+        let header = |name: &str| {
+            (0..headers.count())
+                .map(|i| headers.get(i))
+                .find(|h| h.key == name)
+                .and_then(|h| h.value)
+                .map(|v| String::from_utf8(v.to_vec()).unwrap())
+        };
+        out.push((key, value, header("event_id").unwrap(), header("traceparent")));
     }
     consumer.commit_consumer_state(rdkafka::consumer::CommitMode::Sync).ok();
     out
@@ -82,12 +84,17 @@ async fn published_events_reach_two_consumer_groups_in_order_per_key() {
         topic_prefix: String::new(),
     };
     let publisher = KafkaPublisher::new(&Bootstrap::Plaintext(bootstrap()), &settings, None).unwrap();
+    let trace = TraceParent::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
     let messages: Vec<OutgoingMessage> = (0..30)
-        .map(|i| OutgoingMessage {
-            topic: leaked,
-            key: format!("order-{}", i % 4),
-            event_id: format!("order-{}:v{}", i % 4, i / 4 + 1),
-            payload: format!("{{\"seq\":{i}}}").into_bytes(),
+        .map(|i| {
+            OutgoingMessage {
+                topic: leaked,
+                key: format!("order-{}", i % 4),
+                event_id: format!("order-{}:v{}", i % 4, i / 4 + 1),
+                payload: format!("{{\"seq\":{i}}}").into_bytes(),
+                trace: None,
+            }
+            .traced((i % 2 == 1).then_some(&trace))
         })
         .collect();
     publisher.publish(&messages[..10]).await.unwrap();
@@ -97,10 +104,12 @@ async fn published_events_reach_two_consumer_groups_in_order_per_key() {
         let got = consume(&topic, &group, messages.len()).await;
         assert_eq!(got.len(), 30, "{group}");
         let mut per_key: HashMap<String, Vec<i64>> = HashMap::new();
-        for (key, value, event_id) in &got {
+        for (key, value, event_id, traceparent) in &got {
             let seq: serde_json::Value = serde_json::from_str(value).unwrap();
             let seq = seq["seq"].as_i64().unwrap();
             assert_eq!(event_id, &format!("order-{}:v{}", seq % 4, seq / 4 + 1));
+            let expected = (seq % 2 == 1).then(|| trace.to_string());
+            assert_eq!(traceparent, &expected, "{group}: the trace header of message {seq}");
             per_key.entry(key.clone()).or_default().push(seq);
         }
         for (key, seqs) in per_key {
@@ -126,6 +135,7 @@ async fn publishing_to_an_unreachable_broker_fails_instead_of_hanging() {
         key: "k".into(),
         event_id: "e".into(),
         payload: b"{}".to_vec(),
+        trace: None,
     };
     let started = std::time::Instant::now();
     assert!(publisher.publish(&[message]).await.is_err());

@@ -161,7 +161,14 @@ pub fn error(error: &AppError) -> Response<Body> {
     json(api.status, &api.body())
 }
 
-/// Runs a route: every log line carries the request ids, any error becomes
+/// Names the order a request created in its log lines (declared empty by
+/// [`serve`] when the path names no order).
+pub fn record_order(order_id: &str) {
+    tracing::Span::current().record("order_id", order_id);
+}
+
+/// Runs a route: every log line carries the request ids and its trace id
+/// (and the order's id, when it is about one), any error becomes
 /// its JSON answer, and a panic in the handler is reported by the runtime.
 pub async fn serve<F, Fut>(route: &'static str, handler: F) -> Result<(), lambda_http::Error>
 where
@@ -172,13 +179,25 @@ where
         return Ok(());
     }
     let handler = &handler;
-    lambda_http::run(lambda_http::service_fn(move |request: Request| async move {
+    lambda_http::run(lambda_http::service_fn(move |mut request: Request| async move {
         let api_request_id = match request.request_context_ref() {
             Some(RequestContext::ApiGatewayV2(c)) => c.request_id.clone().unwrap_or_default(),
             _ => String::new(),
         };
-        let lambda_request_id = request.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default();
-        let span = info_span!("request", route, request_id = %api_request_id, lambda_request_id = %lambda_request_id);
+        let lambda_request_id =
+            request.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default();
+        let trace = crate::trace::start(&mut request);
+        // The order a request is about, when its path names one; placement
+        // records the new order's id (see `record_order`).
+        let order_id = request.path_parameters_ref().and_then(|p| p.first("orderId")).map(str::to_owned);
+        let span = info_span!(
+            "request",
+            route,
+            request_id = %api_request_id,
+            lambda_request_id = %lambda_request_id,
+            trace_id = trace.trace_id(),
+            order_id,
+        );
         async move {
             let response = match handler(request).await {
                 Ok(response) => response,

@@ -12,6 +12,7 @@ pub mod consumer;
 pub mod http;
 pub mod logging;
 pub mod records;
+pub mod trace;
 pub mod wiring;
 
 pub use lambda_http;

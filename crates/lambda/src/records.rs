@@ -9,11 +9,12 @@
 //! `docs/functions.md`.
 
 use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
-use aws_lambda_events::event::kafka::KafkaEvent;
+use aws_lambda_events::event::kafka::{KafkaEvent, KafkaRecord};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use foodstream_aws::{OrderImage, order_events_of_change};
+use foodstream_aws::{OrderImage, TRACE_ATTRIBUTE, order_events_of_change};
 use foodstream_domain::events::{Envelope, EventType, OrderEvent, decode};
+use foodstream_domain::trace::{TRACEPARENT, TraceParent};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -63,6 +64,10 @@ pub struct BatchRecord<E> {
     pub raw: Value,
     /// The decoded event, or why it cannot be decoded.
     pub event: Result<E, String>,
+    /// The trace the record came with: a Kafka record's `traceparent`
+    /// header, the order's on a stream record. A missing or malformed one
+    /// is `None`, never a reason to refuse the record.
+    pub trace: Option<TraceParent>,
 }
 
 /// The records of an `aws:kafka` batch in partition order, each decoded as
@@ -87,6 +92,7 @@ pub fn kafka_records<K: EventType, D: DeserializeOwned>(
                 group,
                 raw: serde_json::to_value(r).unwrap_or(Value::Null),
                 event: decoded,
+                trace: kafka_trace(r),
             }
         })
         .collect()
@@ -106,9 +112,21 @@ pub fn stream_records(event: &DynamoDbEvent) -> Vec<BatchRecord<Vec<OrderEvent>>
                 group: record.event_source_arn.clone().unwrap_or_default(),
                 raw: serde_json::to_value(record).unwrap_or(Value::Null),
                 event: order_events_of_record(record),
+                trace: match record.change.new_image.get(TRACE_ATTRIBUTE) {
+                    Some(serde_dynamo::AttributeValue::S(value)) => TraceParent::parse(value),
+                    _ => None,
+                },
             }
         })
         .collect()
+}
+
+/// The `traceparent` header of a Kafka record (Lambda hands header values
+/// over as signed bytes).
+fn kafka_trace(record: &KafkaRecord) -> Option<TraceParent> {
+    let bytes: Vec<u8> =
+        record.headers.iter().find_map(|header| header.get(TRACEPARENT))?.iter().map(|&b| b as u8).collect();
+    TraceParent::parse(std::str::from_utf8(&bytes).ok()?)
 }
 
 fn order_events_of_record(

@@ -36,6 +36,8 @@ pub struct FunctionSpec {
     /// its arguments, then the binary): `qemu-aarch64 -L /usr/aarch64-linux-gnu`
     /// for arm64 bootstraps on an x86_64 machine. Empty: the binary itself.
     pub launcher: Vec<String>,
+    /// `Tracing: Active`: invocations come sampled for X-Ray.
+    pub active_tracing: bool,
 }
 
 /// Lambda's limit on a synchronous invocation's request and response
@@ -106,6 +108,7 @@ struct Pending {
 #[derive(Clone)]
 struct InstanceApi {
     function_arn: String,
+    active_tracing: bool,
     /// Invocations for this instance; `next` waits on it.
     queue: Arc<Mutex<mpsc::Receiver<Pending>>>,
     /// Answers by request id.
@@ -128,9 +131,25 @@ async fn next(State(api): State<InstanceApi>) -> Response {
     put(&mut headers, "lambda-runtime-aws-request-id", pending.id);
     put(&mut headers, "lambda-runtime-deadline-ms", pending.deadline_ms.to_string());
     put(&mut headers, "lambda-runtime-invoked-function-arn", api.function_arn.clone());
-    put(&mut headers, "lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000;Sampled=0".into());
+    put(&mut headers, "lambda-runtime-trace-id", xray_trace_header(api.active_tracing));
     headers.insert("content-type", HeaderValue::from_static("application/json"));
     (StatusCode::OK, headers, pending.payload).into_response()
+}
+
+/// A new X-Ray trace header, as Lambda gives every invocation that came
+/// without one: `Root=1-<epoch seconds, 8 hex>-<96 random bits>`, sampled
+/// when the function's tracing is active.
+fn xray_trace_header(active_tracing: bool) -> String {
+    let seconds =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+    let random = uuid::Uuid::new_v4().as_u128();
+    format!(
+        "Root=1-{:08x}-{:024x};Parent={:016x};Sampled={}",
+        seconds as u32,
+        random >> 32,
+        (random as u64) | 1,
+        u8::from(active_tracing)
+    )
 }
 
 /// The error Lambda's Invoke answers for a request over the limit.
@@ -203,6 +222,7 @@ impl Instance {
         let (ready_tx, ready_rx) = oneshot::channel();
         let api = InstanceApi {
             function_arn: format!("arn:aws:lambda:us-east-1:000000000000:function:{}", spec.name),
+            active_tracing: spec.active_tracing,
             queue: Arc::new(Mutex::new(receiver)),
             answers: Arc::new(Mutex::new(HashMap::new())),
             ready: Arc::new(Mutex::new(Some(ready_tx))),

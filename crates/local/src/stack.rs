@@ -194,6 +194,7 @@ impl Stack {
                 max_instances: config.max_instances,
                 log_file: config.log_dir.as_ref().map(|d| d.join(format!("{}.log", function.binary))),
                 launcher: config.launcher.clone(),
+                active_tracing: function.active_tracing,
             };
             pools.insert(function.binary.clone(), Arc::new(FunctionPool::new(spec)));
         }

@@ -40,6 +40,8 @@ pub struct Function {
     pub environment: BTreeMap<String, EnvValue>,
     /// The statements of `Policies`, as written (see [`Template::policy_grants`]).
     pub policy_statements: Vec<Value>,
+    /// `Tracing: Active`: Lambda samples the invocations for X-Ray.
+    pub active_tracing: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -301,6 +303,16 @@ impl Template {
             memory_mb: integer(logical, "MemorySize", setting("MemorySize"), &self.parameters, 128)?,
             environment,
             policy_statements,
+            active_tracing: match setting("Tracing").map(|v| (text(v), v)) {
+                None => false,
+                Some((Some(mode), _)) if mode == "Active" => true,
+                Some((Some(mode), _)) if mode == "PassThrough" || mode == "Disabled" => false,
+                Some((_, value)) => {
+                    return Err(invalid(format!(
+                        "{logical}: Tracing {value:?} is not Active, PassThrough or Disabled"
+                    )));
+                }
+            },
         });
         for (_, event) in get(properties, "Events").and_then(Value::as_mapping).into_iter().flatten() {
             let props = get(event, "Properties").cloned().unwrap_or(Value::Null);

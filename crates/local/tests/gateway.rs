@@ -22,6 +22,7 @@ async fn start() -> (SocketAddr, Arc<FunctionPool>, tokio::task::JoinHandle<()>)
         max_instances: 2,
         log_file: None,
         launcher: Vec::new(),
+        active_tracing: false,
     }));
     let routes = vec![RouteSpec {
         method: "POST".into(),

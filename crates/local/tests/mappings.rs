@@ -65,6 +65,7 @@ fn echo_pool(invocations: &std::path::Path, max_instances: usize) -> Arc<Functio
         max_instances,
         log_file: None,
         launcher: Vec::new(),
+        active_tracing: false,
     }))
 }
 

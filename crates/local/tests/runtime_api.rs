@@ -7,6 +7,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 fn pool(timeout_ms: u64, max_instances: usize) -> FunctionPool {
+    traced_pool(timeout_ms, max_instances, false)
+}
+
+fn traced_pool(timeout_ms: u64, max_instances: usize, active_tracing: bool) -> FunctionPool {
     FunctionPool::new(FunctionSpec {
         name: "echo".into(),
         binary: PathBuf::from(env!("CARGO_BIN_EXE_local-echo-function")),
@@ -16,6 +20,7 @@ fn pool(timeout_ms: u64, max_instances: usize) -> FunctionPool {
         max_instances,
         log_file: None,
         launcher: Vec::new(),
+        active_tracing,
     })
 }
 
@@ -103,4 +108,25 @@ async fn payloads_over_six_megabytes_are_refused_as_lambda_refuses_them() {
     let report = pool.invoke(serde_json::to_vec(&json!({ "respond_bytes": 1_000_000 })).unwrap()).await;
     assert!(matches!(report.outcome, InvokeOutcome::Response(_)), "{:?}", report.outcome);
     pool.shutdown().await;
+}
+
+/// Lambda gives every invocation an X-Ray trace header of its own, sampled
+/// when the function's tracing is active (the functions start an order's
+/// trace from it).
+#[tokio::test]
+async fn every_invocation_gets_its_own_xray_trace_sampled_as_the_template_says() {
+    for active in [true, false] {
+        let pool = traced_pool(5000, 1, active);
+        let first =
+            body(&pool.invoke(b"{}".to_vec()).await.outcome)["xray_trace_id"].as_str().unwrap().to_owned();
+        let second =
+            body(&pool.invoke(b"{}".to_vec()).await.outcome)["xray_trace_id"].as_str().unwrap().to_owned();
+        assert_ne!(first, second);
+        let parts: Vec<&str> = first.split(';').collect();
+        let root: Vec<&str> = parts[0].strip_prefix("Root=").unwrap().split('-').collect();
+        assert_eq!((root[0], root[1].len(), root[2].len()), ("1", 8, 24), "{first}");
+        assert!(root[2].chars().any(|c| c != '0'), "{first}");
+        assert_eq!(parts[2], if active { "Sampled=1" } else { "Sampled=0" }, "{first}");
+        pool.shutdown().await;
+    }
 }

@@ -56,6 +56,11 @@ impl InMemoryStore {
         std::mem::take(&mut self.state.lock().unwrap().outbox)
     }
 
+    /// The stored order's trace, as the table stream shows it to the relay.
+    pub fn trace_of(&self, order: &OrderId) -> Option<foodstream_domain::trace::TraceParent> {
+        self.state.lock().unwrap().orders.get(order).and_then(|o| o.trace.clone())
+    }
+
     pub fn stock_of(&self, store: &str, product: &str) -> Option<i64> {
         let state = self.state.lock().unwrap();
         state.menu.get(&(StoreId::new(store), ProductId::new(product))).map(|i| i.stock)

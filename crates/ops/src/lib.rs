@@ -12,6 +12,8 @@
 //! been half applied. A re-driven record is deleted from the bucket unless
 //! asked to keep it.
 
+pub mod order_logs;
+
 use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;

@@ -3,13 +3,16 @@
 //! default endpoints) and against AWS alike (your credentials; run it
 //! where it can reach the brokers, i.e. inside the VPC, with
 //! MSK_CLUSTER_ARN set).
+//!
+//! `foodstream-ops logs --order <id>`: one order's log lines across every
+//! function of the local stack, in time order.
 
 use clap::{Parser, Subcommand};
 use foodstream_domain::events::topics;
 use foodstream_kafka::KafkaPublisher;
 
 #[derive(Parser)]
-#[command(name = "foodstream-ops", about = "Operate foodstream: replay failure records")]
+#[command(name = "foodstream-ops", about = "Operate foodstream: replay failure records, follow one order")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -32,6 +35,15 @@ enum Command {
         #[arg(long)]
         keep: bool,
     },
+    /// One order's log lines across every function, in time order.
+    Logs {
+        /// The order's id.
+        #[arg(long)]
+        order: String,
+        /// The function logs of the local stack (`make up` writes them here).
+        #[arg(long, default_value = ".local/logs/functions")]
+        dir: std::path::PathBuf,
+    },
 }
 
 #[tokio::main]
@@ -46,7 +58,34 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let Command::Replay { bucket, key, all, keep } = Cli::parse().command;
+    match Cli::parse().command {
+        Command::Replay { bucket, key, all, keep } => replay(bucket, key, all, keep).await,
+        Command::Logs { order, dir } => logs(&order, &dir),
+    }
+}
+
+fn logs(order: &str, dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    use foodstream_ops::order_logs;
+    let all = order_logs::read_dir(dir)
+        .map_err(|e| format!("{}: {e} (is the stack up? make up)", dir.display()))?;
+    let mine = order_logs::of_order(all, order);
+    if mine.is_empty() {
+        return Err(format!("no log line names order {order} in {}", dir.display()).into());
+    }
+    for line in &mine {
+        println!("{}", line.render());
+    }
+    let trace = order_logs::order_trace(&mine, order).unwrap_or("unknown");
+    println!("{} line(s) of order {order}, placed in trace {trace}", mine.len());
+    Ok(())
+}
+
+async fn replay(
+    bucket: String,
+    key: Vec<String>,
+    all: bool,
+    keep: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
     let config = foodstream_aws::load_config().await;
     let s3 = foodstream_aws::s3_client(&config);
     let records = foodstream_ops::list(&s3, &bucket).await?;

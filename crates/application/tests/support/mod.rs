@@ -19,6 +19,7 @@ use foodstream_domain::events::{DeliveryEvent, LogEvent, OrderEvent, decode, top
 use foodstream_domain::identity::Caller;
 use foodstream_domain::order::{Address, LineInput, PlaceOrderInput};
 use foodstream_domain::ports::{CatalogRepository, OutgoingMessage};
+use foodstream_domain::trace::TraceParent;
 use foodstream_memory::{InMemoryPhotoStore, InMemoryStore, ManualClock, RecordingPublisher, SequentialIds};
 use std::sync::Arc;
 
@@ -66,6 +67,8 @@ pub struct Traffic {
     pub order_events: Vec<OrderEvent>,
     pub delivery_events: Vec<DeliveryEvent>,
     pub log_events: Vec<LogEvent>,
+    /// Every message's topic, event id and trace, in publishing order.
+    pub traces: Vec<(&'static str, String, Option<TraceParent>)>,
 }
 
 pub struct World {
@@ -143,7 +146,17 @@ impl World {
     }
 
     pub async fn place(&self, caller: &Caller, lines: &[(&str, i64)]) -> Result<PlacedOrder, AppError> {
-        place_order(self.place_ports(), caller, None, order_input(lines)).await
+        place_order(self.place_ports(), caller, None, order_input(lines), None).await
+    }
+
+    /// Places an order from a request that came within `trace`.
+    pub async fn place_traced(
+        &self,
+        caller: &Caller,
+        lines: &[(&str, i64)],
+        trace: &TraceParent,
+    ) -> Result<PlacedOrder, AppError> {
+        place_order(self.place_ports(), caller, None, order_input(lines), Some(trace)).await
     }
 
     pub async fn register_rider(&self, rider: &str, zone: &str) {
@@ -164,7 +177,15 @@ impl World {
     pub async fn pump(&mut self) -> Traffic {
         let mut round = Traffic::default();
         loop {
-            let changes = self.store.drain_outbox();
+            let changes: Vec<_> = self
+                .store
+                .drain_outbox()
+                .into_iter()
+                .map(|event| {
+                    let trace = self.store.trace_of(&event.order_id);
+                    (event, trace)
+                })
+                .collect();
             if !changes.is_empty() {
                 relay_order_events(&*self.publisher, &changes).await.unwrap();
             }
@@ -172,12 +193,19 @@ impl World {
             if published.is_empty() {
                 break;
             }
+            round.traces.extend(published.iter().map(|m| (m.topic, m.event_id.clone(), m.trace.clone())));
             let (orders, deliveries, logs) = split(&published);
-            for event in &orders {
-                dispatch_delivery(&self.dispatch_ports(), event).await.unwrap();
+            // Each order event with the trace its record came with.
+            let order_traces: Vec<_> = published
+                .iter()
+                .filter(|m| m.topic == topics::ORDER_EVENTS)
+                .map(|m| m.trace.as_ref())
+                .collect();
+            for (event, trace) in orders.iter().zip(&order_traces) {
+                dispatch_delivery(&self.dispatch_ports(), event, *trace).await.unwrap();
             }
-            for event in &orders {
-                notify(&self.notify_ports(), event).await.unwrap();
+            for (event, trace) in orders.iter().zip(&order_traces) {
+                notify(&self.notify_ports(), event, *trace).await.unwrap();
             }
             for event in &deliveries {
                 apply_delivery_event(&*self.store, &*self.clock, &self.settings, event).await.unwrap();
@@ -192,6 +220,7 @@ impl World {
         self.traffic.order_events.extend(round.order_events.iter().cloned());
         self.traffic.delivery_events.extend(round.delivery_events.iter().cloned());
         self.traffic.log_events.extend(round.log_events.iter().cloned());
+        self.traffic.traces.extend(round.traces.iter().cloned());
         round
     }
 

@@ -314,6 +314,7 @@ async fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         max_instances: 1,
         log_file: None,
         launcher: launcher.clone(),
+        active_tracing: false,
     };
     let (floor, rows) = bench::cold_starts(&stack, &events, floor).await;
     bench::print_cold_starts(&floor, &rows);

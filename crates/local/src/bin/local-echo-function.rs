@@ -57,7 +57,7 @@ async fn main() -> Result<(), Error> {
             return Err(Error::from(message.to_owned()));
         }
         Ok::<_, Error>(
-            json!({"echo": payload, "request_id": event.context.request_id, "pid": std::process::id()}),
+            json!({"echo": payload, "request_id": event.context.request_id, "xray_trace_id": event.context.xray_trace_id, "pid": std::process::id()}),
         )
     }))
     .await
