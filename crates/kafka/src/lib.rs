@@ -13,6 +13,10 @@ mod publisher;
 pub use auth::{Bootstrap, KafkaSettings, resolve_bootstrap};
 pub use publisher::KafkaPublisher;
 
+/// How long init may spend readying a producer: well inside Lambda's 10 s
+/// init phase, also when the brokers do not answer.
+pub const READY_BUDGET: std::time::Duration = std::time::Duration::from_secs(3);
+
 #[derive(Debug, thiserror::Error)]
 pub enum KafkaSetupError {
     #[error("neither KAFKA_BOOTSTRAP_SERVERS nor MSK_CLUSTER_ARN is set")]
@@ -30,7 +34,11 @@ impl KafkaPublisher {
     /// else): brokers from `KAFKA_BOOTSTRAP_SERVERS` (local) or
     /// `MSK_CLUSTER_ARN` (AWS, IAM auth), settings from the environment.
     /// Declares the MSK actions it needs (`foodstream_config::grant`). Call
-    /// once per cold start.
+    /// once per cold start: it also readies the producer (connection,
+    /// topics' metadata, producer id) during init, within
+    /// [`READY_BUDGET`], so the first invocation does not pay for it. A
+    /// broker that is down then is no error: the first publish fails and
+    /// its batch is retried, as any later one would be.
     pub async fn from_env(
         aws: &aws_config::SdkConfig,
         topics: &[&'static str],
@@ -38,7 +46,14 @@ impl KafkaPublisher {
         let settings = KafkaSettings::from_env()?;
         foodstream_config::grant(&publisher_grants(topics, settings.idempotence));
         let bootstrap = resolve_bootstrap(aws).await?;
-        Ok(KafkaPublisher::new(&bootstrap, &settings, Some(aws))?.only_to(topics))
+        let publisher = KafkaPublisher::new(&bootstrap, &settings, Some(aws))?.only_to(topics);
+        if foodstream_config::describing_only() {
+            return Ok(publisher);
+        }
+        if let Err(error) = publisher.ready(topics, READY_BUDGET).await {
+            tracing::warn!(%error, "the producer is not ready at init; the first publish will try again");
+        }
+        Ok(publisher)
     }
 }
 

@@ -141,3 +141,28 @@ async fn publishing_to_an_unreachable_broker_fails_instead_of_hanging() {
     assert!(publisher.publish(&[message]).await.is_err());
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+/// What the producing functions do during init: a reachable broker readies
+/// the producer; an unreachable one is an error (logged by `from_env`,
+/// which starts the function anyway), never a hang past the budget.
+#[tokio::test]
+async fn readying_a_producer_at_init_succeeds_against_the_broker_and_fails_cleanly_without_one() {
+    let settings = KafkaSettings {
+        message_timeout_ms: 10_000,
+        idempotence: true,
+        client_id: "it".into(),
+        topic_prefix: String::new(),
+    };
+    let topic = unique("it-ready");
+    create_topic(&topic, 1).await;
+    let publisher = KafkaPublisher::new(&Bootstrap::Plaintext(bootstrap()), &settings, None).unwrap();
+    publisher.ready(&[topic.as_str()], Duration::from_secs(10)).await.unwrap();
+
+    let nowhere = KafkaPublisher::new(&Bootstrap::Plaintext("127.0.0.1:1".into()), &settings, None).unwrap();
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(30),
+        nowhere.ready(&["order-events"], Duration::from_secs(1)),
+    )
+    .await;
+    assert!(matches!(outcome, Ok(Err(_))), "{outcome:?}");
+}

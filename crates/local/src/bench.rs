@@ -81,13 +81,25 @@ pub fn cold_starts_json(floor: &ColdStart, rows: &[ColdStart]) -> Value {
 
 pub fn print_cold_starts(floor: &ColdStart, rows: &[ColdStart]) {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let floor_start = ms(floor.init + floor.first).max(0.001);
     println!(
-        "{:<24} {:>9} {:>6} {:>9} {:>6} {:>9} {:>8} {:>8} {:>6}  first call",
-        "function", "binary MB", "x", "init ms", "x", "first ms", "warm ms", "RSS MiB", "x"
+        "{:<24} {:>9} {:>6} {:>9} {:>6} {:>9} {:>8} {:>7} {:>12} {:>6} {:>8} {:>6}  first call",
+        "function",
+        "binary MB",
+        "x",
+        "init ms",
+        "x",
+        "first ms",
+        "warm ms",
+        "1st/wm",
+        "init+1st ms",
+        "x",
+        "RSS MiB",
+        "x"
     );
     for row in std::iter::once(floor).chain(rows) {
         println!(
-            "{:<24} {:>9.1} {:>6.1} {:>9.1} {:>6.1} {:>9.1} {:>8.1} {:>8.1} {:>6.1}  {}",
+            "{:<24} {:>9.1} {:>6.1} {:>9.1} {:>6.1} {:>9.1} {:>8.1} {:>7.1} {:>12.1} {:>6.1} {:>8.1} {:>6.1}  {}",
             row.function,
             row.binary_bytes as f64 / 1e6,
             row.binary_bytes as f64 / floor.binary_bytes.max(1) as f64,
@@ -95,12 +107,18 @@ pub fn print_cold_starts(floor: &ColdStart, rows: &[ColdStart]) {
             ms(row.init) / ms(floor.init).max(0.001),
             ms(row.first),
             ms(row.warm),
+            ms(row.first) / ms(row.warm).max(0.001),
+            ms(row.init + row.first),
+            ms(row.init + row.first) / floor_start,
             row.rss_kib as f64 / 1024.0,
             row.rss_kib as f64 / floor.rss_kib.max(1) as f64,
             row.outcome,
         );
     }
-    println!("(x: the ratio to {}, the hello-world floor)", floor.function);
+    println!(
+        "(x: the ratio to {}, the hello-world floor; 1st/wm: the first call over the warm one)",
+        floor.function
+    );
 }
 
 fn now_ms() -> i64 {
