@@ -4,8 +4,12 @@
 #      handled, with the in-memory adapters, next to plain serde_json parsing;
 #   2. the release binaries on the local stack (foodstream-local bench):
 #      cold starts next to a hello-world lambda_runtime binary, the emulators'
-#      ceilings, end-to-end load, cost per million orders.
-# Settings: BENCH_SECONDS (20), BENCH_CONCURRENCY (8). Starts the emulators
+#      ceilings, then for each batching profile of the template (low latency,
+#      economical) the end-to-end load and its cost per million orders;
+#   3. one last line, `bench-summary: {...}`: every figure as JSON, with its
+#      floor or ceiling and the machine.
+# Settings: BENCH_SECONDS (20, per profile), BENCH_CONCURRENCY (8),
+# BENCH_RATE (orders/s offered, 5). Starts the emulators
 # it needs and stops what it started. The first run builds release binaries
 # (about 10 minutes on 2 cores).
 set -euo pipefail
@@ -16,9 +20,12 @@ target=$(cargo metadata --format-version 1 --no-deps --locked | python3 -c 'impo
 echo "== criterion (release profile, in-memory adapters)"
 cargo bench --locked -p foodstream-handlers --bench handlers -- --warm-up-time 1 --measurement-time 3 \
   | grep -E "^(kafka|API)|time:|thrpt:" || true
-python3 - "$target/criterion" <<'PY'
+summary_dir=$(mktemp -d)
+trap 'rm -rf "$summary_dir"' EXIT
+python3 - "$target/criterion" "$summary_dir/criterion.json" <<'PY'
 import json, os, sys
 root = sys.argv[1]
+figures = []
 def mean_ns(group, bench):
     path = os.path.join(root, group, bench, "new", "estimates.json")
     return json.load(open(path))["mean"]["point_estimate"]
@@ -32,6 +39,9 @@ for group, bench, floor, n, unit in rows:
     print(f"{group.replace('_', '/')}: {n / ours * 1e9:,.0f} {unit}/s handled, "
           f"{n / base * 1e9:,.0f} {unit}/s parsed by serde_json alone: x{ours / base:.1f} the floor's time "
           f"({ours / 1000:.1f} us vs {base / 1000:.1f} us)")
+    figures.append({"what": group.replace('_', '/'), f"{unit}_per_s": n / ours * 1e9,
+                     f"floor_{unit}_per_s": n / base * 1e9, "x_floor": ours / base})
+json.dump(figures, open(sys.argv[2], "w"))
 PY
 
 echo
@@ -41,6 +51,17 @@ for dir in functions/*/; do packages+=(-p "$(basename "$dir")"); done
 cargo build --release --locked --bins "${packages[@]}"
 
 scripts/emulators.sh up --owned "$owned"
-trap 'scripts/emulators.sh down --owned "$owned"' EXIT
+trap 'scripts/emulators.sh down --owned "$owned"; rm -rf "$summary_dir"' EXIT
 "$target/release/foodstream-local" bench --bin-dir "$target/release" \
-  --seconds "${BENCH_SECONDS:-20}" --concurrency "${BENCH_CONCURRENCY:-8}"
+  --seconds "${BENCH_SECONDS:-20}" --concurrency "${BENCH_CONCURRENCY:-8}" --rate "${BENCH_RATE:-5}" \
+  --summary-json "$summary_dir/stack.json"
+
+# One line with every figure, its floor or ceiling, and the machine.
+python3 - "$summary_dir" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+summary = json.load(open(os.path.join(d, "stack.json")))
+summary["handlers"] = json.load(open(os.path.join(d, "criterion.json")))
+print()
+print("bench-summary: " + json.dumps(summary, separators=(",", ":")))
+PY

@@ -10,7 +10,8 @@
 #   scripts/stack.sh status
 #
 # Settings from the environment: FOODSTREAM_API_ADDR (127.0.0.1:3000), AWS_ENDPOINT_URL,
-# KAFKA_BOOTSTRAP_SERVERS, REFUND_WINDOW_SECONDS, DELIVERY_DURATION_MS, LOCAL_JWT_SECRET,
+# KAFKA_BOOTSTRAP_SERVERS, REFUND_WINDOW_SECONDS, DELIVERY_DURATION_MS,
+# CONSUMER_BATCHING_WINDOW_SECONDS (0: low latency, 1: economical), LOCAL_JWT_SECRET,
 # FUNCTIONS: debug (the default: `cargo build` binaries) or package (the bootstraps of
 # `make package`, ARCH=arm64 by default, run under qemu-aarch64: what `make deploy` uploads).
 set -euo pipefail

@@ -439,6 +439,37 @@ pub fn cost_per_million_orders(
     (total + api, per_function)
 }
 
+/// One batching profile's figures, next to their floors, for the summary.
+pub fn profile_json(profile: &str, window: &str, report: &LoadReport, cost_per_million: f64) -> Value {
+    let p = |v: &[f64], q: f64| percentile(v, q);
+    json!({
+        "profile": profile,
+        "consumer_batching_window_seconds": window,
+        "orders": report.orders,
+        "orders_per_s": report.orders as f64 / report.seconds.max(0.001),
+        "failed_requests": report.errors,
+        "paid_notification_ms": {"p50": p(&report.paid_latency_ms, 0.5), "p99": p(&report.paid_latency_ms, 0.99), "never": report.lost_notifications},
+        "delivered_ms": {"p50": p(&report.delivered_latency_ms, 0.5), "p99": p(&report.delivered_latency_ms, 0.99), "never": report.lost_deliveries, "floor": 1000},
+        "lambda_and_api_gateway_dollars_per_million_orders": cost_per_million,
+    })
+}
+
+/// What the figures were measured on.
+pub fn machine() -> Value {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split(':').nth(1)))
+        .map(str::trim)
+        .unwrap_or("unknown");
+    json!({
+        "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "cpu": model,
+        "arch": std::env::consts::ARCH,
+        "date": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    })
+}
+
 pub fn print_load(report: &LoadReport, ceilings: (f64, f64), offered: f64) {
     let rate = report.orders as f64 / report.seconds;
     println!("offered: {offered:.1} orders/s");

@@ -426,11 +426,7 @@ async fn run_partition(
     mut stop: watch::Receiver<bool>,
 ) {
     let mapping = &deliverer.mapping;
-    let window = Duration::from_millis(match mapping.batching_window_seconds {
-        // Lambda's default window for Kafka sources.
-        0 => 500,
-        s => s * 1000,
-    });
+    let window = mapping.batching_window;
     loop {
         let first = tokio::select! {
             _ = stop.changed() => return,

@@ -127,7 +127,7 @@ pub fn check_api_address(
 impl Stack {
     pub async fn start(config: StackConfig) -> Result<Stack, StackError> {
         check_api_address(config.api_addr, config.allow_non_loopback, &config.jwt_secret)?;
-        let template = Template::load(&config.template)?;
+        let template = Template::load_with(&config.template, &config.parameters)?;
         let missing: Vec<&str> = template
             .functions
             .iter()

@@ -72,7 +72,10 @@ pub struct Mapping {
     pub function: String,
     pub source: Source,
     pub batch_size: u64,
-    pub batching_window_seconds: u64,
+    /// `MaximumBatchingWindowInSeconds`; when absent, Lambda's default:
+    /// 500 ms for Kafka, none for a stream. An explicit 0 is no window
+    /// (Lambda cannot go back to 500 ms once it is set).
+    pub batching_window: std::time::Duration,
     /// Event filter patterns, as JSON.
     pub filters: Vec<serde_json::Value>,
     pub max_retries: i64,
@@ -214,19 +217,33 @@ fn integer<T: std::str::FromStr>(
 
 impl Template {
     pub fn load(path: &Path) -> Result<Template, TemplateError> {
+        Template::load_with(path, &BTreeMap::new())
+    }
+
+    /// The template with parameter values that replace the defaults (as
+    /// `sam deploy --parameter-overrides` does) wherever a `!Ref` names them.
+    pub fn load_with(path: &Path, overrides: &BTreeMap<String, String>) -> Result<Template, TemplateError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| TemplateError::Read { path: path.display().to_string(), reason: e.to_string() })?;
-        Template::parse(&text)
+        Template::parse_with(&text, overrides)
     }
 
     pub fn parse(source: &str) -> Result<Template, TemplateError> {
+        Template::parse_with(source, &BTreeMap::new())
+    }
+
+    pub fn parse_with(source: &str, overrides: &BTreeMap<String, String>) -> Result<Template, TemplateError> {
         let root: Value = serde_norway::from_str(source).map_err(|e| invalid(e.to_string()))?;
         let mut template = Template::default();
         if let Some(parameters) = get(&root, "Parameters").and_then(Value::as_mapping) {
             for (name, spec) in parameters {
                 let name = text(name).ok_or_else(|| invalid("a parameter without a name"))?;
-                template.parameters.insert(name, get(spec, "Default").and_then(text));
+                let value = overrides.get(&name).cloned().or_else(|| get(spec, "Default").and_then(text));
+                template.parameters.insert(name, value);
             }
+        }
+        if let Some(unknown) = overrides.keys().find(|name| !template.parameters.contains_key(*name)) {
+            return Err(invalid(format!("the template has no parameter {unknown}")));
         }
         let globals = get(&root, "Globals").and_then(|g| get(g, "Function"));
         let global_env = globals.and_then(|g| get(g, "Environment")).and_then(|e| get(e, "Variables"));
@@ -385,17 +402,22 @@ impl Template {
             .and_then(|d| get(d, "OnFailure"))
             .and_then(|o| get(o, "Destination"))
             .and_then(get_att);
+        let default_window_ms = match source {
+            Source::Kafka { .. } => 500,
+            Source::TableStream { .. } => 0,
+        };
+        let window_ms: u64 = match get(props, "MaximumBatchingWindowInSeconds") {
+            None => default_window_ms,
+            window => {
+                integer::<u64>(function, "MaximumBatchingWindowInSeconds", window, &self.parameters, 0)?
+                    * 1000
+            }
+        };
         Ok(Mapping {
             function: function.to_owned(),
             source,
             batch_size: integer(function, "BatchSize", get(props, "BatchSize"), &self.parameters, 100)?,
-            batching_window_seconds: integer(
-                function,
-                "MaximumBatchingWindowInSeconds",
-                get(props, "MaximumBatchingWindowInSeconds"),
-                &self.parameters,
-                0,
-            )?,
+            batching_window: std::time::Duration::from_millis(window_ms),
             filters,
             max_retries: integer(
                 function,
@@ -749,6 +771,23 @@ mod tests {
         for bad in ["rate(0 minutes)", "cron(0 12 * * ? *)", "rate(1 fortnight)", "every minute"] {
             assert_eq!(parse_rate(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn the_batching_windows_follow_their_parameter_and_an_unknown_override_is_an_error() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/template.yaml");
+        let windows = |t: &Template| {
+            t.mappings
+                .iter()
+                .filter(|m| matches!(m.source, Source::Kafka { .. }))
+                .map(|m| m.batching_window.as_millis())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(windows(&Template::load(&path).unwrap()), [1000; 4], "economical by default");
+        let low = BTreeMap::from([("ConsumerBatchingWindowSeconds".to_string(), "0".to_string())]);
+        assert_eq!(windows(&Template::load_with(&path, &low).unwrap()), [0; 4]);
+        let typo = BTreeMap::from([("ConsumerBatchingWindow".to_string(), "0".to_string())]);
+        assert!(Template::load_with(&path, &typo).is_err());
     }
 
     #[test]

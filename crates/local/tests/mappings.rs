@@ -76,7 +76,7 @@ fn echo_mapping(topic: &str, group: &str) -> Mapping {
         function: "echo".into(),
         source: Source::Kafka { topic: topic.to_owned(), consumer_group: group.to_owned() },
         batch_size: 10,
-        batching_window_seconds: 1,
+        batching_window: Duration::from_secs(1),
         filters: vec![],
         max_retries: 0,
         max_record_age_seconds: -1,
@@ -236,7 +236,7 @@ async fn each_partition_has_its_own_batch_in_flight_as_on_lambda() {
     create_topic_with(&bootstrap, &topic, 2).await;
     let invocations = std::env::temp_dir().join(format!("{}.jsonl", foodstream_testkit::unique("calls")));
     let pool = echo_pool(&invocations, 2);
-    let mapping = Mapping { batching_window_seconds: 0, ..echo_mapping(&topic, &group) };
+    let mapping = Mapping { batching_window: Duration::ZERO, ..echo_mapping(&topic, &group) };
     let deliverer = kafka_deliverer(mapping, pool.clone(), None, &bootstrap, Arc::new(|_| {}));
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let settings = KafkaPollerSettings { bootstrap: bootstrap.clone(), group_prefix: String::new() };

@@ -57,6 +57,9 @@ enum Command {
         refund_window_seconds: Option<u64>,
         #[arg(long, env = "DELIVERY_DURATION_MS")]
         delivery_duration_ms: Option<u64>,
+        /// The template's ConsumerBatchingWindowSeconds: 0 (low latency) or 1 (economical, the default).
+        #[arg(long, env = "CONSUMER_BATCHING_WINDOW_SECONDS")]
+        consumer_batching_window_seconds: Option<u64>,
         /// Serve the API beyond loopback (then LOCAL_JWT_SECRET must be your own).
         #[arg(long)]
         allow_non_loopback: bool,
@@ -127,6 +130,11 @@ struct BenchArgs {
     /// Also write the cold starts to this JSON file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Write every figure of the run, with its floor or ceiling and the
+    /// machine, to this JSON file (`make bench` prints it as its
+    /// `bench-summary:` line).
+    #[arg(long)]
+    summary_json: Option<PathBuf>,
 }
 
 fn say(line: String) {
@@ -157,6 +165,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             state_dir,
             refund_window_seconds,
             delivery_duration_ms,
+            consumer_batching_window_seconds,
             allow_non_loopback,
             launcher,
         } => {
@@ -167,6 +176,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut parameters = BTreeMap::new();
             if let Some(s) = refund_window_seconds {
                 parameters.insert("RefundWindowSeconds".to_string(), s.to_string());
+            }
+            if let Some(s) = consumer_batching_window_seconds {
+                parameters.insert("ConsumerBatchingWindowSeconds".to_string(), s.to_string());
             }
             if let Some(ms) = delivery_duration_ms {
                 parameters.insert("DeliveryDurationMs".to_string(), ms.to_string());
@@ -273,34 +285,37 @@ async fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         launcher,
         cold_starts_only,
         json,
+        summary_json,
     } = args;
     let launcher: Vec<String> = launcher.split_whitespace().map(String::from).collect();
     use foodstream_local::bench;
     use foodstream_local::runtime::FunctionSpec;
-    let run = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let secret = jwt::secret_from_env();
-    let topic_prefix = format!("{run}.");
-    let stack = Stack::start(StackConfig {
-        template,
-        bin_dir: bin_dir.clone(),
-        namespace: run.clone(),
-        group_prefix: format!("{run}-"),
-        topic_prefix: topic_prefix.clone(),
-        api_addr: "127.0.0.1:0".parse()?,
-        aws_endpoint: aws_endpoint.clone(),
-        kafka_bootstrap: kafka.clone(),
-        parameters: BTreeMap::new(),
-        max_instances: concurrency.max(1),
-        log_dir: Some(PathBuf::from(".local/logs/bench").join(&run)),
-        state_dir: None,
-        jwt_secret: secret.clone(),
-        activity: Arc::new(|_| {}),
-        first_retry_backoff: Duration::from_millis(200),
-        schedule_every: None,
-        allow_non_loopback: false,
-        launcher: launcher.clone(),
-    })
-    .await?;
+    let start_stack = |parameters: BTreeMap<String, String>| {
+        let run = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let config = StackConfig {
+            template: template.clone(),
+            bin_dir: bin_dir.clone(),
+            namespace: run.clone(),
+            group_prefix: format!("{run}-"),
+            topic_prefix: format!("{run}."),
+            api_addr: "127.0.0.1:0".parse().expect("a socket address"),
+            aws_endpoint: aws_endpoint.clone(),
+            kafka_bootstrap: kafka.clone(),
+            parameters,
+            max_instances: concurrency.max(1),
+            log_dir: Some(PathBuf::from(".local/logs/bench").join(&run)),
+            state_dir: None,
+            jwt_secret: secret.clone(),
+            activity: Arc::new(|_| {}),
+            first_retry_backoff: Duration::from_millis(200),
+            schedule_every: None,
+            allow_non_loopback: false,
+            launcher: launcher.clone(),
+        };
+        async move { Stack::start(config).await.map(|stack| (stack, run)) }
+    };
+    let (stack, run) = start_stack(BTreeMap::new()).await?;
 
     println!(
         "== Cold start: init and first call of every function on its events/ payload, under the local Runtime API host\n"
@@ -318,54 +333,66 @@ async fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
     };
     let (floor, rows) = bench::cold_starts(&stack, &events, floor).await;
     bench::print_cold_starts(&floor, &rows);
+    let cold_starts = bench::cold_starts_json(&floor, &rows);
     if let Some(path) = json {
-        std::fs::write(&path, bench::cold_starts_json(&floor, &rows).to_string())?;
+        std::fs::write(&path, cold_starts.to_string())?;
     }
     for pool in stack.pools().values() {
         pool.shutdown().await;
     }
     if cold_starts_only {
+        stack.stop().await;
         return Ok(());
     }
-    let before: BTreeMap<String, foodstream_local::runtime::PoolStats> =
-        stack.pools().iter().map(|(name, pool)| (name.clone(), pool.stats())).collect();
 
     println!("\n== Ceilings of the emulators at concurrency {concurrency} (5 s each)\n");
     let aws = foodstream_local::stack::aws_config(&aws_endpoint).await;
-    let ceilings = bench::ceilings(&aws, &kafka, &format!("{topic_prefix}ceiling"), concurrency, 5).await;
+    let ceilings = bench::ceilings(&aws, &kafka, &format!("{run}.ceiling"), concurrency, 5).await;
     println!(
         "moto PutItem: {:.0} items/s; broker produce (acks=all, 512 B): {:.0} msgs/s",
         ceilings.0, ceilings.1
     );
+    stack.stop().await;
 
-    println!(
-        "\n== End-to-end load through the gateway: {rate} orders/s offered by {concurrency} clients for {seconds} s, \
-         one order in 5 delivered\n"
-    );
-    let settings = bench::LoadSettings {
-        seconds,
-        concurrency,
-        rate,
-        deliver_every: 5,
-        kafka_bootstrap: kafka.clone(),
-        topic_prefix,
-        jwt_secret: secret,
-        run: run.clone(),
-    };
-    let report = bench::load(&stack, &settings).await;
-    bench::print_load(&report, ceilings, rate);
+    // The same load on a fresh stack per batching profile of the template.
+    let mut profiles = Vec::new();
+    for (profile, window) in [("low-latency", "0"), ("economical", "1")] {
+        let parameters = BTreeMap::from([("ConsumerBatchingWindowSeconds".to_string(), window.to_string())]);
+        let (stack, run) = start_stack(parameters).await?;
+        println!(
+            "\n== {profile} (ConsumerBatchingWindowSeconds={window}): end-to-end load through the gateway, \
+             {rate} orders/s offered by {concurrency} clients for {seconds} s, one order in 5 delivered\n"
+        );
+        let before: BTreeMap<String, foodstream_local::runtime::PoolStats> =
+            stack.pools().iter().map(|(name, pool)| (name.clone(), pool.stats())).collect();
+        let settings = bench::LoadSettings {
+            seconds,
+            concurrency,
+            rate,
+            deliver_every: 5,
+            kafka_bootstrap: kafka.clone(),
+            topic_prefix: format!("{run}."),
+            jwt_secret: secret.clone(),
+            run: run.clone(),
+        };
+        let report = bench::load(&stack, &settings).await;
+        bench::print_load(&report, ceilings, rate);
 
-    println!(
-        "\n== Cost per million orders on AWS (Lambda and API Gateway), from the durations measured under load\n"
-    );
-    let delivered = report.delivered_latency_ms.len();
-    // Per order: POST /orders; per delivered order also accept and delivery-requests.
-    let api_requests = report.orders + 2 * delivered;
-    let (total, per_function) = bench::cost_per_million_orders(&stack, report.orders, api_requests, &before);
-    for (name, dollars) in &per_function {
-        println!("  {name:<34} ${dollars:>8.2}");
+        println!(
+            "\n{profile}: cost per million orders on AWS (Lambda and API Gateway), from the durations measured under load\n"
+        );
+        let delivered = report.delivered_latency_ms.len();
+        // Per order: POST /orders; per delivered order also accept and delivery-requests.
+        let api_requests = report.orders + 2 * delivered;
+        let (total, per_function) =
+            bench::cost_per_million_orders(&stack, report.orders, api_requests, &before);
+        for (name, dollars) in &per_function {
+            println!("  {name:<34} ${dollars:>8.2}");
+        }
+        println!("  {:<34} ${total:>8.2} per million orders", "total");
+        profiles.push(bench::profile_json(profile, window, &report, total));
+        stack.stop().await;
     }
-    println!("  {:<34} ${total:>8.2} per million orders", "total");
     let prices = &bench::PRICES;
     println!(
         "  (prices, us-east-1 on demand: Lambda arm64 ${}/GB-s and ${}/M requests, HTTP API ${}/M requests; \
@@ -373,6 +400,15 @@ async fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
          DynamoDB, MSK, S3 and data transfer not included)",
         prices.lambda_gb_second, prices.lambda_per_million_requests, prices.http_api_per_million_requests
     );
-    stack.stop().await;
+    let summary = serde_json::json!({
+        "machine": bench::machine(),
+        "settings": {"seconds": seconds, "concurrency": concurrency, "rate_offered": rate},
+        "cold_starts": cold_starts,
+        "ceilings": {"moto_put_item_per_s": ceilings.0, "broker_produce_msgs_per_s": ceilings.1},
+        "profiles": profiles,
+    });
+    if let Some(path) = summary_json {
+        std::fs::write(&path, summary.to_string())?;
+    }
     Ok(())
 }
