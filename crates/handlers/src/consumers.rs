@@ -103,14 +103,14 @@ impl BatchReport {
 async fn park<E>(
     consumer: &str,
     dead_letters: &dyn DeadLetters,
-    record: &BatchRecord<E>,
+    record: &BatchRecord<'_, E>,
     reason: String,
 ) -> bool {
     let letter = DeadLetter {
         consumer: consumer.to_owned(),
         source: record.id.to_string(),
         reason,
-        record: record.raw.clone(),
+        record: record.raw.to_value(),
     };
     match dead_letters.park(&letter).await {
         Ok(()) => {
@@ -149,7 +149,7 @@ fn record_span<K: EventType, D>(record: &BatchRecord<Envelope<K, D>>) -> Span {
 async fn process<'a, K, D, F, Fut>(
     consumer: &str,
     dead_letters: &dyn DeadLetters,
-    records: &'a [BatchRecord<Envelope<K, D>>],
+    records: &'a [BatchRecord<'_, Envelope<K, D>>],
     group_of: impl Fn(&'a BatchRecord<Envelope<K, D>>) -> String,
     handle: F,
 ) -> BatchReport

@@ -54,14 +54,32 @@ pub struct BatchResponse {
     pub batch_item_failures: Vec<BatchItemFailure>,
 }
 
+/// A record as the function received it, serialised only for a dead
+/// letter (most records never need it).
+#[derive(Debug, Clone, Copy)]
+pub enum RawRecord<'a> {
+    Kafka(&'a KafkaRecord),
+    Stream(&'a aws_lambda_events::event::dynamodb::EventRecord),
+}
+
+impl RawRecord<'_> {
+    pub fn to_value(&self) -> Value {
+        match self {
+            RawRecord::Kafka(record) => serde_json::to_value(record),
+            RawRecord::Stream(record) => serde_json::to_value(record),
+        }
+        .unwrap_or(Value::Null)
+    }
+}
+
 /// One record of a batch.
 #[derive(Debug, Clone)]
-pub struct BatchRecord<E> {
+pub struct BatchRecord<'a, E> {
     pub id: ItemIdentifier,
     /// The partition (`topic-partition`) or shard: order is kept within it.
     pub group: String,
     /// The record as the function received it.
-    pub raw: Value,
+    pub raw: RawRecord<'a>,
     /// The decoded event, or why it cannot be decoded.
     pub event: Result<E, String>,
     /// The trace the record came with: a Kafka record's `traceparent`
@@ -74,7 +92,7 @@ pub struct BatchRecord<E> {
 /// an event of the topic's type.
 pub fn kafka_records<K: EventType, D: DeserializeOwned>(
     event: &KafkaEvent,
-) -> Vec<BatchRecord<Envelope<K, D>>> {
+) -> Vec<BatchRecord<'_, Envelope<K, D>>> {
     let mut records: Vec<_> = event.records.values().flatten().collect();
     records.sort_by(|a, b| (&a.topic, a.partition, a.offset).cmp(&(&b.topic, b.partition, b.offset)));
     records
@@ -90,7 +108,7 @@ pub fn kafka_records<K: EventType, D: DeserializeOwned>(
             BatchRecord {
                 id: ItemIdentifier::Kafka { partition: group.clone(), offset: r.offset },
                 group,
-                raw: serde_json::to_value(r).unwrap_or(Value::Null),
+                raw: RawRecord::Kafka(r),
                 event: decoded,
                 trace: kafka_trace(r),
             }
@@ -101,7 +119,7 @@ pub fn kafka_records<K: EventType, D: DeserializeOwned>(
 /// The records of a batch of the orders table's stream, in stream order,
 /// each with the order events its change carries (none for a removal or a
 /// change without a new version).
-pub fn stream_records(event: &DynamoDbEvent) -> Vec<BatchRecord<Vec<OrderEvent>>> {
+pub fn stream_records(event: &DynamoDbEvent) -> Vec<BatchRecord<'_, Vec<OrderEvent>>> {
     event
         .records
         .iter()
@@ -110,7 +128,7 @@ pub fn stream_records(event: &DynamoDbEvent) -> Vec<BatchRecord<Vec<OrderEvent>>
             BatchRecord {
                 id: ItemIdentifier::Sequence(sequence),
                 group: record.event_source_arn.clone().unwrap_or_default(),
-                raw: serde_json::to_value(record).unwrap_or(Value::Null),
+                raw: RawRecord::Stream(record),
                 event: order_events_of_record(record),
                 trace: match record.change.new_image.get(TRACE_ATTRIBUTE) {
                     Some(serde_dynamo::AttributeValue::S(value)) => TraceParent::parse(value),
