@@ -1,6 +1,7 @@
 //! The knobs of the use cases, read by each function's `main.rs` from its
 //! environment (template parameters in AWS, overrides locally).
 
+use foodstream_config::ConfigError;
 use foodstream_domain::delivery::{DeliverySettings, MAX_DELIVERY_DURATION_MS};
 use foodstream_domain::log::LogRetention;
 use foodstream_domain::notification::Locale;
@@ -45,19 +46,10 @@ impl Default for Settings {
     }
 }
 
-/// A setting that could not be read; a function refuses to start with one.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{name}={value:?}: {reason}")]
-pub struct SettingError {
-    pub name: &'static str,
-    pub value: String,
-    pub reason: String,
-}
-
 impl Settings {
     /// Reads the settings through `lookup` (the process environment in
     /// production, a map in tests). Unset means default.
-    pub fn from_lookup(lookup: impl Fn(&'static str) -> Option<String>) -> Result<Settings, SettingError> {
+    pub fn from_lookup(lookup: impl Fn(&'static str) -> Option<String>) -> Result<Settings, ConfigError> {
         let mut settings = Settings::default();
         if let Some(v) = lookup(REFUND_WINDOW) {
             settings.refund = RefundPolicy::from_seconds(in_range(REFUND_WINDOW, &v, REFUND_WINDOW_SECONDS)?);
@@ -67,7 +59,7 @@ impl Settings {
                 DeliverySettings::from_millis(in_range(DELIVERY_DURATION, &v, DELIVERY_DURATION_MS)?);
         }
         if let Some(v) = lookup(LOCALE) {
-            settings.locale = Locale::parse(&v).ok_or(SettingError {
+            settings.locale = Locale::parse(&v).ok_or(ConfigError::Invalid {
                 name: LOCALE,
                 value: v.clone(),
                 reason: "must be ko or en".into(),
@@ -83,17 +75,17 @@ impl Settings {
     /// Reads from the environment only the settings named in `reading`
     /// (the ones the function's use cases use); the others keep their
     /// defaults, and the function is not given them.
-    pub fn from_env(reading: &[&'static str]) -> Result<Settings, SettingError> {
+    pub fn from_env(reading: &[&'static str]) -> Result<Settings, ConfigError> {
         Settings::from_lookup(
             |name| if reading.contains(&name) { foodstream_config::var(name) } else { None },
         )
     }
 }
 
-pub(crate) fn in_range(name: &'static str, value: &str, (min, max): (i64, i64)) -> Result<i64, SettingError> {
+pub(crate) fn in_range(name: &'static str, value: &str, (min, max): (i64, i64)) -> Result<i64, ConfigError> {
     match value.trim().parse::<i64>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
-        _ => Err(SettingError {
+        _ => Err(ConfigError::Invalid {
             name,
             value: value.to_owned(),
             reason: format!("must be an integer from {min} to {max}"),
@@ -116,8 +108,8 @@ mod tests {
         assert_eq!(s.delivery.duration.num_milliseconds(), 250);
         let err =
             Settings::from_lookup(|k| (k == "DELIVERY_DURATION_MS").then(|| "soon".into())).unwrap_err();
-        assert_eq!(err.name, "DELIVERY_DURATION_MS");
+        assert!(matches!(err, ConfigError::Invalid { name: "DELIVERY_DURATION_MS", .. }), "{err}");
         let err = Settings::from_lookup(|k| (k == "NOTIFICATION_LOCALE").then(|| "fr".into())).unwrap_err();
-        assert_eq!(err.reason, "must be ko or en");
+        assert!(matches!(err, ConfigError::Invalid { reason, .. } if reason == "must be ko or en"));
     }
 }

@@ -3,8 +3,9 @@
 //! ends and its rider is always freed.
 
 use crate::consumers::{ConsumeError, complete_delivery};
-use crate::settings::{SettingError, in_range};
+use crate::settings::in_range;
 use chrono::Duration;
+use foodstream_config::ConfigError;
 use foodstream_domain::ports::{Clock, DeliveryRepository, EventPublisher};
 use tracing::warn;
 
@@ -28,7 +29,7 @@ impl Default for SweepSettings {
 impl SweepSettings {
     pub fn from_lookup(
         lookup: impl Fn(&'static str) -> Option<String>,
-    ) -> Result<SweepSettings, SettingError> {
+    ) -> Result<SweepSettings, ConfigError> {
         let mut settings = SweepSettings::default();
         if let Some(v) = lookup("DELIVERY_SWEEP_GRACE_SECONDS") {
             let seconds = in_range("DELIVERY_SWEEP_GRACE_SECONDS", &v, DELIVERY_SWEEP_GRACE_SECONDS)?;
@@ -37,7 +38,7 @@ impl SweepSettings {
         Ok(settings)
     }
 
-    pub fn from_env() -> Result<SweepSettings, SettingError> {
+    pub fn from_env() -> Result<SweepSettings, ConfigError> {
         SweepSettings::from_lookup(foodstream_config::var)
     }
 }
@@ -85,6 +86,6 @@ mod tests {
         let five = SweepSettings::from_lookup(|_| Some("5".into())).unwrap();
         assert_eq!(five.grace, Duration::seconds(5));
         let err = SweepSettings::from_lookup(|_| Some("0".into())).unwrap_err();
-        assert_eq!(err.name, "DELIVERY_SWEEP_GRACE_SECONDS");
+        assert!(matches!(err, ConfigError::Invalid { name: "DELIVERY_SWEEP_GRACE_SECONDS", .. }), "{err}");
     }
 }
