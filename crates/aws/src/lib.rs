@@ -32,6 +32,24 @@ pub async fn load_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
 }
 
+/// The only credentials used against an emulator: emulators accept any,
+/// and a developer's own (in the environment, in `~/.aws`) must never reach
+/// a function or a test that might talk to real AWS.
+pub const EMULATOR_CREDENTIALS: (&str, &str) = ("test", "test");
+
+/// The AWS configuration for an emulator at `endpoint` (moto): us-east-1 and
+/// [`EMULATOR_CREDENTIALS`]. The local stack, its functions' environment and
+/// the tests all use this one.
+pub async fn emulator_config(endpoint: &str) -> SdkConfig {
+    let (key, secret) = EMULATOR_CREDENTIALS;
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(key, secret, None, None, "emulator"))
+        .load()
+        .await
+}
+
 pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(config)
 }

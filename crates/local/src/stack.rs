@@ -7,7 +7,6 @@ use crate::mappings::{self, Activity, Deliverer, FailureTarget, KafkaPollerSetti
 use crate::provision::{self, Names};
 use crate::runtime::{FunctionPool, FunctionSpec};
 use crate::template::{FailureDestination, Source, Template};
-use aws_config::{BehaviorVersion, Region, SdkConfig};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -86,21 +85,8 @@ pub struct Stack {
 }
 
 /// The AWS configuration the stack and its functions use against the
-/// emulator: its endpoint, us-east-1, and test credentials.
-pub async fn aws_config(endpoint: &str) -> SdkConfig {
-    let (key, secret) = LOCAL_CREDENTIALS;
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new(key, secret, None, None, "local-stack"))
-        .load()
-        .await
-}
-
-/// The only credentials the stack and its functions ever use: emulators
-/// accept any, and a developer's own (in the environment, in
-/// `~/.aws`) must never reach a function that might talk to real AWS.
-pub const LOCAL_CREDENTIALS: (&str, &str) = ("test", "test");
+/// emulator (one builder for the stack, its functions and the tests).
+pub use foodstream_aws::{EMULATOR_CREDENTIALS as LOCAL_CREDENTIALS, emulator_config as aws_config};
 
 /// Where the gateway may listen: loopback, or elsewhere only when asked
 /// for and never with the secret everyone knows.

@@ -6,8 +6,7 @@
 
 pub mod schemas;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_dynamodb::config::Credentials;
+use aws_config::SdkConfig;
 use foodstream_aws::schema::{self, TableSpec};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -31,12 +30,7 @@ fn require_emulator() {
 
 pub async fn config() -> SdkConfig {
     require_emulator();
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "static"))
-        .load()
-        .await
+    foodstream_aws::emulator_config(&endpoint()).await
 }
 
 pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
