@@ -84,8 +84,9 @@ up() {
     log "AWS emulator already answers on $aws_host:$aws_port: using it"
   else
     # Through our launcher: moto with its DynamoDB writes serialized (see the script).
-    start moto "$run_dir/moto.pid" "$run_dir/moto.log" "$venv/bin/python" "$root/scripts/moto_server.py" \
-      -H 127.0.0.1 -p "$aws_port"
+    # The recorder's file (make bench counts DynamoDB writes with it) under .local.
+    start moto "$run_dir/moto.pid" "$run_dir/moto.log" env MOTO_RECORDER_FILEPATH="$run_dir/moto_recording" \
+      "$venv/bin/python" "$root/scripts/moto_server.py" -H 127.0.0.1 -p "$aws_port"
     [ -z "$owned" ] || echo moto >>"$owned"
     wait_for moto 127.0.0.1 "$aws_port" 60
   fi

@@ -145,9 +145,21 @@ pub struct LoadSettings {
     pub topic_prefix: String,
     pub jwt_secret: String,
     pub run: String,
+    /// How long to wait, after the last order, for every order to be
+    /// notified and every delivery done.
+    pub settle: Duration,
+    /// Count the DynamoDB requests with the recorder of the moto at this
+    /// endpoint (it slows moto a little: not during latency runs).
+    pub record_dynamodb_at: Option<String>,
 }
 
 pub struct LoadReport {
+    /// The DynamoDB requests made while the load ran and drained (moto's
+    /// recorder), when asked for.
+    pub dynamodb: Option<DynamoCounts>,
+    /// Seconds after the last order was placed until every order was
+    /// notified and every delivery done (`None`: not within the settle time).
+    pub drained_after_seconds: Option<f64>,
     pub orders: usize,
     pub seconds: f64,
     pub paid_latency_ms: Vec<f64>,
@@ -195,6 +207,11 @@ pub async fn load(stack: &Stack, settings: &LoadSettings) -> LoadReport {
     for i in 0..40 {
         call(operator.clone(), Method::PUT, format!("/riders/rider-{i}-{run}"), Some(json!({"zone": zone})))
             .await;
+    }
+
+    if let Some(endpoint) = &settings.record_dynamodb_at {
+        moto_recorder(endpoint, "reset-recording").await;
+        moto_recorder(endpoint, "start-recording").await;
     }
 
     // The topics, read from the start by a group of our own.
@@ -291,16 +308,26 @@ pub async fn load(stack: &Stack, settings: &LoadSettings) -> LoadReport {
     // Let the pipeline drain: every order notified, every delivery done.
     let placed = placed.lock().expect("lock").clone();
     let requested = requested.lock().expect("lock").clone();
-    let settle = Instant::now() + Duration::from_secs(90);
+    let load_end = Instant::now();
+    let settle = load_end + settings.settle;
+    let mut drained_after_seconds = None;
     while Instant::now() < settle {
         let all_paid = placed.iter().all(|(id, _)| paid.lock().expect("lock").contains_key(id));
         let all_delivered = requested.iter().all(|(id, _)| delivered.lock().expect("lock").contains_key(id));
         if all_paid && all_delivered {
+            drained_after_seconds = Some(load_end.elapsed().as_secs_f64());
             break;
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     reader.abort();
+    let dynamodb = match &settings.record_dynamodb_at {
+        Some(endpoint) => {
+            moto_recorder(endpoint, "stop-recording").await;
+            Some(count_dynamodb_requests(&moto_recording(endpoint).await))
+        }
+        None => None,
+    };
     let paid = paid.lock().expect("lock").clone();
     let delivered = delivered.lock().expect("lock").clone();
     let latencies = |list: &[(String, i64)], seen: &HashMap<String, i64>| {
@@ -310,6 +337,8 @@ pub async fn load(stack: &Stack, settings: &LoadSettings) -> LoadReport {
         ms
     };
     LoadReport {
+        dynamodb,
+        drained_after_seconds,
         orders: placed.len(),
         seconds,
         paid_latency_ms: latencies(&placed, &paid),
@@ -318,6 +347,76 @@ pub async fn load(stack: &Stack, settings: &LoadSettings) -> LoadReport {
         lost_deliveries: requested.iter().filter(|(id, _)| !delivered.contains_key(id)).count(),
         errors: *errors.lock().expect("lock"),
     }
+}
+
+/// DynamoDB requests by what they cost: items written (each item of a
+/// transaction counted, and also apart, since a transactional write costs
+/// twice) and read requests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct DynamoCounts {
+    pub requests: u64,
+    pub item_writes: u64,
+    pub transactional_item_writes: u64,
+    pub reads: u64,
+}
+
+async fn moto_recorder(endpoint: &str, action: &str) {
+    let url = format!("{}/moto-api/recorder/{action}", endpoint.trim_end_matches('/'));
+    let _ = reqwest::Client::builder().no_proxy().build().expect("client").post(url).send().await;
+}
+
+async fn moto_recording(endpoint: &str) -> String {
+    let url = format!("{}/moto-api/recorder/download-recording", endpoint.trim_end_matches('/'));
+    let client = reqwest::Client::builder().no_proxy().build().expect("client");
+    match client.get(url).send().await {
+        Ok(response) => response.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Counts the DynamoDB requests of a moto recording (one JSON request per
+/// line, the body base64 when `body_encoded`).
+pub fn count_dynamodb_requests(recording: &str) -> DynamoCounts {
+    use base64::Engine;
+    let mut counts = DynamoCounts::default();
+    for line in recording.lines() {
+        let Ok(request) = serde_json::from_str::<Value>(line) else { continue };
+        let target = request["headers"]["X-Amz-Target"].as_str().unwrap_or_default();
+        let Some(operation) = target.strip_prefix("DynamoDB_20120810.") else { continue };
+        let text = request["body"].as_str().unwrap_or_default();
+        let body: Value = if request["body_encoded"].as_bool() == Some(true) {
+            base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default()
+        } else {
+            serde_json::from_str(text).unwrap_or_default()
+        };
+        counts.requests += 1;
+        // BatchWriteItem: {table: [requests]}; BatchGetItem: {table: {Keys: [...]}}.
+        let batch_items = || -> u64 {
+            let tables = body["RequestItems"].as_object().into_iter().flat_map(|t| t.values());
+            tables.map(|v| v.as_array().or_else(|| v["Keys"].as_array()).map_or(0, Vec::len) as u64).sum()
+        };
+        match operation {
+            "PutItem" | "UpdateItem" | "DeleteItem" => counts.item_writes += 1,
+            "BatchWriteItem" => counts.item_writes += batch_items(),
+            "TransactWriteItems" => {
+                let written = body["TransactItems"]
+                    .as_array()
+                    .map(|items| items.iter().filter(|i| i.get("ConditionCheck").is_none()).count())
+                    .unwrap_or(0) as u64;
+                counts.item_writes += written;
+                counts.transactional_item_writes += written;
+            }
+            "GetItem" | "Query" | "Scan" => counts.reads += 1,
+            "BatchGetItem" => counts.reads += batch_items(),
+            "TransactGetItems" => counts.reads += body["TransactItems"].as_array().map_or(0, Vec::len) as u64,
+            _ => {}
+        }
+    }
+    counts
 }
 
 /// The emulators' own ceilings at the same concurrency: DynamoDB PutItem
@@ -391,6 +490,22 @@ pub struct Prices {
     pub lambda_gb_second: f64,
     pub lambda_per_million_requests: f64,
     pub http_api_per_million_requests: f64,
+    /// DynamoDB on demand: a write request unit (an item up to 1 KB; a
+    /// transactional write costs two) and a read request unit.
+    pub dynamodb_per_million_write_units: f64,
+    pub dynamodb_per_million_read_units: f64,
+}
+
+/// DynamoDB on-demand cost per million orders from the requests one order
+/// makes: transactional item writes count twice; every read is counted as a
+/// strongly consistent one (an upper bound: most of ours are eventually
+/// consistent, half the price).
+pub fn dynamodb_cost_per_million_orders(per_order: &DynamoCounts, orders: f64) -> f64 {
+    let orders = orders.max(1.0);
+    let write_units = (per_order.item_writes + per_order.transactional_item_writes) as f64 / orders;
+    let read_units = per_order.reads as f64 / orders;
+    write_units * PRICES.dynamodb_per_million_write_units
+        + read_units * PRICES.dynamodb_per_million_read_units
 }
 
 pub const PRICES: Prices = Prices {
@@ -399,6 +514,9 @@ pub const PRICES: Prices = Prices {
     lambda_per_million_requests: 0.20,
     // HTTP API, first 300 million requests a month.
     http_api_per_million_requests: 1.00,
+    // us-east-1 on demand since the November 2024 price cut.
+    dynamodb_per_million_write_units: 0.625,
+    dynamodb_per_million_read_units: 0.125,
 };
 
 /// Lambda and API Gateway cost per million orders, from what the pools
@@ -502,4 +620,43 @@ pub fn print_load(report: &LoadReport, ceilings: (f64, f64), offered: f64) {
         report.delivered_latency_ms.len(),
         report.lost_deliveries
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    #[test]
+    fn a_moto_recording_is_counted_by_what_each_request_costs() {
+        let request = |operation: &str, body: Value| {
+            json!({
+                "headers": {"X-Amz-Target": format!("DynamoDB_20120810.{operation}")},
+                "body": base64::engine::general_purpose::STANDARD.encode(body.to_string()),
+                "body_encoded": true,
+            })
+            .to_string()
+        };
+        let recording = [
+            request("PutItem", json!({"TableName": "t"})),
+            request(
+                "TransactWriteItems",
+                json!({"TransactItems": [{"Put": {}}, {"Update": {}}, {"ConditionCheck": {}}]}),
+            ),
+            request("BatchWriteItem", json!({"RequestItems": {"a": [{"PutRequest": {}}, {"PutRequest": {}}], "b": [{"DeleteRequest": {}}]}})),
+            request("GetItem", json!({})),
+            request("BatchGetItem", json!({"RequestItems": {"a": {"Keys": [{}, {}, {}]}}})),
+            json!({"headers": {"X-Amz-Target": "DynamoDBStreams_20120810.GetRecords"}, "body": "{}"}).to_string(),
+            "not json".to_owned(),
+        ]
+        .join("\n");
+        let counts = count_dynamodb_requests(&recording);
+        assert_eq!(
+            counts,
+            DynamoCounts { requests: 5, item_writes: 6, transactional_item_writes: 2, reads: 4 }
+        );
+        // 6 + 2 write units and 4 read units per order.
+        let dollars = dynamodb_cost_per_million_orders(&counts, 1.0);
+        assert!((dollars - (8.0 * 0.625 + 4.0 * 0.125)).abs() < 1e-9, "{dollars}");
+    }
 }

@@ -374,6 +374,8 @@ async fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
             topic_prefix: format!("{run}."),
             jwt_secret: secret.clone(),
             run: run.clone(),
+            settle: Duration::from_secs(90),
+            record_dynamodb_at: None,
         };
         let report = bench::load(&stack, &settings).await;
         bench::print_load(&report, ceilings, rate);
@@ -393,6 +395,9 @@ async fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         profiles.push(bench::profile_json(profile, window, &report, total));
         stack.stop().await;
     }
+    let throughput =
+        throughput(&start_stack, ceilings.0, concurrency, &kafka, &secret, &aws_endpoint).await?;
+
     let prices = &bench::PRICES;
     println!(
         "  (prices, us-east-1 on demand: Lambda arm64 ${}/GB-s and ${}/M requests, HTTP API ${}/M requests; \
@@ -406,9 +411,110 @@ async fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         "cold_starts": cold_starts,
         "ceilings": {"moto_put_item_per_s": ceilings.0, "broker_produce_msgs_per_s": ceilings.1},
         "profiles": profiles,
+        "throughput": throughput,
     });
     if let Some(path) = summary_json {
         std::fs::write(&path, summary.to_string())?;
     }
     Ok(())
+}
+
+/// DynamoDB writes per order (moto's recorder), the order rate moto's
+/// PutItem ceiling allows at that many writes, and the highest open-loop
+/// rate, as a share of that ceiling, at which the pipeline keeps up: every
+/// order notified and every delivery done within 5 s of the last order.
+async fn throughput<F, Fut>(
+    start_stack: &F,
+    moto_put_items_per_s: f64,
+    concurrency: usize,
+    kafka: &str,
+    secret: &str,
+    aws_endpoint: &str,
+) -> Result<serde_json::Value, Box<dyn std::error::Error>>
+where
+    F: Fn(BTreeMap<String, String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Stack, String), foodstream_local::stack::StackError>>,
+{
+    use foodstream_local::bench;
+    let (stack, run) = start_stack(BTreeMap::new()).await?;
+    let settings = |step: &str, rate: f64, seconds: u64, settle: u64, record: bool| bench::LoadSettings {
+        seconds,
+        concurrency,
+        rate,
+        deliver_every: 5,
+        kafka_bootstrap: kafka.to_owned(),
+        topic_prefix: format!("{run}."),
+        jwt_secret: secret.to_owned(),
+        run: format!("{run}-{step}"),
+        settle: Duration::from_secs(settle),
+        record_dynamodb_at: record.then(|| aws_endpoint.to_owned()),
+    };
+    println!(
+        "\n== Throughput: DynamoDB requests per order (moto's recorder, 10 s at 5 orders/s, economical profile)\n"
+    );
+    let counted = bench::load(&stack, &settings("count", 5.0, 10, 90, true)).await;
+    let counts = counted.dynamodb.unwrap_or_default();
+    let orders = counted.orders.max(1) as f64;
+    let dynamodb_dollars = bench::dynamodb_cost_per_million_orders(&counts, orders);
+    let writes_per_order = counts.item_writes as f64 / orders;
+    let ceiling = moto_put_items_per_s / writes_per_order.max(0.001);
+    println!(
+        "per order (one in 5 delivered): {writes_per_order:.1} item writes ({:.1} of them transactional), {:.1} reads, {:.1} requests",
+        counts.transactional_item_writes as f64 / orders,
+        counts.reads as f64 / orders,
+        counts.requests as f64 / orders
+    );
+    println!(
+        "DynamoDB on demand: ${dynamodb_dollars:.2} per million orders (transactional writes at twice the units, reads as strongly consistent)"
+    );
+    println!(
+        "ceiling: moto's {moto_put_items_per_s:.0} PutItem/s / {writes_per_order:.1} writes = {ceiling:.1} orders/s"
+    );
+    let mut steps = Vec::new();
+    let mut highest = 0.0;
+    for share in [0.25, 0.5, 0.75, 1.0] {
+        let rate = ceiling * share;
+        let report =
+            bench::load(&stack, &settings(&format!("{}", (share * 100.0) as u32), rate, 10, 5, false)).await;
+        let placed = report.orders as f64 / report.seconds.max(0.001);
+        let kept_up = report.errors == 0 && report.drained_after_seconds.is_some();
+        println!(
+            "offered {rate:.1} orders/s ({:.0}% of the ceiling): placed {placed:.1}/s, {} failed, {}",
+            share * 100.0,
+            report.errors,
+            match report.drained_after_seconds {
+                Some(s) => format!("drained {s:.1} s after the last order"),
+                None => format!(
+                    "still behind 5 s after the last order ({} not notified, {} not delivered)",
+                    report.lost_notifications, report.lost_deliveries
+                ),
+            }
+        );
+        steps.push(serde_json::json!({
+            "offered_orders_per_s": rate, "share_of_ceiling": share, "placed_orders_per_s": placed,
+            "failed_requests": report.errors, "drained_after_seconds": report.drained_after_seconds,
+        }));
+        if !kept_up {
+            break;
+        }
+        highest = rate;
+    }
+    println!(
+        "highest rate that kept up: {highest:.1} orders/s = {:.0}% of the ceiling (goal: 50%)",
+        100.0 * highest / ceiling.max(0.001)
+    );
+    stack.stop().await;
+    Ok(serde_json::json!({
+        "dynamodb_per_order": {
+            "item_writes": writes_per_order,
+            "transactional_item_writes": counts.transactional_item_writes as f64 / orders,
+            "reads": counts.reads as f64 / orders,
+            "requests": counts.requests as f64 / orders,
+        },
+        "dynamodb_dollars_per_million_orders": dynamodb_dollars,
+        "ceiling_orders_per_s": ceiling,
+        "highest_kept_up_orders_per_s": highest,
+        "share_of_ceiling": highest / ceiling.max(0.001),
+        "steps": steps,
+    }))
 }
