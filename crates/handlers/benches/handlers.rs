@@ -9,6 +9,7 @@
 //!
 //! `make bench` runs them (`cargo bench -p foodstream-handlers`).
 
+use aws_lambda_events::event::kafka::KafkaEvent;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
@@ -16,9 +17,13 @@ use foodstream_application::Settings;
 use foodstream_application::consumers::NotifyPorts;
 use foodstream_application::ordering::PlaceOrderPorts;
 use foodstream_domain::catalog::{MenuItem, MenuItemChange};
+use foodstream_domain::events::{LogEvent, OrderEventData, OrderEventType};
 use foodstream_domain::ids::{ProductId, StoreId};
+use foodstream_domain::notification::notifications_for;
 use foodstream_domain::ports::CatalogRepository;
+use foodstream_domain::ports::OutgoingMessage;
 use foodstream_handlers::{consumers, routes};
+use foodstream_lambda::records::kafka_records;
 use foodstream_memory::{InMemoryDeadLetters, InMemoryStore, ManualClock, RecordingPublisher, SequentialIds};
 use serde_json::Value;
 use std::path::Path;
@@ -59,6 +64,35 @@ fn consumer_batch(c: &mut Criterion) {
     group.bench_function("floor: serde_json parse of the batch", |b| {
         b.iter(|| serde_json::from_slice::<Value>(&bytes).unwrap())
     });
+    // Where the notifier's time goes, stage by stage.
+    group.bench_function("stage 1: the aws:kafka event and its records decoded", |b| {
+        b.iter(|| {
+            let batch: KafkaEvent = serde_json::from_slice(&bytes).unwrap();
+            let records = kafka_records::<OrderEventType, OrderEventData>(&batch);
+            assert!(records.iter().all(|r| r.event.is_ok()));
+            records.len()
+        })
+    });
+    let batch: KafkaEvent = serde_json::from_slice(&bytes).unwrap();
+    let events: Vec<_> = kafka_records::<OrderEventType, OrderEventData>(&batch)
+        .into_iter()
+        .map(|r| r.event.unwrap())
+        .collect();
+    group.bench_function(
+        "stage 2: notifications rendered and their log events serialised (domain only)",
+        |b| {
+            b.iter(|| {
+                let mut bytes = 0;
+                for event in &events {
+                    for notification in notifications_for(event, settings.locale) {
+                        let log = LogEvent::of_notification(&notification, &event.store_id, "notifier");
+                        bytes += OutgoingMessage::of(&log).payload.len();
+                    }
+                }
+                bytes
+            })
+        },
+    );
     group.bench_function("notifier: decode + handle (in-memory adapters)", |b| {
         b.iter_batched(
             || (InMemoryStore::new(), RecordingPublisher::new()),

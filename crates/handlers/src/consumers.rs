@@ -28,6 +28,7 @@ use foodstream_domain::trace::TraceParent;
 use foodstream_lambda::records::{
     BatchItemFailure, BatchRecord, BatchResponse, ItemIdentifier, kafka_records, stream_records,
 };
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::future::Future;
 use tracing::{Instrument, Span, info, info_span, warn};
@@ -129,7 +130,7 @@ async fn park<E>(
 /// functions (`make logs ORDER=<id>` locally, the same fields in
 /// CloudWatch Logs Insights).
 fn record_span<K: EventType, D>(record: &BatchRecord<Envelope<K, D>>) -> Span {
-    let trace_id = record.trace.as_ref().map(|t| t.trace_id().to_owned());
+    let trace_id = record.trace.as_ref().map(TraceParent::trace_id);
     match &record.event {
         Ok(event) => info_span!(
             "record",
@@ -150,7 +151,7 @@ async fn process<'a, K, D, F, Fut>(
     consumer: &str,
     dead_letters: &dyn DeadLetters,
     records: &'a [BatchRecord<'_, Envelope<K, D>>],
-    group_of: impl Fn(&'a BatchRecord<Envelope<K, D>>) -> String,
+    group_of: impl Fn(&'a BatchRecord<Envelope<K, D>>) -> Cow<'a, str>,
     handle: F,
 ) -> BatchReport
 where
@@ -158,7 +159,7 @@ where
     F: Fn(&'a Envelope<K, D>, Option<&'a TraceParent>) -> Fut,
     Fut: Future<Output = Result<Outcome, ConsumeError>>,
 {
-    let mut groups: BTreeMap<String, Vec<&'a BatchRecord<Envelope<K, D>>>> = BTreeMap::new();
+    let mut groups: BTreeMap<Cow<'a, str>, Vec<_>> = BTreeMap::new();
     for record in records {
         groups.entry(group_of(record)).or_default().push(record);
     }
@@ -278,10 +279,13 @@ pub async fn dispatch(
     batch: &KafkaEvent,
 ) -> BatchReport {
     let records = kafka_records::<OrderEventType, OrderEventData>(batch);
-    let by_order = |r: &BatchRecord<OrderEvent>| match &r.event {
-        Ok(event) => format!("order {}", event.order_id),
-        Err(_) => r.group.clone(),
-    };
+    // One order's records in order; orders run concurrently.
+    fn by_order<'a>(r: &'a BatchRecord<'_, OrderEvent>) -> Cow<'a, str> {
+        match &r.event {
+            Ok(event) => Cow::Owned(format!("order {}", event.order_id)),
+            Err(_) => Cow::Borrowed(r.group.as_str()),
+        }
+    }
     process("delivery-dispatcher", dead_letters, &records, by_order, |event, trace| {
         consumers::dispatch_delivery(ports, event, trace)
     })
@@ -301,7 +305,7 @@ pub async fn update_orders(
         "order-delivery-updater",
         dead_letters,
         &records,
-        |r| r.group.clone(),
+        |r| Cow::Borrowed(r.group.as_str()),
         |event, _trace| consumers::apply_delivery_event(orders, clock, settings, event),
     )
     .await
@@ -318,7 +322,7 @@ pub async fn notify(
         "notifier",
         dead_letters,
         &records,
-        |r| r.group.clone(),
+        |r| Cow::Borrowed(r.group.as_str()),
         |event, trace| consumers::notify(ports, event, trace),
     )
     .await
@@ -336,7 +340,7 @@ pub async fn collect_logs(
         "log-collector",
         dead_letters,
         &records,
-        |r| r.group.clone(),
+        |r| Cow::Borrowed(r.group.as_str()),
         |event, _trace| consumers::collect_log(logs, &settings.log_retention, event),
     )
     .await
