@@ -122,4 +122,4 @@ trap 'rm -f "$expanded"' EXIT
 "$cfn/cfn-lint" "$out/template.json"
 "$cfn/python" infra/tools/expand_template.py "$out/template.json" "$expanded" >/dev/null
 "$cfn/cfn-lint" "$expanded"
-log "packaged template lint-clean on both forms; zips: $out/*.zip ($(du -sh "$out" | cut -f1) in all)"
+log "packaged template lint-clean on both forms; zips: $out/*.zip ($(du -ch "$out"/*.zip | tail -1 | cut -f1) in all; the bootstraps taken out of them are in $out/bin)"
