@@ -474,14 +474,25 @@ where
     let mut highest = 0.0;
     for share in [0.25, 0.5, 0.75, 1.0] {
         let rate = ceiling * share;
+        let placing = |stack: &Stack| stack.pools().get("place-order").map(|pool| pool.stats());
+        let before = placing(&stack);
         let report =
             bench::load(&stack, &settings(&format!("{}", (share * 100.0) as u32), rate, 10, 5, false)).await;
+        // Where a placement's time goes: inside the function (its DynamoDB
+        // calls) or before it.
+        let place_order_ms = match (before, placing(&stack)) {
+            (Some(b), Some(a)) if a.invocations > b.invocations => {
+                Some((a.busy - b.busy).as_secs_f64() * 1000.0 / (a.invocations - b.invocations) as f64)
+            }
+            _ => None,
+        };
         let placed = report.orders as f64 / report.seconds.max(0.001);
         // Open loop: the rate offered must also be the rate placed.
         let kept_up = report.errors == 0 && placed >= 0.9 * rate && report.drained_after_seconds.is_some();
         println!(
-            "offered {rate:.1} orders/s ({:.0}% of the ceiling): placed {placed:.1}/s, {} failed, {}",
+            "offered {rate:.1} orders/s ({:.0}% of the ceiling): placed {placed:.1}/s (place-order: {} ms a call in the function, warm-up included), {} failed, {}",
             share * 100.0,
+            place_order_ms.map_or("?".to_owned(), |ms| format!("{ms:.0}")),
             report.errors,
             match report.drained_after_seconds {
                 Some(s) => format!("drained {s:.1} s after the last order"),
@@ -494,6 +505,7 @@ where
         steps.push(serde_json::json!({
             "offered_orders_per_s": rate, "share_of_ceiling": share, "placed_orders_per_s": placed,
             "failed_requests": report.errors, "drained_after_seconds": report.drained_after_seconds,
+            "place_order_ms_in_function": place_order_ms,
             "kept_up": kept_up,
         }));
         if !kept_up {
