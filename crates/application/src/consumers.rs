@@ -7,6 +7,7 @@
 //! replayed event finds its work done and at most re-publishes what it
 //! produced (which the next consumer ignores in turn).
 
+use crate::optimistic::{self, Conflict, Finished, Step};
 use crate::settings::Settings;
 use foodstream_domain::Timestamp;
 use foodstream_domain::delivery::{
@@ -15,10 +16,10 @@ use foodstream_domain::delivery::{
 use foodstream_domain::events::{DeliveryEvent, DeliveryEventType, LogEvent, OrderEvent};
 use foodstream_domain::log::LogRetention;
 use foodstream_domain::notification::notifications_for;
-use foodstream_domain::order::Transition;
+use foodstream_domain::order::{Order, Transition};
 use foodstream_domain::ports::{
     AssignOutcome, Clock, DeliveryRepository, EventPublisher, LogRepository, NotificationRepository,
-    OrderRepository, OrderUpdate, OutgoingMessage, PortError, RiderRepository, UpdateError,
+    OrderRepository, OrderUpdate, OutgoingMessage, PortError, RiderRepository,
 };
 use foodstream_domain::sequencing::Applicability;
 use foodstream_domain::trace::TraceParent;
@@ -243,13 +244,10 @@ pub async fn apply_delivery_event(
         reason: reason.to_owned(),
     };
     let position = event.position();
-    for _ in 0..settings.version_conflict_attempts {
-        let Some(order) = orders.get(&event.order_id).await? else {
-            return Err(unprocessable("no such order"));
-        };
+    let decide = |order: &Order| -> Result<Step<Outcome>, ConsumeError> {
         match order.classify_delivery_event(position) {
-            Applicability::Duplicate => return Ok(Outcome::Duplicate),
-            Applicability::Stale => return Ok(Outcome::Stale),
+            Applicability::Duplicate => return Ok(Step::Done(Outcome::Duplicate)),
+            Applicability::Stale => return Ok(Step::Done(Outcome::Stale)),
             Applicability::Apply => {}
         }
         let rider = event.data.rider_id.clone();
@@ -274,22 +272,37 @@ pub async fn apply_delivery_event(
             Err(error) => {
                 // The order moved on in a way this attempt cannot change.
                 warn!(order_id = %order.order_id, event_id = %event.event_id, %error, "delivery event no longer applies");
-                return Ok(Outcome::Stale);
+                return Ok(Step::Done(Outcome::Stale));
             }
         };
-        let update = OrderUpdate {
+        Ok(Step::Write(Box::new(OrderUpdate {
             expected_version: order.version,
             order: transition.order,
             events: transition.events,
             stock: None,
-        };
-        match orders.update(&update).await {
-            Ok(()) => return Ok(Outcome::Applied),
-            Err(UpdateError::VersionConflict) => continue,
-            Err(UpdateError::Port(e)) => return Err(e.into()),
-        }
+        })))
+    };
+    let attempts = settings.version_conflict_attempts;
+    match optimistic::change(
+        orders,
+        &event.order_id,
+        attempts,
+        None,
+        || unprocessable("no such order"),
+        decide,
+    )
+    .await
+    {
+        Ok(Finished::Written(_)) => Ok(Outcome::Applied),
+        Ok(Finished::Done(outcome)) => Ok(outcome),
+        Err(Conflict::Refused(error)) => Err(error),
+        Err(Conflict::Port(error)) => Err(error.into()),
+        // The event source mapping retries the record.
+        Err(Conflict::KeptChanging { attempts }) => Err(ConsumeError::Port(PortError::Unavailable(format!(
+            "order {} kept changing over {attempts} attempts",
+            event.order_id
+        )))),
     }
-    Err(ConsumeError::Port(PortError::Unavailable(format!("order {} kept changing", event.order_id))))
 }
 
 // ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ pub mod consumers;
 pub mod error;
 pub mod logs;
 pub mod notifications;
+pub mod optimistic;
 pub mod ordering;
 pub mod pagination;
 pub mod refunds;

@@ -2,6 +2,7 @@
 
 use crate::access::{load_store_order, load_visible_order, require_role, require_store_owner};
 use crate::error::AppError;
+use crate::optimistic::{self, Conflict, Finished, Step};
 use crate::pagination::page_request;
 use crate::settings::Settings;
 use crate::views::{ListView, OrderView};
@@ -11,11 +12,12 @@ use foodstream_domain::ids::{OrderId, StoreId};
 use foodstream_domain::order::{Canceller, Order, OrderStatus, PlaceOrderInput, Transition};
 use foodstream_domain::ports::{
     CatalogRepository, Clock, IdGenerator, IdempotencyRecord, OrderRepository, OrderUpdate, PlaceError,
-    Placement, UpdateError,
+    Placement,
 };
 use foodstream_domain::stock::StockPlan;
 use foodstream_domain::trace::TraceParent;
 use std::collections::HashMap;
+use std::convert::Infallible;
 
 pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
 
@@ -194,29 +196,34 @@ impl From<Transition> for Change {
 pub async fn change_order(
     orders: &dyn OrderRepository,
     settings: &Settings,
-    mut current: Order,
+    current: Order,
     decide: impl Fn(&Order) -> Result<Change, AppError>,
 ) -> Result<Order, AppError> {
-    let mut attempt = 1;
-    loop {
-        let change = decide(&current)?;
-        let update = OrderUpdate {
-            order: change.transition.order,
-            expected_version: current.version,
-            events: change.transition.events,
-            stock: change.stock,
-        };
-        match orders.update(&update).await {
-            Ok(()) => return Ok(update.order),
-            Err(UpdateError::VersionConflict) if attempt < settings.version_conflict_attempts => {
-                attempt += 1;
-                current = orders
-                    .get(&current.order_id)
-                    .await?
-                    .ok_or_else(|| AppError::NotFound(format!("order {}", current.order_id)))?;
-            }
-            Err(e) => return Err(e.into()),
-        }
+    let order_id = current.order_id.clone();
+    let finished = optimistic::change(
+        orders,
+        &order_id,
+        settings.version_conflict_attempts,
+        Some(current),
+        || AppError::NotFound(format!("order {order_id}")),
+        |order| {
+            let change = decide(order)?;
+            Ok(Step::<Infallible>::Write(Box::new(OrderUpdate {
+                order: change.transition.order,
+                expected_version: order.version,
+                events: change.transition.events,
+                stock: change.stock,
+            })))
+        },
+    )
+    .await;
+    match finished {
+        Ok(Finished::Written(update)) => Ok(update.order),
+        Ok(Finished::Done(never)) => match never {},
+        Err(Conflict::Refused(error)) => Err(error),
+        Err(Conflict::Port(error)) => Err(error.into()),
+        // The client may try again.
+        Err(Conflict::KeptChanging { .. }) => Err(AppError::ConcurrentUpdate),
     }
 }
 
