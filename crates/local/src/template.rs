@@ -763,6 +763,27 @@ mod tests {
         assert_eq!(t.mappings[0].max_retries, 3);
     }
 
+    /// Lambda's Kafka default window (500 ms) applies only when the window is
+    /// absent; an explicit 0 is no window. The stack used to read both as
+    /// 500 ms, so the low-latency profile could not be measured.
+    #[test]
+    fn a_kafka_window_of_zero_is_none_and_an_absent_one_is_lambdas_500_ms() {
+        let mapping = |window: &str| {
+            format!(
+                "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    \
+                 Metadata: {{BuildProperties: {{Binary: f}}}}\n    Properties:\n      Events:\n        S:\n          \
+                 Type: MSK\n          Properties:\n            Topics: [t]\n            ConsumerGroupId: g\n{window}"
+            )
+        };
+        let window = |yaml: &str| Template::parse(&mapping(yaml)).unwrap().mappings[0].batching_window;
+        assert_eq!(window(""), std::time::Duration::from_millis(500));
+        assert_eq!(window("            MaximumBatchingWindowInSeconds: 0\n"), std::time::Duration::ZERO);
+        assert_eq!(
+            window("            MaximumBatchingWindowInSeconds: 2\n"),
+            std::time::Duration::from_secs(2)
+        );
+    }
+
     #[test]
     fn rates_are_read_and_anything_else_refused() {
         assert_eq!(parse_rate("rate(1 minute)"), Some(std::time::Duration::from_secs(60)));
