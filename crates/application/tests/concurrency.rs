@@ -9,8 +9,7 @@ use support::*;
 use async_trait::async_trait;
 use foodstream_application::AppError;
 use foodstream_application::consumers::{ConsumeError, apply_delivery_event, dispatch_delivery};
-use foodstream_application::ordering::{ChangePorts, accept_order, request_delivery};
-use foodstream_domain::events::OrderEventType;
+use foodstream_application::ordering::{ChangePorts, accept_order};
 use foodstream_domain::ids::{OrderId, StoreId, UserId};
 use foodstream_domain::order::{Order, OrderStatus};
 use foodstream_domain::ports::{
@@ -88,15 +87,7 @@ async fn an_api_change_that_keeps_losing_its_race_is_a_409_after_the_configured_
 async fn a_delivery_event_that_keeps_losing_its_race_is_retried_not_dropped() {
     let mut w = World::new().with_menu(&[("bibimbap", 9000, 10)]).await;
     w.register_rider("rider-1", "Gangnam-gu").await;
-    let id = w.place(&customer(), &[("bibimbap", 1)]).await.unwrap().order.order_id;
-    accept_order(w.change_ports(), &owner(), &id).await.unwrap();
-    request_delivery(w.change_ports(), &owner(), &id).await.unwrap();
-    let request = w
-        .store
-        .drain_outbox()
-        .into_iter()
-        .find(|e| e.event_type == OrderEventType::OrderDeliveryRequested)
-        .unwrap();
+    let (id, request) = w.delivery_requested().await;
     dispatch_delivery(&w.dispatch_ports(), &request, None).await.unwrap();
     let (_, deliveries, _) = split(&w.publisher.take());
     let orders = raced(&w.store);

@@ -7,10 +7,9 @@ use support::*;
 use async_trait::async_trait;
 use foodstream_application::Settings;
 use foodstream_application::consumers::dispatch_delivery;
-use foodstream_application::ordering::{accept_order, request_delivery};
 use foodstream_domain::Timestamp;
 use foodstream_domain::delivery::{Rider, RiderStatus, Zone};
-use foodstream_domain::events::{DeliveryEventType, OrderEventType};
+use foodstream_domain::events::DeliveryEventType;
 use foodstream_domain::ids::RiderId;
 use foodstream_domain::ports::{PortError, RiderRepository};
 use foodstream_memory::InMemoryStore;
@@ -65,15 +64,7 @@ impl RiderRepository for LaggingIndex<'_> {
 async fn a_lagging_rider_index_is_read_again_before_failing_the_delivery() {
     let w = World::new().with_menu(&[("bibimbap", 9000, 10)]).await;
     w.register_rider("r-1", "Gangnam-gu").await;
-    let id = w.place(&customer(), &[("bibimbap", 1)]).await.unwrap().order.order_id;
-    accept_order(w.change_ports(), &owner(), &id).await.unwrap();
-    request_delivery(w.change_ports(), &owner(), &id).await.unwrap();
-    let request = w
-        .store
-        .drain_outbox()
-        .into_iter()
-        .find(|e| e.event_type == OrderEventType::OrderDeliveryRequested)
-        .expect("the delivery request event");
+    let (_, request) = w.delivery_requested().await;
     let lagging = LaggingIndex(&w.store);
     let mut ports = w.dispatch_ports();
     ports.riders = &lagging;

@@ -127,6 +127,16 @@ async fn catalog_items_are_put_listed_and_read_by_key() {
     assert!(o.catalog.list_items(&StoreId::new("store-2")).await.unwrap().is_empty());
 }
 
+/// The order's item as stored, attribute by attribute.
+async fn raw_order(
+    o: &Orders,
+    id: &str,
+) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    let key = aws_sdk_dynamodb::types::AttributeValue::S(id.into());
+    let answer = o.client.get_item().table_name(&o.orders_table).key("order_id", key).send().await.unwrap();
+    answer.item.expect("the order's item")
+}
+
 #[tokio::test]
 async fn placement_is_one_transaction_that_takes_stock_stores_the_order_and_its_events() {
     let o = orders().await;
@@ -137,16 +147,7 @@ async fn placement_is_one_transaction_that_takes_stock_stores_the_order_and_its_
     let record = o.orders.find_idempotency(&UserId::new("c-1"), "k-1").await.unwrap().unwrap();
     assert_eq!(record.order_id.as_str(), "o-1");
     // The stored item carries the events of the change for the stream.
-    let raw = o
-        .client
-        .get_item()
-        .table_name(&o.orders_table)
-        .key("order_id", aws_sdk_dynamodb::types::AttributeValue::S("o-1".into()))
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
+    let raw = raw_order(&o, "o-1").await;
     let image: OrderImage = serde_dynamo::from_item(raw).unwrap();
     let events = order_events_of_change(&image, None).unwrap();
     assert_eq!(events, p.events);
@@ -196,16 +197,7 @@ async fn the_order_keeps_its_trace_on_the_item_through_its_changes() {
     let update =
         OrderUpdate { order: accepted.order, expected_version: 1, events: accepted.events, stock: None };
     o.orders.update(&update).await.unwrap();
-    let raw = o
-        .client
-        .get_item()
-        .table_name(&o.orders_table)
-        .key("order_id", aws_sdk_dynamodb::types::AttributeValue::S("o-1".into()))
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
+    let raw = raw_order(&o, "o-1").await;
     assert_eq!(raw[TRACE_ATTRIBUTE].as_s().unwrap(), &trace.to_string());
     let stored = o.orders.get(&OrderId::new("o-1")).await.unwrap().unwrap();
     assert_eq!((stored.version, stored.trace), (2, Some(trace)));

@@ -84,10 +84,6 @@ pub struct Stack {
     server: JoinHandle<()>,
 }
 
-/// The AWS configuration the stack and its functions use against the
-/// emulator (one builder for the stack, its functions and the tests).
-pub use foodstream_aws::{EMULATOR_CREDENTIALS as LOCAL_CREDENTIALS, emulator_config as aws_config};
-
 /// Where the gateway may listen: loopback, or elsewhere only when asked
 /// for and never with the secret everyone knows.
 pub fn check_api_address(
@@ -127,7 +123,7 @@ impl Stack {
             });
         }
         let names = Names { namespace: config.namespace.clone(), topic_prefix: config.topic_prefix.clone() };
-        let aws = aws_config(&config.aws_endpoint).await;
+        let aws = foodstream_aws::emulator_config(&config.aws_endpoint).await;
         let provisioned = provision::provision(&template, &names, &aws, &config.kafka_bootstrap).await?;
         if let Some(dir) = &config.log_dir {
             std::fs::create_dir_all(dir).map_err(|e| StackError::Other(format!("{}: {e}", dir.display())))?;
@@ -161,7 +157,7 @@ impl Stack {
                     queue_urls.get(target).cloned()
                 }
             })?;
-            let (key, secret) = LOCAL_CREDENTIALS;
+            let (key, secret) = foodstream_aws::EMULATOR_CREDENTIALS;
             environment.extend([
                 ("AWS_ENDPOINT_URL".to_string(), config.aws_endpoint.clone()),
                 ("AWS_REGION".to_string(), "us-east-1".to_string()),

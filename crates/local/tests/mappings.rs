@@ -51,6 +51,13 @@ async fn produce(bootstrap: &str, topic: &str, values: &[&str]) {
     }
 }
 
+/// The failure records on the queue (up to ten), as JSON.
+async fn failure_queue_records(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<Value> {
+    let received =
+        sqs.receive_message().queue_url(queue_url).max_number_of_messages(10).send().await.unwrap();
+    received.messages().iter().map(|m| serde_json::from_str(m.body().unwrap()).unwrap()).collect()
+}
+
 /// The echo function, appending every event it gets to `invocations`.
 fn echo_pool(invocations: &std::path::Path, max_instances: usize) -> Arc<FunctionPool> {
     Arc::new(FunctionPool::new(FunctionSpec {
@@ -177,10 +184,7 @@ async fn a_kafka_mapping_filters_retries_bisects_routes_failures_and_commits() {
     pool.shutdown().await;
 
     // The poison record, alone, reached the failure queue after 1 + 1 attempts.
-    let received =
-        sqs.receive_message().queue_url(&queue_url).max_number_of_messages(10).send().await.unwrap();
-    let messages: Vec<Value> =
-        received.messages().iter().map(|m| serde_json::from_str(m.body().unwrap()).unwrap()).collect();
+    let messages = failure_queue_records(&sqs, &queue_url).await;
     assert_eq!(messages.len(), 1, "{messages:?}");
     let failure = &messages[0];
     assert_eq!(failure["requestContext"]["condition"], "RetryAttemptsExhausted");
@@ -346,10 +350,7 @@ async fn a_record_older_than_the_maximum_age_goes_to_the_destination_uninvoked()
     poller.await.unwrap();
     pool.shutdown().await;
 
-    let received =
-        sqs.receive_message().queue_url(&queue_url).max_number_of_messages(10).send().await.unwrap();
-    let records: Vec<Value> =
-        received.messages().iter().map(|m| serde_json::from_str(m.body().unwrap()).unwrap()).collect();
+    let records = failure_queue_records(&sqs, &queue_url).await;
     assert_eq!(records.len(), 1, "{records:?}");
     assert_eq!(records[0]["requestContext"]["condition"], "RecordAgeExceeded");
     assert_eq!(records[0]["requestContext"]["approximateInvokeCount"], 0);

@@ -9,13 +9,15 @@ use foodstream_application::consumers::{
     DispatchPorts, NotifyPorts, Outcome, apply_delivery_event, collect_log, dispatch_delivery, notify,
     relay_order_events,
 };
-use foodstream_application::ordering::{ChangePorts, PlaceOrderPorts, PlacedOrder, place_order};
+use foodstream_application::ordering::{
+    ChangePorts, PlaceOrderPorts, PlacedOrder, accept_order, place_order, request_delivery,
+};
 use foodstream_application::refunds::PhotoPorts;
 use foodstream_application::views::OrderView;
 use foodstream_application::{AppError, Settings};
 use foodstream_domain::Timestamp;
 use foodstream_domain::catalog::MenuItemInput;
-use foodstream_domain::events::{DeliveryEvent, LogEvent, OrderEvent, decode, topics};
+use foodstream_domain::events::{DeliveryEvent, LogEvent, OrderEvent, OrderEventType, decode, topics};
 use foodstream_domain::identity::Caller;
 use foodstream_domain::order::{Address, LineInput, PlaceOrderInput};
 use foodstream_domain::ports::{CatalogRepository, OutgoingMessage};
@@ -157,6 +159,22 @@ impl World {
         trace: &TraceParent,
     ) -> Result<PlacedOrder, AppError> {
         place_order(self.place_ports(), caller, None, order_input(lines), Some(trace)).await
+    }
+
+    /// An order placed, accepted and sent for delivery: its id, and the
+    /// `OrderDeliveryRequested` event the relay would publish (the outbox is
+    /// drained, nothing is pumped).
+    pub async fn delivery_requested(&self) -> (String, OrderEvent) {
+        let id = self.place(&customer(), &[("bibimbap", 1)]).await.unwrap().order.order_id;
+        accept_order(self.change_ports(), &owner(), &id).await.unwrap();
+        request_delivery(self.change_ports(), &owner(), &id).await.unwrap();
+        let request = self
+            .store
+            .drain_outbox()
+            .into_iter()
+            .find(|e| e.event_type == OrderEventType::OrderDeliveryRequested)
+            .expect("the delivery request event");
+        (id, request)
     }
 
     pub async fn register_rider(&self, rider: &str, zone: &str) {

@@ -346,7 +346,7 @@ async fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
     }
 
     println!("\n== Ceilings of the emulators at concurrency {concurrency} (5 s each)\n");
-    let aws = foodstream_local::stack::aws_config(&aws_endpoint).await;
+    let aws = foodstream_aws::emulator_config(&aws_endpoint).await;
     let ceilings = bench::ceilings(&aws, &kafka, &format!("{run}.ceiling"), concurrency, 5).await;
     println!(
         "moto PutItem: {:.0} items/s; broker produce (acks=all, 512 B): {:.0} msgs/s",
