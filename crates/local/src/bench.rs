@@ -453,8 +453,10 @@ pub fn count_dynamodb_requests(recording: &str) -> DynamoCounts {
 }
 
 /// The emulators' own ceilings at the same concurrency: DynamoDB PutItem
-/// on moto, produce with acks=all on the broker.
+/// on moto (into a scratch copy of `shape`, a template table with a single
+/// string partition key), produce with acks=all on the broker.
 pub async fn ceilings(
+    shape: &foodstream_template::Table,
     aws: &aws_config::SdkConfig,
     bootstrap: &str,
     topic: &str,
@@ -463,22 +465,20 @@ pub async fn ceilings(
 ) -> (f64, f64) {
     let dynamodb = aws_sdk_dynamodb::Client::new(aws);
     let table = format!("bench-ceiling-{}", now_ms());
-    let scratch = crate::template::Table {
-        logical_id: "BenchCeiling".into(),
-        attributes: vec![("pk".into(), "S".into())],
-        key: vec![("pk".into(), "HASH".into())],
-        ..Default::default()
+    let key = match shape.key.as_slice() {
+        [only] => only.attribute_name.clone(),
+        _ => panic!("{}: the ceiling table needs a single partition key", shape.logical_id),
     };
-    let _ = crate::provision::create_table(&dynamodb, &scratch, &table).await;
+    foodstream_template::dynamodb::create_table(&dynamodb, shape, &table).await.expect("the ceiling table");
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for c in 0..concurrency {
-        let (dynamodb, table) = (dynamodb.clone(), table.clone());
+        let (dynamodb, table, key) = (dynamodb.clone(), table.clone(), key.clone());
         tasks.push(tokio::spawn(async move {
             let mut n = 0u64;
             while Instant::now() < deadline {
                 let item = aws_sdk_dynamodb::types::AttributeValue::S(format!("{c}-{n}"));
-                if dynamodb.put_item().table_name(&table).item("pk", item).send().await.is_ok() {
+                if dynamodb.put_item().table_name(&table).item(&key, item).send().await.is_ok() {
                     n += 1;
                 }
             }

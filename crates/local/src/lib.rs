@@ -16,4 +16,3 @@ pub mod provision;
 pub mod runtime;
 pub mod scenario;
 pub mod stack;
-pub mod template;

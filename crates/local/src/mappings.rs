@@ -11,9 +11,9 @@
 
 use crate::filter;
 use crate::runtime::{FunctionPool, InvokeOutcome};
-use crate::template::Mapping;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use foodstream_template::Mapping;
 use rdkafka::Message;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};

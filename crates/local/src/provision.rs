@@ -3,12 +3,9 @@
 //! failure queue. Idempotent: what exists is left as it is, so a second
 //! `make up` changes nothing.
 
-use crate::template::{Table, Template};
 use aws_config::SdkConfig;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
-};
+use foodstream_template::Template;
+use foodstream_template::dynamodb::create_table;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
@@ -73,7 +70,9 @@ pub async fn provision(
     let dynamodb = aws_sdk_dynamodb::Client::new(aws);
     for table in &template.tables {
         let name = names.table(&table.logical_id);
-        let created = create_table(&dynamodb, table, &name).await?;
+        let created = create_table(&dynamodb, table, &name)
+            .await
+            .map_err(|e| failed(format!("table {name}"), e.reason))?;
         done.note(created, format!("table {name}"));
     }
     let s3 =
@@ -103,88 +102,6 @@ pub async fn provision(
         done.note(created, format!("topic {topic}"));
     }
     Ok(done)
-}
-
-/// Creates `table` as `name` unless it exists; true when it was created.
-pub(crate) async fn create_table(
-    client: &aws_sdk_dynamodb::Client,
-    table: &Table,
-    name: &str,
-) -> Result<bool, ProvisionError> {
-    let what = || format!("table {name}");
-    if client.describe_table().table_name(name).send().await.is_ok() {
-        return Ok(false);
-    }
-    let keys = |key: &[(String, String)]| -> Result<Vec<KeySchemaElement>, ProvisionError> {
-        key.iter()
-            .map(|(attribute, kind)| {
-                KeySchemaElement::builder()
-                    .attribute_name(attribute)
-                    .key_type(KeyType::from(kind.as_str()))
-                    .build()
-                    .map_err(|e| failed(what(), e))
-            })
-            .collect()
-    };
-    let mut request = client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .set_key_schema(Some(keys(&table.key)?));
-    for (attribute, kind) in &table.attributes {
-        request = request.attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(attribute)
-                .attribute_type(ScalarAttributeType::from(kind.as_str()))
-                .build()
-                .map_err(|e| failed(what(), e))?,
-        );
-    }
-    for index in &table.indexes {
-        request = request.global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(&index.name)
-                .set_key_schema(Some(keys(&index.key)?))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::from(index.projection.as_str()))
-                        .build(),
-                )
-                .build()
-                .map_err(|e| failed(what(), e))?,
-        );
-    }
-    if let Some(view) = &table.stream_view {
-        request = request.stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::from(view.as_str()))
-                .build()
-                .map_err(|e| failed(what(), e))?,
-        );
-    }
-    match request.send().await {
-        Ok(_) => {}
-        // Another `up` won the race: the table exists, which is what we want.
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => return Ok(false),
-        Err(e) => return Err(failed(what(), aws_sdk_dynamodb::error::DisplayErrorContext(e))),
-    }
-    if let Some(attribute) = &table.ttl_attribute {
-        client
-            .update_time_to_live()
-            .table_name(name)
-            .time_to_live_specification(
-                TimeToLiveSpecification::builder()
-                    .attribute_name(attribute)
-                    .enabled(true)
-                    .build()
-                    .map_err(|e| failed(what(), e))?,
-            )
-            .send()
-            .await
-            .map_err(|e| failed(what(), aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
-    }
-    Ok(true)
 }
 
 /// Creates the template's topics with their partition counts (replication 1

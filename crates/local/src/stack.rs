@@ -6,7 +6,7 @@ use crate::gateway::{Gateway, RouteSpec};
 use crate::mappings::{self, Activity, Deliverer, FailureTarget, KafkaPollerSettings};
 use crate::provision::{self, Names};
 use crate::runtime::{FunctionPool, FunctionSpec};
-use crate::template::{FailureDestination, Source, Template};
+use foodstream_template::{FailureDestination, Source, Template};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -57,7 +57,7 @@ pub struct StackConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {
     #[error(transparent)]
-    Template(#[from] crate::template::TemplateError),
+    Template(#[from] foodstream_template::TemplateError),
     #[error(transparent)]
     Provision(#[from] provision::ProvisionError),
     #[error(

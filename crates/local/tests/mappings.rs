@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use foodstream_local::mappings::{self, Deliverer, FailureTarget, KafkaPollerSettings};
 use foodstream_local::runtime::{FunctionPool, FunctionSpec};
-use foodstream_local::template::{Mapping, Source};
+use foodstream_template::{Mapping, Source};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;

@@ -3,7 +3,7 @@
 //! nothing (what `make up` relies on when it starts again).
 
 use foodstream_local::provision::{Names, provision};
-use foodstream_local::template::Template;
+use foodstream_template::Template;
 use std::path::Path;
 
 #[tokio::test]

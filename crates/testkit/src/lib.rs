@@ -7,7 +7,7 @@
 pub mod schemas;
 
 use aws_config::SdkConfig;
-use foodstream_aws::schema::{self, TableSpec};
+use foodstream_aws::schema::TableSpec;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -45,14 +45,18 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{nanos}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst))
 }
 
-/// Creates the tables of `specs` under a unique prefix; returns their names
-/// in the same order.
+/// Creates the tables of `specs` under a unique prefix, each as
+/// `infra/template.yaml` declares it; returns their names in the same order.
 pub async fn tables(client: &aws_sdk_dynamodb::Client, specs: &[TableSpec]) -> Vec<String> {
+    let template = foodstream_template::project_template().expect("infra/template.yaml reads");
     let prefix = unique("it");
     let mut names = Vec::new();
     for spec in specs {
+        let table = template
+            .table(spec.logical_id)
+            .unwrap_or_else(|| panic!("{} is not a table of the template", spec.logical_id));
         let name = format!("{prefix}-{}", spec.logical_id);
-        schema::create_table(client, spec, &name).await.expect("table created");
+        foodstream_template::dynamodb::create_table(client, table, &name).await.expect("table created");
         names.push(name);
     }
     names

@@ -211,7 +211,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             say(format!("{} resources already there", stack.provisioned.existing.len()));
             let settings_of = |name: &str| {
                 parameters.get(name).cloned().or_else(|| {
-                    foodstream_local::template::Template::load(&template)
+                    foodstream_template::Template::load(&template)
                         .ok()
                         .and_then(|t| t.parameters.get(name).cloned().flatten())
                 })
@@ -347,7 +347,12 @@ async fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
 
     println!("\n== Ceilings of the emulators at concurrency {concurrency} (5 s each)\n");
     let aws = foodstream_aws::emulator_config(&aws_endpoint).await;
-    let ceilings = bench::ceilings(&aws, &kafka, &format!("{run}.ceiling"), concurrency, 5).await;
+    // PutItem into a copy of a table of the template with a single string key.
+    let shape = foodstream_template::Template::load(&template)?
+        .table("IdempotencyTable")
+        .cloned()
+        .ok_or("the template has no IdempotencyTable")?;
+    let ceilings = bench::ceilings(&shape, &aws, &kafka, &format!("{run}.ceiling"), concurrency, 5).await;
     println!(
         "moto PutItem: {:.0} items/s; broker produce (acks=all, 512 B): {:.0} msgs/s",
         ceilings.0, ceilings.1

@@ -5,6 +5,13 @@
 //! environment uses into local values (table and bucket names, parameter
 //! values with overrides). Anything else is an error naming the function and
 //! the variable, never a silent default.
+//!
+//! The local stack runs from this model, and the tables of the tests and
+//! the bench are created from it ([`dynamodb::create_table`]): the template
+//! is the one description of the infrastructure.
+
+pub mod dynamodb;
+mod tables;
 
 use serde_norway::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -114,27 +121,7 @@ pub fn parse_rate(expression: &str) -> Option<std::time::Duration> {
     Some(std::time::Duration::from_secs(count * seconds))
 }
 
-/// A DynamoDB table as the template declares it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Table {
-    pub logical_id: String,
-    /// (name, S|N|B)
-    pub attributes: Vec<(String, String)>,
-    /// (name, HASH|RANGE)
-    pub key: Vec<(String, String)>,
-    pub indexes: Vec<Index>,
-    /// `StreamSpecification.StreamViewType`, when the table has a stream.
-    pub stream_view: Option<String>,
-    /// The TTL attribute, when enabled.
-    pub ttl_attribute: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Index {
-    pub name: String,
-    pub key: Vec<(String, String)>,
-    pub projection: String,
-}
+pub use tables::{AttributeType, Index, KeyElement, KeyType, ProjectionType, StreamViewType, Table};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Topic {
@@ -257,7 +244,7 @@ impl Template {
                 "AWS::Serverless::Function" => {
                     template.add_function(&logical, resource, &properties, globals, global_env)?
                 }
-                "AWS::DynamoDB::Table" => template.tables.push(Table::parse(&logical, &properties)?),
+                "AWS::DynamoDB::Table" => template.tables.push(Table::from_properties(&logical, properties)?),
                 "AWS::S3::Bucket" => template.buckets.push(logical),
                 "AWS::SQS::Queue" => template.queues.push(logical),
                 "AWS::MSK::Topic" => {
@@ -613,63 +600,21 @@ impl Template {
     pub fn function(&self, binary: &str) -> Option<&Function> {
         self.functions.iter().find(|f| f.binary == binary)
     }
-}
 
-fn key_schema(logical: &str, value: Option<&Value>) -> Result<Vec<(String, String)>, TemplateError> {
-    let elements =
-        value.and_then(Value::as_sequence).ok_or_else(|| invalid(format!("{logical}: no KeySchema")))?;
-    elements
-        .iter()
-        .map(|e| {
-            let name = get(e, "AttributeName").and_then(text);
-            let kind = get(e, "KeyType").and_then(text);
-            name.zip(kind).ok_or_else(|| invalid(format!("{logical}: a key without AttributeName/KeyType")))
-        })
-        .collect()
-}
-
-impl Table {
-    fn parse(logical: &str, properties: &Value) -> Result<Table, TemplateError> {
-        let attributes = get(properties, "AttributeDefinitions")
-            .and_then(Value::as_sequence)
-            .into_iter()
-            .flatten()
-            .map(|a| {
-                let name = get(a, "AttributeName").and_then(text);
-                let kind = get(a, "AttributeType").and_then(text);
-                name.zip(kind).ok_or_else(|| invalid(format!("{logical}: an attribute without name/type")))
-            })
-            .collect::<Result<_, _>>()?;
-        let mut indexes = Vec::new();
-        for index in
-            get(properties, "GlobalSecondaryIndexes").and_then(Value::as_sequence).into_iter().flatten()
-        {
-            indexes.push(Index {
-                name: get(index, "IndexName")
-                    .and_then(text)
-                    .ok_or_else(|| invalid(format!("{logical}: an index without IndexName")))?,
-                key: key_schema(logical, get(index, "KeySchema"))?,
-                projection: get(index, "Projection")
-                    .and_then(|p| get(p, "ProjectionType"))
-                    .and_then(text)
-                    .unwrap_or_else(|| "ALL".into()),
-            });
-        }
-        let ttl = get(properties, "TimeToLiveSpecification");
-        Ok(Table {
-            logical_id: logical.to_owned(),
-            attributes,
-            key: key_schema(logical, get(properties, "KeySchema"))?,
-            indexes,
-            stream_view: get(properties, "StreamSpecification")
-                .and_then(|s| get(s, "StreamViewType"))
-                .and_then(text),
-            ttl_attribute: ttl
-                .filter(|t| get(t, "Enabled").and_then(Value::as_bool).unwrap_or(false))
-                .and_then(|t| get(t, "AttributeName"))
-                .and_then(text),
-        })
+    pub fn table(&self, logical_id: &str) -> Option<&Table> {
+        self.tables.iter().find(|t| t.logical_id == logical_id)
     }
+}
+
+/// This checkout's `infra/template.yaml`, for the tests, the bench and the
+/// tools run from the workspace (a deployed function never reads it).
+pub fn project_template_path() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/template.yaml")
+}
+
+/// This checkout's template, with its parameters' defaults.
+pub fn project_template() -> Result<Template, TemplateError> {
+    Template::load(&project_template_path())
 }
 
 #[cfg(test)]
@@ -677,7 +622,7 @@ mod tests {
     use super::*;
 
     fn project_template() -> Template {
-        Template::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/template.yaml")).unwrap()
+        super::project_template().unwrap()
     }
 
     #[test]
@@ -710,11 +655,11 @@ mod tests {
         let relay = t.mappings.iter().find(|m| m.function == "order-outbox-relay").unwrap();
         assert_eq!(relay.source, Source::TableStream { table: "OrdersTable".into() });
         assert_eq!(relay.filters[0]["eventName"][1], "MODIFY");
-        let orders = t.tables.iter().find(|t| t.logical_id == "OrdersTable").unwrap();
-        assert_eq!(orders.key, [("order_id".to_string(), "HASH".to_string())]);
+        let orders = t.table("OrdersTable").unwrap();
+        assert_eq!(orders.key, [KeyElement { attribute_name: "order_id".into(), key_type: KeyType::Hash }]);
         assert_eq!(orders.indexes.len(), 3);
-        assert_eq!(orders.stream_view.as_deref(), Some("NEW_AND_OLD_IMAGES"));
-        let idempotency = t.tables.iter().find(|t| t.logical_id == "IdempotencyTable").unwrap();
+        assert_eq!(orders.stream_view, Some(StreamViewType::NewAndOldImages));
+        let idempotency = t.table("IdempotencyTable").unwrap();
         assert_eq!(idempotency.ttl_attribute.as_deref(), Some("expires_at"));
         assert!(t.routes.contains(&Route {
             method: "POST".into(),
@@ -735,7 +680,7 @@ mod tests {
             dispatcher.timeout_seconds
         );
         // The parameter refuses what the functions would refuse at start.
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/template.yaml");
+        let path = project_template_path();
         let raw: Value = serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let parameter = get(&raw, "Parameters").and_then(|p| get(p, "DeliveryDurationMs")).unwrap();
         assert_eq!(get(parameter, "MaxValue").and_then(text), Some(max_ms.to_string()));
@@ -796,7 +741,7 @@ mod tests {
 
     #[test]
     fn the_batching_windows_follow_their_parameter_and_an_unknown_override_is_an_error() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/template.yaml");
+        let path = project_template_path();
         let windows = |t: &Template| {
             t.mappings
                 .iter()
