@@ -119,5 +119,5 @@ down: ## Stop everything the project started: the stack, its function instances,
 
 .PHONY: demo
 demo: up ## Bring the local stack up and play the whole SPEC scenario through its HTTP API, then print the timeline
-	@$(CARGO) run --quiet --locked -p foodstream-local --bin foodstream-local -- scenario
+	@$(CARGO) run --quiet --locked -p foodstream-harness --bin foodstream-harness -- scenario
 	@echo "The stack is still up: make logs, make token, make down."

@@ -2,7 +2,7 @@
 # make bench: the figures, each next to its floor or ceiling.
 #   1. criterion: a Kafka batch decoded and handled, and an API request
 #      handled, with the in-memory adapters, next to plain serde_json parsing;
-#   2. the release binaries on the local stack (foodstream-local bench):
+#   2. the release binaries on the local stack (foodstream-harness bench):
 #      cold starts next to a hello-world lambda_runtime binary, the emulators'
 #      ceilings, then for each batching profile of the template (low latency,
 #      economical) the end-to-end load and its cost per million orders;
@@ -46,13 +46,13 @@ PY
 
 echo
 echo "== building the release binaries (functions, hello-lambda, the stack)"
-packages=(-p lambda-floor -p foodstream-local)
+packages=(-p lambda-floor -p foodstream-harness)
 for dir in functions/*/; do packages+=(-p "$(basename "$dir")"); done
 cargo build --release --locked --bins "${packages[@]}"
 
 scripts/emulators.sh up --owned "$owned"
 trap 'scripts/emulators.sh down --owned "$owned"; rm -rf "$summary_dir"' EXIT
-"$target/release/foodstream-local" bench --bin-dir "$target/release" \
+"$target/release/foodstream-harness" bench --bin-dir "$target/release" \
   --seconds "${BENCH_SECONDS:-20}" --concurrency "${BENCH_CONCURRENCY:-8}" --rate "${BENCH_RATE:-5}" \
   --summary-json "$summary_dir/stack.json"
 

@@ -64,13 +64,13 @@ build() {
 
 measure() {
   local name
-  cargo build --locked -p foodstream-local --bin foodstream-local
+  cargo build --locked -p foodstream-harness --bin foodstream-harness
   local target
   target=$(cargo metadata --format-version 1 --no-deps --locked | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
   for name in $(selected "$@"); do
     [ -f "$base/$name/dist/build.json" ] || { echo "$name: not built yet" >&2; continue; }
     echo "== $name"
-    "$target/debug/foodstream-local" bench --bin-dir "$base/$name/dist/bin" --cold-starts-only \
+    "$target/debug/foodstream-harness" bench --bin-dir "$base/$name/dist/bin" --cold-starts-only \
       --launcher "qemu-aarch64 -L /usr/aarch64-linux-gnu" --json "$base/$name/cold-starts.json"
   done
 }

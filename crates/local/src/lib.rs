@@ -4,15 +4,13 @@
 //! Lambda Runtime API ([`runtime`]), fed by an emulated API Gateway HTTP API
 //! ([`gateway`], [`jwt`]) and emulated event source mappings ([`mappings`],
 //! [`filter`]); [`provision`] creates what the template declares and
-//! [`stack`] puts it all together; [`bench`] measures it (`make bench`). [`scenario`] is a client of our own that
-//! plays SPEC section 2 through the HTTP API and prints its timeline.
+//! [`stack`] puts it all together. Clients of the stack (the scenario of
+//! `make demo`, the bench of `make bench`) are `foodstream-harness`.
 
-pub mod bench;
 pub mod filter;
 pub mod gateway;
 pub mod jwt;
 pub mod mappings;
 pub mod provision;
 pub mod runtime;
-pub mod scenario;
 pub mod stack;

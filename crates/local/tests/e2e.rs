@@ -11,7 +11,7 @@
 
 mod support;
 
-use foodstream_local::scenario::{self, ScenarioConfig};
+use foodstream_harness::scenario::{self, ScenarioConfig};
 use foodstream_testkit::schemas::Schemas;
 use std::collections::BTreeMap;
 use std::time::Duration;

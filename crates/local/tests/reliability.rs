@@ -161,14 +161,7 @@ async fn every_batch_again_and_old_batches_after_new_ones_change_nothing() {
                 200,
             )
             .await;
-        let sent = foodstream_local::scenario::upload_photo(
-            &first.http,
-            &upload,
-            "image/png",
-            vec![0x89, b'P', b'N', b'G'],
-        )
-        .await
-        .unwrap();
+        let sent = first.api.upload_photo(&upload, "image/png", vec![0x89, b'P', b'N', b'G']).await.unwrap();
         assert!(sent.status().is_success(), "{sent:?}");
         first
             .expect(

@@ -200,7 +200,7 @@ async fn every_route_refuses_whoever_may_not_call_it_and_leaks_nothing() {
 }
 
 /// The fields a 400 names.
-fn fields(answer: &support::HttpAnswer) -> Vec<String> {
+fn fields(answer: &foodstream_harness::api::ApiAnswer) -> Vec<String> {
     answer.body["error"]["details"]["fields"]
         .as_array()
         .into_iter()
@@ -219,8 +219,9 @@ async fn bad_bodies_get_a_4xx_naming_the_field_and_the_reason_and_write_nothing(
     let customer = t.token(&format!("customer-{}", t.run), "customer", None);
     let raw = |token: &str, method: Method, path: &str, body: Vec<u8>| {
         let request = t
-            .http
-            .request(method, format!("{}{path}", t.stack.api_url))
+            .api
+            .http()
+            .request(method, format!("{}{path}", t.api.base_url()))
             .bearer_auth(token)
             .header("content-type", "application/json")
             .body(body);
@@ -228,7 +229,7 @@ async fn bad_bodies_get_a_4xx_naming_the_field_and_the_reason_and_write_nothing(
             let response = request.send().await.unwrap();
             let status = response.status().as_u16();
             let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap_or(Value::Null);
-            support::HttpAnswer { status, body }
+            foodstream_harness::api::ApiAnswer { status, body }
         }
     };
 

@@ -71,18 +71,20 @@ async fn one_order_is_one_trace_across_every_function() {
 
     // A client that sends its own trace has it continued.
     let client_trace = "4bf92f3577b34da6a3ce929d0e0e4736";
-    let response = t
-        .http
-        .request(Method::POST, format!("{}/orders", t.stack.api_url))
-        .bearer_auth(&customer)
-        .header("traceparent", format!("00-{client_trace}-00f067aa0ba902b7-01"))
-        .json(&shop.order(1))
-        .send()
+    let traceparent = format!("00-{client_trace}-00f067aa0ba902b7-01");
+    let placed = t
+        .api
+        .send(
+            Some(&customer),
+            Method::POST,
+            "/orders",
+            Some(&shop.order(1)),
+            &[("traceparent", &traceparent)],
+        )
         .await
         .unwrap();
-    assert_eq!(response.status(), 201);
-    let traced: serde_json::Value = response.json().await.unwrap();
-    let traced = traced["order_id"].as_str().unwrap().to_owned();
+    assert_eq!(placed.status, 201, "{}", placed.body);
+    let traced = placed.body["order_id"].as_str().unwrap().to_owned();
     t.expect(&shop.owner, Method::POST, &format!("/orders/{traced}/accept"), None, 200).await;
     t.expect(&shop.owner, Method::POST, &format!("/orders/{traced}/delivery-requests"), None, 202).await;
     t.wait_until(&customer, &format!("/orders/{traced}"), Duration::from_secs(30), |o| {

@@ -3,13 +3,13 @@
 //! - `up`: provisions what `infra/template.yaml` declares and serves the
 //!   stack in the foreground until SIGINT or SIGTERM (`make up` runs it in
 //!   the background);
-//! - `scenario`: plays SPEC section 2 against a running stack and prints the
-//!   timeline (`make demo`);
 //! - `token`: mints a bearer token the local gateway accepts (`make token`).
+//!
+//! The scenario (`make demo`) and the bench (`make bench`) drive the stack
+//! from outside: `foodstream-harness`.
 
 use clap::{Parser, Subcommand};
 use foodstream_local::jwt::{self, Claims};
-use foodstream_local::scenario::{self, ScenarioConfig};
 use foodstream_local::stack::{Stack, StackConfig};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -24,6 +24,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per run: the size of the larger variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run the stack in the foreground until interrupted.
@@ -68,19 +70,6 @@ enum Command {
         #[arg(long, default_value = "")]
         launcher: String,
     },
-    /// Play the whole scenario against a running stack and print its timeline.
-    Scenario {
-        /// Default: the running stack's (from --settings), else http://127.0.0.1:3000.
-        #[arg(long)]
-        api: Option<String>,
-        #[arg(long, env = "KAFKA_BOOTSTRAP_SERVERS", default_value = "127.0.0.1:9092")]
-        kafka: String,
-        /// The settings `up` wrote (refund window, delivery time).
-        #[arg(long, default_value = ".local/run/stack.json")]
-        settings: PathBuf,
-    },
-    /// Measure cold starts, end-to-end load and cost (`make bench`).
-    Bench(BenchArgs),
     /// Print a bearer token for the local API (HS256, LOCAL_JWT_SECRET).
     Token {
         /// customer, owner or operator
@@ -96,45 +85,6 @@ enum Command {
         #[arg(long, default_value_t = 3600)]
         ttl: u64,
     },
-}
-
-#[derive(clap::Args)]
-struct BenchArgs {
-    #[arg(long, default_value = "infra/template.yaml")]
-    template: PathBuf,
-    /// Where the (release) function binaries and hello-lambda are.
-    #[arg(long)]
-    bin_dir: PathBuf,
-    #[arg(long, default_value = "events")]
-    events: PathBuf,
-    #[arg(long, env = "AWS_ENDPOINT_URL", default_value = "http://127.0.0.1:4566")]
-    aws_endpoint: String,
-    #[arg(long, env = "KAFKA_BOOTSTRAP_SERVERS", default_value = "127.0.0.1:9092")]
-    kafka: String,
-    /// How long the load runs.
-    #[arg(long, default_value_t = 20)]
-    seconds: u64,
-    /// Clients placing orders at once.
-    #[arg(long, default_value_t = 8)]
-    concurrency: usize,
-    /// Orders per second offered during the load.
-    #[arg(long, default_value_t = 5.0)]
-    rate: f64,
-    /// Run every binary under this command ("qemu-aarch64 -L
-    /// /usr/aarch64-linux-gnu" for arm64 bootstraps).
-    #[arg(long, default_value = "")]
-    launcher: String,
-    /// Measure the cold starts only (scripts/measure-release-profiles.sh).
-    #[arg(long)]
-    cold_starts_only: bool,
-    /// Also write the cold starts to this JSON file.
-    #[arg(long)]
-    json: Option<PathBuf>,
-    /// Write every figure of the run, with its floor or ceiling and the
-    /// machine, to this JSON file (`make bench` prints it as its
-    /// `bench-summary:` line).
-    #[arg(long)]
-    summary_json: Option<PathBuf>,
 }
 
 fn say(line: String) {
@@ -236,305 +186,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let _ = std::fs::remove_file(state_dir.join("stack.json"));
             say("stopped".into());
         }
-        Command::Bench(args) => bench(args).await?,
-        Command::Scenario { api, kafka, settings } => {
-            let settings: serde_json::Value = std::fs::read(&settings)
-                .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok())
-                .unwrap_or_default();
-            let api = api
-                .or_else(|| settings["api_url"].as_str().map(String::from))
-                .unwrap_or_else(|| "http://127.0.0.1:3000".into());
-            let config = ScenarioConfig {
-                api,
-                kafka_bootstrap: kafka,
-                topic_prefix: settings["topic_prefix"].as_str().unwrap_or_default().to_owned(),
-                jwt_secret: jwt::secret_from_env(),
-                delivery_duration: Duration::from_millis(
-                    settings["delivery_duration_ms"].as_u64().unwrap_or(1000),
-                ),
-                refund_window: Duration::from_secs(settings["refund_window_seconds"].as_u64().unwrap_or(600)),
-                settle_timeout: Duration::from_secs(60),
-                run_id: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
-            };
-            println!("Playing SPEC section 2 against {} (run {}) ...", config.api, config.run_id);
-            let report = scenario::play(&config).await?;
-            println!("\n{}", report.timeline());
-            if config.refund_window > Duration::from_secs(30) {
-                println!(
-                    "(The refund window is {} s, too long to wait out here; `make down` then \
-                     `make demo REFUND_WINDOW_SECONDS=5` plays the late refund too.)",
-                    config.refund_window.as_secs()
-                );
-            }
-        }
     }
     Ok(())
-}
-
-async fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let BenchArgs {
-        template,
-        bin_dir,
-        events,
-        aws_endpoint,
-        kafka,
-        seconds,
-        concurrency,
-        rate,
-        launcher,
-        cold_starts_only,
-        json,
-        summary_json,
-    } = args;
-    let launcher: Vec<String> = launcher.split_whitespace().map(String::from).collect();
-    use foodstream_local::bench;
-    use foodstream_local::runtime::FunctionSpec;
-    let secret = jwt::secret_from_env();
-    let start_stack = |parameters: BTreeMap<String, String>| {
-        let run = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-        let config = StackConfig {
-            template: template.clone(),
-            bin_dir: bin_dir.clone(),
-            namespace: run.clone(),
-            group_prefix: format!("{run}-"),
-            topic_prefix: format!("{run}."),
-            api_addr: "127.0.0.1:0".parse().expect("a socket address"),
-            aws_endpoint: aws_endpoint.clone(),
-            kafka_bootstrap: kafka.clone(),
-            parameters,
-            max_instances: concurrency.max(1),
-            log_dir: Some(PathBuf::from(".local/logs/bench").join(&run)),
-            state_dir: None,
-            jwt_secret: secret.clone(),
-            activity: Arc::new(|_| {}),
-            first_retry_backoff: Duration::from_millis(200),
-            schedule_every: None,
-            allow_non_loopback: false,
-            launcher: launcher.clone(),
-        };
-        async move { Stack::start(config).await.map(|stack| (stack, run)) }
-    };
-    let (stack, run) = start_stack(BTreeMap::new()).await?;
-
-    println!(
-        "== Cold start: init and first call of every function on its events/ payload, under the local Runtime API host\n"
-    );
-    let floor = FunctionSpec {
-        name: "hello-lambda (floor)".into(),
-        binary: bin_dir.join("hello-lambda"),
-        environment: BTreeMap::new(),
-        timeout: Duration::from_secs(10),
-        memory_mb: 128,
-        max_instances: 1,
-        log_file: None,
-        launcher: launcher.clone(),
-        active_tracing: false,
-    };
-    let (floor, rows) = bench::cold_starts(&stack, &events, floor).await;
-    bench::print_cold_starts(&floor, &rows);
-    let cold_starts = bench::cold_starts_json(&floor, &rows);
-    if let Some(path) = json {
-        std::fs::write(&path, cold_starts.to_string())?;
-    }
-    for pool in stack.pools().values() {
-        pool.shutdown().await;
-    }
-    if cold_starts_only {
-        stack.stop().await;
-        return Ok(());
-    }
-
-    println!("\n== Ceilings of the emulators at concurrency {concurrency} (5 s each)\n");
-    let aws = foodstream_aws::emulator_config(&aws_endpoint).await;
-    // PutItem into a copy of a table of the template with a single string key.
-    let shape = foodstream_template::Template::load(&template)?
-        .table("IdempotencyTable")
-        .cloned()
-        .ok_or("the template has no IdempotencyTable")?;
-    let ceilings = bench::ceilings(&shape, &aws, &kafka, &format!("{run}.ceiling"), concurrency, 5).await;
-    println!(
-        "moto PutItem: {:.0} items/s; broker produce (acks=all, 512 B): {:.0} msgs/s",
-        ceilings.0, ceilings.1
-    );
-    stack.stop().await;
-
-    // The same load on a fresh stack per batching profile of the template.
-    let mut profiles = Vec::new();
-    for (profile, window) in [("low-latency", "0"), ("economical", "1")] {
-        let parameters = BTreeMap::from([("ConsumerBatchingWindowSeconds".to_string(), window.to_string())]);
-        let (stack, run) = start_stack(parameters).await?;
-        println!(
-            "\n== {profile} (ConsumerBatchingWindowSeconds={window}): end-to-end load through the gateway, \
-             {rate} orders/s offered by {concurrency} clients for {seconds} s, one order in 5 delivered\n"
-        );
-        let before: BTreeMap<String, foodstream_local::runtime::PoolStats> =
-            stack.pools().iter().map(|(name, pool)| (name.clone(), pool.stats())).collect();
-        let settings = bench::LoadSettings {
-            seconds,
-            concurrency,
-            rate,
-            deliver_every: 5,
-            kafka_bootstrap: kafka.clone(),
-            topic_prefix: format!("{run}."),
-            jwt_secret: secret.clone(),
-            run: run.clone(),
-            settle: Duration::from_secs(90),
-            record_dynamodb_at: None,
-        };
-        let report = bench::load(&stack, &settings).await;
-        bench::print_load(&report, ceilings, rate);
-
-        println!(
-            "\n{profile}: cost per million orders on AWS (Lambda and API Gateway), from the durations measured under load\n"
-        );
-        let delivered = report.delivered_latency_ms.len();
-        // Per order: POST /orders; per delivered order also accept and delivery-requests.
-        let api_requests = report.orders + 2 * delivered;
-        let (total, per_function) =
-            bench::cost_per_million_orders(&stack, report.orders, api_requests, &before);
-        for (name, dollars) in &per_function {
-            println!("  {name:<34} ${dollars:>8.2}");
-        }
-        println!("  {:<34} ${total:>8.2} per million orders", "total");
-        profiles.push(bench::profile_json(profile, window, &report, total));
-        stack.stop().await;
-    }
-    let throughput =
-        throughput(&start_stack, ceilings.0, concurrency, &kafka, &secret, &aws_endpoint).await?;
-
-    let prices = &bench::PRICES;
-    println!(
-        "  (prices, us-east-1 on demand: Lambda arm64 ${}/GB-s and ${}/M requests, HTTP API ${}/M requests; \
-         durations measured on this machine's x86_64 CPU, billed rounded up to 1 ms at each function's MemorySize; \
-         DynamoDB, MSK, S3 and data transfer not included)",
-        prices.lambda_gb_second, prices.lambda_per_million_requests, prices.http_api_per_million_requests
-    );
-    let summary = serde_json::json!({
-        "machine": bench::machine(),
-        "settings": {"seconds": seconds, "concurrency": concurrency, "rate_offered": rate},
-        "cold_starts": cold_starts,
-        "ceilings": {"moto_put_item_per_s": ceilings.0, "broker_produce_msgs_per_s": ceilings.1},
-        "profiles": profiles,
-        "throughput": throughput,
-    });
-    if let Some(path) = summary_json {
-        std::fs::write(&path, summary.to_string())?;
-    }
-    Ok(())
-}
-
-/// DynamoDB writes per order (moto's recorder), the order rate moto's
-/// PutItem ceiling allows at that many writes, and the highest open-loop
-/// rate, as a share of that ceiling, at which the pipeline keeps up: every
-/// order notified and every delivery done within 5 s of the last order.
-async fn throughput<F, Fut>(
-    start_stack: &F,
-    moto_put_items_per_s: f64,
-    concurrency: usize,
-    kafka: &str,
-    secret: &str,
-    aws_endpoint: &str,
-) -> Result<serde_json::Value, Box<dyn std::error::Error>>
-where
-    F: Fn(BTreeMap<String, String>) -> Fut,
-    Fut: std::future::Future<Output = Result<(Stack, String), foodstream_local::stack::StackError>>,
-{
-    use foodstream_local::bench;
-    let (stack, run) = start_stack(BTreeMap::new()).await?;
-    let settings = |step: &str, rate: f64, seconds: u64, settle: u64, record: bool| bench::LoadSettings {
-        seconds,
-        concurrency,
-        rate,
-        deliver_every: 5,
-        kafka_bootstrap: kafka.to_owned(),
-        topic_prefix: format!("{run}."),
-        jwt_secret: secret.to_owned(),
-        run: format!("{run}-{step}"),
-        settle: Duration::from_secs(settle),
-        record_dynamodb_at: record.then(|| aws_endpoint.to_owned()),
-    };
-    println!(
-        "\n== Throughput: DynamoDB requests per order (moto's recorder, 10 s at 5 orders/s, economical profile)\n"
-    );
-    let counted = bench::load(&stack, &settings("count", 5.0, 10, 90, true)).await;
-    let counts = counted.dynamodb.unwrap_or_default();
-    let orders = counted.orders.max(1) as f64;
-    let dynamodb_dollars = bench::dynamodb_cost_per_million_orders(&counts, orders);
-    let writes_per_order = counts.item_writes as f64 / orders;
-    let ceiling = moto_put_items_per_s / writes_per_order.max(0.001);
-    println!(
-        "per order (one in 5 delivered): {writes_per_order:.1} item writes ({:.1} of them transactional), {:.1} reads, {:.1} requests",
-        counts.transactional_item_writes as f64 / orders,
-        counts.reads as f64 / orders,
-        counts.requests as f64 / orders
-    );
-    println!(
-        "DynamoDB on demand: ${dynamodb_dollars:.2} per million orders (transactional writes at twice the units, reads as strongly consistent)"
-    );
-    println!(
-        "ceiling: moto's {moto_put_items_per_s:.0} PutItem/s / {writes_per_order:.1} writes = {ceiling:.1} orders/s"
-    );
-    let mut steps = Vec::new();
-    let mut highest = 0.0;
-    for share in [0.25, 0.5, 0.75, 1.0] {
-        let rate = ceiling * share;
-        let placing = |stack: &Stack| stack.pools().get("place-order").map(|pool| pool.stats());
-        let before = placing(&stack);
-        let report =
-            bench::load(&stack, &settings(&format!("{}", (share * 100.0) as u32), rate, 10, 5, false)).await;
-        // Where a placement's time goes: inside the function (its DynamoDB
-        // calls) or before it.
-        let place_order_ms = match (before, placing(&stack)) {
-            (Some(b), Some(a)) if a.invocations > b.invocations => {
-                Some((a.busy - b.busy).as_secs_f64() * 1000.0 / (a.invocations - b.invocations) as f64)
-            }
-            _ => None,
-        };
-        let placed = report.orders as f64 / report.seconds.max(0.001);
-        // Open loop: the rate offered must also be the rate placed.
-        let kept_up = report.errors == 0 && placed >= 0.9 * rate && report.drained_after_seconds.is_some();
-        println!(
-            "offered {rate:.1} orders/s ({:.0}% of the ceiling): placed {placed:.1}/s (place-order: {} ms a call in the function, warm-up included), {} failed, {}",
-            share * 100.0,
-            place_order_ms.map_or("?".to_owned(), |ms| format!("{ms:.0}")),
-            report.errors,
-            match report.drained_after_seconds {
-                Some(s) => format!("drained {s:.1} s after the last order"),
-                None => format!(
-                    "still behind 5 s after the last order ({} not notified, {} not delivered)",
-                    report.lost_notifications, report.lost_deliveries
-                ),
-            }
-        );
-        steps.push(serde_json::json!({
-            "offered_orders_per_s": rate, "share_of_ceiling": share, "placed_orders_per_s": placed,
-            "failed_requests": report.errors, "drained_after_seconds": report.drained_after_seconds,
-            "place_order_ms_in_function": place_order_ms,
-            "kept_up": kept_up,
-        }));
-        if !kept_up {
-            break;
-        }
-        highest = rate;
-    }
-    println!(
-        "highest rate that kept up (placed at 90% of the offered rate or more, drained within 5 s): \
-         {highest:.1} orders/s = {:.0}% of the ceiling (goal: 50%)",
-        100.0 * highest / ceiling.max(0.001)
-    );
-    stack.stop().await;
-    Ok(serde_json::json!({
-        "dynamodb_per_order": {
-            "item_writes": writes_per_order,
-            "transactional_item_writes": counts.transactional_item_writes as f64 / orders,
-            "reads": counts.reads as f64 / orders,
-            "requests": counts.requests as f64 / orders,
-        },
-        "dynamodb_dollars_per_million_orders": dynamodb_dollars,
-        "ceiling_orders_per_s": ceiling,
-        "highest_kept_up_orders_per_s": highest,
-        "share_of_ceiling": highest / ceiling.max(0.001),
-        "steps": steps,
-    }))
 }

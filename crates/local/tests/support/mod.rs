@@ -5,6 +5,7 @@
 
 #![allow(dead_code)] // each test binary uses a part
 
+use foodstream_harness::api::{ApiAnswer, ApiClient};
 use foodstream_local::jwt::{self, Claims};
 use foodstream_local::stack::{Stack, StackConfig};
 use reqwest::Method;
@@ -81,13 +82,9 @@ pub struct TestStack {
     pub run: String,
     pub topic_prefix: String,
     pub activity: Arc<Mutex<Vec<String>>>,
-    pub http: reqwest::Client,
+    /// The API client the scenario and the bench use too.
+    pub api: ApiClient,
     pub log_dir: PathBuf,
-}
-
-pub struct HttpAnswer {
-    pub status: u16,
-    pub body: Value,
 }
 
 impl TestStack {
@@ -121,8 +118,8 @@ impl TestStack {
         .expect(
             "the stack starts (function binaries built by `cargo build --workspace --bins`, emulators up)",
         );
-        let http = reqwest::Client::builder().no_proxy().build().unwrap();
-        TestStack { stack, run, topic_prefix, activity, http, log_dir }
+        let api = ApiClient::new(stack.api_url.clone());
+        TestStack { stack, run, topic_prefix, activity, api, log_dir }
     }
 
     pub fn token(&self, sub: &str, role: &str, store: Option<&str>) -> String {
@@ -136,18 +133,8 @@ impl TestStack {
         method: Method,
         path: &str,
         body: Option<Value>,
-    ) -> HttpAnswer {
-        let mut request = self.http.request(method, format!("{}{path}", self.stack.api_url));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("the gateway answers");
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap_or_default();
-        HttpAnswer { status, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }
+    ) -> ApiAnswer {
+        self.api.send(token, method, path, body.as_ref(), &[]).await.expect("the gateway answers")
     }
 
     /// Like `call`, insisting on `status`.
@@ -204,7 +191,7 @@ impl TestStack {
         let mut items = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let page_path = foodstream_local::scenario::page_path(path, cursor.as_deref());
+            let page_path = foodstream_harness::api::page_path(path, cursor.as_deref());
             let page = self.expect(token, Method::GET, &page_path, None, 200).await;
             items.extend(page["items"].as_array().cloned().unwrap_or_default());
             match page["next_cursor"].as_str() {

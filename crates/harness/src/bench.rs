@@ -4,8 +4,8 @@
 //! million orders from the measured durations. Every figure is printed next
 //! to its floor or ceiling as a ratio.
 
-use crate::runtime::{FunctionPool, FunctionSpec, InvokeOutcome};
-use crate::stack::Stack;
+use foodstream_local::runtime::{FunctionPool, FunctionSpec, InvokeOutcome};
+use foodstream_local::stack::Stack;
 use rdkafka::Message;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -174,12 +174,14 @@ pub struct LoadReport {
 /// `seconds`; the time from placement to the PAID notification's log record
 /// and from the delivery request to `OrderDelivered`, read from the topics.
 pub async fn load(stack: &Stack, settings: &LoadSettings) -> LoadReport {
-    let http = reqwest::Client::builder().no_proxy().build().expect("client");
-    let api = stack.api_url.clone();
+    let api = crate::api::ApiClient::new(stack.api_url.clone());
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
     let token = |sub: &str, role: &str, store: Option<&str>| {
-        crate::jwt::mint(&crate::jwt::Claims::new(sub, role, store, now, 7200), &settings.jwt_secret)
-            .expect("token")
+        foodstream_local::jwt::mint(
+            &foodstream_local::jwt::Claims::new(sub, role, store, now, 7200),
+            &settings.jwt_secret,
+        )
+        .expect("token")
     };
     let run = &settings.run;
     let store = format!("store-{run}");
@@ -187,18 +189,10 @@ pub async fn load(stack: &Stack, settings: &LoadSettings) -> LoadReport {
     let operator = token(&format!("operator-{run}"), "operator", None);
     let zone = format!("Zone-{run}");
     let call = move |token: String, method: Method, path: String, body: Option<Value>| {
-        let http = http.clone();
-        let url = format!("{api}{path}");
+        let api = api.clone();
         async move {
-            let mut request = http.request(method, url).bearer_auth(token);
-            if let Some(body) = body {
-                request = request.json(&body);
-            }
-            match request.send().await {
-                Ok(r) => {
-                    let status = r.status().as_u16();
-                    (status, r.json::<Value>().await.unwrap_or_default())
-                }
+            match api.send(Some(&token), method, &path, body.as_ref(), &[]).await {
+                Ok(answer) => (answer.status, answer.body),
                 Err(_) => (0, Value::Null),
             }
         }
@@ -561,14 +555,14 @@ pub fn cost_per_million_orders(
     stack: &Stack,
     orders: usize,
     api_requests: usize,
-    before: &BTreeMap<String, crate::runtime::PoolStats>,
+    before: &BTreeMap<String, foodstream_local::runtime::PoolStats>,
 ) -> (f64, BTreeMap<String, f64>) {
     let mut per_function = BTreeMap::new();
     let mut total = 0.0;
     for (name, pool) in stack.pools() {
         let now = pool.stats();
         let earlier = before.get(name).copied().unwrap_or_default();
-        let stats = crate::runtime::PoolStats {
+        let stats = foodstream_local::runtime::PoolStats {
             invocations: now.invocations - earlier.invocations,
             busy: now.busy.saturating_sub(earlier.busy),
             inits: now.inits - earlier.inits,

@@ -7,9 +7,10 @@
 //! happened in order, with timings. `make demo` and the end-to-end tests run
 //! it.
 
-use crate::jwt::{self, Claims};
+use crate::api::{ApiAnswer, ApiClient, page_path};
 use chrono::{DateTime, Utc};
 use foodstream_domain::events::topics;
+use foodstream_local::jwt::{self, Claims};
 use rdkafka::Message;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -98,16 +99,10 @@ pub struct ScenarioReport {
 }
 
 struct Client {
-    http: reqwest::Client,
-    api: String,
+    api: ApiClient,
     tokens: BTreeMap<String, String>,
     requests: Vec<RequestRecord>,
     polling: bool,
-}
-
-struct HttpAnswer {
-    status: u16,
-    body: Value,
 }
 
 impl Client {
@@ -117,7 +112,7 @@ impl Client {
         method: Method,
         path: &str,
         body: Option<Value>,
-    ) -> Result<HttpAnswer, ScenarioError> {
+    ) -> Result<ApiAnswer, ScenarioError> {
         self.call_with(who, method, path, body, &[]).await
     }
 
@@ -128,32 +123,25 @@ impl Client {
         path: &str,
         body: Option<Value>,
         headers: &[(&str, &str)],
-    ) -> Result<HttpAnswer, ScenarioError> {
-        let mut request = self.http.request(method.clone(), format!("{}{path}", self.api));
-        if let Some(token) = self.tokens.get(who) {
-            request = request.bearer_auth(token);
-        }
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
+    ) -> Result<ApiAnswer, ScenarioError> {
+        let token = self.tokens.get(who).cloned();
         let at = Utc::now();
         let started = Instant::now();
-        let response = request.send().await.map_err(|e| fail(path, format!("{method} {path}: {e}")))?;
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap_or_default();
+        let answer = self
+            .api
+            .send(token.as_deref(), method.clone(), path, body.as_ref(), headers)
+            .await
+            .map_err(|e| fail(path, format!("{method} {path}: {e}")))?;
         self.requests.push(RequestRecord {
             at,
             who: who.to_owned(),
             method: method.to_string(),
             path: path.to_owned(),
-            status,
+            status: answer.status,
             millis: started.elapsed().as_millis(),
             polling: self.polling,
         });
-        Ok(HttpAnswer { status, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) })
+        Ok(answer)
     }
 
     /// Calls and insists on `expected`.
@@ -217,19 +205,6 @@ impl Client {
                 None => return Ok(items),
             }
         }
-    }
-}
-
-/// `path` asking for a page of 100 from `cursor` (the previous page's
-/// `next_cursor`), or the first page.
-pub fn page_path(path: &str, cursor: Option<&str>) -> String {
-    let separator = if path.contains('?') { '&' } else { '?' };
-    match cursor {
-        Some(c) => format!(
-            "{path}{separator}limit=100&cursor={}",
-            percent_encoding::utf8_percent_encode(c, percent_encoding::NON_ALPHANUMERIC)
-        ),
-        None => format!("{path}{separator}limit=100"),
     }
 }
 
@@ -322,11 +297,8 @@ pub async fn play(config: &ScenarioConfig) -> Result<ScenarioReport, ScenarioErr
         ("owner".to_string(), mint(&cast.owner, "owner", Some(&cast.store))?),
         ("operator".to_string(), mint(&format!("operator-{run}"), "operator", None)?),
     ]);
-    let http =
-        reqwest::Client::builder().no_proxy().build().map_err(|e| fail("http client", e.to_string()))?;
     let mut c = Client {
-        http,
-        api: config.api.trim_end_matches('/').to_owned(),
+        api: ApiClient::new(config.api.trim_end_matches('/')),
         tokens,
         requests: Vec::new(),
         polling: false,
@@ -499,7 +471,7 @@ pub async fn play(config: &ScenarioConfig) -> Result<ScenarioReport, ScenarioErr
                 &[200, 201],
             )
             .await?;
-        let sent = upload_photo(&c.http, &upload, "image/jpeg", vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]).await;
+        let sent = c.api.upload_photo(&upload, "image/jpeg", vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]).await;
         match sent {
             Ok(r) if r.status().is_success() => {
                 Ok(upload["photo_key"].as_str().unwrap_or_default().to_owned())
@@ -969,22 +941,4 @@ impl ScenarioReport {
         }
         out
     }
-}
-
-/// Uploads `bytes` with the presigned POST of a `refund-photos` answer, as
-/// a browser form or a phone does: the answer's `fields` first, the file
-/// last, as `multipart/form-data` to its `upload_url`.
-pub async fn upload_photo(
-    http: &reqwest::Client,
-    upload: &Value,
-    content_type: &str,
-    bytes: Vec<u8>,
-) -> reqwest::Result<reqwest::Response> {
-    let mut form = reqwest::multipart::Form::new();
-    for (name, value) in upload["fields"].as_object().into_iter().flatten() {
-        form = form.text(name.clone(), value.as_str().unwrap_or_default().to_owned());
-    }
-    let file = reqwest::multipart::Part::bytes(bytes).file_name("photo").mime_str(content_type)?;
-    let url = upload["upload_url"].as_str().unwrap_or_default();
-    http.post(url).multipart(form.part("file", file)).send().await
 }
