@@ -12,6 +12,7 @@
 //! - everything else is done. The use cases are idempotent, so a record
 //!   retried after it was applied changes nothing twice.
 
+use crate::stream::stream_records;
 use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
 use aws_lambda_events::event::kafka::KafkaEvent;
 use foodstream_application::Settings;
@@ -25,8 +26,9 @@ use foodstream_domain::ports::{
     Clock, DeadLetter, DeadLetters, EventPublisher, LogRepository, OrderRepository,
 };
 use foodstream_domain::trace::TraceParent;
+use foodstream_lambda::lambda_runtime::Diagnostic;
 use foodstream_lambda::records::{
-    BatchItemFailure, BatchRecord, BatchResponse, ItemIdentifier, kafka_records, stream_records,
+    BatchItemFailure, BatchRecord, BatchResponse, ItemIdentifier, kafka_records,
 };
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -348,8 +350,35 @@ pub async fn collect_logs(
 
 /// delivery-sweeper: on its schedule, completes the deliveries whose
 /// dispatcher never did. An error fails the run; the next run tries again.
-pub async fn sweep(ports: &SweepPorts<'_>) -> Result<usize, ConsumeError> {
-    let completed = sweeper::sweep_deliveries(ports).await?;
+pub async fn sweep(ports: &SweepPorts<'_>) -> Result<usize, SweepFailed> {
+    let completed = sweeper::sweep_deliveries(ports).await.map_err(SweepFailed)?;
     info!(completed, "sweep done");
     Ok(completed)
+}
+
+/// A sweep that could not finish: a dependency failed. The invocation
+/// fails with it, and the next tick sweeps again (completing a delivery is
+/// idempotent).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SweepFailed(pub ConsumeError);
+
+impl From<SweepFailed> for Diagnostic {
+    fn from(failed: SweepFailed) -> Diagnostic {
+        Diagnostic { error_type: "DependencyUnavailable".into(), error_message: failed.to_string() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use foodstream_domain::ports::PortError;
+
+    #[test]
+    fn a_failed_sweep_is_reported_to_lambda_as_a_dependency_failure() {
+        let failed = SweepFailed(ConsumeError::Port(PortError::Unavailable("DynamoDB throttled".into())));
+        let diagnostic = Diagnostic::from(failed);
+        assert_eq!(diagnostic.error_type, "DependencyUnavailable");
+        assert!(diagnostic.error_message.contains("DynamoDB throttled"), "{}", diagnostic.error_message);
+    }
 }

@@ -3,6 +3,8 @@
 //! handler here; the handlers are tested against the emulators with the
 //! payloads under `events/`.
 
+pub mod claims;
 pub mod consumers;
 pub mod deps;
 pub mod routes;
+pub mod stream;

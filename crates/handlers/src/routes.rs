@@ -1,5 +1,6 @@
 //! The 16 HTTP routes (API Gateway HTTP API, payload format 2.0).
 
+use crate::claims::caller;
 use foodstream_application::logs::LogQuery;
 use foodstream_application::ordering::{ChangePorts, PlaceOrderPorts};
 use foodstream_application::refunds::{PhotoPorts, PhotoUploadInput};
@@ -12,7 +13,7 @@ use foodstream_domain::ports::{
     RiderRepository,
 };
 use foodstream_domain::refund::{RefundDecisionInput, RefundRequestInput};
-use foodstream_lambda::http::{self, caller, header, json, json_body, optional_json_body, path, query};
+use foodstream_lambda::http::{self, header, json, json_body, optional_json_body, path, query};
 use foodstream_lambda::lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 

@@ -8,13 +8,14 @@ use tracing::{Instrument, error, info_span};
 
 /// Runs a consumer: each batch is handed to `handler`, whose answer (a
 /// partial batch response) goes back to the event source mapping. An error
-/// fails the whole invocation: the mapping retries the batch (and, past its
-/// retry limit, sends it to its on-failure destination).
+/// fails the whole invocation, reported as the error's own `Diagnostic`
+/// (its type names the failure): the mapping retries the batch (and, past
+/// its retry limit, sends it to its on-failure destination).
 pub async fn serve<E, T, D, F, Fut>(consumer: &'static str, handler: F) -> Result<(), lambda_runtime::Error>
 where
     E: DeserializeOwned + Send,
     T: Serialize,
-    D: std::fmt::Display,
+    D: std::fmt::Display + Into<Diagnostic>,
     F: Fn(E) -> Fut,
     Fut: Future<Output = Result<T, D>>,
 {
@@ -27,7 +28,7 @@ where
         async move {
             handler(event.payload).await.map_err(|e| {
                 error!(consumer, error = %e, "invocation failed");
-                Diagnostic { error_type: "DependencyUnavailable".into(), error_message: e.to_string() }
+                e.into()
             })
         }
         .instrument(span)

@@ -2,8 +2,7 @@
 //! format 2.0).
 
 use ::http;
-use foodstream_application::{ApiError, AppError, access};
-use foodstream_domain::identity::Caller;
+use foodstream_application::{ApiError, AppError};
 use foodstream_domain::validation::{ValidationErrors, check_identifier};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -15,24 +14,6 @@ use tracing::{Instrument, error, info, info_span, warn};
 /// Request bodies are small JSON documents; anything larger is refused
 /// before parsing (API Gateway's own limit is far higher).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// The claims the JWT authorizer verified, from a Cognito ID token: `sub`,
-/// and the custom attributes `custom:role` and `custom:store_id`. Nothing
-/// else is read: no token on AWS carries a plain `role`, and one that does
-/// is refused (401) rather than trusted.
-pub fn caller(request: &Request) -> Result<Caller, AppError> {
-    let claims = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => {
-            context.authorizer.as_ref().and_then(|a| a.jwt.as_ref()).map(|jwt| &jwt.claims)
-        }
-        _ => None,
-    };
-    let Some(claims) = claims else {
-        return Err(AppError::Unauthenticated("no verified token claims in the request".into()));
-    };
-    let claim = |name: &str| claims.get(name).map(String::as_str);
-    access::caller_from_claims(claim("sub"), claim("custom:role"), claim("custom:store_id"))
-}
 
 /// A path parameter of the route (`{orderId}`); the route guarantees it.
 pub fn path(request: &Request, name: &str) -> Result<String, AppError> {
