@@ -6,14 +6,21 @@
 
 use crate::jwt;
 use crate::runtime::{FunctionPool, InvokeOutcome};
+use aws_lambda_events::apigw::{
+    ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerJwtDescription, ApiGatewayV2httpRequest,
+    ApiGatewayV2httpRequestContext, ApiGatewayV2httpRequestContextHttpDescription, ApiGatewayV2httpResponse,
+};
+use aws_lambda_events::encodings::Body as EventBody;
+use aws_lambda_events::query_map::QueryMap;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, on};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -52,36 +59,32 @@ impl Gateway {
         self
     }
 
+    /// One axum route per template route: API Gateway's `{param}` paths
+    /// are axum's own syntax, and its answer to a path or a method no route
+    /// has is a 404 `Not Found`, for both.
     pub fn router(self: Arc<Self>) -> Router {
-        Router::new().fallback(handle).with_state(self)
-    }
-
-    /// The route for `method` and `path`, with its path parameters.
-    fn route(&self, method: &str, path: &str) -> Option<(&RouteSpec, Map<String, Value>)> {
-        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-        self.routes.iter().filter(|r| r.method == method).find_map(|route| {
-            let pattern: Vec<&str> = route.path.trim_matches('/').split('/').collect();
-            if pattern.len() != segments.len() {
-                return None;
-            }
-            let mut params = Map::new();
-            for (p, s) in pattern.iter().zip(&segments) {
-                match p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-                    Some(name) if !s.is_empty() => {
-                        params.insert(name.to_owned(), json!(percent_decode(s)));
-                    }
-                    Some(_) => return None,
-                    None if p == s => {}
-                    None => return None,
-                }
-            }
-            Some((route, params))
-        })
+        let mut router = Router::new();
+        for route in &self.routes {
+            let filter = Method::from_bytes(route.method.as_bytes())
+                .ok()
+                .and_then(|m| MethodFilter::try_from(m).ok())
+                .unwrap_or_else(|| {
+                    panic!("{} {}: not an HTTP method API Gateway routes", route.method, route.path)
+                });
+            let spec = Arc::new(route.clone());
+            router = router.route(
+                &route.path,
+                on(filter, move |State(gateway): State<Arc<Gateway>>, Path(params), request: Request| {
+                    handle(gateway, spec.clone(), params, request)
+                }),
+            );
+        }
+        router.fallback(not_found).method_not_allowed_fallback(not_found).with_state(self)
     }
 }
 
-fn percent_decode(segment: &str) -> String {
-    percent_encoding::percent_decode_str(segment).decode_utf8_lossy().into_owned()
+async fn not_found() -> Response {
+    message(StatusCode::NOT_FOUND, "Not Found")
 }
 
 /// The body, or `None` past `limit`. An oversized body is still read (up to
@@ -108,13 +111,21 @@ fn message(status: StatusCode, text: &str) -> Response {
     (status, [("content-type", "application/json")], json!({ "message": text }).to_string()).into_response()
 }
 
-async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
+async fn handle(
+    gateway: Arc<Gateway>,
+    route: Arc<RouteSpec>,
+    params: HashMap<String, String>,
+    request: Request,
+) -> Response {
     let (parts, body) = request.into_parts();
     let method = parts.method.as_str().to_owned();
     let path = parts.uri.path().to_owned();
-    let Some((route, params)) = gateway.route(&method, &path) else {
-        return message(StatusCode::NOT_FOUND, "Not Found");
-    };
+    let route = route.as_ref();
+    // axum matches `{param}` on an empty segment (`/orders//cancel`); API
+    // Gateway matches no route.
+    if params.values().any(String::is_empty) {
+        return not_found().await;
+    }
     let Some(body) = read_body(body, gateway.max_payload).await else {
         return message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
     };
@@ -136,7 +147,7 @@ async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Respon
         .map(|c| c.0.ip().to_string())
         .unwrap_or_else(|| "127.0.0.1".into());
     let event = request_event(route, params, &parts.headers, &parts.uri, &body, &claims, &source_ip);
-    let report = pool.invoke(serde_json::to_vec(&event).expect("JSON")).await;
+    let report = pool.invoke(serde_json::to_vec(&event).expect("an event always serialises")).await;
     let response = match &report.outcome {
         InvokeOutcome::Response(bytes) => response_of(bytes),
         // The event (body, headers and context) is over Lambda's 6 MB.
@@ -161,136 +172,135 @@ async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Respon
     response
 }
 
-/// The payload format 2.0 request event.
+/// The payload format 2.0 request event, as API Gateway sends it: repeated
+/// headers and query parameters joined with commas, cookies apart, the
+/// body base64-encoded unless it is text.
 fn request_event(
     route: &RouteSpec,
-    params: Map<String, Value>,
+    params: HashMap<String, String>,
     headers: &HeaderMap,
     uri: &axum::http::Uri,
     body: &[u8],
     claims: &jwt::Claims,
     source_ip: &str,
-) -> Value {
-    let mut joined: Map<String, Value> = Map::new();
+) -> ApiGatewayV2httpRequest {
+    let mut joined = HeaderMap::new();
     let mut cookies = Vec::new();
-    for (name, value) in headers {
-        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+    for name in headers.keys() {
+        let values: Vec<String> = headers
+            .get_all(name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
         if name == "cookie" {
-            cookies.extend(value.split(';').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()));
-            continue;
-        }
-        match joined.get_mut(name.as_str()) {
-            Some(Value::String(existing)) => {
-                existing.push(',');
-                existing.push_str(&value);
-            }
-            _ => {
-                joined.insert(name.as_str().to_owned(), json!(value));
-            }
+            cookies.extend(
+                values
+                    .iter()
+                    .flat_map(|v| v.split(';'))
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(String::from),
+            );
+        } else if let Ok(value) = HeaderValue::from_str(&values.join(",")) {
+            joined.insert(name.clone(), value);
         }
     }
     let raw_query = uri.query().unwrap_or("").to_owned();
-    let mut query: Map<String, Value> = Map::new();
-    for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let (k, v) = (percent_decode(&k.replace('+', " ")), percent_decode(&v.replace('+', " ")));
-        match query.get_mut(&k) {
-            Some(Value::String(existing)) => {
-                existing.push(',');
-                existing.push_str(&v);
-            }
-            _ => {
-                query.insert(k, json!(v));
-            }
-        }
+    let mut query: HashMap<String, Vec<String>> = HashMap::new();
+    for (name, value) in form_urlencoded::parse(raw_query.as_bytes()) {
+        query.entry(name.into_owned()).or_default().push(value.into_owned());
     }
-    let route_key = format!("{} {}", route.method, route.path);
-    let now = chrono::Utc::now();
-    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let header = |name: &str| headers.get(name).and_then(|h| h.to_str().ok()).map(String::from);
+    let content_type = header("content-type").unwrap_or_default();
     let textual =
         content_type.is_empty() || content_type.starts_with("text/") || content_type.contains("json");
-    let (body, base64) = match std::str::from_utf8(body) {
-        Ok(text) if textual => (json!(text), false),
-        _ => (json!(STANDARD.encode(body)), true),
+    let (body, is_base64_encoded) = match std::str::from_utf8(body) {
+        Ok(text) if textual => (text.to_owned(), false),
+        _ => (STANDARD.encode(body), true),
     };
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": uri.path(),
-        "rawQueryString": raw_query,
-        "headers": joined,
-        "requestContext": {
-            "accountId": "000000000000",
-            "apiId": "local",
-            "authorizer": {"jwt": {"claims": claims.as_gateway_claims(), "scopes": null}},
-            "domainName": headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1"),
-            "domainPrefix": "local",
-            "http": {
-                "method": route.method,
-                "path": uri.path(),
-                "protocol": "HTTP/1.1",
-                "sourceIp": source_ip,
-                "userAgent": headers.get("user-agent").and_then(|h| h.to_str().ok()).unwrap_or(""),
-            },
-            "requestId": uuid::Uuid::new_v4().to_string(),
-            "routeKey": route_key,
-            "stage": "$default",
-            "time": now.format("%d/%b/%Y:%H:%M:%S %z").to_string(),
-            "timeEpoch": now.timestamp_millis(),
-        },
-        "isBase64Encoded": base64,
-    });
-    if !cookies.is_empty() {
-        event["cookies"] = json!(cookies);
-    }
-    if !query.is_empty() {
-        event["queryStringParameters"] = Value::Object(query);
-    }
-    if !params.is_empty() {
-        event["pathParameters"] = Value::Object(params);
-    }
-    if !body.as_str().unwrap_or_default().is_empty() {
-        event["body"] = body;
+    let route_key = format!("{} {}", route.method, route.path);
+    let now = chrono::Utc::now();
+
+    let mut http = ApiGatewayV2httpRequestContextHttpDescription::default();
+    http.method = Method::from_bytes(route.method.as_bytes()).unwrap_or(Method::GET);
+    http.path = Some(uri.path().to_owned());
+    http.protocol = Some("HTTP/1.1".into());
+    http.source_ip = Some(source_ip.to_owned());
+    http.user_agent = Some(header("user-agent").unwrap_or_default());
+    let mut jwt = ApiGatewayRequestAuthorizerJwtDescription::default();
+    jwt.claims = claims.as_gateway_claims().into_iter().collect();
+    let mut authorizer = ApiGatewayRequestAuthorizer::default();
+    authorizer.jwt = Some(jwt);
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.route_key = Some(route_key.clone());
+    context.account_id = Some("000000000000".into());
+    context.stage = Some("$default".into());
+    context.request_id = Some(uuid::Uuid::new_v4().to_string());
+    context.authorizer = Some(authorizer);
+    context.apiid = Some("local".into());
+    context.domain_name = Some(header("host").unwrap_or_else(|| "127.0.0.1".into()));
+    context.domain_prefix = Some("local".into());
+    context.time = Some(now.format("%d/%b/%Y:%H:%M:%S %z").to_string());
+    context.time_epoch = now.timestamp_millis();
+    context.http = http;
+
+    let mut event = ApiGatewayV2httpRequest::default();
+    event.version = Some("2.0".into());
+    event.route_key = Some(route_key);
+    event.raw_path = Some(uri.path().to_owned());
+    event.raw_query_string = Some(raw_query);
+    event.cookies = (!cookies.is_empty()).then_some(cookies);
+    event.headers = joined;
+    event.query_string_parameters = QueryMap::from(query);
+    event.path_parameters = params;
+    event.request_context = context;
+    event.body = (!body.is_empty()).then_some(body);
+    event.is_base64_encoded = is_base64_encoded;
+    // Not in API Gateway's 2.0 payload, but the type always serialises it
+    // (GET by default): at least it is not wrong.
+    #[allow(deprecated)]
+    {
+        event.http_method = event.request_context.http.method.clone();
     }
     event
 }
 
-/// Maps a function's answer: a `statusCode` object as it says; anything
-/// else is the body of a 200 `application/json` answer (the 2.0 defaults).
+/// Maps a function's answer: an object with `statusCode` is an
+/// `ApiGatewayV2httpResponse`; anything else is the body of a 200
+/// `application/json` answer (the 2.0 defaults).
 fn response_of(bytes: &[u8]) -> Response {
-    let value: Value = match serde_json::from_slice(bytes) {
-        Ok(v) => v,
-        Err(_) => return message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+    let Ok(mut value) = serde_json::from_slice::<Value>(bytes) else {
+        return message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
     };
-    let Some(status) = value.get("statusCode").and_then(Value::as_u64) else {
+    if value.get("statusCode").is_none() {
         return (StatusCode::OK, [("content-type", "application/json")], value.to_string()).into_response();
+    }
+    // aws_lambda_events insists on `cookies`; API Gateway does not.
+    if let Some(object) = value.as_object_mut() {
+        object.entry("cookies").or_insert_with(|| json!([]));
+    }
+    let Ok(answer) = serde_json::from_value::<ApiGatewayV2httpResponse>(value) else {
+        return message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
     };
-    let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status = u16::try_from(answer.status_code)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = Response::builder().status(status);
-    for (name, v) in value.get("headers").and_then(Value::as_object).into_iter().flatten() {
-        if let Some(v) = v.as_str().and_then(|v| HeaderValue::from_str(v).ok()) {
-            response = response.header(name.as_str(), v);
+    for (name, value) in answer.headers.iter().chain(answer.multi_value_headers.iter()) {
+        response = response.header(name, value);
+    }
+    for cookie in &answer.cookies {
+        if let Ok(value) = HeaderValue::from_str(cookie) {
+            response = response.header(HeaderName::from_static("set-cookie"), value);
         }
     }
-    for (name, values) in value.get("multiValueHeaders").and_then(Value::as_object).into_iter().flatten() {
-        for v in values.as_array().into_iter().flatten().filter_map(Value::as_str) {
-            if let Ok(v) = HeaderValue::from_str(v) {
-                response = response.header(name.as_str(), v);
-            }
-        }
-    }
-    for cookie in
-        value.get("cookies").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str)
-    {
-        if let Ok(v) = HeaderValue::from_str(cookie) {
-            response = response.header("set-cookie", v);
-        }
-    }
-    let body = value.get("body").and_then(Value::as_str).unwrap_or("");
-    let body = if value.get("isBase64Encoded").and_then(Value::as_bool) == Some(true) {
-        STANDARD.decode(body).unwrap_or_default()
-    } else {
-        body.as_bytes().to_vec()
+    let body = match answer.body {
+        Some(EventBody::Text(text)) if answer.is_base64_encoded => STANDARD.decode(text).unwrap_or_default(),
+        Some(EventBody::Text(text)) => text.into_bytes(),
+        Some(EventBody::Binary(bytes)) => bytes,
+        Some(EventBody::Empty) | None => Vec::new(),
+        Some(_) => Vec::new(),
     };
     response
         .body(Body::from(body))
@@ -301,20 +311,18 @@ fn response_of(bytes: &[u8]) -> Response {
 mod tests {
     use super::*;
 
-    #[test]
-    fn path_segments_decode() {
-        assert_eq!(percent_decode("store%201"), "store 1");
-        assert_eq!(percent_decode("plain"), "plain");
-        assert_eq!(percent_decode("bad%zz"), "bad%zz");
-    }
-
-    #[test]
-    fn answers_with_status_code_are_mapped_and_bare_bodies_get_the_defaults() {
+    #[tokio::test]
+    async fn answers_with_status_code_are_mapped_and_bare_bodies_get_the_defaults() {
         let mapped =
             response_of(br#"{"statusCode": 201, "headers": {"x-a": "1"}, "cookies": ["a=b"], "body": "hi"}"#);
         assert_eq!(mapped.status(), 201);
         assert_eq!(mapped.headers()["x-a"], "1");
         assert_eq!(mapped.headers()["set-cookie"], "a=b");
+        // No `cookies`, a base64 body: as API Gateway reads them.
+        let binary = response_of(br#"{"statusCode": 200, "isBase64Encoded": true, "body": "aGk="}"#);
+        assert_eq!(binary.status(), 200);
+        let bytes = axum::body::to_bytes(binary.into_body(), 16).await.unwrap();
+        assert_eq!(&bytes[..], b"hi");
         let bare = response_of(br#"{"hello": 1}"#);
         assert_eq!(bare.status(), 200);
         assert_eq!(bare.headers()["content-type"], "application/json");

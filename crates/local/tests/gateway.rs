@@ -70,7 +70,13 @@ async fn a_routed_request_reaches_the_function_as_a_2_0_event_with_the_claims() 
     let (address, pool, server) = start().await;
     let good = token(3600);
     let (status, body) = tokio::task::spawn_blocking(move || {
-        call(address, "POST", "/orders/order%201/cancel?limit=5&x=a&x=b", Some(&good), r#"{"reason":"late"}"#)
+        call(
+            address,
+            "POST",
+            "/orders/order%201/cancel?limit=5&x=a&x=b&q=fried+chicken%2Fspicy",
+            Some(&good),
+            r#"{"reason":"late"}"#,
+        )
     })
     .await
     .unwrap();
@@ -80,12 +86,14 @@ async fn a_routed_request_reaches_the_function_as_a_2_0_event_with_the_claims() 
     assert_eq!(event["version"], "2.0");
     assert_eq!(event["routeKey"], "POST /orders/{orderId}/cancel");
     assert_eq!(event["rawPath"], "/orders/order%201/cancel");
-    assert_eq!(event["rawQueryString"], "limit=5&x=a&x=b");
+    assert_eq!(event["rawQueryString"], "limit=5&x=a&x=b&q=fried+chicken%2Fspicy");
     assert_eq!(event["queryStringParameters"]["x"], "a,b");
+    assert_eq!(event["queryStringParameters"]["q"], "fried chicken/spicy");
     assert_eq!(event["pathParameters"]["orderId"], "order 1");
     assert_eq!(event["cookies"][1], "b=2");
     assert_eq!(event["headers"]["content-type"], "application/json");
     assert_eq!(event["requestContext"]["http"]["method"], "POST");
+    assert_ne!(event["httpMethod"], "GET", "a 1.0 field, if present, must not contradict the request");
     assert_eq!(event["requestContext"]["http"]["sourceIp"], "127.0.0.1");
     assert_eq!(event["requestContext"]["authorizer"]["jwt"]["claims"]["custom:store_id"], "store-1");
     assert_eq!(event["requestContext"]["authorizer"]["jwt"]["claims"]["custom:role"], "owner");
@@ -107,13 +115,14 @@ async fn the_gateway_answers_401_404_and_413_itself() {
             call(address, "POST", "/orders/o/cancel", Some(&bad), "{}"),
             call(address, "GET", "/orders/o/cancel", Some(&token(3600)), ""),
             call(address, "POST", "/nowhere", Some(&token(3600)), "{}"),
+            call(address, "POST", "/orders//cancel", Some(&token(3600)), "{}"),
             call(address, "POST", "/orders/o/cancel", Some(&token(3600)), &"x".repeat(2048)),
         ]
     })
     .await
     .unwrap();
     let statuses: Vec<u16> = results.iter().map(|(s, _)| *s).collect();
-    assert_eq!(statuses, [401, 401, 401, 404, 404, 413]);
+    assert_eq!(statuses, [401, 401, 401, 404, 404, 404, 413]);
     assert_eq!(results[0].1, r#"{"message":"Unauthorized"}"#);
     assert_eq!(pool.idle_instances().await, 0, "no request reached the function");
     pool.shutdown().await;
