@@ -11,6 +11,9 @@
 
 use crate::filter;
 use crate::runtime::{FunctionPool, InvokeOutcome};
+use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord as StreamEventRecord, StreamRecord};
+use aws_lambda_events::encodings::MillisecondTimestamp;
+use aws_lambda_events::kafka::{KafkaEvent, KafkaRecord};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use foodstream_template::Mapping;
@@ -37,12 +40,21 @@ pub struct Record {
     /// (Kafka, partition as `topic-partition`) or the sequence number.
     pub item: Value,
     /// The record as it appears in the event.
-    pub event: Value,
+    pub event: SourceRecord,
     /// What `FilterCriteria` is applied to.
     pub subject: Value,
     /// When it entered the topic or stream (epoch ms), for
     /// `MaximumRecordAgeInSeconds`.
     pub created_ms: Option<i64>,
+}
+
+/// A record in the event's own type: what the function decodes.
+#[derive(Debug, Clone)]
+pub enum SourceRecord {
+    Kafka(KafkaRecord),
+    Stream(Box<StreamEventRecord>),
+    /// Only in tests of the batching logic, where the payload is not read.
+    None,
 }
 
 /// Where a mapping reports what it did (the stack's activity log).
@@ -477,38 +489,35 @@ fn kafka_record(m: &rdkafka::message::OwnedMessage) -> Record {
         rdkafka::Timestamp::LogAppendTime(t) => (t, "LOG_APPEND_TIME"),
         rdkafka::Timestamp::NotAvailable => (0, "NO_TIMESTAMP_TYPE"),
     };
+    let value = m.payload().unwrap_or_default();
+    let mut record = KafkaRecord::default();
+    record.topic = Some(m.topic().to_owned());
+    record.partition = i64::from(m.partition());
+    record.offset = m.offset();
+    record.timestamp =
+        MillisecondTimestamp(chrono::DateTime::from_timestamp_millis(timestamp).unwrap_or_default());
+    record.timestamp_type = Some(timestamp_type.to_owned());
+    record.key = m.key().map(|key| STANDARD.encode(key));
+    record.value = Some(STANDARD.encode(value));
     // Header values are Java byte arrays: signed bytes.
-    let headers: Vec<Value> = m
+    record.headers = m
         .headers()
         .map(|headers| {
             headers
                 .iter()
                 .map(|h| {
                     let bytes: Vec<i8> = h.value.unwrap_or_default().iter().map(|b| *b as i8).collect();
-                    json!({ h.key: bytes })
+                    std::collections::HashMap::from([(h.key.to_owned(), bytes)])
                 })
                 .collect()
         })
         .unwrap_or_default();
-    let value = m.payload().unwrap_or_default();
-    let mut event = json!({
-        "topic": m.topic(),
-        "partition": m.partition(),
-        "offset": m.offset(),
-        "timestamp": timestamp,
-        "timestampType": timestamp_type,
-        "value": STANDARD.encode(value),
-        "headers": headers,
-    });
-    if let Some(key) = m.key() {
-        event["key"] = json!(STANDARD.encode(key));
-    }
     let group = format!("{}-{}", m.topic(), m.partition());
     Record {
         item: json!({"partition": group, "offset": m.offset()}),
         group,
         position: format!("{}@{}", m.partition(), m.offset()),
-        event,
+        event: SourceRecord::Kafka(record),
         subject: filter::kafka_subject(value),
         created_ms: (timestamp > 0).then_some(timestamp),
     }
@@ -516,16 +525,25 @@ fn kafka_record(m: &rdkafka::message::OwnedMessage) -> Record {
 
 /// The `aws:kafka` event around `records`, grouped by `topic-partition`.
 pub fn kafka_event(source_arn: &str, bootstrap: &str, records: &[Record]) -> Value {
-    let mut groups: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
+    let mut event = KafkaEvent::default();
+    event.event_source = Some("aws:kafka".into());
+    event.event_source_arn = Some(source_arn.to_owned());
+    event.bootstrap_servers = Some(bootstrap.to_owned());
     for r in records {
-        groups.entry(r.group.as_str()).or_default().push(&r.event);
+        if let SourceRecord::Kafka(record) = &r.event {
+            event.records.entry(r.group.clone()).or_default().push(record.clone());
+        }
     }
-    json!({
-        "eventSource": "aws:kafka",
-        "eventSourceArn": source_arn,
-        "bootstrapServers": bootstrap,
-        "records": groups,
-    })
+    let mut value = serde_json::to_value(&event).expect("an event always serialises");
+    // aws_lambda_events writes `timestamp` as a string of milliseconds;
+    // Lambda sends a number (the MSK event in Lambda's documentation).
+    let records = value["records"].as_object_mut().into_iter().flat_map(|groups| groups.values_mut());
+    for record in records.flat_map(|group| group.as_array_mut().into_iter().flatten()) {
+        if let Some(millis) = record["timestamp"].as_str().and_then(|t| t.parse::<i64>().ok()) {
+            record["timestamp"] = json!(millis);
+        }
+    }
+    value
 }
 
 /// Polls a table's stream like Lambda's DynamoDB event source mapping: one
@@ -712,52 +730,56 @@ impl StreamShards {
 
 fn image(
     item: Option<&std::collections::HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>>,
-) -> Value {
-    item.map(|item| serde_json::to_value(serde_dynamo::Item::from(item.clone())).unwrap_or_default())
-        .unwrap_or(Value::Null)
+) -> serde_dynamo::Item {
+    item.map(|item| serde_dynamo::Item::from(item.clone())).unwrap_or_default()
 }
 
 /// A stream record as the `aws:dynamodb` event carries it.
 fn stream_record(r: &aws_sdk_dynamodbstreams::types::Record, shard: &str, stream_arn: &str) -> Record {
     let change = r.dynamodb();
     let sequence = change.and_then(|c| c.sequence_number()).unwrap_or_default().to_owned();
-    let mut dynamodb = json!({
-        "Keys": image(change.and_then(|c| c.keys())),
-        "SequenceNumber": sequence,
-        "SizeBytes": change.and_then(|c| c.size_bytes()).unwrap_or_default(),
-        "StreamViewType": change.and_then(|c| c.stream_view_type()).map(|v| v.as_str()).unwrap_or("NEW_AND_OLD_IMAGES"),
-    });
-    if let Some(at) = change.and_then(|c| c.approximate_creation_date_time()) {
-        dynamodb["ApproximateCreationDateTime"] = json!(at.secs());
+    let created = change.and_then(|c| c.approximate_creation_date_time());
+    let mut stream = StreamRecord::default();
+    if let Some(at) = created {
+        stream.approximate_creation_date_time =
+            chrono::DateTime::from_timestamp(at.secs(), 0).unwrap_or_default();
     }
-    if let Some(new) = change.and_then(|c| c.new_image()) {
-        dynamodb["NewImage"] = image(Some(new));
-    }
-    if let Some(old) = change.and_then(|c| c.old_image()) {
-        dynamodb["OldImage"] = image(Some(old));
-    }
-    let event = json!({
-        "eventID": r.event_id().unwrap_or_default(),
-        "eventName": r.event_name().map(|n| n.as_str()).unwrap_or_default(),
-        "eventVersion": r.event_version().unwrap_or("1.1"),
-        "eventSource": "aws:dynamodb",
-        "awsRegion": r.aws_region().unwrap_or("us-east-1"),
-        "dynamodb": dynamodb,
-        "eventSourceARN": stream_arn,
-    });
+    stream.keys = image(change.and_then(|c| c.keys()));
+    stream.new_image = image(change.and_then(|c| c.new_image()));
+    stream.old_image = image(change.and_then(|c| c.old_image()));
+    stream.sequence_number = Some(sequence.clone());
+    stream.size_bytes = change.and_then(|c| c.size_bytes()).unwrap_or_default();
+    // The SDK's view type read as the event's (the same names).
+    stream.stream_view_type = change
+        .and_then(|c| c.stream_view_type())
+        .and_then(|v| serde_json::from_value(Value::String(v.as_str().to_owned())).ok());
+    let mut record = StreamEventRecord::default();
+    record.aws_region = r.aws_region().unwrap_or("us-east-1").to_owned();
+    record.change = stream;
+    record.event_id = r.event_id().unwrap_or_default().to_owned();
+    record.event_name = r.event_name().map(|n| n.as_str()).unwrap_or_default().to_owned();
+    record.event_source = Some("aws:dynamodb".into());
+    record.event_version = Some(r.event_version().unwrap_or("1.1").to_owned());
+    record.event_source_arn = Some(stream_arn.to_owned());
     Record {
         group: shard.to_owned(),
         item: json!(sequence),
         position: sequence,
-        subject: event.clone(),
-        event,
-        created_ms: change.and_then(|c| c.approximate_creation_date_time()).map(|at| at.secs() * 1000),
+        subject: serde_json::to_value(&record).expect("a record always serialises"),
+        event: SourceRecord::Stream(Box::new(record)),
+        created_ms: created.map(|at| at.secs() * 1000),
     }
 }
 
 /// The `aws:dynamodb` event around `records`.
 pub fn stream_event(records: &[Record]) -> Value {
-    json!({ "Records": records.iter().map(|r| &r.event).collect::<Vec<_>>() })
+    let mut event = StreamEvent::default();
+    for r in records {
+        if let SourceRecord::Stream(record) = &r.event {
+            event.records.push(record.as_ref().clone());
+        }
+    }
+    serde_json::to_value(&event).expect("an event always serialises")
 }
 
 #[cfg(test)]
@@ -787,7 +809,7 @@ mod tests {
             item: json!({"partition": group, "offset": offset}),
             group,
             position: format!("{partition}@{offset}"),
-            event: Value::Null,
+            event: SourceRecord::None,
             subject: Value::Null,
             created_ms: None,
         }
