@@ -40,7 +40,7 @@ pub struct Gateway {
     pools: HashMap<String, Arc<FunctionPool>>,
     secret: String,
     max_payload: usize,
-    activity: Option<crate::mappings::Activity>,
+    activity: Option<crate::activity::Activity>,
 }
 
 impl Gateway {
@@ -49,7 +49,7 @@ impl Gateway {
     }
 
     /// Reports every routed request (method, path, status, function, times).
-    pub fn with_activity(mut self, activity: crate::mappings::Activity) -> Gateway {
+    pub fn with_activity(mut self, activity: crate::activity::Activity) -> Gateway {
         self.activity = Some(activity);
         self
     }
@@ -157,17 +157,15 @@ async fn handle(
         _ => message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
     };
     if let Some(activity) = &gateway.activity {
-        activity(format!(
-            "{method} {path} -> {} {} in {} ms{}{}",
-            response.status().as_u16(),
-            route.function,
-            report.duration.as_millis(),
-            report.init.map(|i| format!(" (init {} ms)", i.as_millis())).unwrap_or_default(),
-            match &report.outcome {
-                InvokeOutcome::Response(_) => String::new(),
-                other => format!(": {}", other.describe()),
-            },
-        ));
+        activity(crate::activity::StackEvent::Request {
+            method,
+            path,
+            status: response.status().as_u16(),
+            function: route.function.clone(),
+            duration: report.duration,
+            init: report.init,
+            failure: (!matches!(report.outcome, InvokeOutcome::Response(_))).then(|| report.outcome.clone()),
+        });
     }
     response
 }

@@ -9,6 +9,7 @@
 //! answer names the records to retry, and only those are retried. Kafka offsets are committed
 //! only after the batch succeeded or was sent to that queue.
 
+use crate::activity::{Activity, Destination, StackEvent};
 use crate::filter;
 use crate::runtime::{FunctionPool, InvokeOutcome};
 use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord as StreamEventRecord, StreamRecord};
@@ -57,9 +58,6 @@ pub enum SourceRecord {
     None,
 }
 
-/// Where a mapping reports what it did (the stack's activity log).
-pub type Activity = Arc<dyn Fn(String) + Send + Sync>;
-
 /// Builds the event around a batch of records.
 pub type EventBuilder = Box<dyn Fn(&[Record]) -> Value + Send + Sync>;
 
@@ -86,6 +84,10 @@ pub struct Deliverer {
 }
 
 pub const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+fn trouble(function: &str, what: String) -> StackEvent {
+    StackEvent::Trouble { function: function.to_owned(), what }
+}
 
 impl Deliverer {
     /// Filters `records`, invokes the function, retries and bisects as the
@@ -125,27 +127,25 @@ impl Deliverer {
             }
             let report = self.pool.invoke(payload).await;
             let outcome = &report.outcome;
-            (self.activity)(format!(
-                "{} <- {} record(s) [{}..{}]: {} in {} ms{}",
-                self.mapping.function,
-                batch.len(),
-                batch[0].position,
-                batch[batch.len() - 1].position,
-                if matches!(outcome, InvokeOutcome::Response(_)) {
-                    "ok".to_string()
-                } else {
-                    outcome.describe()
-                },
-                report.duration.as_millis(),
-                report.init.map(|i| format!(" (init {} ms)", i.as_millis())).unwrap_or_default(),
-            ));
+            (self.activity)(StackEvent::Batch {
+                function: self.mapping.function.clone(),
+                records: batch.len(),
+                first: batch[0].position.clone(),
+                last: batch[batch.len() - 1].position.clone(),
+                duration: report.duration,
+                init: report.init,
+                failure: (!matches!(outcome, InvokeOutcome::Response(_))).then(|| outcome.clone()),
+            });
             let to_retry = match outcome {
                 InvokeOutcome::Response(body) if self.mapping.report_batch_item_failures => {
                     match records_to_retry(body, &batch) {
                         Ok(tail) if tail.is_empty() => continue,
                         Ok(tail) => Some(tail),
                         Err(reason) => {
-                            (self.activity)(format!("{}: batch failed: {reason}", self.mapping.function));
+                            (self.activity)(StackEvent::UnreadableAnswer {
+                                function: self.mapping.function.clone(),
+                                reason,
+                            });
                             None
                         }
                     }
@@ -156,12 +156,11 @@ impl Deliverer {
             // A partial batch response: only its records are retried, and
             // past the retry limit only they go to the destination.
             if let Some(tail) = to_retry {
-                (self.activity)(format!(
-                    "{}: {} record(s) to retry from {}",
-                    self.mapping.function,
-                    tail.len(),
-                    tail[0].position
-                ));
+                (self.activity)(StackEvent::RetryFrom {
+                    function: self.mapping.function.clone(),
+                    records: tail.len(),
+                    from: tail[0].position.clone(),
+                });
                 let limit = self.mapping.max_retries;
                 if limit < 0 || retries < limit {
                     let backoff =
@@ -236,17 +235,16 @@ impl Deliverer {
         });
         let what = match &self.failure {
             None => {
-                (self.activity)(format!(
-                    "{}: {} record(s) dropped after retries (no on-failure destination)",
-                    self.mapping.function,
-                    batch.len()
-                ));
+                (self.activity)(StackEvent::Dropped {
+                    function: self.mapping.function.clone(),
+                    records: batch.len(),
+                });
                 return;
             }
-            Some(FailureTarget::Queue { .. }) => "the failure queue",
+            Some(FailureTarget::Queue { .. }) => Destination::Queue,
             Some(FailureTarget::Bucket { .. }) => {
                 record["payload"] = (self.envelope)(batch);
-                "the failure bucket"
+                Destination::Bucket
             }
         };
         // The destination is on the local emulator; keep trying so nothing is lost.
@@ -283,18 +281,21 @@ impl Deliverer {
             match sent {
                 Ok(()) => break,
                 Err(e) => {
-                    (self.activity)(format!("{what} unavailable ({e}); retrying"));
+                    (self.activity)(StackEvent::Trouble {
+                        function: self.mapping.function.clone(),
+                        what: format!("the failure {what:?} is unavailable ({e}); retrying"),
+                    });
                     tokio::time::sleep(MAX_BACKOFF).await;
                 }
             }
         }
-        (self.activity)(format!(
-            "{}: {} record(s) [{}..{}] sent to {what}",
-            self.mapping.function,
-            batch.len(),
-            first.position,
-            last.position
-        ));
+        (self.activity)(StackEvent::SentToFailure {
+            function: self.mapping.function.clone(),
+            records: batch.len(),
+            first: first.position.clone(),
+            last: last.position.clone(),
+            destination: what,
+        });
     }
 }
 
@@ -373,12 +374,12 @@ pub async fn run_kafka(
     {
         Ok(consumer) => consumer,
         Err(e) => {
-            (deliverer.activity)(format!("{}: cannot create a consumer: {e}", mapping.function));
+            (deliverer.activity)(trouble(&mapping.function, format!("cannot create a consumer: {e}")));
             return;
         }
     };
     if let Err(e) = consumer.subscribe(&[&topic]) {
-        (deliverer.activity)(format!("{}: cannot subscribe to {topic}: {e}", mapping.function));
+        (deliverer.activity)(trouble(&mapping.function, format!("cannot subscribe to {topic}: {e}")));
         return;
     }
     let consumer = Arc::new(consumer);
@@ -393,7 +394,7 @@ pub async fn run_kafka(
         let message = match message {
             Ok(m) => m.detach(),
             Err(e) => {
-                (deliverer.activity)(format!("{}: poll: {e}", deliverer.mapping.function));
+                (deliverer.activity)(trouble(&deliverer.mapping.function, format!("poll: {e}")));
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 continue;
             }
@@ -421,9 +422,9 @@ pub async fn run_kafka(
         if let Err(error) = ended
             && error.is_panic()
         {
-            (deliverer.activity)(format!(
-                "{}: a partition worker panicked: {error}",
-                deliverer.mapping.function
+            (deliverer.activity)(trouble(
+                &deliverer.mapping.function,
+                format!("a partition worker panicked: {error}"),
             ));
         }
     }
@@ -465,13 +466,13 @@ async fn run_partition(
             match consumer.commit(&offsets, CommitMode::Sync) {
                 Ok(()) => break,
                 Err(e) if attempt == 5 => {
-                    (deliverer.activity)(format!(
-                        "{}: commit: {e}; giving up, the batch may come again",
-                        mapping.function
+                    (deliverer.activity)(trouble(
+                        &mapping.function,
+                        format!("commit: {e}; giving up, the batch may come again"),
                     ));
                 }
                 Err(e) => {
-                    (deliverer.activity)(format!("{}: commit: {e}; retrying", mapping.function));
+                    (deliverer.activity)(trouble(&mapping.function, format!("commit: {e}; retrying")));
                     tokio::select! {
                         _ = stop.changed() => return,
                         _ = tokio::time::sleep(Duration::from_millis(500)) => {}
@@ -590,7 +591,7 @@ pub async fn run_table_stream(
                     workers.spawn(shards.clone().read_shard(shard, stop.clone()));
                 }
             }
-            Err(e) => (shards.deliverer.activity)(format!("{name}: describe stream: {e}")),
+            Err(e) => (shards.deliverer.activity)(trouble(&name, format!("describe stream: {e}"))),
         }
         // New shards appear on a split, about every four hours on AWS.
         tokio::select! {
@@ -656,7 +657,7 @@ impl StreamShards {
                     Ok(Some(fresh)) => fresh,
                     Ok(None) => return shard,
                     Err(e) => {
-                        (self.deliverer.activity)(format!("{name}: shard iterator: {e}"));
+                        (self.deliverer.activity)(trouble(name, format!("shard iterator: {e}")));
                         self.pause(&mut stop).await;
                         continue;
                     }
@@ -682,7 +683,7 @@ impl StreamShards {
                     }
                 }
                 Err(e) => {
-                    (self.deliverer.activity)(format!("{name}: get records: {e}"));
+                    (self.deliverer.activity)(trouble(name, format!("get records: {e}")));
                     self.pause(&mut stop).await;
                 }
             }

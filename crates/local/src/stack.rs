@@ -2,8 +2,9 @@
 //! per function, the gateway on its address and a poller per event source
 //! mapping.
 
+use crate::activity::{Activity, StackEvent};
 use crate::gateway::{Gateway, RouteSpec};
-use crate::mappings::{self, Activity, Deliverer, FailureTarget, KafkaPollerSettings};
+use crate::mappings::{self, Deliverer, FailureTarget, KafkaPollerSettings};
 use crate::provision::{self, Names};
 use crate::runtime::{FunctionPool, FunctionSpec};
 use foodstream_template::{FailureDestination, Source, Template};
@@ -376,10 +377,14 @@ async fn run_schedule(
         });
         let report = pool.invoke(serde_json::to_vec(&event).unwrap_or_default()).await;
         let answer = match &report.outcome {
-            crate::runtime::InvokeOutcome::Response(body) => String::from_utf8_lossy(body).into_owned(),
-            other => other.describe(),
+            crate::runtime::InvokeOutcome::Response(body) => Ok(String::from_utf8_lossy(body).into_owned()),
+            other => Err(other.clone()),
         };
-        activity(format!("{} <- schedule: {answer} in {} ms", pool.spec().name, report.duration.as_millis()));
+        activity(StackEvent::Scheduled {
+            function: pool.spec().name.clone(),
+            duration: report.duration,
+            answer,
+        });
     }
 }
 

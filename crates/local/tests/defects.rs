@@ -4,6 +4,7 @@
 
 mod support;
 
+use foodstream_local::activity::StackEvent;
 use reqwest::Method;
 use std::time::{Duration, Instant};
 use support::{Settings, Shop, TestStack};
@@ -43,7 +44,8 @@ async fn a_delivery_whose_dispatcher_keeps_dying_is_completed_by_the_sweeper() {
     assert_eq!(order["version"], 5, "{order}");
     let activity = t.activity.lock().unwrap().clone();
     assert!(
-        activity.iter().any(|l| l.starts_with("delivery-sweeper <- schedule: {\"completed\":1}")),
+        activity.iter().any(|e| matches!(e, StackEvent::Scheduled { function, answer: Ok(body), .. }
+            if function == "delivery-sweeper" && serde_json::from_str::<serde_json::Value>(body).unwrap()["completed"] == 1)),
         "the sweeper completed it: {activity:?}"
     );
     // The dispatcher's batch went to the destination after its retries,

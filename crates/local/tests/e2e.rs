@@ -12,6 +12,7 @@
 mod support;
 
 use foodstream_harness::scenario::{self, ScenarioConfig};
+use foodstream_local::activity::StackEvent;
 use foodstream_testkit::schemas::Schemas;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -42,8 +43,8 @@ async fn the_whole_scenario_runs_through_the_local_stack() {
         .lock()
         .unwrap()
         .iter()
-        .filter(|l| l.contains("failure queue"))
-        .cloned()
+        .filter(|e| matches!(e, StackEvent::SentToFailure { .. }))
+        .map(ToString::to_string)
         .collect::<Vec<_>>();
     let (activity, log_dir) = (t.recent_activity(40), t.log_dir.clone());
     t.stop().await;

@@ -100,7 +100,7 @@ fn kafka_deliverer(
     pool: Arc<FunctionPool>,
     failure: Option<FailureTarget>,
     bootstrap: &str,
-    activity: mappings::Activity,
+    activity: foodstream_local::activity::Activity,
 ) -> Deliverer {
     let arn = "arn:aws:kafka:us-east-1:000000000000:cluster/test/local".to_string();
     let (envelope_arn, envelope_bootstrap) = (arn.clone(), bootstrap.to_owned());
@@ -156,14 +156,14 @@ async fn a_kafka_mapping_filters_retries_bisects_routes_failures_and_commits() {
         on_failure: Some("FailureQueue".into()),
         ..echo_mapping(&topic, &group)
     };
-    let activity: Arc<Mutex<Vec<String>>> = Arc::default();
+    let activity: Arc<Mutex<Vec<foodstream_local::activity::StackEvent>>> = Arc::default();
     let sink = activity.clone();
     let deliverer = kafka_deliverer(
         mapping,
         pool.clone(),
         Some(FailureTarget::Queue { sqs: sqs.clone(), url: queue_url.clone() }),
         &bootstrap,
-        Arc::new(move |line| sink.lock().unwrap().push(line)),
+        Arc::new(move |event| sink.lock().unwrap().push(event)),
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let settings = KafkaPollerSettings { bootstrap: bootstrap.clone(), group_prefix: String::new() };

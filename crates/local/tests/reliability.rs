@@ -7,6 +7,8 @@
 
 mod support;
 
+use foodstream_local::activity::StackEvent;
+use foodstream_local::runtime::InvokeOutcome;
 use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -228,8 +230,9 @@ async fn every_batch_again_and_old_batches_after_new_ones_change_nothing() {
     // Quiet for 4 s after having replayed something: every mapping caught up.
     let mut last = 0;
     let mut quiet = 0;
-    let work =
-        |t: &TestStack| t.activity.lock().unwrap().iter().filter(|l| !l.contains("<- schedule:")).count();
+    let work = |t: &TestStack| {
+        t.activity.lock().unwrap().iter().filter(|e| !matches!(e, StackEvent::Scheduled { .. })).count()
+    };
     for _ in 0..120 {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let now = work(&second);
@@ -245,11 +248,14 @@ async fn every_batch_again_and_old_batches_after_new_ones_change_nothing() {
         ["order-outbox-relay", "delivery-dispatcher", "notifier", "order-delivery-updater", "log-collector"]
     {
         assert!(
-            replayed.iter().any(|l| l.starts_with(&format!("{function} <-"))),
+            replayed.iter().any(|e| e.function() == function && matches!(e, StackEvent::Batch { .. })),
             "{function} replayed nothing: {replayed:?}"
         );
     }
-    assert!(!replayed.iter().any(|l| l.contains("failure queue")), "a replayed record failed: {replayed:?}");
+    assert!(
+        !replayed.iter().any(|e| matches!(e, StackEvent::SentToFailure { .. })),
+        "a replayed record failed: {replayed:?}"
+    );
     let after = snapshot(&second, &customer, &shop.owner, &operator, &orders).await;
     assert_eq!(after, before, "replaying every batch changed the state");
     second.stop().await;
@@ -380,10 +386,12 @@ async fn functions_crashing_or_timing_out_mid_batch_are_retried_without_double_e
     assert_eq!(t.list_all(&shop.owner, "/me/notifications").await.len(), 2);
     assert_eq!(t.list_all(&shop.operator, &format!("/ops/logs?order_id={id}")).await.len(), 12);
     let activity = t.activity.lock().unwrap().clone();
-    let crashed = activity.iter().filter(|l| l.contains("Runtime exited")).count();
-    let timed_out = activity.iter().filter(|l| l.contains("Task timed out")).count();
+    let crashed =
+        activity.iter().filter(|e| matches!(e.failure(), Some(InvokeOutcome::Crashed { .. }))).count();
+    let timed_out =
+        activity.iter().filter(|e| matches!(e.failure(), Some(InvokeOutcome::TimedOut { .. }))).count();
     assert_eq!((crashed, timed_out), (4, 1), "each sabotage fired once: {activity:?}");
-    assert!(!activity.iter().any(|l| l.contains("failure queue")), "{activity:?}");
+    assert!(!activity.iter().any(|e| matches!(e, StackEvent::SentToFailure { .. })), "{activity:?}");
     // The rider is free again.
     let rider = order["rider_id"].as_str().unwrap();
     assert!(rider.starts_with("rider-0-"));
@@ -469,9 +477,10 @@ async fn orders_placed_while_the_broker_is_down_are_published_when_it_is_back() 
     // It answers the records it could not publish for a retry (a partial
     // batch response), or fails the call.
     let relay_failed = || {
-        t.activity.lock().unwrap().iter().any(|l| {
-            (l.starts_with("order-outbox-relay <-") && !l.contains(": ok in"))
-                || (l.starts_with("order-outbox-relay: ") && l.contains("to retry"))
+        t.activity.lock().unwrap().iter().any(|e| {
+            e.function() == "order-outbox-relay"
+                && (matches!(e, StackEvent::Batch { failure: Some(_), .. })
+                    || matches!(e, StackEvent::RetryFrom { .. }))
         })
     };
     let until = std::time::Instant::now() + Duration::from_secs(60);

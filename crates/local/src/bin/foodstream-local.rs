@@ -148,7 +148,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 log_dir: Some(log_dir),
                 state_dir: Some(state_dir.clone()),
                 jwt_secret: jwt::secret_from_env(),
-                activity: Arc::new(say),
+                activity: Arc::new(|event| say(event.to_string())),
                 first_retry_backoff: Duration::from_millis(200),
                 schedule_every: None,
                 allow_non_loopback,

@@ -6,6 +6,7 @@
 #![allow(dead_code)] // each test binary uses a part
 
 use foodstream_harness::api::{ApiAnswer, ApiClient};
+use foodstream_local::activity::StackEvent;
 use foodstream_local::jwt::{self, Claims};
 use foodstream_local::stack::{Stack, StackConfig};
 use reqwest::Method;
@@ -81,7 +82,7 @@ pub struct TestStack {
     pub stack: Stack,
     pub run: String,
     pub topic_prefix: String,
-    pub activity: Arc<Mutex<Vec<String>>>,
+    pub activity: Arc<Mutex<Vec<StackEvent>>>,
     /// The API client the scenario and the bench use too.
     pub api: ApiClient,
     pub log_dir: PathBuf,
@@ -90,7 +91,7 @@ pub struct TestStack {
 impl TestStack {
     pub async fn start(settings: Settings) -> TestStack {
         let run = settings.run.clone();
-        let activity: Arc<Mutex<Vec<String>>> = Arc::default();
+        let activity: Arc<Mutex<Vec<StackEvent>>> = Arc::default();
         let sink = activity.clone();
         let log_dir = target_dir().join("test-stacks").join(&run);
         let topic_prefix = format!("{}.", settings.namespace.clone().unwrap_or_else(|| run.clone()));
@@ -108,7 +109,7 @@ impl TestStack {
             log_dir: Some(log_dir.clone()),
             state_dir: None,
             jwt_secret: SECRET.into(),
-            activity: Arc::new(move |line| sink.lock().unwrap().push(line)),
+            activity: Arc::new(move |event| sink.lock().unwrap().push(event)),
             first_retry_backoff: Duration::from_millis(20),
             schedule_every: settings.schedule_every,
             allow_non_loopback: false,
@@ -180,10 +181,11 @@ impl TestStack {
     /// The last `lines` things the stack did, reads (GET) left out.
     pub fn recent_activity(&self, lines: usize) -> String {
         let all = self.activity.lock().unwrap();
-        let mut recent: Vec<&String> =
-            all.iter().rev().filter(|l| !l.starts_with("GET ")).take(lines).collect();
+        let reads = |e: &&StackEvent| matches!(e, StackEvent::Request { method, .. } if method == "GET");
+        let mut recent: Vec<String> =
+            all.iter().rev().filter(|e| !reads(e)).take(lines).map(|e| e.to_string()).collect();
         recent.reverse();
-        recent.into_iter().cloned().collect::<Vec<_>>().join("\n")
+        recent.join("\n")
     }
 
     /// Every item of a paginated list.

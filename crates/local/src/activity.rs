@@ -1,0 +1,178 @@
+//! What the stack does, as it happens: each routed request, each batch and
+//! what became of it, each scheduled call, and the trouble a poller meets.
+//! Tests match on the variants; the launcher prints each one as a line
+//! (`Display`).
+
+use crate::runtime::InvokeOutcome;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where the stack reports what it does.
+pub type Activity = Arc<dyn Fn(StackEvent) + Send + Sync>;
+
+/// A mapping's on-failure destination, by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination {
+    Queue,
+    Bucket,
+}
+
+#[derive(Debug, Clone)]
+pub enum StackEvent {
+    /// An API request the gateway handed to a function.
+    Request {
+        method: String,
+        path: String,
+        status: u16,
+        function: String,
+        duration: Duration,
+        init: Option<Duration>,
+        /// How the call failed, when it did not answer.
+        failure: Option<InvokeOutcome>,
+    },
+    /// A batch a mapping handed to its function, by the positions of its
+    /// first and last records.
+    Batch {
+        function: String,
+        records: usize,
+        first: String,
+        last: String,
+        duration: Duration,
+        init: Option<Duration>,
+        /// How the call failed, when it did not answer.
+        failure: Option<InvokeOutcome>,
+    },
+    /// A partial batch response that could not be read: the whole batch fails.
+    UnreadableAnswer { function: String, reason: String },
+    /// A partial batch response: these records are retried.
+    RetryFrom { function: String, records: usize, from: String },
+    /// A batch past its retries (or too old), written to the on-failure destination.
+    SentToFailure { function: String, records: usize, first: String, last: String, destination: Destination },
+    /// A batch past its retries with no on-failure destination: lost, as on Lambda.
+    Dropped { function: String, records: usize },
+    /// A scheduled call and its answer.
+    Scheduled { function: String, duration: Duration, answer: Result<String, InvokeOutcome> },
+    /// Something a poller or a destination could not do (it retries).
+    Trouble { function: String, what: String },
+}
+
+impl StackEvent {
+    /// The function the event is about.
+    pub fn function(&self) -> &str {
+        match self {
+            StackEvent::Request { function, .. }
+            | StackEvent::Batch { function, .. }
+            | StackEvent::UnreadableAnswer { function, .. }
+            | StackEvent::RetryFrom { function, .. }
+            | StackEvent::SentToFailure { function, .. }
+            | StackEvent::Dropped { function, .. }
+            | StackEvent::Scheduled { function, .. }
+            | StackEvent::Trouble { function, .. } => function,
+        }
+    }
+
+    /// A call that did not answer: how it failed.
+    pub fn failure(&self) -> Option<&InvokeOutcome> {
+        match self {
+            StackEvent::Request { failure, .. } | StackEvent::Batch { failure, .. } => failure.as_ref(),
+            StackEvent::Scheduled { answer: Err(failure), .. } => Some(failure),
+            _ => None,
+        }
+    }
+}
+
+fn init(init: &Option<Duration>) -> String {
+    init.map(|i| format!(" (init {} ms)", i.as_millis())).unwrap_or_default()
+}
+
+impl fmt::Display for StackEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StackEvent::Request { method, path, status, function, duration, init: i, failure } => {
+                write!(
+                    f,
+                    "{method} {path} -> {status} {function} in {} ms{}",
+                    duration.as_millis(),
+                    init(i)
+                )?;
+                match failure {
+                    Some(failure) => write!(f, ": {}", failure.describe()),
+                    None => Ok(()),
+                }
+            }
+            StackEvent::Batch { function, records, first, last, duration, init: i, failure } => write!(
+                f,
+                "{function} <- {records} record(s) [{first}..{last}]: {} in {} ms{}",
+                failure.as_ref().map_or_else(|| "ok".to_string(), InvokeOutcome::describe),
+                duration.as_millis(),
+                init(i)
+            ),
+            StackEvent::UnreadableAnswer { function, reason } => {
+                write!(f, "{function}: batch failed: {reason}")
+            }
+            StackEvent::RetryFrom { function, records, from } => {
+                write!(f, "{function}: {records} record(s) to retry from {from}")
+            }
+            StackEvent::SentToFailure { function, records, first, last, destination } => write!(
+                f,
+                "{function}: {records} record(s) [{first}..{last}] sent to the failure {}",
+                match destination {
+                    Destination::Queue => "queue",
+                    Destination::Bucket => "bucket",
+                }
+            ),
+            StackEvent::Dropped { function, records } => {
+                write!(f, "{function}: {records} record(s) dropped after retries (no on-failure destination)")
+            }
+            StackEvent::Scheduled { function, duration, answer } => write!(
+                f,
+                "{function} <- schedule: {} in {} ms",
+                match answer {
+                    Ok(body) => body.clone(),
+                    Err(failure) => failure.describe(),
+                },
+                duration.as_millis()
+            ),
+            StackEvent::Trouble { function, what } => write!(f, "{function}: {what}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_event_prints_as_the_launchers_log_line() {
+        let batch = StackEvent::Batch {
+            function: "notifier".into(),
+            records: 2,
+            first: "0@4".into(),
+            last: "0@5".into(),
+            duration: Duration::from_millis(12),
+            init: Some(Duration::from_millis(30)),
+            failure: Some(InvokeOutcome::Crashed { reason: "signal 9".into() }),
+        };
+        assert_eq!(
+            batch.to_string(),
+            "notifier <- 2 record(s) [0@4..0@5]: Runtime exited: signal 9 in 12 ms (init 30 ms)"
+        );
+        assert!(matches!(batch.failure(), Some(InvokeOutcome::Crashed { .. })));
+        let sent = StackEvent::SentToFailure {
+            function: "notifier".into(),
+            records: 1,
+            first: "0@4".into(),
+            last: "0@4".into(),
+            destination: Destination::Bucket,
+        };
+        assert_eq!(sent.to_string(), "notifier: 1 record(s) [0@4..0@4] sent to the failure bucket");
+        let tick = StackEvent::Scheduled {
+            function: "delivery-sweeper".into(),
+            duration: Duration::from_millis(3),
+            answer: Ok(r#"{"completed":0}"#.into()),
+        };
+        assert_eq!(tick.to_string(), r#"delivery-sweeper <- schedule: {"completed":0} in 3 ms"#);
+        assert_eq!(tick.failure(), None);
+    }
+}
