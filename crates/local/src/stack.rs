@@ -7,7 +7,8 @@ use crate::gateway::{Gateway, RouteSpec};
 use crate::mappings::{self, Deliverer, FailureTarget, KafkaPollerSettings};
 use crate::provision::{self, Names};
 use crate::runtime::{FunctionPool, FunctionSpec};
-use foodstream_template::{FailureDestination, Source, Template};
+use aws_config::SdkConfig;
+use foodstream_template::{FailureDestination, Mapping, Source, Template};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -108,211 +109,52 @@ pub fn check_api_address(
 }
 
 impl Stack {
+    /// Provisions what the template declares, starts a pool per function,
+    /// serves the API and starts every mapping and schedule.
     pub async fn start(config: StackConfig) -> Result<Stack, StackError> {
         check_api_address(config.api_addr, config.allow_non_loopback, &config.jwt_secret)?;
         let template = Template::load_with(&config.template, &config.parameters)?;
-        let missing: Vec<&str> = template
-            .functions
-            .iter()
-            .filter(|f| !config.bin_dir.join(&f.binary).is_file())
-            .map(|f| f.binary.as_str())
-            .collect();
-        if !missing.is_empty() {
-            return Err(StackError::MissingBinaries {
-                dir: config.bin_dir.display().to_string(),
-                missing: missing.join(", "),
-            });
-        }
+        check_binaries(&template, &config.bin_dir)?;
         let names = Names { namespace: config.namespace.clone(), topic_prefix: config.topic_prefix.clone() };
         let aws = foodstream_aws::emulator_config(&config.aws_endpoint).await;
         let provisioned = provision::provision(&template, &names, &aws, &config.kafka_bootstrap).await?;
         if let Some(dir) = &config.log_dir {
             std::fs::create_dir_all(dir).map_err(|e| StackError::Other(format!("{}: {e}", dir.display())))?;
         }
-
-        // `!Ref` of a queue is its URL, as CloudFormation resolves it.
-        let sqs = aws_sdk_sqs::Client::new(&aws);
-        let mut queue_urls = HashMap::new();
-        for queue in &template.queues {
-            let url = sqs
-                .get_queue_url()
-                .queue_name(names.queue(queue))
-                .send()
-                .await
-                .map_err(|e| StackError::Other(format!("queue {queue}: {e}")))?
-                .queue_url()
-                .unwrap_or_default()
-                .to_owned();
-            queue_urls.insert(queue.clone(), url);
-        }
+        let queue_urls = queue_urls(&aws, &template, &names).await?;
         let mut pools = HashMap::new();
         for function in &template.functions {
-            let mut environment = template.resolve(function, &config.parameters, |target| {
-                if template.tables.iter().any(|t| t.logical_id == target) {
-                    Some(names.table(target))
-                } else if template.buckets.iter().any(|b| b == target) {
-                    Some(names.bucket(target))
-                } else {
-                    // A queue is its URL; the MSK cluster has no value here
-                    // (locally the broker is named directly).
-                    queue_urls.get(target).cloned()
-                }
-            })?;
-            let (key, secret) = foodstream_aws::EMULATOR_CREDENTIALS;
-            environment.extend([
-                ("AWS_ENDPOINT_URL".to_string(), config.aws_endpoint.clone()),
-                ("AWS_REGION".to_string(), "us-east-1".to_string()),
-                ("AWS_DEFAULT_REGION".to_string(), "us-east-1".to_string()),
-                ("AWS_ACCESS_KEY_ID".to_string(), key.to_string()),
-                ("AWS_SECRET_ACCESS_KEY".to_string(), secret.to_string()),
-                ("KAFKA_BOOTSTRAP_SERVERS".to_string(), config.kafka_bootstrap.clone()),
-                ("KAFKA_TOPIC_PREFIX".to_string(), config.topic_prefix.clone()),
-            ]);
-            let spec = FunctionSpec {
-                name: function.binary.clone(),
-                binary: config.bin_dir.join(&function.binary),
-                environment,
-                timeout: Duration::from_secs(function.timeout_seconds),
-                memory_mb: function.memory_mb,
-                max_instances: config.max_instances,
-                log_file: config.log_dir.as_ref().map(|d| d.join(format!("{}.log", function.binary))),
-                launcher: config.launcher.clone(),
-                active_tracing: function.active_tracing,
-            };
+            let spec = function_spec(&template, function, &config, &names, &queue_urls)?;
             pools.insert(function.binary.clone(), Arc::new(FunctionPool::new(spec)));
         }
-
-        let routes = template
-            .routes
-            .iter()
-            .map(|r| RouteSpec {
-                method: r.method.clone(),
-                path: r.path.clone(),
-                function: r.function.clone(),
-            })
-            .collect();
-        let gateway = Arc::new(
-            Gateway::new(routes, pools.clone(), config.jwt_secret.clone())
-                .with_activity(config.activity.clone()),
-        );
-        let listener = tokio::net::TcpListener::bind(config.api_addr)
-            .await
-            .map_err(|e| StackError::Bind { addr: config.api_addr, reason: e.to_string() })?;
-        let address = listener.local_addr().map_err(|e| StackError::Other(e.to_string()))?;
-        let server = tokio::spawn(async move {
-            let _ =
-                axum::serve(listener, gateway.router().into_make_service_with_connect_info::<SocketAddr>())
-                    .await;
-        });
-
-        // The queue the consumers park records on (the template's one queue).
-        let failure_queue_url = template.queues.first().and_then(|q| queue_urls.get(q)).cloned();
-        let mut failure_bucket = None;
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&aws).force_path_style(true).build(),
-        );
+        let (address, server) = serve_api(&template, &pools, &config).await?;
         let (stop, stopped) = watch::channel(false);
+        let wiring = Wiring {
+            template: &template,
+            config: &config,
+            names: &names,
+            aws: &aws,
+            queue_urls: &queue_urls,
+            pools: &pools,
+        };
         let mut pollers = Vec::new();
-        let source_arn = format!("arn:aws:kafka:us-east-1:000000000000:cluster/{}/local", config.namespace);
+        let mut failure_bucket = None;
         for mapping in &template.mappings {
-            let failure = match template.failure_destination(mapping) {
-                Some(FailureDestination::Queue(queue)) => {
-                    let url = queue_urls
-                        .get(&queue)
-                        .cloned()
-                        .ok_or_else(|| StackError::Other(format!("no queue {queue} in the template")))?;
-                    Some(FailureTarget::Queue { sqs: sqs.clone(), url })
-                }
-                Some(FailureDestination::Bucket(bucket)) => {
-                    let bucket = names.bucket(&bucket);
-                    failure_bucket = Some(bucket.clone());
-                    Some(FailureTarget::Bucket { s3: s3.clone(), bucket })
-                }
-                None if mapping.on_failure.is_some() => {
-                    return Err(StackError::Other(format!(
-                        "{}: its on-failure destination {:?} is neither a bucket nor a queue of the template",
-                        mapping.function, mapping.on_failure
-                    )));
-                }
-                None => None,
-            };
-            let pool = pools
-                .get(&mapping.function)
-                .cloned()
-                .ok_or_else(|| StackError::Other(format!("no function {}", mapping.function)))?;
-            match &mapping.source {
-                Source::Kafka { topic, consumer_group } => {
-                    let bootstrap = config.kafka_bootstrap.clone();
-                    let arn = source_arn.clone();
-                    let deliverer = Deliverer {
-                        mapping: mapping.clone(),
-                        pool,
-                        failure,
-                        envelope: Box::new(move |records| mappings::kafka_event(&arn, &bootstrap, records)),
-                        source_arn: source_arn.clone(),
-                        activity: config.activity.clone(),
-                        first_backoff: config.first_retry_backoff,
-                    };
-                    let settings = KafkaPollerSettings {
-                        bootstrap: config.kafka_bootstrap.clone(),
-                        group_prefix: config.group_prefix.clone(),
-                    };
-                    pollers.push(tokio::spawn(mappings::run_kafka(
-                        deliverer,
-                        names.topic(topic),
-                        consumer_group.clone(),
-                        settings,
-                        stopped.clone(),
-                    )));
-                }
-                Source::TableStream { table } => {
-                    let table_name = names.table(table);
-                    let described = aws_sdk_dynamodb::Client::new(&aws)
-                        .describe_table()
-                        .table_name(&table_name)
-                        .send()
-                        .await
-                        .map_err(|e| StackError::Other(format!("table {table_name}: {e}")))?;
-                    let stream_arn = described
-                        .table()
-                        .and_then(|t| t.latest_stream_arn())
-                        .ok_or_else(|| StackError::Other(format!("table {table_name} has no stream")))?
-                        .to_owned();
-                    let deliverer = Deliverer {
-                        mapping: mapping.clone(),
-                        pool,
-                        failure,
-                        envelope: Box::new(mappings::stream_event),
-                        source_arn: stream_arn.clone(),
-                        activity: config.activity.clone(),
-                        first_backoff: config.first_retry_backoff,
-                    };
-                    let checkpoint = config.state_dir.as_ref().map(|d| {
-                        d.join(format!("{}-{}.stream-checkpoint.json", config.namespace, mapping.function))
-                    });
-                    pollers.push(tokio::spawn(mappings::run_table_stream(
-                        deliverer,
-                        aws_sdk_dynamodbstreams::Client::new(&aws),
-                        stream_arn,
-                        checkpoint,
-                        stopped.clone(),
-                    )));
-                }
-            }
+            let (poller, bucket) = wiring.start_mapping(mapping, stopped.clone()).await?;
+            pollers.push(poller);
+            failure_bucket = bucket.or(failure_bucket);
         }
         for schedule in &template.schedules {
-            let pool = pools
-                .get(&schedule.function)
-                .cloned()
-                .ok_or_else(|| StackError::Other(format!("no function {}", schedule.function)))?;
+            let pool = wiring.pool(&schedule.function)?;
             let every = config.schedule_every.unwrap_or(schedule.every);
             pollers.push(tokio::spawn(run_schedule(pool, every, config.activity.clone(), stopped.clone())));
         }
         Ok(Stack {
             api_url: format!("http://{address}"),
-            names,
-            failure_queue_url,
+            // The queue the consumers park records on (the template's one queue).
+            failure_queue_url: template.queues.first().and_then(|q| queue_urls.get(q)).cloned(),
             failure_bucket,
+            names,
             provisioned,
             pools,
             stop,
@@ -345,6 +187,227 @@ impl Stack {
         for pool in self.pools.values() {
             pool.shutdown().await;
         }
+    }
+}
+
+/// Every function's binary is there, or the error names the missing ones.
+fn check_binaries(template: &Template, bin_dir: &std::path::Path) -> Result<(), StackError> {
+    let missing: Vec<&str> = template
+        .functions
+        .iter()
+        .filter(|f| !bin_dir.join(&f.binary).is_file())
+        .map(|f| f.binary.as_str())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(StackError::MissingBinaries { dir: bin_dir.display().to_string(), missing: missing.join(", ") })
+}
+
+/// Each queue's URL: what `!Ref` of a queue is, as CloudFormation resolves it.
+async fn queue_urls(
+    aws: &SdkConfig,
+    template: &Template,
+    names: &Names,
+) -> Result<HashMap<String, String>, StackError> {
+    let sqs = aws_sdk_sqs::Client::new(aws);
+    let mut urls = HashMap::new();
+    for queue in &template.queues {
+        let answer = sqs
+            .get_queue_url()
+            .queue_name(names.queue(queue))
+            .send()
+            .await
+            .map_err(|e| StackError::Other(format!("queue {queue}: {e}")))?;
+        urls.insert(queue.clone(), answer.queue_url().unwrap_or_default().to_owned());
+    }
+    Ok(urls)
+}
+
+/// A function as the local Runtime API host runs it: its template
+/// environment resolved to the local resources, plus the emulators'
+/// endpoints and credentials.
+fn function_spec(
+    template: &Template,
+    function: &foodstream_template::Function,
+    config: &StackConfig,
+    names: &Names,
+    queue_urls: &HashMap<String, String>,
+) -> Result<FunctionSpec, StackError> {
+    let mut environment = template.resolve(function, &config.parameters, |target| {
+        if template.tables.iter().any(|t| t.logical_id == target) {
+            Some(names.table(target))
+        } else if template.buckets.iter().any(|b| b == target) {
+            Some(names.bucket(target))
+        } else {
+            // A queue is its URL; the MSK cluster has no value here
+            // (locally the broker is named directly).
+            queue_urls.get(target).cloned()
+        }
+    })?;
+    let (key, secret) = foodstream_aws::EMULATOR_CREDENTIALS;
+    environment.extend([
+        ("AWS_ENDPOINT_URL".to_string(), config.aws_endpoint.clone()),
+        ("AWS_REGION".to_string(), "us-east-1".to_string()),
+        ("AWS_DEFAULT_REGION".to_string(), "us-east-1".to_string()),
+        ("AWS_ACCESS_KEY_ID".to_string(), key.to_string()),
+        ("AWS_SECRET_ACCESS_KEY".to_string(), secret.to_string()),
+        ("KAFKA_BOOTSTRAP_SERVERS".to_string(), config.kafka_bootstrap.clone()),
+        ("KAFKA_TOPIC_PREFIX".to_string(), config.topic_prefix.clone()),
+    ]);
+    Ok(FunctionSpec {
+        name: function.binary.clone(),
+        binary: config.bin_dir.join(&function.binary),
+        environment,
+        timeout: Duration::from_secs(function.timeout_seconds),
+        memory_mb: function.memory_mb,
+        max_instances: config.max_instances,
+        log_file: config.log_dir.as_ref().map(|d| d.join(format!("{}.log", function.binary))),
+        launcher: config.launcher.clone(),
+        active_tracing: function.active_tracing,
+    })
+}
+
+/// The gateway on `config.api_addr`, serving the template's routes.
+async fn serve_api(
+    template: &Template,
+    pools: &HashMap<String, Arc<FunctionPool>>,
+    config: &StackConfig,
+) -> Result<(SocketAddr, JoinHandle<()>), StackError> {
+    let routes = template
+        .routes
+        .iter()
+        .map(|r| RouteSpec { method: r.method.clone(), path: r.path.clone(), function: r.function.clone() })
+        .collect();
+    let gateway = Arc::new(
+        Gateway::new(routes, pools.clone(), config.jwt_secret.clone()).with_activity(config.activity.clone()),
+    );
+    let listener = tokio::net::TcpListener::bind(config.api_addr)
+        .await
+        .map_err(|e| StackError::Bind { addr: config.api_addr, reason: e.to_string() })?;
+    let address = listener.local_addr().map_err(|e| StackError::Other(e.to_string()))?;
+    let server = tokio::spawn(async move {
+        let _ =
+            axum::serve(listener, gateway.router().into_make_service_with_connect_info::<SocketAddr>()).await;
+    });
+    Ok((address, server))
+}
+
+/// What starting a mapping needs from the stack being built.
+struct Wiring<'a> {
+    template: &'a Template,
+    config: &'a StackConfig,
+    names: &'a Names,
+    aws: &'a SdkConfig,
+    queue_urls: &'a HashMap<String, String>,
+    pools: &'a HashMap<String, Arc<FunctionPool>>,
+}
+
+impl Wiring<'_> {
+    fn pool(&self, function: &str) -> Result<Arc<FunctionPool>, StackError> {
+        self.pools.get(function).cloned().ok_or_else(|| StackError::Other(format!("no function {function}")))
+    }
+
+    /// The mapping's poller, running until `stopped`; and its failure
+    /// bucket's name, when it writes to one.
+    async fn start_mapping(
+        &self,
+        mapping: &Mapping,
+        stopped: watch::Receiver<bool>,
+    ) -> Result<(JoinHandle<()>, Option<String>), StackError> {
+        let (failure, bucket) = self.failure_target(mapping)?;
+        let pool = self.pool(&mapping.function)?;
+        let config = self.config;
+        let deliverer = |envelope: mappings::EventBuilder, source_arn: String| Deliverer {
+            mapping: mapping.clone(),
+            pool,
+            failure,
+            envelope,
+            source_arn,
+            activity: config.activity.clone(),
+            first_backoff: config.first_retry_backoff,
+        };
+        let poller = match &mapping.source {
+            Source::Kafka { topic, consumer_group } => {
+                let source_arn =
+                    format!("arn:aws:kafka:us-east-1:000000000000:cluster/{}/local", config.namespace);
+                let (arn, bootstrap) = (source_arn.clone(), config.kafka_bootstrap.clone());
+                let envelope = Box::new(move |records: &[mappings::Record]| {
+                    mappings::kafka_event(&arn, &bootstrap, records)
+                });
+                let settings = KafkaPollerSettings {
+                    bootstrap: config.kafka_bootstrap.clone(),
+                    group_prefix: config.group_prefix.clone(),
+                };
+                tokio::spawn(mappings::run_kafka(
+                    deliverer(envelope, source_arn),
+                    self.names.topic(topic),
+                    consumer_group.clone(),
+                    settings,
+                    stopped,
+                ))
+            }
+            Source::TableStream { table } => {
+                let stream_arn = self.stream_arn(table).await?;
+                let checkpoint = config.state_dir.as_ref().map(|d| {
+                    d.join(format!("{}-{}.stream-checkpoint.json", config.namespace, mapping.function))
+                });
+                tokio::spawn(mappings::run_table_stream(
+                    deliverer(Box::new(mappings::stream_event), stream_arn.clone()),
+                    aws_sdk_dynamodbstreams::Client::new(self.aws),
+                    stream_arn,
+                    checkpoint,
+                    stopped,
+                ))
+            }
+        };
+        Ok((poller, bucket))
+    }
+
+    /// Where the mapping's failed batches go, and the bucket's name when
+    /// that is a bucket.
+    fn failure_target(
+        &self,
+        mapping: &Mapping,
+    ) -> Result<(Option<FailureTarget>, Option<String>), StackError> {
+        match self.template.failure_destination(mapping) {
+            Some(FailureDestination::Queue(queue)) => {
+                let url = self
+                    .queue_urls
+                    .get(&queue)
+                    .cloned()
+                    .ok_or_else(|| StackError::Other(format!("no queue {queue} in the template")))?;
+                Ok((Some(FailureTarget::Queue { sqs: aws_sdk_sqs::Client::new(self.aws), url }), None))
+            }
+            Some(FailureDestination::Bucket(bucket)) => {
+                let bucket = self.names.bucket(&bucket);
+                let s3 = aws_sdk_s3::Client::from_conf(
+                    aws_sdk_s3::config::Builder::from(self.aws).force_path_style(true).build(),
+                );
+                Ok((Some(FailureTarget::Bucket { s3, bucket: bucket.clone() }), Some(bucket)))
+            }
+            None if mapping.on_failure.is_some() => Err(StackError::Other(format!(
+                "{}: its on-failure destination {:?} is neither a bucket nor a queue of the template",
+                mapping.function, mapping.on_failure
+            ))),
+            None => Ok((None, None)),
+        }
+    }
+
+    /// The current stream of a template table.
+    async fn stream_arn(&self, table: &str) -> Result<String, StackError> {
+        let table_name = self.names.table(table);
+        let described = aws_sdk_dynamodb::Client::new(self.aws)
+            .describe_table()
+            .table_name(&table_name)
+            .send()
+            .await
+            .map_err(|e| StackError::Other(format!("table {table_name}: {e}")))?;
+        described
+            .table()
+            .and_then(|t| t.latest_stream_arn())
+            .map(String::from)
+            .ok_or_else(|| StackError::Other(format!("table {table_name} has no stream")))
     }
 }
 
