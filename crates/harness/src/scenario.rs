@@ -276,6 +276,50 @@ fn order_body(cast: &Cast, items: Value, district: &str) -> Value {
     })
 }
 
+/// One story of SPEC section 2: a name and the requests that play it.
+type Story = (&'static str, for<'s> fn(&'s mut Scene<'_>) -> StoryRun<'s>);
+type StoryRun<'s> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ScenarioError>> + 's>>;
+
+/// The scenario, in order: each story leaves its orders in
+/// [`Scene::orders`] under its label, and [`FINAL_STATES`] says where each
+/// must end.
+const STORIES: &[Story] = &[
+    ("riders and menu", |s| Box::pin(s.riders_and_menu())),
+    ("cancelled by customer", |s| Box::pin(s.cancelled_by_customer())),
+    ("short stock", |s| Box::pin(s.short_stock())),
+    ("rejected by owner", |s| Box::pin(s.rejected_by_owner())),
+    ("refunded", |s| Box::pin(s.refund_story("refunded", "REFUND", true, "The chicken was cold."))),
+    ("redelivered", |s| Box::pin(s.refund_story("redelivered", "REDELIVER", true, "Wrong drink."))),
+    ("refund rejected", |s| Box::pin(s.refund_story("refund rejected", "REFUND", false, "Too salty."))),
+    ("delivery failed", |s| Box::pin(s.delivery_failed())),
+    ("late refund refused", |s| Box::pin(s.late_refund())),
+    ("final states", |s| Box::pin(s.final_states())),
+];
+
+/// Where each story's order ends.
+const FINAL_STATES: &[(&str, &str)] = &[
+    ("cancelled by customer", "CANCELLED"),
+    ("rejected by owner", "REJECTED"),
+    ("refunded", "REFUNDED"),
+    ("redelivered", "DELIVERED"),
+    ("refund rejected", "DELIVERED"),
+    ("delivery failed", "CANCELLED"),
+    ("late refund refused", "DELIVERED"),
+];
+
+/// Why the owner rejects the refund in the "refund rejected" story.
+const REFUND_REJECTION: &str = "Photo shows a full box.";
+
+/// The scenario being played: the client, who is who, and what it found.
+struct Scene<'a> {
+    c: Client,
+    config: &'a ScenarioConfig,
+    cast: Cast,
+    /// Each story's order, by the story's label.
+    orders: BTreeMap<String, String>,
+    report: ScenarioReport,
+}
+
 pub async fn play(config: &ScenarioConfig) -> Result<ScenarioReport, ScenarioError> {
     let run = &config.run_id;
     let cast = Cast {
@@ -297,181 +341,74 @@ pub async fn play(config: &ScenarioConfig) -> Result<ScenarioReport, ScenarioErr
         ("owner".to_string(), mint(&cast.owner, "owner", Some(&cast.store))?),
         ("operator".to_string(), mint(&format!("operator-{run}"), "operator", None)?),
     ]);
-    let mut c = Client {
+    let c = Client {
         api: ApiClient::new(config.api.trim_end_matches('/')),
         tokens,
         requests: Vec::new(),
         polling: false,
     };
     let (events, collector) = collect_events(&config.kafka_bootstrap, &config.topic_prefix, run)?;
-    let mut report = ScenarioReport { started: Some(Utc::now()), ..ScenarioReport::default() };
-    let delivery_wait = config.delivery_duration + Duration::from_secs(20);
-    let mut orders: BTreeMap<String, String> = BTreeMap::new();
+    let report = ScenarioReport { started: Some(Utc::now()), ..ScenarioReport::default() };
+    let mut scene = Scene { c, config, cast, orders: BTreeMap::new(), report };
+    for (name, story) in STORIES {
+        story(&mut scene).await.map_err(|e| ScenarioError { step: format!("{name}: {}", e.step), ..e })?;
+    }
+    let Scene { mut c, cast, orders, mut report, .. } = scene;
+    settle(&mut c, config, &cast, &orders, &events, &mut report).await?;
+    collector.abort();
+    report.requests = std::mem::take(&mut c.requests);
+    Ok(report)
+}
 
-    // Riders and menu.
-    for (rider, zone) in [("rider-1", &cast.zone), ("rider-2", &cast.zone)] {
-        c.expect(
-            "register riders",
-            "operator",
-            Method::PUT,
-            &format!("/riders/{rider}-{run}"),
-            Some(json!({"zone": zone})),
-            &[200, 201],
-        )
-        .await?;
-    }
-    let store = cast.store.clone();
-    for (product, name, price, stock) in [
-        ("chicken", "Fried chicken", 18000, 20),
-        ("cola", "Cola", 2000, 50),
-        ("tteok", "Tteokbokki", 9000, 1),
-    ] {
-        c.expect(
-            "menu",
-            "owner",
-            Method::PUT,
-            &format!("/stores/{store}/menu/{product}"),
-            Some(json!({"name": name, "price": price, "stock": stock})),
-            &[200, 201],
-        )
-        .await?;
-    }
-    let menu =
-        c.expect("menu", "customer", Method::GET, &format!("/stores/{store}/menu"), None, &[200]).await?;
-    if menu["items"].as_array().map(Vec::len) != Some(3) {
-        return Err(fail("menu", format!("expected 3 items, got {menu}")));
+impl Scene<'_> {
+    fn delivery_wait(&self) -> Duration {
+        self.config.delivery_duration + Duration::from_secs(20)
     }
 
-    let chicken = |quantity: u32| json!([{"product_id": "chicken", "quantity": quantity}, {"product_id": "cola", "quantity": 1}]);
-    let mut place = async |c: &mut Client,
-                           label: &str,
-                           items: Value,
-                           district: &str,
-                           key: Option<&str>|
-           -> Result<String, ScenarioError> {
+    fn order_body(&self, quantity: u32, district: &str) -> Value {
+        let items =
+            json!([{"product_id": "chicken", "quantity": quantity}, {"product_id": "cola", "quantity": 1}]);
+        order_body(&self.cast, items, district)
+    }
+
+    /// Places an order of chicken and cola as the customer; it is the
+    /// story's order under `label`.
+    async fn place(
+        &mut self,
+        label: &str,
+        quantity: u32,
+        district: &str,
+        key: Option<&str>,
+    ) -> Result<String, ScenarioError> {
         let headers: Vec<(&str, &str)> = key.map(|k| vec![("idempotency-key", k)]).unwrap_or_default();
-        let answer = c
-            .call_with(
-                "customer",
-                Method::POST,
-                "/orders",
-                Some(order_body(&cast, items, district)),
-                &headers,
-            )
-            .await?;
+        let body = self.order_body(quantity, district);
+        let answer = self.c.call_with("customer", Method::POST, "/orders", Some(body), &headers).await?;
         if answer.status != 201 || answer.body["status"] != "PAID" {
             return Err(fail(label, format!("placing answered {} {}", answer.status, answer.body)));
         }
         let id = answer.body["order_id"].as_str().unwrap_or_default().to_owned();
-        orders.insert(label.to_owned(), id.clone());
+        self.orders.insert(label.to_owned(), id.clone());
         Ok(id)
-    };
-
-    // 1. Placed, retried with its idempotency key, then cancelled by the customer.
-    let key = format!("key-{run}");
-    let cancelled = place(&mut c, "cancelled by customer", chicken(2), &cast.zone, Some(&key)).await?;
-    let retry = c
-        .call_with(
-            "customer",
-            Method::POST,
-            "/orders",
-            Some(order_body(&cast, chicken(2), &cast.zone)),
-            &[("idempotency-key", &key)],
-        )
-        .await?;
-    if retry.body["order_id"] != cancelled.as_str() {
-        return Err(fail(
-            "idempotent retry",
-            format!("a retry with the same key answered {} {}", retry.status, retry.body),
-        ));
-    }
-    let reuse = c
-        .call_with(
-            "customer",
-            Method::POST,
-            "/orders",
-            Some(order_body(&cast, chicken(3), &cast.zone)),
-            &[("idempotency-key", &key)],
-        )
-        .await?;
-    if reuse.status != 409 {
-        return Err(fail(
-            "idempotency key reused",
-            format!("the same key with another body answered {}", reuse.status),
-        ));
-    }
-    c.expect("cancel", "customer", Method::POST, &format!("/orders/{cancelled}/cancel"), None, &[200])
-        .await?;
-    c.expect("cancel twice", "customer", Method::POST, &format!("/orders/{cancelled}/cancel"), None, &[409])
-        .await?;
-
-    // 2. Short stock: 409 naming the line, nothing taken.
-    let short = c
-        .call(
-            "customer",
-            Method::POST,
-            "/orders",
-            Some(order_body(&cast, json!([{"product_id": "tteok", "quantity": 2}]), &cast.zone)),
-        )
-        .await?;
-    if short.status != 409 {
-        return Err(fail("short stock", format!("answered {} {}", short.status, short.body)));
     }
 
-    // 3. Rejected by the owner.
-    let rejected = place(&mut c, "rejected by owner", chicken(1), &cast.zone, None).await?;
-    let listed = c
-        .expect(
-            "owner lists new orders",
-            "owner",
-            Method::GET,
-            &format!("/stores/{store}/orders?status=PAID"),
-            None,
-            &[200],
-        )
-        .await?;
-    if !listed["items"].as_array().into_iter().flatten().any(|o| o["order_id"] == rejected.as_str()) {
-        return Err(fail("owner lists new orders", "the new order is not in the owner's PAID list"));
+    /// The owner accepts and calls a rider; the order is delivered.
+    async fn deliver(&mut self, order: &str) -> Result<Value, ScenarioError> {
+        let step = "deliver";
+        self.c.expect(step, "owner", Method::POST, &format!("/orders/{order}/accept"), None, &[200]).await?;
+        let path = format!("/orders/{order}/delivery-requests");
+        self.c.expect(step, "owner", Method::POST, &path, None, &[200, 202]).await?;
+        let wait = self.delivery_wait();
+        self.c.wait_for(step, "customer", order, "DELIVERED", wait).await
     }
-    c.expect(
-        "reject",
-        "owner",
-        Method::POST,
-        &format!("/orders/{rejected}/reject"),
-        Some(json!({"reason": "closing early"})),
-        &[200],
-    )
-    .await?;
 
-    // 4. Another customer cannot see the order.
-    c.expect("privacy", "customer-b", Method::GET, &format!("/orders/{rejected}"), None, &[404]).await?;
-
-    // 5. Delivered, then refunded (approve + REFUND).
-    let deliver = async |c: &mut Client, step: &str, order: &str| -> Result<Value, ScenarioError> {
-        c.expect(step, "owner", Method::POST, &format!("/orders/{order}/accept"), None, &[200]).await?;
-        c.expect(
-            step,
-            "owner",
-            Method::POST,
-            &format!("/orders/{order}/delivery-requests"),
-            None,
-            &[200, 202],
-        )
-        .await?;
-        c.wait_for(step, "customer", order, "DELIVERED", delivery_wait).await
-    };
-    let photo = async |c: &mut Client, step: &str, order: &str| -> Result<String, ScenarioError> {
-        let upload = c
-            .expect(
-                step,
-                "customer",
-                Method::POST,
-                &format!("/orders/{order}/refund-photos"),
-                Some(json!({"content_type": "image/jpeg"})),
-                &[200, 201],
-            )
-            .await?;
-        let sent = c.api.upload_photo(&upload, "image/jpeg", vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]).await;
+    /// The customer uploads a photo for a refund request; its key.
+    async fn photo(&mut self, order: &str) -> Result<String, ScenarioError> {
+        let step = "refund photo";
+        let path = format!("/orders/{order}/refund-photos");
+        let body = json!({"content_type": "image/jpeg"});
+        let upload = self.c.expect(step, "customer", Method::POST, &path, Some(body), &[200, 201]).await?;
+        let sent =
+            self.c.api.upload_photo(&upload, "image/jpeg", vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]).await;
         match sent {
             Ok(r) if r.status().is_success() => {
                 Ok(upload["photo_key"].as_str().unwrap_or_default().to_owned())
@@ -479,167 +416,204 @@ pub async fn play(config: &ScenarioConfig) -> Result<ScenarioReport, ScenarioErr
             Ok(r) => Err(fail(step, format!("photo upload answered {}", r.status()))),
             Err(e) => Err(fail(step, format!("photo upload: {e}"))),
         }
-    };
-    let refunded = place(&mut c, "refunded", chicken(1), &cast.zone, None).await?;
-    deliver(&mut c, "deliver", &refunded).await?;
-    let key = photo(&mut c, "refund photo", &refunded).await?;
-    c.expect(
-        "refund request",
-        "customer",
-        Method::POST,
-        &format!("/orders/{refunded}/refund-request"),
-        Some(json!({"photo_key": key, "reason": "The chicken was cold.", "method": "REFUND"})),
-        &[200],
-    )
-    .await?;
-    c.expect(
-        "refund approved",
-        "owner",
-        Method::POST,
-        &format!("/orders/{refunded}/refund-request/decision"),
-        Some(json!({"approve": true})),
-        &[200],
-    )
-    .await?;
+    }
 
-    // 6. Delivered, then redelivered (approve + REDELIVER).
-    let redelivered = place(&mut c, "redelivered", chicken(1), &cast.zone, None).await?;
-    deliver(&mut c, "deliver", &redelivered).await?;
-    let key = photo(&mut c, "refund photo", &redelivered).await?;
-    c.expect(
-        "redelivery request",
-        "customer",
-        Method::POST,
-        &format!("/orders/{redelivered}/refund-request"),
-        Some(json!({"photo_key": key, "reason": "Wrong drink.", "method": "REDELIVER"})),
-        &[200],
-    )
-    .await?;
-    c.expect(
-        "redelivery approved",
-        "owner",
-        Method::POST,
-        &format!("/orders/{redelivered}/refund-request/decision"),
-        Some(json!({"approve": true})),
-        &[200],
-    )
-    .await?;
-    c.wait_for("redelivery", "customer", &redelivered, "DELIVERED", delivery_wait).await?;
+    async fn riders_and_menu(&mut self) -> Result<(), ScenarioError> {
+        let run = self.config.run_id.clone();
+        for rider in ["rider-1", "rider-2"] {
+            let body = json!({"zone": self.cast.zone});
+            let path = format!("/riders/{rider}-{run}");
+            self.c.expect("register riders", "operator", Method::PUT, &path, Some(body), &[200, 201]).await?;
+        }
+        let store = self.cast.store.clone();
+        for (product, name, price, stock) in [
+            ("chicken", "Fried chicken", 18000, 20),
+            ("cola", "Cola", 2000, 50),
+            ("tteok", "Tteokbokki", 9000, 1),
+        ] {
+            let body = json!({"name": name, "price": price, "stock": stock});
+            let path = format!("/stores/{store}/menu/{product}");
+            self.c.expect("menu", "owner", Method::PUT, &path, Some(body), &[200, 201]).await?;
+        }
+        let menu = self
+            .c
+            .expect("menu", "customer", Method::GET, &format!("/stores/{store}/menu"), None, &[200])
+            .await?;
+        if menu["items"].as_array().map(Vec::len) != Some(3) {
+            return Err(fail("menu", format!("expected 3 items, got {menu}")));
+        }
+        Ok(())
+    }
 
-    // 7. Delivered, refund rejected with a reason: back to DELIVERED.
-    let kept = place(&mut c, "refund rejected", chicken(1), &cast.zone, None).await?;
-    deliver(&mut c, "deliver", &kept).await?;
-    let key = photo(&mut c, "refund photo", &kept).await?;
-    c.expect(
-        "refund request",
-        "customer",
-        Method::POST,
-        &format!("/orders/{kept}/refund-request"),
-        Some(json!({"photo_key": key, "reason": "Too salty.", "method": "REFUND"})),
-        &[200],
-    )
-    .await?;
-    c.expect(
-        "refund rejected",
-        "owner",
-        Method::POST,
-        &format!("/orders/{kept}/refund-request/decision"),
-        Some(json!({"approve": false, "reason": "Photo shows a full box."})),
-        &[200],
-    )
-    .await?;
+    /// Placed, retried with its idempotency key (same order), the key
+    /// reused for another body (409), cancelled, cancelled again (409).
+    async fn cancelled_by_customer(&mut self) -> Result<(), ScenarioError> {
+        let key = format!("key-{}", self.config.run_id);
+        let zone = self.cast.zone.clone();
+        let cancelled = self.place("cancelled by customer", 2, &zone, Some(&key)).await?;
+        let headers = [("idempotency-key", key.as_str())];
+        let retry = self
+            .c
+            .call_with("customer", Method::POST, "/orders", Some(self.order_body(2, &zone)), &headers)
+            .await?;
+        if retry.body["order_id"] != cancelled.as_str() {
+            let reason = format!("a retry with the same key answered {} {}", retry.status, retry.body);
+            return Err(fail("idempotent retry", reason));
+        }
+        let reuse = self
+            .c
+            .call_with("customer", Method::POST, "/orders", Some(self.order_body(3, &zone)), &headers)
+            .await?;
+        if reuse.status != 409 {
+            let reason = format!("the same key with another body answered {}", reuse.status);
+            return Err(fail("idempotency key reused", reason));
+        }
+        let path = format!("/orders/{cancelled}/cancel");
+        self.c.expect("cancel", "customer", Method::POST, &path, None, &[200]).await?;
+        self.c.expect("cancel twice", "customer", Method::POST, &path, None, &[409]).await?;
+        Ok(())
+    }
 
-    // 8. No rider in the zone: DELIVERY_FAILED, then cancelled by the owner.
-    let failed = place(&mut c, "delivery failed", chicken(1), &cast.empty_zone, None).await?;
-    c.expect("accept", "owner", Method::POST, &format!("/orders/{failed}/accept"), None, &[200]).await?;
-    c.expect(
-        "delivery request",
-        "owner",
-        Method::POST,
-        &format!("/orders/{failed}/delivery-requests"),
-        None,
-        &[200, 202],
-    )
-    .await?;
-    c.wait_for("delivery fails", "customer", &failed, "DELIVERY_FAILED", delivery_wait).await?;
-    c.expect("owner cancels", "owner", Method::POST, &format!("/orders/{failed}/cancel"), None, &[200])
-        .await?;
+    /// More than the stock: 409 naming the line, nothing taken.
+    async fn short_stock(&mut self) -> Result<(), ScenarioError> {
+        let body = order_body(&self.cast, json!([{"product_id": "tteok", "quantity": 2}]), &self.cast.zone);
+        let short = self.c.call("customer", Method::POST, "/orders", Some(body)).await?;
+        if short.status != 409 {
+            return Err(fail("short stock", format!("answered {} {}", short.status, short.body)));
+        }
+        Ok(())
+    }
 
-    // 9. The refund window, when it is short enough to wait out.
-    if config.refund_window <= Duration::from_secs(30) {
-        let late = place(&mut c, "late refund refused", chicken(1), &cast.zone, None).await?;
-        deliver(&mut c, "deliver", &late).await?;
-        let key = photo(&mut c, "refund photo", &late).await?;
-        tokio::time::sleep(config.refund_window + Duration::from_millis(500)).await;
-        let answer = c
-            .call(
-                "customer",
-                Method::POST,
-                &format!("/orders/{late}/refund-request"),
-                Some(json!({"photo_key": key, "reason": "Late.", "method": "REFUND"})),
-            )
+    /// Listed among the store's new orders, rejected by the owner; another
+    /// customer cannot see it.
+    async fn rejected_by_owner(&mut self) -> Result<(), ScenarioError> {
+        let zone = self.cast.zone.clone();
+        let rejected = self.place("rejected by owner", 1, &zone, None).await?;
+        let path = format!("/stores/{}/orders?status=PAID", self.cast.store);
+        let listed =
+            self.c.expect("owner lists new orders", "owner", Method::GET, &path, None, &[200]).await?;
+        if !listed["items"].as_array().into_iter().flatten().any(|o| o["order_id"] == rejected.as_str()) {
+            return Err(fail("owner lists new orders", "the new order is not in the owner's PAID list"));
+        }
+        let body = json!({"reason": "closing early"});
+        let path = format!("/orders/{rejected}/reject");
+        self.c.expect("reject", "owner", Method::POST, &path, Some(body), &[200]).await?;
+        self.c
+            .expect("privacy", "customer-b", Method::GET, &format!("/orders/{rejected}"), None, &[404])
+            .await?;
+        Ok(())
+    }
+
+    /// Delivered, then a refund request with a photo (`method`), which the
+    /// owner approves or rejects (with [`REFUND_REJECTION`]).
+    async fn refund_story(
+        &mut self,
+        label: &str,
+        method: &str,
+        approve: bool,
+        reason: &str,
+    ) -> Result<(), ScenarioError> {
+        let zone = self.cast.zone.clone();
+        let order = self.place(label, 1, &zone, None).await?;
+        self.deliver(&order).await?;
+        let key = self.photo(&order).await?;
+        let body = json!({"photo_key": key, "reason": reason, "method": method});
+        let path = format!("/orders/{order}/refund-request");
+        self.c.expect("refund request", "customer", Method::POST, &path, Some(body), &[200]).await?;
+        let decision = if approve {
+            json!({"approve": true})
+        } else {
+            json!({"approve": false, "reason": REFUND_REJECTION})
+        };
+        let path = format!("/orders/{order}/refund-request/decision");
+        self.c.expect("refund decision", "owner", Method::POST, &path, Some(decision), &[200]).await?;
+        if approve && method == "REDELIVER" {
+            let wait = self.delivery_wait();
+            self.c.wait_for("redelivery", "customer", &order, "DELIVERED", wait).await?;
+        }
+        Ok(())
+    }
+
+    /// No rider in the zone: DELIVERY_FAILED, then cancelled by the owner.
+    async fn delivery_failed(&mut self) -> Result<(), ScenarioError> {
+        let zone = self.cast.empty_zone.clone();
+        let failed = self.place("delivery failed", 1, &zone, None).await?;
+        self.c
+            .expect("accept", "owner", Method::POST, &format!("/orders/{failed}/accept"), None, &[200])
+            .await?;
+        let path = format!("/orders/{failed}/delivery-requests");
+        self.c.expect("delivery request", "owner", Method::POST, &path, None, &[200, 202]).await?;
+        let wait = self.delivery_wait();
+        self.c.wait_for("delivery fails", "customer", &failed, "DELIVERY_FAILED", wait).await?;
+        let path = format!("/orders/{failed}/cancel");
+        self.c.expect("owner cancels", "owner", Method::POST, &path, None, &[200]).await?;
+        Ok(())
+    }
+
+    /// A refund asked for after the window: 409. Played only when the
+    /// window is short enough to wait out.
+    async fn late_refund(&mut self) -> Result<(), ScenarioError> {
+        let window = self.config.refund_window;
+        if window > Duration::from_secs(30) {
+            return Ok(());
+        }
+        let zone = self.cast.zone.clone();
+        let late = self.place("late refund refused", 1, &zone, None).await?;
+        self.deliver(&late).await?;
+        let key = self.photo(&late).await?;
+        tokio::time::sleep(window + Duration::from_millis(500)).await;
+        let body = json!({"photo_key": key, "reason": "Late.", "method": "REFUND"});
+        let answer = self
+            .c
+            .call("customer", Method::POST, &format!("/orders/{late}/refund-request"), Some(body))
             .await?;
         if answer.status != 409 {
-            return Err(fail(
-                "late refund",
-                format!("a refund after the window answered {} {}", answer.status, answer.body),
-            ));
+            let reason = format!("a refund after the window answered {} {}", answer.status, answer.body);
+            return Err(fail("late refund", reason));
         }
-        report.checks.push(Check {
-            name: "refund window".into(),
-            detail: format!(
-                "a request {:.1} s after delivery was refused: {}",
-                config.refund_window.as_secs_f64() + 0.5,
-                answer.body["error"]["code"]
-            ),
-        });
+        let detail = format!(
+            "a request {:.1} s after delivery was refused: {}",
+            window.as_secs_f64() + 0.5,
+            answer.body["error"]["code"]
+        );
+        self.report.checks.push(Check { name: "refund window".into(), detail });
+        Ok(())
     }
 
-    let expected_final = BTreeMap::from([
-        ("cancelled by customer", "CANCELLED"),
-        ("rejected by owner", "REJECTED"),
-        ("refunded", "REFUNDED"),
-        ("redelivered", "DELIVERED"),
-        ("refund rejected", "DELIVERED"),
-        ("delivery failed", "CANCELLED"),
-        ("late refund refused", "DELIVERED"),
-    ]);
-    for (label, id) in &orders {
-        let order =
-            c.expect("final state", "customer", Method::GET, &format!("/orders/{id}"), None, &[200]).await?;
-        if order["status"] != expected_final[label.as_str()] {
-            return Err(fail(
-                "final state",
-                format!("{label}: {} (expected {})", order["status"], expected_final[label.as_str()]),
-            ));
+    /// Every story's order where the rules say; the rejected refund's
+    /// reason visible to the customer; the short order took no stock.
+    async fn final_states(&mut self) -> Result<(), ScenarioError> {
+        let expected: BTreeMap<&str, &str> = FINAL_STATES.iter().copied().collect();
+        for (label, id) in self.orders.clone() {
+            let order = self
+                .c
+                .expect("final state", "customer", Method::GET, &format!("/orders/{id}"), None, &[200])
+                .await?;
+            if order["status"] != expected[label.as_str()] {
+                let reason = format!("{label}: {} (expected {})", order["status"], expected[label.as_str()]);
+                return Err(fail("final state", reason));
+            }
+            self.report.orders.insert(label, order);
         }
-        report.orders.insert(label.clone(), order);
+        let rejected_refund = &self.report.orders["refund rejected"]["refund"];
+        if rejected_refund["decision_reason"] != REFUND_REJECTION {
+            let reason = format!("the reason is not visible to the customer: {rejected_refund}");
+            return Err(fail("refund rejected", reason));
+        }
+        let path = format!("/stores/{}/menu", self.cast.store);
+        let stock = self.c.expect("stock", "customer", Method::GET, &path, None, &[200]).await?;
+        let tteok =
+            stock["items"].as_array().into_iter().flatten().find(|i| i["product_id"] == "tteok").cloned();
+        if tteok.as_ref().map(|t| &t["stock"]) != Some(&json!(1)) {
+            return Err(fail("stock", format!("the short order took stock: {tteok:?}")));
+        }
+        let detail = format!(
+            "{} orders ended as the rules say; short stock took nothing; an idempotent retry returned the same order",
+            self.orders.len()
+        );
+        self.report.checks.push(Check { name: "order states".into(), detail });
+        Ok(())
     }
-    let rejected_refund = &report.orders["refund rejected"]["refund"];
-    if rejected_refund["decision_reason"] != "Photo shows a full box." {
-        return Err(fail(
-            "refund rejected",
-            format!("the reason is not visible to the customer: {rejected_refund}"),
-        ));
-    }
-    let stock =
-        c.expect("stock", "customer", Method::GET, &format!("/stores/{store}/menu"), None, &[200]).await?;
-    let tteok = stock["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|i| i["product_id"] == "tteok")
-        .cloned()
-        .unwrap_or_default();
-    if tteok["stock"] != 1 {
-        return Err(fail("stock", format!("the short order took stock: {tteok}")));
-    }
-    report.checks.push(Check { name: "order states".into(), detail: format!("{} orders ended as the rules say; short stock took nothing; an idempotent retry returned the same order", orders.len()) });
-
-    settle(&mut c, config, &cast, &orders, &events, &mut report).await?;
-    collector.abort();
-    report.requests = std::mem::take(&mut c.requests);
-    Ok(report)
 }
 
 /// Waits until the asynchronous promises hold, then records them as checks:
