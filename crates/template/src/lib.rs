@@ -11,6 +11,7 @@
 //! is the one description of the infrastructure.
 
 pub mod dynamodb;
+mod functions;
 mod tables;
 
 use serde_norway::Value;
@@ -232,17 +233,21 @@ impl Template {
         if let Some(unknown) = overrides.keys().find(|name| !template.parameters.contains_key(*name)) {
             return Err(invalid(format!("the template has no parameter {unknown}")));
         }
-        let globals = get(&root, "Globals").and_then(|g| get(g, "Function"));
-        let global_env = globals.and_then(|g| get(g, "Environment")).and_then(|e| get(e, "Variables"));
+        let globals: functions::FunctionProperties =
+            match get(&root, "Globals").and_then(|g| get(g, "Function")) {
+                Some(globals) => functions::typed("Globals", "Function", globals.clone())?,
+                None => functions::FunctionProperties::default(),
+            };
         let resources =
             get(&root, "Resources").and_then(Value::as_mapping).ok_or_else(|| invalid("no Resources"))?;
         for (logical, resource) in resources {
             let logical = text(logical).ok_or_else(|| invalid("a resource without a logical id"))?;
             let kind = get(resource, "Type").and_then(text).unwrap_or_default();
-            let properties = get(resource, "Properties").cloned().unwrap_or(Value::Null);
+            let properties =
+                get(resource, "Properties").cloned().unwrap_or_else(|| Value::Mapping(Default::default()));
             match kind.as_str() {
                 "AWS::Serverless::Function" => {
-                    template.add_function(&logical, resource, &properties, globals, global_env)?
+                    template.add_function(&logical, resource, properties, &globals)?
                 }
                 "AWS::DynamoDB::Table" => template.tables.push(Table::from_properties(&logical, properties)?),
                 "AWS::S3::Bucket" => template.buckets.push(logical),
@@ -270,164 +275,157 @@ impl Template {
         &mut self,
         logical: &str,
         resource: &Value,
-        properties: &Value,
-        globals: Option<&Value>,
-        global_env: Option<&Value>,
+        properties: Value,
+        globals: &functions::FunctionProperties,
     ) -> Result<(), TemplateError> {
-        let binary = get(resource, "Metadata")
-            .and_then(|m| get(m, "BuildProperties"))
-            .and_then(|b| get(b, "Binary"))
-            .and_then(text)
-            .ok_or_else(|| invalid(format!("{logical}: no Metadata.BuildProperties.Binary")))?;
-        let setting = |name: &str| get(properties, name).or_else(|| globals.and_then(|g| get(g, name)));
+        let metadata = get(resource, "Metadata").cloned().unwrap_or(Value::Null);
+        let metadata: functions::FunctionMetadata = functions::typed(logical, "Metadata", metadata)?;
+        let binary = metadata.build_properties.binary;
+        let properties: functions::FunctionProperties = functions::typed(logical, "Properties", properties)?;
         let mut environment = BTreeMap::new();
-        let local_env = get(properties, "Environment").and_then(|e| get(e, "Variables"));
-        for variables in [global_env, local_env].into_iter().flatten() {
-            for (name, value) in variables.as_mapping().into_iter().flatten() {
-                let name = text(name).ok_or_else(|| invalid(format!("{logical}: an unnamed variable")))?;
-                let value = match (text(value), reference(value)) {
-                    (Some(literal), _) => EnvValue::Literal(literal),
-                    (None, Some(target)) => EnvValue::Ref(target),
-                    _ => return Err(invalid(format!("{logical}: {name} is neither a literal nor a !Ref"))),
-                };
-                environment.insert(name, value);
-            }
+        let variables = [&globals.environment, &properties.environment].into_iter().flatten();
+        for (name, value) in variables.flat_map(|e| &e.variables) {
+            let value = match (text(value), reference(value)) {
+                (Some(literal), _) => EnvValue::Literal(literal),
+                (None, Some(target)) => EnvValue::Ref(target),
+                _ => return Err(invalid(format!("{logical}: {name} is neither a literal nor a !Ref"))),
+            };
+            environment.insert(name.clone(), value);
         }
         let mut policy_statements = Vec::new();
-        for policy in get(properties, "Policies").and_then(Value::as_sequence).into_iter().flatten() {
-            let statements = get(policy, "Statement").and_then(Value::as_sequence).ok_or_else(|| {
+        for policy in &properties.policies {
+            let policy: functions::InlinePolicy = functions::typed(logical, "Policies", policy.clone()).map_err(|_| {
                 invalid(format!("{logical}: a policy that is not an inline statement list (SAM policy templates are not used here)"))
             })?;
-            policy_statements.extend(statements.iter().cloned());
+            policy_statements.extend(policy.statement);
         }
-        self.functions.push(Function {
+        let number = |name: &str, own: &Option<Value>, global: &Option<Value>, default: u64| {
+            integer(logical, name, own.as_ref().or(global.as_ref()), &self.parameters, default)
+        };
+        let function = Function {
             logical_id: logical.to_owned(),
             binary: binary.clone(),
-            timeout_seconds: integer(logical, "Timeout", setting("Timeout"), &self.parameters, 3)?,
-            memory_mb: integer(logical, "MemorySize", setting("MemorySize"), &self.parameters, 128)?,
+            timeout_seconds: number("Timeout", &properties.timeout, &globals.timeout, 3)?,
+            memory_mb: number("MemorySize", &properties.memory_size, &globals.memory_size, 128)?,
             environment,
             policy_statements,
-            active_tracing: match setting("Tracing").map(|v| (text(v), v)) {
-                None => false,
-                Some((Some(mode), _)) if mode == "Active" => true,
-                Some((Some(mode), _)) if mode == "PassThrough" || mode == "Disabled" => false,
-                Some((_, value)) => {
-                    return Err(invalid(format!(
-                        "{logical}: Tracing {value:?} is not Active, PassThrough or Disabled"
-                    )));
-                }
-            },
-        });
-        for (_, event) in get(properties, "Events").and_then(Value::as_mapping).into_iter().flatten() {
-            let props = get(event, "Properties").cloned().unwrap_or(Value::Null);
-            match get(event, "Type").and_then(text).as_deref() {
-                Some("HttpApi") => self.routes.push(Route {
-                    method: get(&props, "Method").and_then(text).unwrap_or_default().to_uppercase(),
-                    path: get(&props, "Path").and_then(text).unwrap_or_default(),
-                    function: binary.clone(),
-                }),
-                Some("MSK") => {
-                    let topics =
-                        get(&props, "Topics").and_then(Value::as_sequence).cloned().unwrap_or_default();
-                    let [topic] = topics.as_slice() else {
-                        return Err(invalid(format!("{logical}: an MSK event reads exactly one topic here")));
-                    };
-                    let source = Source::Kafka {
-                        topic: text(topic).unwrap_or_default(),
-                        consumer_group: get(&props, "ConsumerGroupId")
-                            .and_then(text)
-                            .ok_or_else(|| invalid(format!("{logical}: no ConsumerGroupId")))?,
-                    };
-                    self.mappings.push(self.mapping(&binary, source, &props)?);
-                }
-                Some("DynamoDB") => {
-                    let table = get(&props, "Stream")
-                        .and_then(get_att)
-                        .ok_or_else(|| invalid(format!("{logical}: Stream is not a !GetAtt")))?;
-                    self.mappings.push(self.mapping(&binary, Source::TableStream { table }, &props)?);
-                }
-                Some("Schedule") => {
-                    let expression = get(&props, "Schedule").and_then(text).unwrap_or_default();
-                    let every = parse_rate(&expression).ok_or_else(|| {
-                        invalid(format!(
-                            "{logical}: Schedule {expression:?} is not rate(N minute(s)|hour(s)|day(s))"
-                        ))
-                    })?;
-                    self.schedules.push(Schedule { function: binary.clone(), every });
-                }
-                _ => {}
+            active_tracing: properties.tracing.or(globals.tracing) == Some(functions::TracingMode::Active),
+        };
+        self.functions.push(function);
+        for (name, event) in properties.events {
+            let owner = format!("{logical}: Events.{name}");
+            self.add_event(&binary, &owner, event)?;
+        }
+        Ok(())
+    }
+
+    /// A function's event: a route, a mapping or a schedule.
+    fn add_event(
+        &mut self,
+        binary: &str,
+        owner: &str,
+        event: functions::EventDeclaration,
+    ) -> Result<(), TemplateError> {
+        let props = event.properties;
+        match event.kind.as_str() {
+            "HttpApi" => {
+                let route: functions::HttpApiEvent = functions::typed(owner, "Properties", props)?;
+                self.routes.push(Route {
+                    method: route.method.to_uppercase(),
+                    path: route.path,
+                    function: binary.to_owned(),
+                });
+            }
+            "MSK" => {
+                let event: functions::MappingEvent = functions::typed(owner, "Properties", props)?;
+                let [topic] = event.topics.as_deref().unwrap_or_default() else {
+                    return Err(invalid(format!("{owner}: an MSK event reads exactly one topic here")));
+                };
+                let consumer_group = event
+                    .consumer_group_id
+                    .clone()
+                    .ok_or_else(|| invalid(format!("{owner}: no ConsumerGroupId")))?;
+                let source = Source::Kafka { topic: topic.clone(), consumer_group };
+                let mapping = self.mapping(binary, source, event)?;
+                self.mappings.push(mapping);
+            }
+            "DynamoDB" => {
+                let event: functions::MappingEvent = functions::typed(owner, "Properties", props)?;
+                let table = get_att(&event.stream)
+                    .ok_or_else(|| invalid(format!("{owner}: Stream is not a !GetAtt")))?;
+                let mapping = self.mapping(binary, Source::TableStream { table }, event)?;
+                self.mappings.push(mapping);
+            }
+            "Schedule" => {
+                let schedule: functions::ScheduleEvent = functions::typed(owner, "Properties", props)?;
+                let every = parse_rate(&schedule.schedule).ok_or_else(|| {
+                    invalid(format!(
+                        "{owner}: Schedule {:?} is not rate(N minute(s)|hour(s)|day(s))",
+                        schedule.schedule
+                    ))
+                })?;
+                self.schedules.push(Schedule { function: binary.to_owned(), every });
+            }
+            other => {
+                return Err(invalid(format!(
+                    "{owner}: Type {other} is not an event the local stack runs (HttpApi, MSK, DynamoDB, Schedule)"
+                )));
             }
         }
         Ok(())
     }
 
-    fn mapping(&self, function: &str, source: Source, props: &Value) -> Result<Mapping, TemplateError> {
+    fn mapping(
+        &self,
+        function: &str,
+        source: Source,
+        event: functions::MappingEvent,
+    ) -> Result<Mapping, TemplateError> {
         let mut filters = Vec::new();
-        let patterns =
-            get(props, "FilterCriteria").and_then(|f| get(f, "Filters")).and_then(Value::as_sequence);
-        for filter in patterns.into_iter().flatten() {
-            let pattern = get(filter, "Pattern")
-                .and_then(text)
-                .ok_or_else(|| invalid(format!("{function}: a filter without Pattern")))?;
+        for filter in event.filter_criteria.into_iter().flat_map(|f| f.filters) {
+            let pattern = filter.pattern;
             filters.push(
                 serde_json::from_str(&pattern)
                     .map_err(|e| invalid(format!("{function}: filter {pattern}: {e}")))?,
             );
         }
-        let mut report_batch_item_failures = false;
-        for response_type in
-            get(props, "FunctionResponseTypes").and_then(Value::as_sequence).into_iter().flatten()
-        {
-            match text(response_type).as_deref() {
-                Some("ReportBatchItemFailures") => report_batch_item_failures = true,
-                other => {
-                    return Err(invalid(format!("{function}: FunctionResponseTypes {other:?} is unknown")));
-                }
-            }
-        }
-        let on_failure = get(props, "DestinationConfig")
-            .and_then(|d| get(d, "OnFailure"))
-            .and_then(|o| get(o, "Destination"))
-            .and_then(get_att);
+        let on_failure = event.destination_config.and_then(|d| get_att(&d.on_failure.destination));
         let default_window_ms = match source {
             Source::Kafka { .. } => 500,
             Source::TableStream { .. } => 0,
         };
-        let window_ms: u64 = match get(props, "MaximumBatchingWindowInSeconds") {
+        let window = event.maximum_batching_window_in_seconds.as_ref();
+        let window_ms: u64 = match window {
             None => default_window_ms,
             window => {
                 integer::<u64>(function, "MaximumBatchingWindowInSeconds", window, &self.parameters, 0)?
                     * 1000
             }
         };
+        let number = |name: &str, value: &Option<Value>, default: i64| {
+            integer(function, name, value.as_ref(), &self.parameters, default)
+        };
         Ok(Mapping {
             function: function.to_owned(),
             source,
-            batch_size: integer(function, "BatchSize", get(props, "BatchSize"), &self.parameters, 100)?,
+            batch_size: integer(function, "BatchSize", event.batch_size.as_ref(), &self.parameters, 100)?,
             batching_window: std::time::Duration::from_millis(window_ms),
             filters,
-            max_retries: integer(
-                function,
-                "MaximumRetryAttempts",
-                get(props, "MaximumRetryAttempts"),
-                &self.parameters,
-                -1,
-            )?,
-            max_record_age_seconds: integer(
-                function,
+            max_retries: number("MaximumRetryAttempts", &event.maximum_retry_attempts, -1)?,
+            max_record_age_seconds: number(
                 "MaximumRecordAgeInSeconds",
-                get(props, "MaximumRecordAgeInSeconds"),
-                &self.parameters,
+                &event.maximum_record_age_in_seconds,
                 -1,
             )?,
-            bisect_on_error: get(props, "BisectBatchOnFunctionError")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-            starting_position: get(props, "StartingPosition")
-                .and_then(text)
-                .unwrap_or_else(|| "TRIM_HORIZON".into()),
+            bisect_on_error: event.bisect_batch_on_function_error.unwrap_or(false),
+            starting_position: match event.starting_position {
+                Some(functions::StartingPosition::Latest) => "LATEST".into(),
+                Some(functions::StartingPosition::TrimHorizon) | None => "TRIM_HORIZON".into(),
+            },
             on_failure,
-            report_batch_item_failures,
+            report_batch_item_failures: event
+                .function_response_types
+                .contains(&functions::ResponseType::ReportBatchItemFailures),
         })
     }
 
