@@ -16,16 +16,20 @@ pub fn endpoint() -> String {
     std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".into())
 }
 
+/// Whether something accepts connections at `host:port`.
+fn answers(host_port: &str) -> bool {
+    host_port
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok())
+}
+
 /// Fails loudly (never skips) when the emulator is not there.
 fn require_emulator() {
     let url = endpoint();
     let host = url.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/');
-    let reachable = host
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-        .is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok());
-    assert!(reachable, "no AWS emulator answers at {url}: run `scripts/emulators.sh up` (make test does)");
+    assert!(answers(host), "no AWS emulator answers at {url}: run `scripts/emulators.sh up` (make test does)");
 }
 
 pub async fn config() -> SdkConfig {
@@ -72,7 +76,14 @@ pub async fn bucket(config: &SdkConfig) -> (aws_sdk_s3::Client, String) {
     (client, bucket)
 }
 
-/// `KAFKA_BOOTSTRAP_SERVERS`, default 127.0.0.1:9092.
+/// `KAFKA_BOOTSTRAP_SERVERS`, default 127.0.0.1:9092; fails loudly (never
+/// skips) when no broker answers there, instead of librdkafka timing out.
 pub fn kafka_bootstrap() -> String {
-    std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
+    let servers = std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_else(|_| "127.0.0.1:9092".into());
+    let first = servers.split(',').next().unwrap_or_default();
+    assert!(
+        answers(first),
+        "no Kafka broker answers at {servers}: run `scripts/emulators.sh up` (make test does)"
+    );
+    servers
 }
