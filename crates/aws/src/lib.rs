@@ -29,7 +29,55 @@ use aws_config::{BehaviorVersion, SdkConfig};
 /// from the environment or the Lambda role; `AWS_ENDPOINT_URL` (or
 /// `AWS_ENDPOINT_URL_DYNAMODB`, `..._S3`) points the clients at an emulator.
 pub async fn load_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    // Lambda puts the function role's credentials in the environment (and
+    // the local stack its test ones): read them there. Building the default
+    // chain (profile, web identity, ECS, IMDS) took 3.6 ms of an API
+    // function's 6.1 ms in `main` before serving (scripts/measure-init-phases.sh).
+    // Without them (the ops CLI on a laptop, say), the default chain.
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
+        loader = loader
+            .credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new());
+    }
+    if !https_endpoint_override() {
+        loader = loader.http_client(https_client());
+    }
+    loader.load().await
+}
+
+/// Amazon Trust Services' roots, which every AWS endpoint chains to: all
+/// five, as Amazon Trust Services recommends for a custom trust store
+/// (amazontrust.com/repository).
+pub const AMAZON_TRUST_SERVICES_ROOTS: &str = include_str!("amazon-trust-services-roots.pem");
+
+/// The SDK's default HTTPS client (rustls on aws-lc), trusting Amazon Trust
+/// Services' five roots. The default trusts the platform's bundle, which it
+/// reads and parses when the first client is built: 4.4 ms of the 5.9 ms an
+/// API function spends in `main` before serving (measured with
+/// scripts/measure-init-phases.sh, docs/performance.md). An endpoint whose
+/// certificate does not chain to Amazon (a TLS-intercepting proxy) fails
+/// the handshake, named in the function's error.
+pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
+    let trust = TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES_ROOTS.as_bytes());
+    let context = TlsContext::builder().with_trust_store(trust).build().expect("a trust store of valid PEM");
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https()
+}
+
+/// An emulator served over HTTPS (LocalStack's TLS endpoint, say) has a
+/// certificate of its own: then the platform's store is trusted, as the
+/// SDK does by default. A plain `http://` emulator needs no trust at all.
+fn https_endpoint_override() -> bool {
+    let overrides =
+        ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_KAFKA"];
+    any_https(overrides.into_iter().filter_map(foodstream_config::local_only))
+}
+
+fn any_https(urls: impl IntoIterator<Item = String>) -> bool {
+    urls.into_iter().any(|url| url.trim().to_ascii_lowercase().starts_with("https://"))
 }
 
 /// The only credentials used against an emulator: emulators accept any,
@@ -130,5 +178,32 @@ impl Aws {
         uses.iter().for_each(|grants| foodstream_config::grant(grants));
         let bucket = foodstream_config::required(schema::PHOTOS_BUCKET_ENV)?;
         Ok(S3PhotoStore::new(&self.config, s3_client(&self.config), bucket))
+    }
+}
+
+#[cfg(test)]
+mod trust_tests {
+    use super::*;
+
+    #[test]
+    fn the_trust_store_is_amazon_trust_services_five_roots_and_builds_a_client() {
+        assert_eq!(AMAZON_TRUST_SERVICES_ROOTS.matches("-----BEGIN CERTIFICATE-----").count(), 5);
+        // Building a client parses the roots (an invalid one panics here).
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+            .http_client(https_client())
+            .build();
+        let _client = aws_sdk_dynamodb::Client::from_conf(config);
+    }
+
+    #[test]
+    fn only_an_https_emulator_keeps_the_platforms_trust_store() {
+        assert!(!any_https([]));
+        assert!(!any_https(["http://127.0.0.1:4566".to_string()]));
+        assert!(any_https([
+            "http://127.0.0.1:4566".to_string(),
+            " HTTPS://localhost.localstack.cloud:4566".into()
+        ]));
     }
 }

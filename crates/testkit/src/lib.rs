@@ -29,7 +29,10 @@ fn answers(host_port: &str) -> bool {
 fn require_emulator() {
     let url = endpoint();
     let host = url.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/');
-    assert!(answers(host), "no AWS emulator answers at {url}: run `scripts/emulators.sh up` (make test does)");
+    assert!(
+        answers(host),
+        "no AWS emulator answers at {url}: run `scripts/emulators.sh up` (make test does)"
+    );
 }
 
 pub async fn config() -> SdkConfig {
