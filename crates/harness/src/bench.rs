@@ -17,6 +17,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+#[derive(Debug, Clone)]
 pub struct ColdStart {
     pub function: String,
     pub binary_bytes: u64,
@@ -27,11 +28,19 @@ pub struct ColdStart {
     pub outcome: String,
 }
 
-async fn measure(pool: &FunctionPool, payload: Vec<u8>) -> ColdStart {
-    let spec = pool.spec();
-    let first = pool.invoke(payload.clone()).await;
+/// Cold starts measured per function: each sample is a fresh instance.
+/// A single process start on a shared 2-core machine moved by a factor of
+/// ten between runs; the median of several, the floor's sampled in the same
+/// rounds as the functions', is the figure.
+pub const COLD_START_SAMPLES: usize = 5;
+
+/// One cold start: a fresh pool of `spec`, its first and second calls.
+async fn measure(spec: &FunctionSpec, payload: &[u8]) -> ColdStart {
+    let pool = FunctionPool::new(spec.clone());
+    let first = pool.invoke(payload.to_vec()).await;
     let rss_kib = pool.idle_rss_kib().await.first().copied().unwrap_or_default();
-    let warm = pool.invoke(payload).await;
+    let warm = pool.invoke(payload.to_vec()).await;
+    pool.shutdown().await;
     ColdStart {
         function: spec.name.clone(),
         binary_bytes: std::fs::metadata(&spec.binary).map(|m| m.len()).unwrap_or_default(),
@@ -50,17 +59,41 @@ async fn measure(pool: &FunctionPool, payload: Vec<u8>) -> ColdStart {
     }
 }
 
-/// Every function's cold start on its `events/` payload, and the floor's.
+/// The median of each figure over `samples` (the first sample's outcome).
+fn median_of(samples: Vec<ColdStart>) -> ColdStart {
+    fn median<T: Ord + Copy>(mut values: Vec<T>) -> T {
+        values.sort_unstable();
+        values[values.len() / 2]
+    }
+    let first = samples[0].clone();
+    ColdStart {
+        init: median(samples.iter().map(|s| s.init).collect()),
+        first: median(samples.iter().map(|s| s.first).collect()),
+        warm: median(samples.iter().map(|s| s.warm).collect()),
+        rss_kib: median(samples.iter().map(|s| s.rss_kib).collect()),
+        ..first
+    }
+}
+
+/// Every function's cold start on its `events/` payload, and the floor's:
+/// [`COLD_START_SAMPLES`] rounds of every one, medians.
 pub async fn cold_starts(stack: &Stack, events: &Path, floor: FunctionSpec) -> (ColdStart, Vec<ColdStart>) {
-    let floor = measure(&FunctionPool::new(floor), b"{}".to_vec()).await;
-    let mut rows = Vec::new();
     let mut names: Vec<&String> = stack.pools().keys().collect();
     names.sort();
+    let mut subjects: Vec<(FunctionSpec, Vec<u8>)> = vec![(floor, b"{}".to_vec())];
     for name in names {
         let payload = std::fs::read(events.join(format!("{name}.json"))).unwrap_or_else(|_| b"{}".to_vec());
-        rows.push(measure(&stack.pools()[name], payload).await);
+        subjects.push((stack.pools()[name].spec().clone(), payload));
     }
-    (floor, rows)
+    let mut samples: Vec<Vec<ColdStart>> = vec![Vec::new(); subjects.len()];
+    for _ in 0..COLD_START_SAMPLES {
+        for (i, (spec, payload)) in subjects.iter().enumerate() {
+            samples[i].push(measure(spec, payload).await);
+        }
+    }
+    let mut medians = samples.into_iter().map(median_of);
+    let floor = medians.next().expect("the floor was measured");
+    (floor, medians.collect())
 }
 
 /// The cold starts as JSON: the floor's and each function's, in ms.

@@ -163,7 +163,8 @@ async fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
     let (stack, run) = start_stack(BTreeMap::new()).await?;
 
     println!(
-        "== Cold start: init and first call of every function on its events/ payload, under the local Runtime API host\n"
+        "== Cold start: init and first call of every function on its events/ payload, under the local Runtime API host (median of {} fresh instances each, the floor sampled in the same rounds)\n",
+        bench::COLD_START_SAMPLES
     );
     let floor = FunctionSpec {
         name: "hello-lambda (floor)".into(),
