@@ -323,7 +323,12 @@ where
     );
     let mut steps = Vec::new();
     let mut highest = 0.0;
-    for share in [0.25, 0.5, 0.75, 1.0] {
+    // Up from a quarter of the ceiling; if even that falls behind, one step
+    // at an eighth, so the figure is a rate that kept up, not a zero.
+    let mut shares = vec![0.25, 0.5, 0.75, 1.0];
+    let mut next = 0;
+    while let Some(&share) = shares.get(next) {
+        next += 1;
         let rate = ceiling * share;
         let placing = |stack: &Stack| stack.pools().get("place-order").map(|pool| pool.stats());
         let before = placing(&stack);
@@ -360,6 +365,10 @@ where
             "kept_up": kept_up,
         }));
         if !kept_up {
+            if highest == 0.0 && share > 0.125 {
+                (shares, next) = (vec![0.125], 0);
+                continue;
+            }
             break;
         }
         highest = rate;
