@@ -5,6 +5,7 @@
 //! that decode their input, call one use case and encode its answer.
 
 pub mod access;
+pub mod batches;
 pub mod catalog;
 pub mod consumers;
 pub mod error;

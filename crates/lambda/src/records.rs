@@ -121,3 +121,25 @@ fn kafka_trace(record: &KafkaRecord) -> Option<TraceParent> {
         record.headers.iter().find_map(|header| header.get(TRACEPARENT))?.iter().map(|&b| b as u8).collect();
     TraceParent::parse(std::str::from_utf8(&bytes).ok()?)
 }
+
+/// The batch policy (`foodstream_application::batches`) reads a record
+/// through this: its event, its trace, its name and its payload.
+impl<E: Sync> foodstream_application::batches::BatchItem for BatchRecord<'_, E> {
+    type Event = E;
+
+    fn event(&self) -> Result<&E, &str> {
+        self.event.as_ref().map_err(String::as_str)
+    }
+
+    fn trace(&self) -> Option<&TraceParent> {
+        self.trace.as_ref()
+    }
+
+    fn write_name(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.id, f)
+    }
+
+    fn payload(&self) -> Value {
+        self.raw.to_value()
+    }
+}
