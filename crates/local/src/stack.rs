@@ -130,6 +130,10 @@ impl Stack {
         let (address, server) = serve_api(&template, &pools, &config).await?;
         let (stop, stopped) = watch::channel(false);
         let wiring = Wiring {
+            sqs: aws_sdk_sqs::Client::new(&aws),
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&aws).force_path_style(true).build(),
+            ),
             template: &template,
             config: &config,
             names: &names,
@@ -296,6 +300,9 @@ async fn serve_api(
 /// What starting a mapping needs from the stack being built.
 struct Wiring<'a> {
     template: &'a Template,
+    /// The failure destinations' clients, shared by every mapping.
+    sqs: aws_sdk_sqs::Client,
+    s3: aws_sdk_s3::Client,
     config: &'a StackConfig,
     names: &'a Names,
     aws: &'a SdkConfig,
@@ -377,14 +384,14 @@ impl Wiring<'_> {
                     .get(&queue)
                     .cloned()
                     .ok_or_else(|| StackError::Other(format!("no queue {queue} in the template")))?;
-                Ok((Some(FailureTarget::Queue { sqs: aws_sdk_sqs::Client::new(self.aws), url }), None))
+                Ok((Some(FailureTarget::Queue { sqs: self.sqs.clone(), url }), None))
             }
             Some(FailureDestination::Bucket(bucket)) => {
                 let bucket = self.names.bucket(&bucket);
-                let s3 = aws_sdk_s3::Client::from_conf(
-                    aws_sdk_s3::config::Builder::from(self.aws).force_path_style(true).build(),
-                );
-                Ok((Some(FailureTarget::Bucket { s3, bucket: bucket.clone() }), Some(bucket)))
+                Ok((
+                    Some(FailureTarget::Bucket { s3: self.s3.clone(), bucket: bucket.clone() }),
+                    Some(bucket),
+                ))
             }
             None if mapping.on_failure.is_some() => Err(StackError::Other(format!(
                 "{}: its on-failure destination {:?} is neither a bucket nor a queue of the template",

@@ -13,7 +13,8 @@ use serde_norway::Value;
 use std::collections::BTreeMap;
 
 /// `properties` of `owner` read as `T`; an error names the owner and the
-/// path of the property that does not fit.
+/// path of the property that does not fit. Every typed part of the
+/// template (functions, events, tables) is read through it.
 pub(crate) fn typed<T: DeserializeOwned>(
     owner: &str,
     what: &str,

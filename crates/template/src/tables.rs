@@ -154,11 +154,7 @@ pub struct Table {
 
 impl Table {
     pub(crate) fn from_properties(logical_id: &str, properties: Value) -> Result<Table, TemplateError> {
-        let properties: TableProperties = serde_path_to_error::deserialize(properties).map_err(|e| {
-            let path = e.path().to_string();
-            let at = if path == "." { String::new() } else { format!(".{path}") };
-            TemplateError::Invalid(format!("{logical_id}: Properties{at}: {}", e.inner()))
-        })?;
+        let properties: TableProperties = crate::functions::typed(logical_id, "Properties", properties)?;
         let table = Table {
             logical_id: logical_id.to_owned(),
             attributes: properties.attribute_definitions,
