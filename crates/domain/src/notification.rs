@@ -222,9 +222,9 @@ fn message(event: &OrderEvent, to_store: bool, locale: Locale) -> (String, Strin
     }
 }
 
-/// 12000 -> "12,000"
+/// 12000 -> "12,000"; every i64, `i64::MIN` included.
 fn won(amount: i64) -> String {
-    let digits = amount.abs().to_string();
+    let digits = amount.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i) % 3 == 0 {
@@ -245,5 +245,12 @@ mod tests {
         assert_eq!(won(900), "900");
         assert_eq!(won(12000), "12,000");
         assert_eq!(won(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn won_renders_every_amount_to_the_edges_of_its_type() {
+        assert_eq!(won(-1200), "-1,200");
+        assert_eq!(won(i64::MAX), "9,223,372,036,854,775,807");
+        assert_eq!(won(i64::MIN), "-9,223,372,036,854,775,808");
     }
 }

@@ -11,7 +11,7 @@
 use aws_lambda_events::event::kafka::{KafkaEvent, KafkaRecord};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use foodstream_domain::events::{Envelope, EventType, decode};
+use foodstream_domain::events::{Envelope, EventData, EventType, decode};
 use foodstream_domain::trace::{TRACEPARENT, TraceParent};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -88,7 +88,7 @@ pub struct BatchRecord<'a, E> {
 
 /// The records of an `aws:kafka` batch in partition order, each decoded as
 /// an event of the topic's type.
-pub fn kafka_records<K: EventType, D: DeserializeOwned>(
+pub fn kafka_records<K: EventType, D: DeserializeOwned + EventData>(
     event: &KafkaEvent,
 ) -> Vec<BatchRecord<'_, Envelope<K, D>>> {
     let mut records: Vec<_> = event.records.values().flatten().collect();

@@ -32,7 +32,9 @@ impl RecordingPublisher {
     }
 
     /// The published events of one topic, decoded.
-    pub fn events<K: EventType, D: serde::de::DeserializeOwned>(&self) -> Vec<Envelope<K, D>> {
+    pub fn events<K: EventType, D: serde::de::DeserializeOwned + foodstream_domain::events::EventData>(
+        &self,
+    ) -> Vec<Envelope<K, D>> {
         self.messages
             .lock()
             .unwrap()
