@@ -36,6 +36,8 @@ impl DynamoCatalog {
     }
 }
 
+/// The item's key: store and product as two attributes, never joined into
+/// one string, so two different pairs are two different keys.
 pub(crate) fn key(store: &StoreId, product: &ProductId) -> Item {
     [("store_id".to_string(), s(store.as_str())), ("product_id".to_string(), s(product.as_str()))].into()
 }

@@ -40,6 +40,8 @@ struct StoredNotification {
 impl NotificationRepository for DynamoNotifications {
     async fn insert(&self, notification: &Notification) -> Result<bool, PortError> {
         let mut item = std::collections::HashMap::new();
+        // `user#{sub}` or `store#{id}`: the first part is one of two fixed
+        // tags, so no two recipients share a partition whatever the id holds.
         item.insert("recipient".to_string(), s(notification.recipient.key()));
         item.insert(
             "created_sk".to_string(),
