@@ -6,4 +6,5 @@
 
 pub mod api;
 pub mod bench;
+pub mod model;
 pub mod scenario;
