@@ -213,15 +213,14 @@ where
 {
     const CONSUMER: &str = "order-outbox-relay";
     let mut outcome = BatchOutcome::default();
-    let mut pending: Vec<usize> = Vec::new();
+    let mut pending: Vec<(usize, &I)> = Vec::new();
     let mut failing = false;
-    for position in (0..items.len()).map(Some).chain([None]) {
-        let flush = position.is_none_or(|p| items[p].event().is_err());
+    for next in items.iter().enumerate().map(Some).chain([None]) {
+        let flush = next.is_none_or(|(_, item)| item.event().is_err());
         if flush && !failing && !pending.is_empty() {
             let events: Vec<(OrderEvent, Option<TraceParent>)> = pending
                 .iter()
-                .flat_map(|&p| {
-                    let item = &items[p];
+                .flat_map(|&(_, item)| {
                     let events = item.event().map(Vec::as_slice).unwrap_or_default();
                     events.iter().map(move |e| (e.clone(), item.trace().cloned()))
                 })
@@ -242,15 +241,14 @@ where
             }
         }
         if failing {
-            for p in pending.drain(..) {
+            for (p, _) in pending.drain(..) {
                 outcome.retry(p);
             }
         }
-        let Some(position) = position else { break };
-        let item = &items[position];
+        let Some((position, item)) = next else { break };
         match item.event() {
             _ if failing => outcome.retry(position),
-            Ok(_) => pending.push(position),
+            Ok(_) => pending.push((position, item)),
             Err(reason) => {
                 if park(CONSUMER, dead_letters, item, reason.to_owned()).await {
                     outcome.summary.parked += 1;

@@ -42,8 +42,13 @@ impl SqsDeadLetters {
         if text.len() <= MAX_BODY_BYTES {
             return text;
         }
-        body["record"] = json!(null);
-        body["recordOmitted"] = json!(format!("{} bytes, over the queue's limit", text.len()));
+        if let Some(fields) = body.as_object_mut() {
+            fields.insert("record".into(), json!(null));
+            fields.insert(
+                "recordOmitted".into(),
+                json!(format!("{} bytes, over the queue's limit", text.len())),
+            );
+        }
         body.to_string()
     }
 }

@@ -2,6 +2,11 @@
 //! store, and the system clock and id generator. The table design and the
 //! reasons for it are in `docs/dynamodb.md`.
 
+// Outside data (a request, a record, a stored item) never panics a function:
+// no unwrap, expect or unchecked indexing outside tests (clippy.toml allows
+// them in tests); an `allow` names why its value cannot be hostile.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 pub mod access;
 mod catalog;
 mod codec;
@@ -60,6 +65,9 @@ pub const AMAZON_TRUST_SERVICES_ROOTS: &str = include_str!("amazon-trust-service
 pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
     use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
     let trust = TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES_ROOTS.as_bytes());
+    // The roots are compiled in (and a test builds this client): no outside
+    // value reaches this `expect`.
+    #[allow(clippy::expect_used)]
     let context = TlsContext::builder().with_trust_store(trust).build().expect("a trust store of valid PEM");
     aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))

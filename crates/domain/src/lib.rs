@@ -7,6 +7,11 @@
 //! object storage are [`ports`] that adapters implement. That keeps every rule
 //! testable as a plain function.
 
+// Outside data (a request, a record, a stored item) never panics a function:
+// no unwrap, expect or unchecked indexing outside tests (clippy.toml allows
+// them in tests); an `allow` names why its value cannot be hostile.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 pub mod catalog;
 pub mod delivery;
 pub mod events;

@@ -7,6 +7,11 @@
 //! (`acks=all`), so a Lambda never reports success for events still in a
 //! local buffer.
 
+// Outside data (a request, a record, a stored item) never panics a function:
+// no unwrap, expect or unchecked indexing outside tests (clippy.toml allows
+// them in tests); an `allow` names why its value cannot be hostile.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 mod auth;
 mod publisher;
 
