@@ -2,7 +2,7 @@
 
 use crate::Won;
 use crate::ids::{ProductId, StoreId};
-use crate::validation::{ValidationErrors, check_identifier, check_text};
+use crate::validation::{ValidationErrors, check_identifier, check_line};
 use serde::{Deserialize, Serialize};
 
 pub const MAX_NAME_CHARS: usize = 100;
@@ -99,7 +99,7 @@ impl MenuItemInput {
         let mut errors = ValidationErrors::new();
         check_identifier(&mut errors, "store_id", store_id.as_str());
         check_identifier(&mut errors, "product_id", product_id.as_str());
-        check_text(&mut errors, "name", &self.name, MAX_NAME_CHARS);
+        check_line(&mut errors, "name", &self.name, MAX_NAME_CHARS);
         if self.price <= 0 {
             errors.add("price", "must be greater than 0");
         } else if self.price > MAX_PRICE {

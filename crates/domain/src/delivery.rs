@@ -6,7 +6,7 @@
 
 use crate::Timestamp;
 use crate::ids::{OrderId, RiderId, StoreId, UserId};
-use crate::validation::{ValidationErrors, check_identifier, check_text};
+use crate::validation::{ValidationErrors, check_identifier, check_line};
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -63,7 +63,7 @@ impl RiderInput {
     pub fn validate(self, rider_id: &RiderId) -> Result<Zone, ValidationErrors> {
         let mut errors = ValidationErrors::new();
         check_identifier(&mut errors, "rider_id", rider_id.as_str());
-        check_text(&mut errors, "zone", &self.zone, 200);
+        check_line(&mut errors, "zone", &self.zone, 200);
         errors.into_result(Zone::from_district(&self.zone))
     }
 }
