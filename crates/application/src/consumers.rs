@@ -94,10 +94,7 @@ pub async fn dispatch_delivery(
         return Ok(Outcome::Skipped);
     };
     request.trace = trace.cloned();
-    let (delivery, outcome) = match ports.deliveries.get(&request.delivery_id()).await? {
-        Some(recorded) => (recorded, Outcome::Duplicate),
-        None => (decide_delivery(ports, request).await?, Outcome::Applied),
-    };
+    let (delivery, outcome) = decided(ports, request).await?;
     match delivery.status {
         DeliveryStatus::Failed => publish_delivery(ports.publisher, &[&delivery]).await?,
         DeliveryStatus::Assigned => {
@@ -112,6 +109,48 @@ pub async fn dispatch_delivery(
     }
     info!(order_id = %event.order_id, event_id = %event.event_id, delivery_id = %delivery.id(), status = ?delivery.status, ?outcome, "delivery dispatched");
     Ok(outcome)
+}
+
+/// The attempt of `request`: the one recorded before (a redelivered
+/// request, or the sweeper resuming one), or a new decision.
+async fn decided(
+    ports: &DispatchPorts<'_>,
+    request: DeliveryRequest,
+) -> Result<(Delivery, Outcome), ConsumeError> {
+    Ok(match ports.deliveries.get(&request.delivery_id()).await? {
+        Some(recorded) => (recorded, Outcome::Duplicate),
+        None => (decide_delivery(ports, request).await?, Outcome::Applied),
+    })
+}
+
+/// The sweeper's side of a delivery request that no decision reached the
+/// order for: decides it if nobody did (a new decision), and publishes
+/// what was decided (the failure, or the assignment and, once due, the
+/// completion). An assignment not yet due is handed back, for the caller
+/// to complete at its time.
+pub(crate) async fn resume_delivery(
+    ports: &DispatchPorts<'_>,
+    request: DeliveryRequest,
+) -> Result<(Outcome, Option<Delivery>), ConsumeError> {
+    let (delivery, outcome) = decided(ports, request).await?;
+    let mut not_yet_due = None;
+    match delivery.status {
+        DeliveryStatus::Failed => publish_delivery(ports.publisher, &[&delivery]).await?,
+        DeliveryStatus::Assigned => {
+            let due = delivery.completes_at.is_none_or(|at| at <= ports.clock.now());
+            if due {
+                complete_delivery(ports.deliveries, ports.publisher, &delivery, &[&delivery]).await?;
+            } else {
+                publish_delivery(ports.publisher, &[&delivery]).await?;
+                not_yet_due = Some(delivery);
+            }
+        }
+        DeliveryStatus::Completed => {
+            let assigned = Delivery { status: DeliveryStatus::Assigned, ..delivery.clone() };
+            publish_delivery(ports.publisher, &[&assigned, &delivery]).await?;
+        }
+    }
+    Ok((outcome, not_yet_due))
 }
 
 /// Takes the longest idle available rider of the zone (a conditional
@@ -132,7 +171,9 @@ async fn decide_delivery(
         Attempt::NoneFree(DeliveryFailureReason::AllRidersBusy) => {
             let mut fresh = Vec::with_capacity(riders.len());
             for rider in &riders {
-                fresh.extend(ports.riders.get(&rider.rider_id).await?);
+                // Read again by key: still there, and still in this zone.
+                let again = ports.riders.get(&rider.rider_id).await?;
+                fresh.extend(again.filter(|r| r.zone == request.zone));
             }
             match try_riders(ports, &request, &fresh, now).await? {
                 Attempt::Decided(delivery) => return Ok(*delivery),
@@ -207,7 +248,9 @@ pub(crate) async fn complete_delivery(
     before: &[&Delivery],
 ) -> Result<(), ConsumeError> {
     let completes_at = assigned.completes_at.unwrap_or(assigned.decided_at);
-    let completed = assigned.completed().expect("an assigned delivery completes");
+    let completed = assigned.completed().ok_or_else(|| {
+        ConsumeError::Port(PortError::Corrupt(format!("delivery {} is not assigned", assigned.id())))
+    })?;
     let mut events = before.to_vec();
     events.push(&completed);
     publish_delivery(publisher, &events).await?;

@@ -202,6 +202,9 @@ fn order_error(error: &OrderError, message: String) -> ApiError {
         OrderError::RefundAlreadyRequested => {
             ApiError::new(409, "REFUND_ALREADY_REQUESTED", message, json!({}))
         }
+        OrderError::DeliveryAttemptsExhausted { attempts } => {
+            ApiError::new(409, "DELIVERY_ATTEMPTS_EXHAUSTED", message, json!({ "attempts": attempts }))
+        }
         OrderError::Invalid(errors) => ApiError::from(&AppError::Invalid(errors.clone())),
     }
 }
@@ -229,6 +232,11 @@ mod tests {
                 "INVALID_STATUS",
             ),
             (AppError::Order(OrderError::RefundAlreadyRequested), 409, "REFUND_ALREADY_REQUESTED"),
+            (
+                AppError::Order(OrderError::DeliveryAttemptsExhausted { attempts: 50 }),
+                409,
+                "DELIVERY_ATTEMPTS_EXHAUSTED",
+            ),
             (AppError::InsufficientStock(vec![]), 409, "INSUFFICIENT_STOCK"),
             (AppError::IdempotencyKeyReused, 409, "IDEMPOTENCY_KEY_REUSED"),
             (AppError::ConcurrentUpdate, 409, "CONCURRENT_UPDATE"),

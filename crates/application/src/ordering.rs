@@ -52,8 +52,9 @@ pub async fn place_order(
     require_role(caller, &[Role::Customer])?;
     let key = idempotency_key.map(check_idempotency_key).transpose()?;
     let request = input.validate()?;
+    let now = ports.clock.now();
     if let Some(key) = key
-        && let Some(previous) = replay(ports.orders, caller, key, &request.fingerprint).await?
+        && let Some(previous) = replay(ports.orders, caller, key, &request.fingerprint, now).await?
     {
         return Ok(previous);
     }
@@ -72,7 +73,6 @@ pub async fn place_order(
     let stock =
         StockPlan::take(&request.store_id, &request.lines, &menu).map_err(AppError::InsufficientStock)?;
 
-    let now = ports.clock.now();
     let Transition { mut order, events } =
         Order::place(OrderId::new(ports.ids.new_id()), caller.user_id.clone(), &request, lines, now);
     order.trace = trace.cloned();
@@ -85,10 +85,10 @@ pub async fn place_order(
     });
     let placement = Placement { order, events, stock, idempotency };
     match ports.orders.place(&placement).await {
-        Ok(()) => Ok(PlacedOrder { order: placement.order.into(), replayed: false }),
+        Ok(()) => Ok(PlacedOrder { order: OrderView::at(placement.order, now), replayed: false }),
         // A concurrent retry with the same key won the race: answer as it did.
         Err(PlaceError::IdempotencyKeyTaken) => match key {
-            Some(key) => replay(ports.orders, caller, key, &request.fingerprint)
+            Some(key) => replay(ports.orders, caller, key, &request.fingerprint, now)
                 .await?
                 .ok_or(AppError::IdempotencyKeyReused),
             None => Err(AppError::IdempotencyKeyReused),
@@ -117,6 +117,7 @@ async fn replay(
     caller: &Caller,
     key: &str,
     fingerprint: &str,
+    now: Timestamp,
 ) -> Result<Option<PlacedOrder>, AppError> {
     let Some(record) = orders.find_idempotency(&caller.user_id, key).await? else {
         return Ok(None);
@@ -130,34 +131,39 @@ async fn replay(
             record.order_id
         )))
     })?;
-    Ok(Some(PlacedOrder { order: order.into(), replayed: true }))
+    Ok(Some(PlacedOrder { order: OrderView::at(order, now), replayed: true }))
 }
 
 /// `GET /orders/{orderId}`: its customer or its store's owner.
 pub async fn get_order(
     orders: &dyn OrderRepository,
+    clock: &dyn Clock,
     caller: &Caller,
     order_id: &str,
 ) -> Result<OrderView, AppError> {
     require_role(caller, &[Role::Customer, Role::Owner])?;
-    Ok(load_visible_order(orders, caller, &OrderId::new(order_id)).await?.into())
+    let order = load_visible_order(orders, caller, &OrderId::new(order_id)).await?;
+    Ok(OrderView::at(order, clock.now()))
 }
 
 /// `GET /orders`: the customer's own orders, newest first.
 pub async fn list_my_orders(
     orders: &dyn OrderRepository,
+    clock: &dyn Clock,
     caller: &Caller,
     limit: Option<&str>,
     cursor: Option<&str>,
 ) -> Result<ListView<OrderView>, AppError> {
     require_role(caller, &[Role::Customer])?;
     let page = orders.list_for_customer(&caller.user_id, &page_request(limit, cursor)?).await?;
-    Ok(ListView::of(page, Into::into))
+    let now = clock.now();
+    Ok(ListView::of(page, |order| OrderView::at(order, now)))
 }
 
 /// `GET /stores/{storeId}/orders?status=`: the store's orders, newest first.
 pub async fn list_store_orders(
     orders: &dyn OrderRepository,
+    clock: &dyn Clock,
     caller: &Caller,
     store_id: &str,
     status: Option<&str>,
@@ -174,7 +180,8 @@ pub async fn list_store_orders(
         })?),
     };
     let page = orders.list_for_store(&store, status, &page_request(limit, cursor)?).await?;
-    Ok(ListView::of(page, Into::into))
+    let now = clock.now();
+    Ok(ListView::of(page, |order| OrderView::at(order, now)))
 }
 
 /// A change computed from the current order: the transition and, for
@@ -243,7 +250,8 @@ impl ChangePorts<'_> {
         decide: impl Fn(&Order, Timestamp) -> Result<Change, AppError>,
     ) -> Result<OrderView, AppError> {
         let now = self.clock.now();
-        change_order(self.orders, self.settings, order, |o| decide(o, now)).await.map(Into::into)
+        let changed = change_order(self.orders, self.settings, order, |o| decide(o, now)).await?;
+        Ok(OrderView::at(changed, now))
     }
 }
 

@@ -5,8 +5,10 @@ use crate::error::AppError;
 use crate::ordering::ChangePorts;
 use crate::views::{OrderView, PhotoUploadView};
 use foodstream_domain::identity::Caller;
-use foodstream_domain::ports::{Clock, OrderRepository, PhotoStore};
-use foodstream_domain::refund::{PhotoUpload, RefundDecisionInput, RefundPolicy, RefundRequestInput};
+use foodstream_domain::ports::{Clock, OrderRepository, PhotoStore, Pinned, StoredPhoto};
+use foodstream_domain::refund::{
+    PhotoUpload, RefundDecisionInput, RefundPolicy, RefundRequestInput, ValidRefundRequest,
+};
 use serde::Deserialize;
 
 /// The body of `POST /orders/{orderId}/refund-photos`.
@@ -53,9 +55,29 @@ pub async fn request_refund(
     let now = ports.clock.now();
     // State and window first: a late request is told so, whatever its photo.
     order.check_refundable(&ports.settings.refund, now)?;
-    check_uploaded(photos, &request.photo_key).await?;
+    let pinned = pin_checked_photo(photos, &request.photo_key).await?;
+    // The refund names the pinned copy: the owner sees exactly the photo
+    // that was checked, whatever is uploaded at the order's key later.
+    let request = ValidRefundRequest { photo_key: pinned, ..request };
     let policy = ports.settings.refund;
     ports.apply(order, |o, now| Ok(o.request_refund(request.clone(), &policy, now)?.into())).await
+}
+
+/// How often a photo replaced between its check and its copy is checked
+/// again before the request is refused.
+const PIN_ATTEMPTS: usize = 3;
+
+/// Checks the uploaded photo and pins exactly that object; answers the
+/// pinned copy's key.
+async fn pin_checked_photo(photos: &dyn PhotoStore, key: &str) -> Result<String, AppError> {
+    for _ in 0..PIN_ATTEMPTS {
+        let checked = check_uploaded(photos, key).await?;
+        match photos.pin(key, &checked).await? {
+            Pinned::At { key } => return Ok(key),
+            Pinned::Changed => continue,
+        }
+    }
+    Err(AppError::invalid("photo_key", "the photo kept being replaced while it was checked; ask again"))
 }
 
 /// `POST /orders/{orderId}/refund-request/decision` with `{approve, reason?}`.
@@ -82,7 +104,7 @@ pub async fn decide_refund(
 /// The photo must have been uploaded, as an image, within the size limit
 /// (the POST policy bounds both; checked again for stores that do not
 /// enforce policies).
-async fn check_uploaded(photos: &dyn PhotoStore, key: &str) -> Result<(), AppError> {
+async fn check_uploaded(photos: &dyn PhotoStore, key: &str) -> Result<StoredPhoto, AppError> {
     let photo = photos
         .stat(key)
         .await?
@@ -94,7 +116,7 @@ async fn check_uploaded(photos: &dyn PhotoStore, key: &str) -> Result<(), AppErr
         ));
     }
     match photo.content_type.as_deref() {
-        Some("image/jpeg" | "image/png") => Ok(()),
+        Some("image/jpeg" | "image/png") => Ok(photo),
         other => Err(AppError::invalid(
             "photo_key",
             format!("the upload is {}, not image/jpeg or image/png", other.unwrap_or("of unknown type")),

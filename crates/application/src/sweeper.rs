@@ -1,12 +1,13 @@
-//! The delivery sweeper: on a schedule, finishes the deliveries whose
-//! dispatcher died, timed out or ran out of retries, so a delivery always
+//! The delivery sweeper: on a schedule, finishes the deliveries left in a
+//! non-terminal state (a request nobody decided, a decision that never
+//! reached the order, an assignment past its time), so a delivery always
 //! ends and its rider is always freed.
 
-use crate::consumers::{ConsumeError, complete_delivery};
+use crate::consumers::{ConsumeError, DispatchPorts, complete_delivery, resume_delivery};
 use crate::settings::in_range;
 use chrono::Duration;
 use foodstream_config::ConfigError;
-use foodstream_domain::ports::{Clock, DeliveryRepository, EventPublisher};
+use foodstream_domain::ports::OrderRepository;
 use tracing::warn;
 
 /// The sweeper's own setting (no other function reads it).
@@ -44,36 +45,114 @@ impl SweepSettings {
 }
 
 pub struct SweepPorts<'a> {
-    pub deliveries: &'a dyn DeliveryRepository,
-    pub publisher: &'a dyn EventPublisher,
-    pub clock: &'a dyn Clock,
+    /// The orders waiting on a delivery decision.
+    pub orders: &'a dyn OrderRepository,
+    /// What the dispatcher decides with: a request nobody decided is
+    /// decided here the same way.
+    pub dispatch: DispatchPorts<'a>,
     pub settings: SweepSettings,
 }
 
-/// How many overdue deliveries one sweep takes on; the next run takes the
-/// rest.
+/// How many deliveries of each kind one sweep takes on; the next run takes
+/// the rest.
 pub const SWEEP_LIMIT: usize = 100;
 
-/// Completes every assigned delivery whose completion time passed more
-/// than the grace period ago, publishing exactly what the dispatcher would
-/// have published: the assignment (which may never have reached the
-/// broker) and the completion, then marking it completed and freeing the
-/// rider. Consumers ignore what they have seen, so a delivery its
-/// dispatcher finishes at the same moment is not doubled. Returns how many
-/// deliveries it completed.
-pub async fn sweep_deliveries(ports: &SweepPorts<'_>) -> Result<usize, ConsumeError> {
-    let due_by = ports.clock.now() - ports.settings.grace;
-    let overdue = ports.deliveries.overdue(due_by, SWEEP_LIMIT).await?;
-    for delivery in &overdue {
-        complete_delivery(ports.deliveries, ports.publisher, delivery, &[delivery]).await?;
-        warn!(
-            order_id = %delivery.request.order_id,
-            delivery_id = %delivery.id(),
-            completes_at = ?delivery.completes_at,
-            "overdue delivery completed by the sweeper"
-        );
+/// What one sweep finished.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Swept {
+    /// Requests still waiting on a decision a grace period after they were
+    /// made: decided now (if nobody had) and their decision published.
+    pub resumed: usize,
+    /// Assigned deliveries a grace period past their time: completed.
+    pub completed: usize,
+}
+
+/// Finishes every delivery left in a non-terminal state a grace period
+/// after it should have moved on, publishing exactly what the dispatcher
+/// would have published, so a delivery always ends and its rider is always
+/// freed:
+/// - an order still DELIVERY_REQUESTED: no attempt recorded (the
+///   dispatcher never ran, or ran out of retries first) is decided now; a
+///   recorded failure or assignment whose event never reached the order is
+///   published again;
+/// - an assigned delivery past its completion time: the assignment and the
+///   completion are published, then it is marked completed and the rider
+///   freed.
+///
+/// Consumers ignore what they have seen and every write is conditional, so
+/// a dispatcher finishing the same delivery at the same moment doubles
+/// nothing.
+///
+/// One delivery that fails does not stop the others: each is tried, both
+/// passes always run, and the first failure is returned at the end (the
+/// invocation fails, and the next run tries again).
+pub async fn sweep_deliveries(ports: &SweepPorts<'_>) -> Result<Swept, ConsumeError> {
+    let clock = ports.dispatch.clock;
+    let now = clock.now();
+    let due_by = now.checked_sub_signed(ports.settings.grace).unwrap_or(now);
+    let mut swept = Swept::default();
+    let mut first_failure: Option<ConsumeError> = None;
+    let mut failed = |error: ConsumeError, what: &str| {
+        warn!(%error, "{what}");
+        first_failure.get_or_insert(error);
+    };
+
+    // Requests still waiting on a decision.
+    let mut assigned_now = Vec::new();
+    match ports.orders.awaiting_delivery(due_by, SWEEP_LIMIT).await {
+        Ok(waiting) => {
+            for order in waiting {
+                let Some(request) = order.pending_delivery_request() else { continue };
+                let delivery_id = request.delivery_id();
+                match resume_delivery(&ports.dispatch, request).await {
+                    Ok((outcome, not_yet_due)) => {
+                        warn!(order_id = %order.order_id, %delivery_id, ?outcome, "stalled delivery request resumed by the sweeper");
+                        assigned_now.extend(not_yet_due);
+                        swept.resumed += 1;
+                    }
+                    Err(error) => failed(error, "a stalled delivery request could not be resumed"),
+                }
+            }
+        }
+        Err(error) => failed(error.into(), "the orders waiting on a delivery could not be read"),
     }
-    Ok(overdue.len())
+    // What this sweep assigned completes at its time, as the dispatcher
+    // would have completed it (the delivery time is at most 20 s, well
+    // within the sweeper's timeout), not a grace period later.
+    if let Some(latest) = assigned_now.iter().filter_map(|d| d.completes_at).max() {
+        clock.sleep_until(latest).await;
+    }
+    let deliveries = ports.dispatch.deliveries;
+    for delivery in &assigned_now {
+        if let Err(error) = complete_delivery(deliveries, ports.dispatch.publisher, delivery, &[]).await {
+            failed(error, "a delivery the sweeper assigned could not be completed");
+        }
+    }
+
+    // Assignments past their time.
+    match deliveries.overdue(due_by, SWEEP_LIMIT).await {
+        Ok(overdue) => {
+            for delivery in &overdue {
+                match complete_delivery(deliveries, ports.dispatch.publisher, delivery, &[delivery]).await {
+                    Ok(()) => {
+                        warn!(
+                            order_id = %delivery.request.order_id,
+                            delivery_id = %delivery.id(),
+                            completes_at = ?delivery.completes_at,
+                            "overdue delivery completed by the sweeper"
+                        );
+                        swept.completed += 1;
+                    }
+                    Err(error) => failed(error, "an overdue delivery could not be completed"),
+                }
+            }
+        }
+        Err(error) => failed(error.into(), "the overdue deliveries could not be read"),
+    }
+    match first_failure {
+        Some(error) => Err(error),
+        None => Ok(swept),
+    }
 }
 
 #[cfg(test)]

@@ -86,9 +86,11 @@ pub struct OrderView {
     pub refund: Option<RefundView>,
 }
 
-impl From<Order> for OrderView {
-    fn from(order: Order) -> Self {
-        let refund_deadline = order.open_refund_deadline();
+impl OrderView {
+    /// The order as a client sees it at `now`: `refund_deadline` only while
+    /// a refund can still be asked for.
+    pub fn at(order: Order, now: Timestamp) -> Self {
+        let refund_deadline = order.open_refund_deadline(now);
         OrderView {
             order_id: order.order_id.into(),
             store_id: order.store_id.into(),

@@ -61,6 +61,13 @@ impl OrderRepository for AlwaysRaced<'_> {
     ) -> Result<Option<IdempotencyRecord>, PortError> {
         self.store.find_idempotency(customer, key).await
     }
+    async fn awaiting_delivery(
+        &self,
+        requested_by: foodstream_domain::Timestamp,
+        limit: usize,
+    ) -> Result<Vec<foodstream_domain::order::Order>, PortError> {
+        self.store.awaiting_delivery(requested_by, limit).await
+    }
 }
 
 fn raced(store: &InMemoryStore) -> AlwaysRaced<'_> {

@@ -189,6 +189,13 @@ impl OrderRepository for Interfering<'_> {
     async fn find_idempotency(&self, c: &UserId, k: &str) -> Result<Option<IdempotencyRecord>, PortError> {
         self.inner.find_idempotency(c, k).await
     }
+    async fn awaiting_delivery(
+        &self,
+        by: foodstream_domain::Timestamp,
+        limit: usize,
+    ) -> Result<Vec<foodstream_domain::order::Order>, PortError> {
+        self.inner.awaiting_delivery(by, limit).await
+    }
 }
 
 #[tokio::test]
@@ -222,21 +229,21 @@ async fn rule_3_concurrent_retries_with_one_key_place_one_order() {
 async fn rule_7_another_customers_order_is_404_like_an_unknown_one() {
     let w = world().await;
     let order = w.place(&customer(), &[("bibimbap", 1)]).await.unwrap().order;
-    assert_eq!(get_order(&*w.store, &customer(), &order.order_id).await.unwrap(), order);
-    assert_eq!(get_order(&*w.store, &owner(), &order.order_id).await.unwrap(), order);
-    let theirs = api(get_order(&*w.store, &other_customer(), &order.order_id).await.unwrap_err());
-    let unknown = api(get_order(&*w.store, &customer(), "no-such-order").await.unwrap_err());
+    assert_eq!(get_order(&*w.store, &*w.clock, &customer(), &order.order_id).await.unwrap(), order);
+    assert_eq!(get_order(&*w.store, &*w.clock, &owner(), &order.order_id).await.unwrap(), order);
+    let theirs = api(get_order(&*w.store, &*w.clock, &other_customer(), &order.order_id).await.unwrap_err());
+    let unknown = api(get_order(&*w.store, &*w.clock, &customer(), "no-such-order").await.unwrap_err());
     assert_eq!(theirs, (404, "NOT_FOUND"));
     assert_eq!(theirs, unknown);
     // Another store's owner cannot see it either, and cannot act on it.
     assert_eq!(
-        api(get_order(&*w.store, &other_owner(), &order.order_id).await.unwrap_err()),
+        api(get_order(&*w.store, &*w.clock, &other_owner(), &order.order_id).await.unwrap_err()),
         (404, "NOT_FOUND")
     );
     let err = accept_order(w.change_ports(), &other_owner(), &order.order_id).await.unwrap_err();
     assert_eq!(api(err), (404, "NOT_FOUND"));
     assert_eq!(
-        api(get_order(&*w.store, &operator(), &order.order_id).await.unwrap_err()),
+        api(get_order(&*w.store, &*w.clock, &operator(), &order.order_id).await.unwrap_err()),
         (403, "FORBIDDEN")
     );
 }
@@ -250,21 +257,26 @@ async fn rule_7_my_orders_are_newest_first_and_paginated() {
         w.later(chrono::Duration::seconds(1));
     }
     w.place(&other_customer(), &[("bibimbap", 1)]).await.unwrap();
-    let first = list_my_orders(&*w.store, &customer(), Some("2"), None).await.unwrap();
+    let first = list_my_orders(&*w.store, &*w.clock, &customer(), Some("2"), None).await.unwrap();
     let ids_of = |l: &foodstream_application::views::ListView<foodstream_application::views::OrderView>| {
         l.items.iter().map(|o| o.order_id.clone()).collect::<Vec<_>>()
     };
     assert_eq!(ids_of(&first), [ids[4].clone(), ids[3].clone()]);
-    let second =
-        list_my_orders(&*w.store, &customer(), Some("2"), first.next_cursor.as_deref()).await.unwrap();
+    let second = list_my_orders(&*w.store, &*w.clock, &customer(), Some("2"), first.next_cursor.as_deref())
+        .await
+        .unwrap();
     assert_eq!(ids_of(&second), [ids[2].clone(), ids[1].clone()]);
-    let last =
-        list_my_orders(&*w.store, &customer(), Some("2"), second.next_cursor.as_deref()).await.unwrap();
+    let last = list_my_orders(&*w.store, &*w.clock, &customer(), Some("2"), second.next_cursor.as_deref())
+        .await
+        .unwrap();
     assert_eq!(ids_of(&last), [ids[0].clone()]);
     assert_eq!(last.next_cursor, None);
-    let err = list_my_orders(&*w.store, &customer(), None, Some("forged")).await.unwrap_err();
+    let err = list_my_orders(&*w.store, &*w.clock, &customer(), None, Some("forged")).await.unwrap_err();
     assert_eq!(api(err), (400, "VALIDATION_FAILED"));
-    assert_eq!(api(list_my_orders(&*w.store, &owner(), None, None).await.unwrap_err()), (403, "FORBIDDEN"));
+    assert_eq!(
+        api(list_my_orders(&*w.store, &*w.clock, &owner(), None, None).await.unwrap_err()),
+        (403, "FORBIDDEN")
+    );
 }
 
 #[tokio::test]
@@ -273,18 +285,23 @@ async fn rule_4_owner_lists_new_orders_by_status_and_other_stores_owner_is_403()
     let a = w.place(&customer(), &[("bibimbap", 1)]).await.unwrap().order;
     let b = w.place(&customer(), &[("bibimbap", 1)]).await.unwrap().order;
     accept_order(w.change_ports(), &owner(), &b.order_id).await.unwrap();
-    let paid = list_store_orders(&*w.store, &owner(), STORE, Some("PAID"), None, None).await.unwrap();
+    let paid =
+        list_store_orders(&*w.store, &*w.clock, &owner(), STORE, Some("PAID"), None, None).await.unwrap();
     assert_eq!(paid.items.iter().map(|o| o.order_id.as_str()).collect::<Vec<_>>(), [a.order_id.as_str()]);
-    let all = list_store_orders(&*w.store, &owner(), STORE, None, None, None).await.unwrap();
+    let all = list_store_orders(&*w.store, &*w.clock, &owner(), STORE, None, None, None).await.unwrap();
     assert_eq!(all.items.len(), 2);
-    let err = list_store_orders(&*w.store, &owner(), STORE, Some("COOKING"), None, None).await.unwrap_err();
+    let err = list_store_orders(&*w.store, &*w.clock, &owner(), STORE, Some("COOKING"), None, None)
+        .await
+        .unwrap_err();
     match &err {
         AppError::Invalid(e) => assert_eq!(e.fields()[0].field, "status"),
         other => panic!("{other:?}"),
     }
-    let err = list_store_orders(&*w.store, &other_owner(), STORE, None, None, None).await.unwrap_err();
+    let err =
+        list_store_orders(&*w.store, &*w.clock, &other_owner(), STORE, None, None, None).await.unwrap_err();
     assert_eq!(api(err), (403, "FORBIDDEN"));
-    let err = list_store_orders(&*w.store, &customer(), STORE, None, None, None).await.unwrap_err();
+    let err =
+        list_store_orders(&*w.store, &*w.clock, &customer(), STORE, None, None, None).await.unwrap_err();
     assert_eq!(api(err), (403, "FORBIDDEN"));
 }
 
@@ -347,7 +364,7 @@ async fn an_unavailable_store_is_503_never_a_client_error() {
     let order = w.place(&customer(), &[("bibimbap", 1)]).await.unwrap().order;
     w.store.set_down(true);
     assert_eq!(
-        api(get_order(&*w.store, &customer(), &order.order_id).await.unwrap_err()),
+        api(get_order(&*w.store, &*w.clock, &customer(), &order.order_id).await.unwrap_err()),
         (503, "SERVICE_UNAVAILABLE")
     );
     assert_eq!(

@@ -220,10 +220,15 @@ impl DeliveryRepository for DynamoDeliveries {
                 .table_name(&self.riders_table)
                 .set_key(Some(rider_key(rider)))
                 .update_expression("SET #status = :busy, delivery_id = :delivery")
-                .condition_expression("#status = :available")
+                // Still available and still in the request's zone: the
+                // zone's riders came from an eventually consistent index, and
+                // a rider moved to another zone since must not be taken.
+                .condition_expression("#status = :available AND #zone = :zone")
                 .expression_attribute_names("#status", "status")
+                .expression_attribute_names("#zone", "zone")
                 .expression_attribute_values(":busy", to_value(&RiderStatus::Busy)?)
                 .expression_attribute_values(":available", to_value(&RiderStatus::Available)?)
+                .expression_attribute_values(":zone", s(delivery.request.zone.as_str()))
                 .expression_attribute_values(":delivery", s(delivery.id()))
                 .build(),
         )?;

@@ -8,13 +8,17 @@
 
 use crate::access::{Grant, index, table};
 use crate::catalog::stock_update;
-use crate::codec::{Item, QueryPage, condition_failed, from_item, n, s, sort_key, to_item, unavailable};
+use crate::codec::{
+    Item, QueryPage, composite_key, condition_failed, from_item, n, s, sort_key, time_key, to_item,
+    unavailable,
+};
 use crate::schema::{CATALOG, IDEMPOTENCY, ORDERS};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, Put, TransactWriteItem};
 use chrono::Duration;
+use foodstream_domain::Timestamp;
 use foodstream_domain::events::{DecodeError, OrderEvent, decode};
 use foodstream_domain::ids::{OrderId, StoreId, UserId};
 use foodstream_domain::order::{Order, OrderStatus};
@@ -57,6 +61,12 @@ impl DynamoOrders {
     pub const FIND_IDEMPOTENCY: &[Grant] = &[Grant::new("dynamodb:GetItem", table(&IDEMPOTENCY))];
     /// `list_for_customer`.
     pub const LIST_FOR_CUSTOMER: &[Grant] = &[Grant::new("dynamodb:Query", index(&ORDERS, "by-customer"))];
+    /// `awaiting_delivery`: the sparse index of orders waiting on a
+    /// delivery decision, then each one read again by key.
+    pub const AWAITING_DELIVERY: &[Grant] = &[
+        Grant::new("dynamodb:Query", index(&ORDERS, "by-awaiting-delivery")),
+        Grant::new("dynamodb:GetItem", table(&ORDERS)),
+    ];
     /// `list_for_store`, with and without a status.
     pub const LIST_FOR_STORE: &[Grant] = &[
         Grant::new("dynamodb:Query", index(&ORDERS, "by-store")),
@@ -95,6 +105,23 @@ struct OrderRecord {
     /// it from the stream image without decoding the order.
     #[serde(skip_serializing_if = "Option::is_none")]
     trace_parent: Option<String>,
+    /// `DELIVERY_REQUESTED` while the order waits on a delivery decision,
+    /// absent otherwise: the partition of the sparse `by-awaiting-delivery`
+    /// index, so only waiting orders are in it (a put of the next version
+    /// drops them from it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    awaiting_delivery: Option<String>,
+    /// `{requested_at}#{order_id}`: oldest request first in that index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    awaiting_sk: Option<String>,
+}
+
+/// The `by-awaiting-delivery` index's one partition.
+const AWAITING: &str = "DELIVERY_REQUESTED";
+
+#[derive(Debug, Deserialize)]
+struct OrderKey {
+    order_id: String,
 }
 
 /// The orders table's attribute holding the order's `traceparent`.
@@ -102,6 +129,7 @@ pub const TRACE_ATTRIBUTE: &str = "trace_parent";
 
 impl OrderRecord {
     fn of(order: &Order, events: &[OrderEvent]) -> OrderRecord {
+        let awaiting = order.status == OrderStatus::DeliveryRequested;
         OrderRecord {
             order_id: order.order_id.to_string(),
             customer_id: order.customer_id.to_string(),
@@ -111,14 +139,19 @@ impl OrderRecord {
             store_status: store_status(&order.store_id, order.status),
             version: order.version,
             order: order.clone(),
-            outbox: events.iter().map(|e| String::from_utf8(e.to_json()).expect("JSON is UTF-8")).collect(),
+            // serde_json writes UTF-8: the lossy conversion never replaces anything.
+            outbox: events.iter().map(|e| String::from_utf8_lossy(&e.to_json()).into_owned()).collect(),
             trace_parent: order.trace.as_ref().map(ToString::to_string),
+            awaiting_delivery: awaiting.then(|| AWAITING.to_owned()),
+            awaiting_sk: awaiting.then(|| sort_key(order.updated_at, order.order_id.as_str())),
         }
     }
 }
 
-fn store_status(store: &StoreId, status: OrderStatus) -> String {
-    format!("{store}#{}", status.as_str())
+/// `{store_id}#{status}` ([`composite_key`]): the partition of the
+/// by-store-status index.
+pub(crate) fn store_status(store: &StoreId, status: OrderStatus) -> String {
+    composite_key(store.as_str(), status.as_str())
 }
 
 /// What the outbox relay reads from a stream image of the orders table.
@@ -154,8 +187,10 @@ struct IdempotencyItem {
     expires_at: i64,
 }
 
-fn idempotency_key(customer: &UserId, key: &str) -> String {
-    format!("{customer}#{key}")
+/// `{customer}#{key}` ([`composite_key`]): a `#` in the user id cannot make
+/// two users' keys meet.
+pub(crate) fn idempotency_key(customer: &UserId, key: &str) -> String {
+    composite_key(customer.as_str(), key)
 }
 
 fn put(table: &str, item: Item, condition: &str) -> Result<Put, PortError> {
@@ -230,8 +265,7 @@ fn stock_items(table: &str, plan: &StockPlan) -> Result<Vec<TransactWriteItem>, 
         .collect()
 }
 
-fn short_line(plan: &StockPlan, index: usize, reason: &CancellationReason) -> ShortLine {
-    let change = &plan.changes[index];
+fn short_line(change: &foodstream_domain::stock::StockChange, reason: &CancellationReason) -> ShortLine {
     let available = reason.item().and_then(|item| match item.get("stock") {
         Some(AttributeValue::N(value)) => value.parse().ok(),
         _ => None,
@@ -265,9 +299,15 @@ impl OrderRepository for DynamoOrders {
                 if placement.idempotency.is_some() && condition_failed(&reasons, stock_count + 1) {
                     return Err(PlaceError::IdempotencyKeyTaken);
                 }
-                let short: Vec<ShortLine> = (0..stock_count)
-                    .filter(|i| condition_failed(&reasons, *i))
-                    .map(|i| short_line(&placement.stock, i, &reasons[i]))
+                // The transaction's first items are the stock updates, in
+                // the plan's order: their reasons pair with its lines.
+                let short: Vec<ShortLine> = placement
+                    .stock
+                    .changes
+                    .iter()
+                    .zip(&reasons)
+                    .filter(|(_, reason)| reason.code() == Some("ConditionalCheckFailed"))
+                    .map(|(change, reason)| short_line(change, reason))
                     .collect();
                 if !short.is_empty() {
                     return Err(PlaceError::StockShort(short));
@@ -370,6 +410,38 @@ impl OrderRepository for DynamoOrders {
         query.fetch(page, |item| from_item::<OrderRecord>(item).map(|r| r.order)).await
     }
 
+    async fn awaiting_delivery(
+        &self,
+        requested_by: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Order>, PortError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.orders_table)
+            .index_name("by-awaiting-delivery")
+            .key_condition_expression("awaiting_delivery = :awaiting AND awaiting_sk <= :by")
+            .expression_attribute_values(":awaiting", s(AWAITING))
+            // Every sort key of that moment sorts below `~` (after `#`).
+            .expression_attribute_values(":by", s(format!("{}~", time_key(requested_by))))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        // The index is eventually consistent: read each order again, by key,
+        // and keep those still waiting.
+        let mut waiting = Vec::new();
+        for item in output.items.unwrap_or_default() {
+            let key: OrderKey = from_item(item)?;
+            if let Some(order) = self.get(&OrderId::new(key.order_id)).await?
+                && order.status == OrderStatus::DeliveryRequested
+            {
+                waiting.push(order);
+            }
+        }
+        Ok(waiting)
+    }
+
     async fn find_idempotency(
         &self,
         customer: &UserId,
@@ -384,18 +456,23 @@ impl OrderRepository for DynamoOrders {
             .send()
             .await
             .map_err(unavailable)?;
-        output
-            .item
-            .map(|item| {
-                from_item::<IdempotencyItem>(item).map(|i| IdempotencyRecord {
-                    customer_id: UserId::new(i.customer_id),
-                    key: i.key,
-                    fingerprint: i.fingerprint,
-                    order_id: OrderId::new(i.order_id),
-                    created_at: i.created_at,
-                })
-            })
-            .transpose()
+        let Some(item) = output.item else {
+            return Ok(None);
+        };
+        let record: IdempotencyItem = from_item(item)?;
+        // A record written before the key's escaping by a user whose id
+        // holds a `#` or `%` may sit under another pair's key: only the
+        // record of this very user and key is theirs.
+        if record.customer_id != customer.as_str() || record.key != key {
+            return Ok(None);
+        }
+        Ok(Some(IdempotencyRecord {
+            customer_id: UserId::new(record.customer_id),
+            key: record.key,
+            fingerprint: record.fingerprint,
+            order_id: OrderId::new(record.order_id),
+            created_at: record.created_at,
+        }))
     }
 }
 

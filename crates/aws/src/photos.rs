@@ -16,7 +16,7 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, Utc};
-use foodstream_domain::ports::{PhotoStore, PortError, PresignedUpload, StoredPhoto};
+use foodstream_domain::ports::{PhotoStore, Pinned, PortError, PresignedUpload, StoredPhoto};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -39,6 +39,9 @@ impl S3PhotoStore {
     pub const PRESIGN_UPLOAD: &[Grant] = &[Grant::new("s3:PutObject", PHOTOS)];
     /// `stat`: a HEAD, which S3 authorises as `GetObject`.
     pub const STAT: &[Grant] = &[Grant::new("s3:GetObject", PHOTOS)];
+    /// `pin`: a `CopyObject` within the prefix, which S3 authorises as
+    /// `GetObject` on the source and `PutObject` on the copy.
+    pub const PIN: &[Grant] = &[Grant::new("s3:GetObject", PHOTOS), Grant::new("s3:PutObject", PHOTOS)];
 
     /// A store on `bucket` with `client`, signing upload policies with the
     /// credentials and region of `config` (the one `client` was built from).
@@ -165,8 +168,9 @@ impl PhotoStore for S3PhotoStore {
     async fn stat(&self, key: &str) -> Result<Option<StoredPhoto>, PortError> {
         match self.client.head_object().bucket(&self.bucket).key(key).send().await {
             Ok(head) => Ok(Some(StoredPhoto {
-                bytes: head.content_length().unwrap_or(0).max(0) as u64,
+                bytes: head.content_length().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
                 content_type: head.content_type().map(String::from),
+                etag: head.e_tag().unwrap_or_default().to_owned(),
             })),
             Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
             // Without s3:ListBucket (which cannot be limited to a prefix for
@@ -177,7 +181,54 @@ impl PhotoStore for S3PhotoStore {
             Err(e) => Err(PortError::Unavailable(aws_sdk_s3::error::DisplayErrorContext(e).to_string())),
         }
     }
+
+    async fn pin(&self, key: &str, checked: &StoredPhoto) -> Result<Pinned, PortError> {
+        self.copy_if_unchanged(key, checked).await
+    }
 }
+
+impl S3PhotoStore {
+    async fn copy_if_unchanged(&self, key: &str, checked: &StoredPhoto) -> Result<Pinned, PortError> {
+        let pinned = foodstream_domain::refund::pinned_photo_key(key, &checked.etag)
+            .ok_or_else(|| PortError::Corrupt(format!("unusable entity tag {:?} at {key}", checked.etag)))?;
+        // Pinned before (a retried request): the copy is named by the
+        // upload's entity tag, so it is that upload; never copied over.
+        if self.stat(&pinned).await?.is_some_and(|copy| copy.etag == checked.etag) {
+            return Ok(Pinned::At { key: pinned });
+        }
+        // The source names the bucket and the key, URL-encoded as S3 asks;
+        // keys here are ASCII letters, digits, '-', '_' and '/'.
+        let source = format!("{}/{}", self.bucket, percent_encoding::utf8_percent_encode(key, COPY_SOURCE));
+        let copy = self
+            .client
+            .copy_object()
+            .bucket(&self.bucket)
+            .key(&pinned)
+            .copy_source(source)
+            // Exactly the object that was checked: a newer upload at the
+            // key fails the copy (412) instead of being pinned unchecked.
+            .copy_source_if_match(&checked.etag)
+            .send()
+            .await;
+        match copy {
+            // The copy's entity tag is checked too: an emulator that ignores
+            // the copy condition (moto does) copied whatever is there now.
+            Ok(done) => match done.copy_object_result().and_then(|r| r.e_tag()) {
+                Some(etag) if etag == checked.etag => Ok(Pinned::At { key: pinned }),
+                _ => Ok(Pinned::Changed),
+            },
+            Err(e) if e.raw_response().is_some_and(|r| matches!(r.status().as_u16(), 412 | 404)) => {
+                Ok(Pinned::Changed)
+            }
+            Err(e) => Err(PortError::Unavailable(aws_sdk_s3::error::DisplayErrorContext(e).to_string())),
+        }
+    }
+}
+
+/// What `CopySource` leaves as it is: unreserved characters and the path's
+/// slashes.
+const COPY_SOURCE: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
 
 #[cfg(test)]
 mod tests {

@@ -203,6 +203,61 @@ async fn the_order_keeps_its_trace_on_the_item_through_its_changes() {
     assert_eq!((stored.version, stored.trace), (2, Some(trace)));
 }
 
+/// The sweeper's view of the orders: those still DELIVERY_REQUESTED, oldest
+/// request first, up to a moment; an order leaves it with its next version.
+#[tokio::test]
+async fn orders_awaiting_delivery_are_the_requested_ones_up_to_a_moment_and_leave_when_decided() {
+    let o = orders().await;
+    let mut requested = Vec::new();
+    for (i, id) in ["o-1", "o-2", "o-3"].into_iter().enumerate() {
+        let at = t(10 * i as i64);
+        let p = placement(id, "c-1", &[("bibimbap", 1)], at, None);
+        o.orders.place(&p).await.unwrap();
+        let accepted = p.order.accept(at).unwrap();
+        let update = OrderUpdate {
+            order: accepted.order.clone(),
+            expected_version: 1,
+            events: accepted.events,
+            stock: None,
+        };
+        o.orders.update(&update).await.unwrap();
+        if id == "o-3" {
+            continue; // accepted only: not waiting on a delivery
+        }
+        let asked = accepted.order.request_delivery(at + Duration::seconds(1)).unwrap();
+        let update = OrderUpdate {
+            order: asked.order.clone(),
+            expected_version: 2,
+            events: asked.events,
+            stock: None,
+        };
+        o.orders.update(&update).await.unwrap();
+        requested.push(asked.order);
+    }
+    let ids = |orders: Vec<Order>| orders.into_iter().map(|o| o.order_id.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        ids(o.orders.awaiting_delivery(t(0), 10).await.unwrap()),
+        Vec::<String>::new(),
+        "asked at t(1)"
+    );
+    assert_eq!(ids(o.orders.awaiting_delivery(t(1), 10).await.unwrap()), ["o-1"], "the moment itself counts");
+    assert_eq!(ids(o.orders.awaiting_delivery(t(100), 10).await.unwrap()), ["o-1", "o-2"], "oldest first");
+    assert_eq!(o.orders.awaiting_delivery(t(100), 1).await.unwrap(), vec![requested[0].clone()]);
+
+    let position = foodstream_domain::sequencing::DeliveryPosition {
+        request_version: 3,
+        stage: foodstream_domain::sequencing::DeliveryStage::Finished,
+    };
+    let failed = requested[0]
+        .delivery_failed(position, foodstream_domain::delivery::DeliveryFailureReason::NoRiderInZone, t(5))
+        .unwrap();
+    let update = OrderUpdate { order: failed.order, expected_version: 3, events: failed.events, stock: None };
+    o.orders.update(&update).await.unwrap();
+    assert_eq!(ids(o.orders.awaiting_delivery(t(100), 10).await.unwrap()), ["o-2"], "decided: gone");
+    let raw = raw_order(&o, "o-1").await;
+    assert!(!raw.contains_key("awaiting_delivery") && !raw.contains_key("awaiting_sk"), "{raw:?}");
+}
+
 #[tokio::test]
 async fn updates_are_conditional_on_the_version_and_give_stock_back_atomically() {
     let o = orders().await;
@@ -383,6 +438,24 @@ async fn ten_concurrent_takes_on_three_riders_never_take_a_rider_twice() {
     for r in ["r-1", "r-2", "r-3"] {
         assert_eq!(riders.get(&RiderId::new(r)).await.unwrap().unwrap().status, RiderStatus::Busy);
     }
+}
+
+/// The zone's riders come from an eventually consistent index: a rider
+/// listed there may have moved since. The take is conditional on the zone
+/// too, so the moved rider is skipped like a busy one.
+#[tokio::test]
+async fn a_rider_who_left_the_zone_since_the_index_read_is_not_taken() {
+    let (riders, deliveries) = riders_and_deliveries().await;
+    let gangnam = Zone::from_district("Gangnam-gu");
+    riders.upsert(&RiderId::new("r-1"), &gangnam, t(0)).await.unwrap();
+    let listed = riders.in_zone(&gangnam).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    riders.upsert(&RiderId::new("r-1"), &Zone::from_district("Mapo-gu"), t(1)).await.unwrap();
+    let delivery = request("o-1").assign(listed[0].rider_id.clone(), t(2), &DeliverySettings::default());
+    assert_eq!(deliveries.assign(&delivery).await.unwrap(), AssignOutcome::RiderTaken);
+    let rider = riders.get(&RiderId::new("r-1")).await.unwrap().unwrap();
+    assert_eq!((rider.status, rider.zone.as_str()), (RiderStatus::Available, "mapo-gu"));
+    assert_eq!(deliveries.get(&delivery.id()).await.unwrap(), None, "nothing recorded");
 }
 
 #[tokio::test]

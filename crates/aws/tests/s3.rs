@@ -7,7 +7,7 @@ use foodstream_testkit as support;
 use base64::Engine;
 use chrono::Duration;
 use foodstream_aws::S3PhotoStore;
-use foodstream_domain::ports::{PhotoStore, PresignedUpload};
+use foodstream_domain::ports::{PhotoStore, Pinned, PresignedUpload};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
@@ -98,4 +98,49 @@ async fn an_oversized_upload_is_refused_by_the_policy() {
         assert!(answer.contains("EntityTooLarge") || status == 400, "{answer}");
         assert_eq!(store.stat(key).await.unwrap(), None, "a refused upload stores nothing");
     }
+}
+
+/// A refund pins the photo it checked: the copy is of exactly that upload
+/// (matched by its entity tag), at a key no upload policy names, and a
+/// later upload at the order's key changes nothing of it. A copy asked for
+/// with the entity tag of a replaced upload is refused.
+#[tokio::test]
+async fn a_pinned_photo_is_the_checked_upload_whatever_is_uploaded_later() {
+    let (store, _) = store().await;
+    let key = "refund-photos/o-3/photo";
+    let upload =
+        store.presign_upload(key, "image/jpeg", 5 * 1024 * 1024, Duration::seconds(300)).await.unwrap();
+    let (status, answer) = http_post_form(&upload, "image/jpeg", &[0xAA; 1000]);
+    assert!((200..300).contains(&status), "{answer}");
+    let checked = store.stat(key).await.unwrap().unwrap();
+    assert!(!checked.etag.is_empty(), "S3 names every object's entity tag");
+
+    let Pinned::At { key: pinned } = store.pin(key, &checked).await.unwrap() else {
+        panic!("the checked upload is still there")
+    };
+    assert!(pinned.starts_with("refund-photos/o-3/pinned/"), "{pinned}");
+    assert_eq!(
+        store.pin(key, &checked).await.unwrap(),
+        Pinned::At { key: pinned.clone() },
+        "same upload, same copy"
+    );
+
+    // The same presigned POST, reused within its 300 s: a new upload.
+    let (status, answer) = http_post_form(&upload, "image/jpeg", &[0xBB; 3000]);
+    assert!((200..300).contains(&status), "{answer}");
+    let replaced = store.stat(key).await.unwrap().unwrap();
+    assert_ne!(replaced.etag, checked.etag);
+    let kept = store.stat(&pinned).await.unwrap().unwrap();
+    assert_eq!((kept.bytes, &kept.etag), (1000, &checked.etag), "the pinned copy is the checked upload");
+    assert_eq!(store.pin(key, &checked).await.unwrap(), Pinned::At { key: pinned.clone() }, "pinned before");
+    let kept = store.stat(&pinned).await.unwrap().unwrap();
+    assert_eq!((kept.bytes, &kept.etag), (1000, &checked.etag), "never copied over");
+
+    // An upload checked, then replaced before it was ever pinned: not pinned.
+    let (status, answer) = http_post_form(&upload, "image/jpeg", &[0xCC; 500]);
+    assert!((200..300).contains(&status), "{answer}");
+    let checked_then_replaced = store.stat(key).await.unwrap().unwrap();
+    let (status, answer) = http_post_form(&upload, "image/jpeg", &[0xDD; 700]);
+    assert!((200..300).contains(&status), "{answer}");
+    assert_eq!(store.pin(key, &checked_then_replaced).await.unwrap(), Pinned::Changed);
 }

@@ -15,7 +15,7 @@ use crate::refund::{Refund, RefundMethod, RefundPolicy, RefundStatus, ValidRefun
 use crate::sequencing::{Applicability, DeliveryPosition, DeliveryStage};
 use crate::stock::Quantity;
 use crate::trace::TraceParent;
-use crate::validation::{ValidationErrors, check_identifier, check_text};
+use crate::validation::{ValidationErrors, check_identifier, check_line, check_multiline};
 use crate::{Timestamp, Won};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -26,6 +26,11 @@ pub const MAX_LINES: usize = 20;
 pub const MAX_QUANTITY: i64 = 99;
 pub const MAX_ADDRESS_PART_CHARS: usize = 200;
 pub const MAX_REASON_CHARS: usize = 1000;
+/// How often an order may be sent for delivery (the first request, the
+/// owner's retries after failures, a redelivery). Each attempt adds to the
+/// order's timeline: the bound keeps the item far below DynamoDB's 400 KB
+/// (docs/dynamodb.md), and an owner past it cancels the order instead.
+pub const MAX_DELIVERY_REQUESTS: usize = 50;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -178,6 +183,8 @@ pub enum OrderError {
     RefundWindowClosed { delivered_at: Timestamp, closes_at: Timestamp, window_seconds: i64 },
     #[error("a refund has already been requested for this order")]
     RefundAlreadyRequested,
+    #[error("this order was sent for delivery {attempts} times, the most an order may be; cancel it instead")]
+    DeliveryAttemptsExhausted { attempts: usize },
     #[error("invalid input: {0}")]
     Invalid(ValidationErrors),
 }
@@ -238,9 +245,9 @@ impl PlaceOrderInput {
                 errors.add(format!("items[{i}].quantity"), format!("must be between 1 and {MAX_QUANTITY}"));
             }
         }
-        check_text(&mut errors, "address.street", &self.address.street, MAX_ADDRESS_PART_CHARS);
-        check_text(&mut errors, "address.district", &self.address.district, MAX_ADDRESS_PART_CHARS);
-        check_text(&mut errors, "address.city", &self.address.city, MAX_ADDRESS_PART_CHARS);
+        check_line(&mut errors, "address.street", &self.address.street, MAX_ADDRESS_PART_CHARS);
+        check_line(&mut errors, "address.district", &self.address.district, MAX_ADDRESS_PART_CHARS);
+        check_line(&mut errors, "address.city", &self.address.city, MAX_ADDRESS_PART_CHARS);
         if errors.is_empty() && Zone::from_district(&self.address.district).as_str().is_empty() {
             errors.add("address.district", "must name a district");
         }
@@ -266,6 +273,7 @@ impl PlaceOrderInput {
 
     /// SHA-256 of the body's canonical JSON (fields in declaration order), so
     /// a retry with the same key and body is recognised as the same request.
+    #[allow(clippy::expect_used)] // derived Serialize of strings and integers: no map keys, nothing to fail
     pub fn fingerprint(&self) -> String {
         let canonical = serde_json::to_vec(self).expect("plain data always serialises");
         Sha256::digest(&canonical).iter().map(|b| format!("{b:02x}")).collect()
@@ -360,6 +368,10 @@ impl Order {
     /// ACCEPTED or DELIVERY_FAILED -> DELIVERY_REQUESTED: call a rider.
     pub fn request_delivery(&self, at: Timestamp) -> Result<Transition, OrderError> {
         self.require("request delivery for", &[OrderStatus::Accepted, OrderStatus::DeliveryFailed])?;
+        let attempts = self.timeline.iter().filter(|e| e.status == OrderStatus::DeliveryRequested).count();
+        if attempts >= MAX_DELIVERY_REQUESTS {
+            return Err(OrderError::DeliveryAttemptsExhausted { attempts });
+        }
         Ok(self.enter_delivery_requested(false, at, None))
     }
 
@@ -463,11 +475,33 @@ impl Order {
         }))
     }
 
-    /// Until when a refund may be asked for, while one may.
-    pub fn open_refund_deadline(&self) -> Option<Timestamp> {
+    /// The delivery request this order is waiting on, while it is
+    /// DELIVERY_REQUESTED: what the dispatcher was handed, rebuilt from the
+    /// order, so that the sweeper can decide a request whose dispatcher never
+    /// did (or whose decision never reached the order).
+    pub fn pending_delivery_request(&self) -> Option<crate::delivery::DeliveryRequest> {
+        if self.status != OrderStatus::DeliveryRequested {
+            return None;
+        }
+        let request_version = self.delivery.request_version?;
+        Some(crate::delivery::DeliveryRequest {
+            order_id: self.order_id.clone(),
+            request_version,
+            customer_id: self.customer_id.clone(),
+            store_id: self.store_id.clone(),
+            zone: self.address.zone(),
+            redelivery: self.delivery.redelivery,
+            trace: self.trace.clone(),
+        })
+    }
+
+    /// Until when a refund may be asked for, while one may at `now`:
+    /// DELIVERED, none asked for, and the window still open.
+    pub fn open_refund_deadline(&self, now: Timestamp) -> Option<Timestamp> {
         (self.status == OrderStatus::Delivered && self.refund.is_none())
             .then_some(self.refund_deadline)
             .flatten()
+            .filter(|deadline| now <= *deadline)
     }
 
     // -----------------------------------------------------------------------
@@ -482,7 +516,9 @@ impl Order {
         if self.refund.is_some() {
             return Err(OrderError::RefundAlreadyRequested);
         }
-        let delivered_at = self.delivered_at.expect("a DELIVERED order always has delivered_at");
+        // A DELIVERED order always has `delivered_at`; one without (corrupt
+        // stored data) counts from its last change rather than panicking.
+        let delivered_at = self.delivered_at.unwrap_or(self.updated_at);
         let closes_at = self.refund_deadline.unwrap_or_else(|| policy.deadline(delivered_at));
         if at <= closes_at {
             Ok(())
@@ -530,7 +566,13 @@ impl Order {
             Some(n) if !n.trim().is_empty() => Some(required_reason(n)?),
             _ => None,
         };
-        let method = self.open_refund().method;
+        // A REFUND_REQUESTED order always has its refund; one without
+        // (corrupt stored data) cannot be approved.
+        let method = self
+            .refund
+            .as_ref()
+            .map(|r| r.method)
+            .ok_or(OrderError::IllegalTransition { action: "approve the refund of", current: self.status })?;
         let decide = |o: &mut Order| {
             if let Some(refund) = o.refund.as_mut() {
                 refund.status = RefundStatus::Approved;
@@ -568,10 +610,6 @@ impl Order {
                 }
             },
         ))
-    }
-
-    fn open_refund(&self) -> &Refund {
-        self.refund.as_ref().expect("a REFUND_REQUESTED order always has its refund")
     }
 
     // -----------------------------------------------------------------------
@@ -642,6 +680,6 @@ impl Order {
 
 fn required_reason(reason: &str) -> Result<String, OrderError> {
     let mut errors = ValidationErrors::new();
-    check_text(&mut errors, "reason", reason, MAX_REASON_CHARS);
+    check_multiline(&mut errors, "reason", reason, MAX_REASON_CHARS);
     errors.into_result(reason.trim().to_owned()).map_err(OrderError::Invalid)
 }

@@ -156,6 +156,11 @@ pub trait OrderRepository: Send + Sync {
         customer: &UserId,
         key: &str,
     ) -> Result<Option<IdempotencyRecord>, PortError>;
+    /// Up to `limit` orders still DELIVERY_REQUESTED that entered that
+    /// status at or before `requested_by`, oldest first: the requests the
+    /// sweeper finishes when no decision reached them.
+    async fn awaiting_delivery(&self, requested_by: Timestamp, limit: usize)
+    -> Result<Vec<Order>, PortError>;
 }
 
 // ---------------------------------------------------------------------------
@@ -299,6 +304,19 @@ pub struct PresignedUpload {
 pub struct StoredPhoto {
     pub bytes: u64,
     pub content_type: Option<String>,
+    /// The object's entity tag: which upload this is. A new upload at the
+    /// same key has another.
+    pub etag: String,
+}
+
+/// How pinning a checked photo went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pinned {
+    /// The checked object was copied to `key`, which no upload can write.
+    At { key: String },
+    /// The object at the key is no longer the one that was checked (a new
+    /// upload replaced it meanwhile): check again.
+    Changed,
 }
 
 #[async_trait]
@@ -315,6 +333,12 @@ pub trait PhotoStore: Send + Sync {
     ) -> Result<PresignedUpload, PortError>;
     /// The uploaded object at `key`, if any.
     async fn stat(&self, key: &str) -> Result<Option<StoredPhoto>, PortError>;
+    /// Copies exactly `checked` (the object `stat` saw at `key`, matched by
+    /// its entity tag) to a key of its own that no presigned upload can
+    /// write, so what a refund shows can never be replaced afterwards.
+    /// The copy's key is derived from `key` and the entity tag: pinning the
+    /// same upload again lands on the same object.
+    async fn pin(&self, key: &str, checked: &StoredPhoto) -> Result<Pinned, PortError>;
 }
 
 #[async_trait]

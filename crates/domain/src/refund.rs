@@ -4,7 +4,7 @@
 use crate::Timestamp;
 use crate::ids::OrderId;
 use crate::order::MAX_REASON_CHARS;
-use crate::validation::{ValidationErrors, check_text};
+use crate::validation::{ValidationErrors, check_multiline};
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
@@ -59,14 +59,19 @@ impl Default for RefundPolicy {
 }
 
 impl RefundPolicy {
+    /// Seconds beyond what a duration holds are held at its longest.
     pub fn from_seconds(seconds: i64) -> Self {
-        Self { window: Duration::seconds(seconds) }
+        let longest = if seconds < 0 { Duration::MIN } else { Duration::MAX };
+        Self { window: Duration::try_seconds(seconds).unwrap_or(longest) }
     }
 
     /// The last moment (inclusive) a refund may be asked for when the
-    /// window opened at `opened_at`.
+    /// window opened at `opened_at`: held at the last (or first) instant a
+    /// timestamp holds rather than overflowing (decoding keeps delivery
+    /// times far from it, see `events::bounds`).
     pub fn deadline(&self, opened_at: Timestamp) -> Timestamp {
-        opened_at + self.window
+        let edge = if self.window < Duration::zero() { Timestamp::MIN_UTC } else { Timestamp::MAX_UTC };
+        opened_at.checked_add_signed(self.window).unwrap_or(edge)
     }
 }
 
@@ -92,19 +97,15 @@ impl RefundRequestInput {
         if !PhotoUpload::belongs_to(&self.photo_key, order_id) {
             errors.add("photo_key", "must be a key handed out by this order's refund-photos endpoint");
         }
-        check_text(&mut errors, "reason", &self.reason, MAX_REASON_CHARS);
+        check_multiline(&mut errors, "reason", &self.reason, MAX_REASON_CHARS);
         let method = RefundMethod::parse(&self.method);
         if method.is_none() {
             errors.add("method", "must be REDELIVER or REFUND");
         }
-        if !errors.is_empty() {
+        let Some(method) = method.filter(|_| errors.is_empty()) else {
             return Err(errors);
-        }
-        Ok(ValidRefundRequest {
-            photo_key: self.photo_key,
-            reason: self.reason.trim().to_owned(),
-            method: method.expect("checked above"),
-        })
+        };
+        Ok(ValidRefundRequest { photo_key: self.photo_key, reason: self.reason.trim().to_owned(), method })
     }
 }
 
@@ -156,6 +157,19 @@ impl PhotoUpload {
     }
 }
 
+/// Where a checked upload is pinned: beside the order's upload key, named
+/// by the upload's entity tag (quotes dropped), under `pinned/`, which no
+/// presigned upload policy names. `None` for an entity tag that is not
+/// 1..=64 letters, digits and `-` (S3's are hex, with `-N` for multipart
+/// uploads), so a key is never built from anything else.
+pub fn pinned_photo_key(key: &str, etag: &str) -> Option<String> {
+    let tag = etag.trim_matches('"');
+    let usable =
+        !tag.is_empty() && tag.len() <= 64 && tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let (folder, _) = key.rsplit_once('/')?;
+    usable.then(|| format!("{folder}/pinned/{tag}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +186,16 @@ mod tests {
     }
 
     #[test]
+    fn rule_11_a_window_opened_at_the_edge_of_time_closes_there_instead_of_panicking() {
+        assert_eq!(RefundPolicy::default().deadline(Timestamp::MAX_UTC), Timestamp::MAX_UTC);
+        let last_day: Timestamp = "+262142-12-31T23:59:00Z".parse().unwrap();
+        assert_eq!(RefundPolicy::default().deadline(last_day), Timestamp::MAX_UTC);
+        assert_eq!(RefundPolicy::from_seconds(-600).deadline(Timestamp::MIN_UTC), Timestamp::MIN_UTC);
+        assert_eq!(RefundPolicy::from_seconds(i64::MAX).deadline(t(0)), Timestamp::MAX_UTC);
+        assert_eq!(RefundPolicy::from_seconds(i64::MIN).deadline(t(0)), Timestamp::MIN_UTC);
+    }
+
+    #[test]
     fn rule_11_photo_keys_are_scoped_to_their_order() {
         let upload = PhotoUpload::for_order(&"o1".into(), "image/png").unwrap();
         assert_eq!(upload.key, "refund-photos/o1/photo");
@@ -184,6 +208,19 @@ mod tests {
         assert!(!PhotoUpload::belongs_to(&upload.key, &"o2".into()));
         assert!(!PhotoUpload::belongs_to("refund-photos/o1/../o2/photo", &"o1".into()));
         assert!(PhotoUpload::for_order(&"o1".into(), "image/gif").is_err());
+    }
+
+    #[test]
+    fn rule_11_a_pinned_photo_has_a_key_of_its_own_per_upload() {
+        let key = PhotoUpload::key_of(&"o1".into());
+        let pinned = pinned_photo_key(&key, "\"9b2cf535f27731c974343645a3985328\"").unwrap();
+        assert_eq!(pinned, "refund-photos/o1/pinned/9b2cf535f27731c974343645a3985328");
+        assert!(!PhotoUpload::belongs_to(&pinned, &"o1".into()), "no upload is ever handed this key");
+        assert_ne!(pinned_photo_key(&key, "\"other\""), Some(pinned));
+        assert_eq!(pinned_photo_key(&key, "a-2").as_deref(), Some("refund-photos/o1/pinned/a-2"));
+        for hostile in ["", "\"\"", "../x", "a/b", "a b", &"f".repeat(65)] {
+            assert_eq!(pinned_photo_key(&key, hostile), None, "{hostile:?}");
+        }
     }
 
     #[test]

@@ -206,6 +206,31 @@ fn rule_6_9_owner_requests_delivery_again_or_cancels_after_a_failure() {
     assert!(!stock_back);
 }
 
+/// The one loop of the state machine (request, failure, request again)
+/// is bounded, so an order's item stays far below DynamoDB's 400 KB.
+#[test]
+fn rule_6_9_an_order_is_sent_for_delivery_at_most_fifty_times() {
+    use foodstream_domain::order::MAX_DELIVERY_REQUESTS;
+    let mut order = order_in(OrderStatus::DeliveryFailed);
+    let mut at = 30;
+    while order.timeline.iter().filter(|e| e.status == OrderStatus::DeliveryRequested).count()
+        < MAX_DELIVERY_REQUESTS
+    {
+        let requested = order.request_delivery(t(at)).unwrap().order;
+        let position =
+            DeliveryPosition { request_version: requested.version, stage: DeliveryStage::Finished };
+        order = requested
+            .delivery_failed(position, DeliveryFailureReason::AllRidersBusy, t(at + 1))
+            .unwrap()
+            .order;
+        at += 2;
+    }
+    assert_eq!(order.request_delivery(t(at)), Err(OrderError::DeliveryAttemptsExhausted { attempts: 50 }));
+    assert!(order.cancel(Canceller::StoreOwner, None, t(at)).is_ok(), "the owner cancels instead");
+    let bytes = serde_json::to_vec(&order).unwrap().len();
+    assert!(bytes < 64 * 1024, "{bytes} bytes after every attempt");
+}
+
 #[test]
 fn rule_7_timeline_and_version_grow_by_one_per_change() {
     let delivered = order_in(OrderStatus::Delivered);
@@ -295,12 +320,19 @@ fn rule_11_the_window_runs_from_when_the_delivery_was_recorded() {
         .order;
     assert_eq!(done.delivered_at, Some(t(22)));
     assert_eq!(done.refund_deadline, Some(recorded + Duration::seconds(600)));
-    assert_eq!(done.open_refund_deadline(), done.refund_deadline);
+    let deadline = recorded + Duration::seconds(600);
+    assert_eq!(done.open_refund_deadline(recorded), done.refund_deadline);
+    assert_eq!(done.open_refund_deadline(deadline), Some(deadline), "the deadline itself is inside");
+    assert_eq!(
+        done.open_refund_deadline(deadline + Duration::seconds(1)),
+        None,
+        "gone once the window closed"
+    );
     let asked = done
         .request_refund(refund_request(RefundMethod::Refund), &policy, recorded + Duration::seconds(599))
         .unwrap()
         .order;
-    assert_eq!(asked.open_refund_deadline(), None, "shown only while a refund can be asked for");
+    assert_eq!(asked.open_refund_deadline(recorded), None, "shown only while a refund can be asked for");
 }
 
 #[test]

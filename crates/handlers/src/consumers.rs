@@ -11,7 +11,7 @@ use aws_lambda_events::event::kafka::KafkaEvent;
 use foodstream_application::Settings;
 use foodstream_application::batches::{self, BatchOutcome};
 use foodstream_application::consumers::{self, ConsumeError, DispatchPorts, NotifyPorts, Outcome};
-use foodstream_application::sweeper::{self, SweepPorts};
+use foodstream_application::sweeper::{self, SweepPorts, Swept};
 use foodstream_domain::events::{
     DeliveryEventData, DeliveryEventType, Envelope, EventType, LogEventData, LogEventType, OrderEvent,
     OrderEventData, OrderEventType,
@@ -40,7 +40,9 @@ impl BatchReport {
         let failures = outcome
             .retry
             .iter()
-            .map(|&position| BatchItemFailure { item_identifier: records[position].id.clone() })
+            // The policy names positions of these records, never others.
+            .filter_map(|&position| records.get(position))
+            .map(|record| BatchItemFailure { item_identifier: record.id.clone() })
             .collect();
         BatchReport { summary: outcome.summary, response: BatchResponse { batch_item_failures: failures } }
     }
@@ -174,10 +176,10 @@ pub async fn collect_logs(
 
 /// delivery-sweeper: on its schedule, completes the deliveries whose
 /// dispatcher never did. An error fails the run; the next run tries again.
-pub async fn sweep(ports: &SweepPorts<'_>) -> Result<usize, SweepFailed> {
-    let completed = sweeper::sweep_deliveries(ports).await.map_err(SweepFailed)?;
-    info!(completed, "sweep done");
-    Ok(completed)
+pub async fn sweep(ports: &SweepPorts<'_>) -> Result<Swept, SweepFailed> {
+    let swept = sweeper::sweep_deliveries(ports).await.map_err(SweepFailed)?;
+    info!(resumed = swept.resumed, completed = swept.completed, "sweep done");
+    Ok(swept)
 }
 
 /// A sweep that could not finish: a dependency failed. The invocation

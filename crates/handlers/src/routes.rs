@@ -72,10 +72,11 @@ pub async fn place_order(ports: PlaceOrderPorts<'_>, request: Request) -> Answer
 }
 
 /// GET /orders?limit&cursor
-pub async fn list_my_orders(orders: &dyn OrderRepository, request: Request) -> Answer {
+pub async fn list_my_orders(orders: &dyn OrderRepository, clock: &dyn Clock, request: Request) -> Answer {
     let caller = caller(&request)?;
     let list = ordering::list_my_orders(
         orders,
+        clock,
         &caller,
         query(&request, "limit").as_deref(),
         query(&request, "cursor").as_deref(),
@@ -85,9 +86,9 @@ pub async fn list_my_orders(orders: &dyn OrderRepository, request: Request) -> A
 }
 
 /// GET /orders/{orderId}
-pub async fn get_order(orders: &dyn OrderRepository, request: Request) -> Answer {
+pub async fn get_order(orders: &dyn OrderRepository, clock: &dyn Clock, request: Request) -> Answer {
     let caller = caller(&request)?;
-    Ok(json(200, &ordering::get_order(orders, &caller, &path(&request, "orderId")?).await?))
+    Ok(json(200, &ordering::get_order(orders, clock, &caller, &path(&request, "orderId")?).await?))
 }
 
 /// POST /orders/{orderId}/cancel with an optional `{reason}`
@@ -100,10 +101,11 @@ pub async fn cancel_order(ports: ChangePorts<'_>, request: Request) -> Answer {
 }
 
 /// GET /stores/{storeId}/orders?status&limit&cursor
-pub async fn list_store_orders(orders: &dyn OrderRepository, request: Request) -> Answer {
+pub async fn list_store_orders(orders: &dyn OrderRepository, clock: &dyn Clock, request: Request) -> Answer {
     let caller = caller(&request)?;
     let list = ordering::list_store_orders(
         orders,
+        clock,
         &caller,
         &path(&request, "storeId")?,
         query(&request, "status").as_deref(),

@@ -97,7 +97,7 @@ async fn a_delivery_applied_late_still_leaves_the_whole_refund_window() {
     let batch = kafka_batch("order-delivery-updater");
     consumers::update_orders(&env.orders, &SystemClock, &env.settings, &env.dead_letters, &batch).await;
     assert_eq!(env.order().await.status, OrderStatus::Delivered);
-    let (_, order) = answer_of(routes::get_order(&env.orders, request("get-order")).await);
+    let (_, order) = answer_of(routes::get_order(&env.orders, &SystemClock, request("get-order")).await);
     let deadline = order["refund_deadline"].as_str().unwrap_or_else(|| panic!("no refund_deadline: {order}"));
     let deadline: chrono::DateTime<chrono::Utc> = deadline.parse().unwrap();
     let window = env.settings.refund.window;
@@ -132,14 +132,17 @@ async fn a_cursor_from_another_list_or_filter_is_a_400_naming_cursor() {
     let (status, store_page) = answer_of(
         routes::list_store_orders(
             &env.orders,
+            &SystemClock,
             with_query("list-store-orders", &[("status", "PAID"), ("limit", "1")]),
         )
         .await,
     );
     assert_eq!(status, 200, "{store_page}");
     let store_cursor = store_page["next_cursor"].as_str().expect("more than one page").to_owned();
-    let (status, mine) =
-        answer_of(routes::list_my_orders(&env.orders, with_query("list-my-orders", &[("limit", "1")])).await);
+    let (status, mine) = answer_of(
+        routes::list_my_orders(&env.orders, &SystemClock, with_query("list-my-orders", &[("limit", "1")]))
+            .await,
+    );
     assert_eq!(status, 200, "{mine}");
     let my_cursor = mine["next_cursor"].as_str().expect("more than one page").to_owned();
 
@@ -147,6 +150,7 @@ async fn a_cursor_from_another_list_or_filter_is_a_400_naming_cursor() {
     let (status, refused) = answer_of(
         routes::list_my_orders(
             &env.orders,
+            &SystemClock,
             with_query("list-my-orders", &[("limit", "1"), ("cursor", &store_cursor)]),
         )
         .await,
@@ -155,6 +159,7 @@ async fn a_cursor_from_another_list_or_filter_is_a_400_naming_cursor() {
     let (status, refused) = answer_of(
         routes::list_store_orders(
             &env.orders,
+            &SystemClock,
             with_query("list-store-orders", &[("status", "PAID"), ("limit", "1"), ("cursor", &my_cursor)]),
         )
         .await,
@@ -164,6 +169,7 @@ async fn a_cursor_from_another_list_or_filter_is_a_400_naming_cursor() {
     let (status, refused) = answer_of(
         routes::list_store_orders(
             &env.orders,
+            &SystemClock,
             with_query(
                 "list-store-orders",
                 &[("status", "ACCEPTED"), ("limit", "1"), ("cursor", &store_cursor)],
@@ -179,6 +185,7 @@ async fn a_cursor_from_another_list_or_filter_is_a_400_naming_cursor() {
     let (status, refused) = answer_of(
         routes::list_my_orders(
             &env.orders,
+            &SystemClock,
             with_query("list-my-orders", &[("limit", "1"), ("cursor", &tampered)]),
         )
         .await,
@@ -188,6 +195,7 @@ async fn a_cursor_from_another_list_or_filter_is_a_400_naming_cursor() {
     let (status, next) = answer_of(
         routes::list_my_orders(
             &env.orders,
+            &SystemClock,
             with_query("list-my-orders", &[("limit", "1"), ("cursor", &my_cursor)]),
         )
         .await,
@@ -248,6 +256,35 @@ async fn names_streets_and_reasons_refuse_bidirectional_controls() {
             .all(|i| i.product_id.as_str() != "spoof")
     );
     assert_eq!(env.orders.get(&ORDER.into()).await.unwrap().unwrap().status, OrderStatus::Paid);
+}
+
+// One-line text (names, address parts, a rider's zone) refuses
+// newlines, tabs and every other control character with a 400 naming the
+// field, and nothing is written; only a reason may hold newlines and tabs.
+#[tokio::test]
+async fn a_newline_or_tab_in_one_line_text_is_a_400_naming_the_field_and_writes_nothing() {
+    let env = Env::new().await.with_menu().await;
+    for control in ["\n", "\t", "\r", "\u{0085}", "\u{2028}"] {
+        let name = format!("Fried{control}Chicken");
+        let (status, refused) = answer_of(
+            routes::put_menu_item(
+                &env.catalog,
+                put_item("fried", json!({"name": name, "price": 18000, "stock": 3}), None),
+            )
+            .await,
+        );
+        assert_eq!((status, first_field(&refused)), (400, "name"), "{control:?}: {refused}");
+        let street = edited_request("place-order", |r| {
+            let mut body: Value = serde_json::from_str(r["body"].as_str().unwrap()).unwrap();
+            body["address"]["city"] = json!(format!("Seoul{control}"));
+            r["body"] = json!(body.to_string());
+            r["headers"].as_object_mut().unwrap().remove("idempotency-key");
+        });
+        let (status, refused) = answer_of(routes::place_order(env.place_ports(), street).await);
+        assert_eq!((status, first_field(&refused)), (400, "address.city"), "{control:?}: {refused}");
+    }
+    let items = env.catalog.list_items(&StoreId::new("store-1")).await.unwrap();
+    assert!(items.iter().all(|i| i.product_id.as_str() != "fried"), "nothing written");
 }
 
 /// A publisher whose broker is down.

@@ -82,9 +82,10 @@ async fn place_order_takes_stock_and_replays_on_the_same_key() {
 #[tokio::test]
 async fn list_my_orders_and_get_order_answer_the_customers_order() {
     let env = Env::new().await.with_order(&payloads::placed().0).await;
-    let (status, list) = answer_of(routes::list_my_orders(&env.orders, request("list-my-orders")).await);
+    let (status, list) =
+        answer_of(routes::list_my_orders(&env.orders, &SystemClock, request("list-my-orders")).await);
     assert_eq!((status, list["items"][0]["order_id"].as_str()), (200, Some(ORDER)));
-    let (status, order) = answer_of(routes::get_order(&env.orders, request("get-order")).await);
+    let (status, order) = answer_of(routes::get_order(&env.orders, &SystemClock, request("get-order")).await);
     assert_eq!((status, order["timeline"][0]["status"].as_str()), (200, Some("PAID")));
 }
 
@@ -104,7 +105,7 @@ async fn cancel_order_cancels_a_paid_order_and_gives_stock_back() {
 async fn list_store_orders_filters_by_status() {
     let env = Env::new().await.with_order(&payloads::placed().0).await;
     let (status, list) =
-        answer_of(routes::list_store_orders(&env.orders, request("list-store-orders")).await);
+        answer_of(routes::list_store_orders(&env.orders, &SystemClock, request("list-store-orders")).await);
     assert_eq!((status, list["items"].as_array().unwrap().len()), (200, 1));
 }
 
@@ -307,16 +308,22 @@ async fn delivery_sweeper_completes_an_overdue_delivery_and_publishes_what_the_d
     let assigned = request.assign(RiderId::new("rider-1"), assigned_at, &DeliverySettings::default());
     env.deliveries.assign(&assigned).await.unwrap();
     let ports = SweepPorts {
-        deliveries: &env.deliveries,
-        publisher: &env.publisher,
-        clock: &SystemClock,
+        orders: &env.orders,
+        dispatch: foodstream_application::consumers::DispatchPorts {
+            riders: &env.riders,
+            deliveries: &env.deliveries,
+            publisher: &env.publisher,
+            clock: &SystemClock,
+            settings: &env.settings,
+        },
         settings: SweepSettings::default(),
     };
-    assert_eq!(consumers::sweep(&ports).await.unwrap(), 1);
+    let completed_one = foodstream_application::sweeper::Swept { resumed: 0, completed: 1 };
+    assert_eq!(consumers::sweep(&ports).await.unwrap(), completed_one);
     assert_eq!(env.publisher.sent_ids(), ["order-1:d3:assigned", "order-1:d3:completed"]);
     let rider = env.riders.get(&RiderId::new("rider-1")).await.unwrap().unwrap();
     assert_eq!(rider.status, RiderStatus::Available, "the rider is free again");
-    assert_eq!(consumers::sweep(&ports).await.unwrap(), 0, "once");
+    assert_eq!(consumers::sweep(&ports).await.unwrap(), Default::default(), "once");
 }
 
 #[tokio::test]

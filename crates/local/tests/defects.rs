@@ -22,6 +22,11 @@ async fn a_delivery_whose_dispatcher_keeps_dying_is_completed_by_the_sweeper() {
     let t = TestStack::start(settings).await;
     let shop = Shop::open(&t, 10, 1).await;
     let customer = t.token(&format!("customer-{}", t.run), "customer", None);
+    // One delivery first, so the dispatcher's group has joined and it reacts
+    // at once: the sweeper (a second's grace here) would otherwise decide the
+    // request before the dispatcher's first call, which the test kills.
+    let warm_up = t.token(&format!("warm-up-{}", t.run), "customer", None);
+    shop.deliver_one(&t, &warm_up, Duration::from_secs(30)).await;
     // Killed 400 ms into its first call (the rider taken, the 1 s delivery
     // not yet waited out), then the 5 retries the template allows die
     // before they run anything.
@@ -45,7 +50,7 @@ async fn a_delivery_whose_dispatcher_keeps_dying_is_completed_by_the_sweeper() {
     let activity = t.activity.lock().unwrap().clone();
     assert!(
         activity.iter().any(|e| matches!(e, StackEvent::Scheduled { function, answer: Ok(body), .. }
-            if function == "delivery-sweeper" && serde_json::from_str::<serde_json::Value>(body).unwrap()["completed"] == 1)),
+            if function == "delivery-sweeper" && swept_one(body))),
         "the sweeper completed it: {activity:?}"
     );
     // The dispatcher's batch went to the destination after its retries,
@@ -61,7 +66,59 @@ async fn a_delivery_whose_dispatcher_keeps_dying_is_completed_by_the_sweeper() {
     .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(t.list_all(&customer, "/me/notifications").await.len(), 10);
-    assert_eq!(t.list_all(&shop.owner, "/me/notifications").await.len(), 2);
+    // The store's: the new order, for the warm-up's and this one.
+    assert_eq!(t.list_all(&shop.owner, "/me/notifications").await.len(), 4);
+    // The rider is free: the next order of the zone is delivered by them.
+    let next = shop.deliver_one(&t, &customer, Duration::from_secs(30)).await;
+    let next = t.expect(&customer, Method::GET, &format!("/orders/{next}"), None, 200).await;
+    assert_eq!(next["rider_id"], order["rider_id"]);
+    t.stop().await;
+}
+
+/// Whether a sweep finished a delivery: an assignment past its time
+/// (`completed`), or a request still waiting on the order, its assignment
+/// due (`resumed`).
+fn swept_one(answer: &str) -> bool {
+    let swept: serde_json::Value = serde_json::from_str(answer).unwrap();
+    swept["completed"] == 1 || swept["resumed"] == 1
+}
+
+// A delivery request no dispatcher ever decided (every attempt
+// dies before it records anything, until the mapping gives up) is decided
+// by the sweeper a grace period later; the delivery runs to its end, each
+// status once, and the rider is free again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_request_no_dispatcher_decided_is_decided_and_delivered_through_the_sweeper() {
+    use foodstream_local::runtime::Sabotage;
+    let mut settings = Settings::new("undecided").parameter("DeliverySweepGraceSeconds", "1");
+    settings.schedule_every = Some(Duration::from_secs(1)); // the sweeper's minute, at test speed
+    let t = TestStack::start(settings).await;
+    let shop = Shop::open(&t, 10, 1).await;
+    let customer = t.token(&format!("customer-{}", t.run), "customer", None);
+    let dispatcher = t.stack.pool("delivery-dispatcher").unwrap();
+    for _ in 0..6 {
+        dispatcher.sabotage_next(Sabotage::Refuse).await;
+    }
+    let id = t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await["order_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t.expect(&shop.owner, Method::POST, &format!("/orders/{id}/accept"), None, 200).await;
+    t.expect(&shop.owner, Method::POST, &format!("/orders/{id}/delivery-requests"), None, 202).await;
+    let order = t
+        .wait_until(&customer, &format!("/orders/{id}"), Duration::from_secs(60), |o| {
+            o["status"] == "DELIVERED"
+        })
+        .await;
+    let steps: Vec<&str> =
+        order["timeline"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect();
+    assert_eq!(steps, ["PAID", "ACCEPTED", "DELIVERY_REQUESTED", "DELIVERING", "DELIVERED"], "{order}");
+    let activity = t.activity.lock().unwrap().clone();
+    assert!(
+        activity.iter().any(|e| matches!(e, StackEvent::Scheduled { function, answer: Ok(body), .. }
+            if function == "delivery-sweeper" && serde_json::from_str::<serde_json::Value>(body).unwrap()["resumed"] == 1)),
+        "the sweeper decided it: {activity:?}"
+    );
     // The rider is free: the next order of the zone is delivered by them.
     let next = shop.deliver_one(&t, &customer, Duration::from_secs(30)).await;
     let next = t.expect(&customer, Method::GET, &format!("/orders/{next}"), None, 200).await;

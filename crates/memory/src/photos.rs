@@ -1,6 +1,6 @@
 use async_trait::async_trait;
 use chrono::Duration;
-use foodstream_domain::ports::{Clock, PhotoStore, PortError, PresignedUpload, StoredPhoto};
+use foodstream_domain::ports::{Clock, PhotoStore, Pinned, PortError, PresignedUpload, StoredPhoto};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -8,11 +8,12 @@ use std::sync::{Arc, Mutex};
 pub struct InMemoryPhotoStore {
     clock: Arc<dyn Clock>,
     objects: Mutex<HashMap<String, StoredPhoto>>,
+    uploads: std::sync::atomic::AtomicU64,
 }
 
 impl InMemoryPhotoStore {
     pub fn new(clock: Arc<dyn Clock>) -> Self {
-        InMemoryPhotoStore { clock, objects: Mutex::new(HashMap::new()) }
+        InMemoryPhotoStore { clock, objects: Mutex::new(HashMap::new()), uploads: Default::default() }
     }
 
     /// A 100 KiB JPEG at `key`.
@@ -21,8 +22,16 @@ impl InMemoryPhotoStore {
     }
 
     pub fn upload_object(&self, key: &str, bytes: u64, content_type: &str) {
-        let photo = StoredPhoto { bytes, content_type: Some(content_type.to_owned()) };
+        // Every upload is a new object with a new entity tag, as on S3.
+        let n = self.uploads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let photo =
+            StoredPhoto { bytes, content_type: Some(content_type.to_owned()), etag: format!("upload-{n}") };
         self.objects.lock().unwrap().insert(key.to_owned(), photo);
+    }
+
+    /// The object at `key`, pinned copies included.
+    pub fn object(&self, key: &str) -> Option<StoredPhoto> {
+        self.objects.lock().unwrap().get(key).cloned()
     }
 }
 
@@ -49,6 +58,19 @@ impl PhotoStore for InMemoryPhotoStore {
     }
 
     async fn stat(&self, key: &str) -> Result<Option<StoredPhoto>, PortError> {
-        Ok(self.objects.lock().unwrap().get(key).cloned())
+        Ok(self.object(key))
+    }
+
+    async fn pin(&self, key: &str, checked: &StoredPhoto) -> Result<Pinned, PortError> {
+        let mut objects = self.objects.lock().unwrap();
+        match objects.get(key).cloned() {
+            Some(current) if current.etag == checked.etag => {
+                let pinned = foodstream_domain::refund::pinned_photo_key(key, &checked.etag)
+                    .ok_or_else(|| PortError::Corrupt(format!("unusable entity tag {}", checked.etag)))?;
+                objects.insert(pinned.clone(), current);
+                Ok(Pinned::At { key: pinned })
+            }
+            _ => Ok(Pinned::Changed),
+        }
     }
 }

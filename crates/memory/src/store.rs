@@ -231,6 +231,23 @@ impl OrderRepository for InMemoryStore {
     ) -> Result<Option<IdempotencyRecord>, PortError> {
         Ok(self.lock()?.idempotency.get(&(customer.clone(), key.to_owned())).cloned())
     }
+
+    async fn awaiting_delivery(
+        &self,
+        requested_by: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Order>, PortError> {
+        let mut waiting: Vec<Order> = self
+            .lock()?
+            .orders
+            .values()
+            .filter(|o| o.status == OrderStatus::DeliveryRequested && o.updated_at <= requested_by)
+            .cloned()
+            .collect();
+        waiting.sort_by(|a, b| (a.updated_at, &a.order_id).cmp(&(b.updated_at, &b.order_id)));
+        waiting.truncate(limit);
+        Ok(waiting)
+    }
 }
 
 #[async_trait]
@@ -271,7 +288,9 @@ impl DeliveryRepository for InMemoryStore {
         let rider_id =
             delivery.rider_id.clone().ok_or_else(|| PortError::Corrupt("assignment without rider".into()))?;
         match state.riders.get_mut(&rider_id) {
-            Some(rider) if rider.status == RiderStatus::Available => {
+            // Taken only while still available and still in the request's
+            // zone: a rider who moved zones since the index read is skipped.
+            Some(rider) if rider.status == RiderStatus::Available && rider.zone == delivery.request.zone => {
                 rider.status = RiderStatus::Busy;
                 rider.delivery_id = Some(delivery.id());
             }

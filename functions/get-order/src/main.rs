@@ -1,6 +1,6 @@
 //! `GET /orders/{orderId}`: config, clients, run.
 
-use foodstream_aws::{Aws, DynamoOrders};
+use foodstream_aws::{Aws, DynamoOrders, SystemClock};
 use foodstream_handlers::routes;
 use foodstream_lambda::{http, logging};
 
@@ -9,5 +9,5 @@ async fn main() -> Result<(), foodstream_lambda::lambda_http::Error> {
     logging::init();
     let aws = Aws::from_env().await;
     let orders = aws.orders(&[DynamoOrders::GET])?;
-    http::serve("GET /orders/{orderId}", |request| routes::get_order(&orders, request)).await
+    http::serve("GET /orders/{orderId}", |request| routes::get_order(&orders, &SystemClock, request)).await
 }

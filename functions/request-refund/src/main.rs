@@ -8,7 +8,11 @@ use foodstream_lambda::{http, logging};
 #[tokio::main]
 async fn main() -> Result<(), foodstream_lambda::lambda_http::Error> {
     logging::init();
-    let deps = RefundPhotos::from_env(&Aws::from_env().await, deps::CHANGE, &[S3PhotoStore::STAT])?;
+    let deps = RefundPhotos::from_env(
+        &Aws::from_env().await,
+        deps::CHANGE,
+        &[S3PhotoStore::STAT, S3PhotoStore::PIN],
+    )?;
     http::serve("POST /orders/{orderId}/refund-request", |request| {
         routes::request_refund(deps.changes.ports(), &deps.photos, request)
     })

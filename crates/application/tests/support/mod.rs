@@ -126,9 +126,8 @@ impl World {
 
     pub fn sweep_ports(&self) -> foodstream_application::sweeper::SweepPorts<'_> {
         foodstream_application::sweeper::SweepPorts {
-            deliveries: &*self.store,
-            publisher: &*self.publisher,
-            clock: &*self.clock,
+            orders: &*self.store,
+            dispatch: self.dispatch_ports(),
             settings: foodstream_application::sweeper::SweepSettings::default(),
         }
     }
@@ -243,7 +242,9 @@ impl World {
     }
 
     pub async fn order(&self, id: &str) -> OrderView {
-        foodstream_application::ordering::get_order(&*self.store, &customer(), id).await.unwrap()
+        foodstream_application::ordering::get_order(&*self.store, &*self.clock, &customer(), id)
+            .await
+            .unwrap()
     }
 
     pub fn clock_now(&self) -> Timestamp {
