@@ -35,7 +35,7 @@ async fn provisioning_creates_what_the_template_declares_once() {
     let mut indexes: Vec<&str> =
         table.global_secondary_indexes().iter().filter_map(|i| i.index_name()).collect();
     indexes.sort();
-    assert_eq!(indexes, ["by-customer", "by-store", "by-store-status"]);
+    assert_eq!(indexes, ["by-awaiting-delivery", "by-customer", "by-store", "by-store-status"]);
     let stream = table.stream_specification().unwrap();
     assert!(stream.stream_enabled());
     assert_eq!(stream.stream_view_type().map(|v| v.as_str()), Some("NEW_AND_OLD_IMAGES"));

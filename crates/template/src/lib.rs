@@ -655,7 +655,7 @@ mod tests {
         assert_eq!(relay.filters[0]["eventName"][1], "MODIFY");
         let orders = t.table("OrdersTable").unwrap();
         assert_eq!(orders.key, [KeyElement { attribute_name: "order_id".into(), key_type: KeyType::Hash }]);
-        assert_eq!(orders.indexes.len(), 3);
+        assert_eq!(orders.indexes.len(), 4);
         assert_eq!(orders.stream_view, Some(StreamViewType::NewAndOldImages));
         let idempotency = t.table("IdempotencyTable").unwrap();
         assert_eq!(idempotency.ttl_attribute.as_deref(), Some("expires_at"));
