@@ -346,7 +346,7 @@ pub async fn load(stack: &Stack, settings: &LoadSettings) -> LoadReport {
                 };
                 placed.lock().expect("lock").push((id.clone(), at));
                 n += 1;
-                if n % every == 0 {
+                if n.is_multiple_of(every) {
                     call(owner.clone(), Method::POST, format!("/orders/{id}/accept"), None).await;
                     let at = now_ms();
                     let (status, _) =

@@ -911,7 +911,8 @@ impl Model {
                 } else if !order.photo {
                     Call::Photo { caller: customer, order: target, content_ok: true }
                 } else {
-                    let method = if choice % 2 == 0 { RefundMethod::Refund } else { RefundMethod::Redeliver };
+                    let method =
+                        if choice.is_multiple_of(2) { RefundMethod::Refund } else { RefundMethod::Redeliver };
                     Call::RefundRequest {
                         caller: customer,
                         order: target,
@@ -923,10 +924,15 @@ impl Model {
             }
             Status::RefundRequested => match choice % 3 {
                 1 => Call::Decide { caller: owner, order: target, approve: false, reason: true },
-                _ => Call::Decide { caller: owner, order: target, approve: true, reason: choice % 2 == 0 },
+                _ => Call::Decide {
+                    caller: owner,
+                    order: target,
+                    approve: true,
+                    reason: choice.is_multiple_of(2),
+                },
             },
             // A second refund request, after a rejected one or a redelivery.
-            Status::Delivered if choice % 3 == 0 => {
+            Status::Delivered if choice.is_multiple_of(3) => {
                 Call::Photo { caller: customer, order: target, content_ok: true }
             }
             Status::Delivered if choice % 3 == 1 => Call::RefundRequest {
@@ -937,7 +943,7 @@ impl Model {
                 key_ok: true,
             },
             Status::Delivered | Status::Rejected | Status::Cancelled | Status::Refunded => {
-                if choice % 2 == 0 {
+                if choice.is_multiple_of(2) {
                     Call::Get { caller: customer, order: target }
                 } else {
                     Call::ListStore { caller: owner, store: order.store, status: Some(order.status()) }
