@@ -27,6 +27,7 @@ echo "cfn-lint: infra/template.yaml: no errors, no warnings"
 "$venv/bin/cfn-lint" "$expanded"
 echo "cfn-lint: SAM-expanded template: no errors, no warnings"
 "$venv/bin/python" infra/tools/check_template.py
+"$venv/bin/python" infra/tools/check_template.py --self-test
 
 # The compose file (Redpanda; LocalStack opt-in): pinned images, loopback ports,
 # health checks. The checker must also refuse a broken file, or it proves nothing.

@@ -7,13 +7,19 @@
   its topic and function; the outbox relay has the orders table's stream;
 - the three topics are AWS::MSK::Topic resources;
 - the tables, the buckets and the user pool are retained on delete and on
-  replacement.
+  replacement;
+- every alarm can notify: the topics its actions name are not encrypted
+  with an AWS-managed key (`alias/aws/sns`, which CloudWatch cannot use:
+  the alarm's publish fails, silently), and a topic encrypted with a key of
+  the stack's has a key policy that lets `cloudwatch.amazonaws.com` call
+  `kms:Decrypt` and `kms:GenerateDataKey*`.
 
 What each function reads and calls against its Environment and Policies,
 and the tables against the adapters' schema, are checked by the code itself
 (crates/local/tests/wiring.rs): this script reads no Rust source.
 
-usage: python check_template.py   (from the repository root)
+usage: python check_template.py [--self-test]   (from the repository root;
+--self-test shows that each alarm-topic rule fails a template that breaks it)
 """
 
 import sys
@@ -116,9 +122,98 @@ def main():
     topics = {r["Properties"]["TopicName"] for r in resources.values() if r["Type"] == "AWS::MSK::Topic"}
     if topics != TOPICS:
         fail(f"AWS::MSK::Topic resources {sorted(topics)} != {sorted(TOPICS)}")
+    check_alarm_topics(resources)
+
+
+def ref_of(value):
+    """The logical id a `!Ref` or `!GetAtt X.Arn` names, else None."""
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return value["Ref"]
+        if "Fn::GetAtt" in value:
+            target = value["Fn::GetAtt"]
+            return target[0] if isinstance(target, list) else str(target).split(".")[0]
+    return None
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def cloudwatch_may_use(key):
+    """Whether a key's policy lets CloudWatch encrypt for an SNS topic."""
+    wanted = {"kms:Decrypt", "kms:GenerateDataKey*"}
+    allowed = set()
+    for statement in key.get("Properties", {}).get("KeyPolicy", {}).get("Statement", []):
+        principal = statement.get("Principal", {})
+        services = as_list(principal.get("Service", [])) if isinstance(principal, dict) else []
+        if statement.get("Effect") == "Allow" and "cloudwatch.amazonaws.com" in services:
+            allowed |= set(as_list(statement.get("Action", [])))
+    return wanted <= allowed or "kms:*" in allowed
+
+
+def check_alarm_topics(resources):
+    alarms = {k: v for k, v in resources.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
+    for logical, alarm in alarms.items():
+        props = alarm.get("Properties", {})
+        for action in props.get("AlarmActions", []) + props.get("OKActions", []):
+            topic_id = ref_of(action)
+            topic = resources.get(topic_id) if topic_id else None
+            if not topic or topic["Type"] != "AWS::SNS::Topic":
+                fail(f"{logical}: an alarm action that is not a topic of this stack: {action}")
+                continue
+            key = topic.get("Properties", {}).get("KmsMasterKeyId")
+            if key is None:
+                continue
+            if isinstance(key, str) and key.startswith("alias/aws/"):
+                fail(
+                    f"{logical}: its topic {topic_id} is encrypted with the AWS-managed {key}, "
+                    "which CloudWatch cannot use: the alarm would never notify"
+                )
+                continue
+            key_id = ref_of(key)
+            if key_id not in resources or resources[key_id]["Type"] != "AWS::KMS::Key":
+                fail(f"{logical}: its topic {topic_id} is encrypted with {key}, not a key of this stack")
+            elif not cloudwatch_may_use(resources[key_id]):
+                fail(
+                    f"{logical}: the key {key_id} of its topic {topic_id} does not let "
+                    "cloudwatch.amazonaws.com call kms:Decrypt and kms:GenerateDataKey*"
+                )
+
+
+def self_test():
+    """Each alarm-topic rule fails a template that breaks it."""
+    import copy
+
+    template, _ = decode(str(ROOT / "infra/template.yaml"))
+    resources = template["Resources"]
+    cases = {
+        "AWS-managed key": lambda r: r["AlarmTopic"]["Properties"].update(KmsMasterKeyId="alias/aws/sns"),
+        "key without CloudWatch": lambda r: r["AlarmTopicKey"]["Properties"]["KeyPolicy"].update(
+            Statement=[s for s in r["AlarmTopicKey"]["Properties"]["KeyPolicy"]["Statement"]
+                       if "cloudwatch.amazonaws.com" not in str(s.get("Principal"))]
+        ),
+    }
+    for name, breaks in cases.items():
+        broken = copy.deepcopy(resources)
+        breaks(broken)
+        failures.clear()
+        check_alarm_topics(broken)
+        if not failures:
+            print(f"check_template self-test: '{name}' was not caught", file=sys.stderr)
+            sys.exit(1)
+    failures.clear()
+    check_alarm_topics(resources)
+    if failures:
+        print(f"check_template self-test: the template itself fails: {failures}", file=sys.stderr)
+        sys.exit(1)
+    print(f"check_template self-test: each of the {len(cases)} alarm-topic rules fails a template that breaks it")
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--self-test"]:
+        self_test()
+        sys.exit(0)
     main()
     if failures:
         for f in failures:
