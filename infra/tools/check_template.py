@@ -8,6 +8,9 @@
 - the three topics are AWS::MSK::Topic resources;
 - the tables, the buckets and the user pool are retained on delete and on
   replacement;
+- a stream mapping gives a record up, with its payload, before the stream
+  trims it: its maximum record age is below 24 hours and its on-failure
+  destination is a bucket;
 - every alarm can notify: the topics its actions name are not encrypted
   with an AWS-managed key (`alias/aws/sns`, which CloudWatch cannot use:
   the alarm's publish fails, silently), and a topic encrypted with a key of
@@ -123,6 +126,38 @@ def main():
     if topics != TOPICS:
         fail(f"AWS::MSK::Topic resources {sorted(topics)} != {sorted(TOPICS)}")
     check_alarm_topics(resources)
+    check_stream_record_age(template)
+
+
+# DynamoDB Streams keeps a record 24 hours.
+STREAM_RETENTION_SECONDS = 24 * 3600
+
+
+def check_stream_record_age(template):
+    """A stream mapping gives its records up to its on-failure destination
+    before the stream trims them: its maximum record age is set, below the
+    retention, and its destination is a bucket (which keeps the payload)."""
+    parameters = template.get("Parameters", {})
+    for logical, fn in template["Resources"].items():
+        if fn["Type"] != "AWS::Serverless::Function":
+            continue
+        for name, event in fn["Properties"].get("Events", {}).items():
+            if event["Type"] != "DynamoDB":
+                continue
+            props = event.get("Properties", {})
+            age = props.get("MaximumRecordAgeInSeconds", -1)
+            parameter = ref_of(age)
+            if parameter:
+                age = parameters.get(parameter, {}).get("MaxValue", -1)
+            if not isinstance(age, int) or not 0 < age < STREAM_RETENTION_SECONDS:
+                fail(
+                    f"{logical}.{name}: MaximumRecordAgeInSeconds must be set below the stream's "
+                    f"24 hours (its largest value is {age}), or records are trimmed unseen"
+                )
+            destination = ref_of(props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"))
+            target = template["Resources"].get(destination, {})
+            if target.get("Type") != "AWS::S3::Bucket":
+                fail(f"{logical}.{name}: its on-failure destination must be a bucket, which keeps the payload")
 
 
 def ref_of(value):
@@ -194,20 +229,36 @@ def self_test():
                        if "cloudwatch.amazonaws.com" not in str(s.get("Principal"))]
         ),
     }
-    for name, breaks in cases.items():
-        broken = copy.deepcopy(resources)
-        breaks(broken)
+    relay_stream = lambda t: t["Resources"]["OrderOutboxRelayFunction"]["Properties"]["Events"]["OrdersStream"][
+        "Properties"
+    ]
+    stream_cases = {
+        "records kept past the stream's retention": lambda t: relay_stream(t).update(MaximumRecordAgeInSeconds=-1),
+        "an age parameter that allows 24 hours": lambda t: t["Parameters"]["OutboxRecordMaxAgeSeconds"].update(
+            MaxValue=86400
+        ),
+        "a destination without the payload": lambda t: relay_stream(t).update(
+            DestinationConfig={"OnFailure": {"Destination": {"Fn::GetAtt": ["FailureQueue", "Arn"]}}}
+        ),
+    }
+    checks = [(c, check_alarm_topics, "resources") for c in cases.items()] + [
+        (c, check_stream_record_age, "template") for c in stream_cases.items()
+    ]
+    for (name, breaks), check, scope in checks:
+        broken = copy.deepcopy(template)
+        breaks(broken["Resources"] if scope == "resources" else broken)
         failures.clear()
-        check_alarm_topics(broken)
+        check(broken["Resources"] if scope == "resources" else broken)
         if not failures:
             print(f"check_template self-test: '{name}' was not caught", file=sys.stderr)
             sys.exit(1)
     failures.clear()
     check_alarm_topics(resources)
+    check_stream_record_age(template)
     if failures:
         print(f"check_template self-test: the template itself fails: {failures}", file=sys.stderr)
         sys.exit(1)
-    print(f"check_template self-test: each of the {len(cases)} alarm-topic rules fails a template that breaks it")
+    print(f"check_template self-test: each of the {len(checks)} alarm-topic and stream rules fails a template that breaks it")
 
 
 if __name__ == "__main__":
