@@ -166,6 +166,20 @@ pub async fn replay(
 }
 
 /// Every record of an `aws:kafka` batch, produced again as it was.
+/// A header's value as Lambda writes it: a list of bytes, signed as Java
+/// writes them (-128..=127), or unsigned (0..=255) as other writers do.
+/// Kept byte for byte; anything else is refused, never dropped.
+fn header_bytes(value: &Value) -> Result<Vec<u8>, String> {
+    let list = value.as_array().ok_or_else(|| format!("not a list of bytes: {value}"))?;
+    list.iter()
+        .map(|b| match b.as_i64() {
+            Some(n @ -128..=-1) => Ok((n + 256) as u8),
+            Some(n @ 0..=255) => Ok(n as u8),
+            _ => Err(format!("{b} is not a byte")),
+        })
+        .collect()
+}
+
 async fn produce_again(payload: &Value, publisher: &KafkaPublisher) -> Result<usize, String> {
     let mut produced = 0;
     let records = payload["records"].as_object().ok_or("no records")?;
@@ -183,18 +197,27 @@ async fn produce_again(payload: &Value, publisher: &KafkaPublisher) -> Result<us
         let mut headers = Vec::new();
         for header in record["headers"].as_array().into_iter().flatten() {
             for (name, bytes) in header.as_object().into_iter().flatten() {
-                let bytes: Vec<u8> = bytes
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|b| b.as_u64())
-                    .map(|b| b as u8)
-                    .collect();
-                headers.push((name.clone(), bytes));
+                headers.push((name.clone(), header_bytes(bytes).map_err(|e| format!("header {name}: {e}"))?));
             }
         }
         publisher.produce_raw(topic, key.as_deref(), &value, &headers).await.map_err(|e| e.to_string())?;
         produced += 1;
     }
     Ok(produced)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_bytes_are_kept_byte_for_byte_signed_or_not() {
+        // "é" in UTF-8 is 0xC3 0xA9: Java's signed bytes -61 and -87.
+        assert_eq!(header_bytes(&serde_json::json!([104, -61, -87])), Ok(vec![104, 0xC3, 0xA9]));
+        assert_eq!(header_bytes(&serde_json::json!([0, 127, -128, -1])), Ok(vec![0, 127, 128, 255]));
+        assert_eq!(header_bytes(&serde_json::json!([195, 169])), Ok(vec![195, 169]));
+        assert!(header_bytes(&serde_json::json!([256])).is_err(), "not a byte: refused, never dropped");
+        assert!(header_bytes(&serde_json::json!([-129])).is_err());
+        assert!(header_bytes(&serde_json::json!("abc")).is_err());
+    }
 }
