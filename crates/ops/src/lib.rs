@@ -75,9 +75,16 @@ impl FailureRecord {
     }
 }
 
-/// The failure records in `bucket`, oldest key first.
-pub async fn list(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Vec<FailureRecord>, ReplayError> {
-    let mut records = Vec::new();
+/// Visits every key of `bucket`, in S3's listing order, a page (1,000
+/// keys) at a time: the bucket is never held whole, whatever its size.
+/// `visit` reads what it needs of each; its error stops the walk. Answers
+/// how many keys were visited.
+pub async fn each_key(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    mut visit: impl AsyncFnMut(&str) -> Result<(), ReplayError>,
+) -> Result<usize, ReplayError> {
+    let mut visited = 0;
     let mut pages = s3.list_objects_v2().bucket(bucket).into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| match e.as_service_error() {
@@ -86,16 +93,33 @@ pub async fn list(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Vec<FailureRe
             )),
             _ => ReplayError::Storage(aws_sdk_s3::error::DisplayErrorContext(e).to_string()),
         })?;
-        for object in page.contents() {
-            let key = object.key().unwrap_or_default();
-            records.push(read(s3, bucket, key).await?);
+        for key in page.contents().iter().filter_map(|object| object.key()) {
+            visit(key).await?;
+            visited += 1;
         }
     }
-    records.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(visited)
+}
+
+/// The failure records of `bucket`, in S3's listing order (for tests and
+/// small buckets: [`each_key`] walks a bucket of any size). An object that
+/// is not a failure record is left out.
+pub async fn list(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Vec<FailureRecord>, ReplayError> {
+    let mut records = Vec::new();
+    each_key(s3, bucket, async |key| {
+        match read(s3, bucket, key).await {
+            Ok(record) => records.push(record),
+            Err(ReplayError::NotARecord { .. }) => {}
+            Err(other) => return Err(other),
+        }
+        Ok(())
+    })
+    .await?;
     Ok(records)
 }
 
-async fn read(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<FailureRecord, ReplayError> {
+/// The failure record at `key` (one object, fetched alone).
+pub async fn read(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<FailureRecord, ReplayError> {
     let storage = |e: String| ReplayError::Storage(e);
     let object = s3
         .get_object()
@@ -165,7 +189,6 @@ pub async fn replay(
     Ok(replayed)
 }
 
-/// Every record of an `aws:kafka` batch, produced again as it was.
 /// A header's value as Lambda writes it: a list of bytes, signed as Java
 /// writes them (-128..=127), or unsigned (0..=255) as other writers do.
 /// Kept byte for byte; anything else is refused, never dropped.
@@ -180,6 +203,7 @@ fn header_bytes(value: &Value) -> Result<Vec<u8>, String> {
         .collect()
 }
 
+/// Every record of an `aws:kafka` batch, produced again as it was.
 async fn produce_again(payload: &Value, publisher: &KafkaPublisher) -> Result<usize, String> {
     let mut produced = 0;
     let records = payload["records"].as_object().ok_or("no records")?;

@@ -86,41 +86,78 @@ async fn replay(
     all: bool,
     keep: bool,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    use foodstream_ops::ReplayError;
     let config = foodstream_aws::load_config().await;
     let s3 = foodstream_aws::s3_client(&config);
-    let records = foodstream_ops::list(&s3, &bucket).await?;
     if key.is_empty() && !all {
-        println!("{} failure record(s) in {bucket}", records.len());
-        for r in &records {
-            let function = r.function_arn.rsplit(':').next().unwrap_or_default();
-            println!(
-                "{}  {}  {function}  {} record(s) from {}  {}",
-                r.key, r.timestamp, r.batch_size, r.source, r.condition
-            );
-        }
-        if !records.is_empty() {
+        // The bucket is walked a page at a time and each record printed as
+        // it is read: never held whole.
+        let (mut records, mut strays) = (0, 0);
+        foodstream_ops::each_key(&s3, &bucket, async |key| {
+            match foodstream_ops::read(&s3, &bucket, key).await {
+                Ok(r) => {
+                    records += 1;
+                    let function = r.function_arn.rsplit(':').next().unwrap_or_default();
+                    println!(
+                        "{}  {}  {function}  {} record(s) from {}  {}",
+                        r.key, r.timestamp, r.batch_size, r.source, r.condition
+                    );
+                }
+                Err(stray @ ReplayError::NotARecord { .. }) => {
+                    strays += 1;
+                    eprintln!("skipped {stray}");
+                }
+                Err(other) => return Err(other),
+            }
+            Ok(())
+        })
+        .await?;
+        println!("{records} failure record(s) in {bucket}, {strays} other object(s) skipped");
+        if records > 0 {
             println!("re-drive: make replay KEY=<key>, or make replay ALL=1");
         }
         return Ok(());
     }
-    let keys: Vec<String> = if all { records.iter().map(|r| r.key.clone()).collect() } else { key };
     let publisher = KafkaPublisher::from_env(
         &config,
         &[topics::ORDER_EVENTS, topics::DELIVERY_EVENTS, topics::LOG_EVENTS],
     )
     .await?;
-    let mut failed = 0;
-    for key in &keys {
-        match foodstream_ops::replay(&s3, &bucket, key, &publisher, keep).await {
-            Ok(done) => println!("{key}: {} produced again, {} relayed again", done.produced, done.relayed),
-            Err(e) => {
-                failed += 1;
-                eprintln!("{e}");
+    let (mut done, mut failed, mut strays) = (0, 0, 0);
+    let mut redrive =
+        async |key: &str| match foodstream_ops::replay(&s3, &bucket, key, &publisher, keep).await {
+            Ok(replayed) => {
+                done += 1;
+                println!("{key}: {} produced again, {} relayed again", replayed.produced, replayed.relayed);
+                Ok(())
             }
+            // Reported and skipped: the walk goes on.
+            Err(stray @ ReplayError::NotARecord { .. }) => {
+                strays += 1;
+                eprintln!("skipped {stray}");
+                Ok(())
+            }
+            Err(still @ ReplayError::StillFailing { .. }) => {
+                failed += 1;
+                eprintln!("{still}");
+                Ok(())
+            }
+            Err(storage) => Err(storage),
+        };
+    if all {
+        foodstream_ops::each_key(&s3, &bucket, &mut redrive).await?;
+    } else {
+        // KEY=: that one object (or those), fetched alone.
+        for key in &key {
+            redrive(key).await?;
         }
     }
+    println!("{done} re-driven, {failed} still failing, {strays} other object(s) skipped");
     if failed > 0 {
-        return Err(format!("{failed} of {} record(s) could not be re-driven", keys.len()).into());
+        return Err(format!("{failed} record(s) could not be re-driven").into());
+    }
+    if !all && strays > 0 {
+        return Err(format!("{strays} of the keys named are not failure records").into());
     }
     Ok(())
 }
