@@ -42,7 +42,8 @@ test: lint check-docs lint-infra ## Every check and every test: the workspace's,
 	@scripts/emulators.sh install-test-tools
 	@scripts/emulators.sh up --owned .local/run/test.owned
 	@status=0; \
-	  { $(CARGO) build --workspace --bins --locked && $(CARGO) test --workspace --locked && \
+	  { $(CARGO) build --workspace --bins --locked && scripts/run-bin.sh --check-no-rebuild && \
+	    $(CARGO) test --workspace --locked && \
 	    ARCH=arm64 scripts/package.sh && $(MAKE) --no-print-directory e2e-package; } || status=$$?; \
 	  scripts/emulators.sh down --owned .local/run/test.owned; exit $$status
 
@@ -82,11 +83,11 @@ replay: ## List the mappings' failure records, or re-drive them: make replay KEY
 	@AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL-http://127.0.0.1:4566} AWS_REGION=$${AWS_REGION:-us-east-1} \
 	  AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-test} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-test} \
 	  KAFKA_BOOTSTRAP_SERVERS=$${KAFKA_BOOTSTRAP_SERVERS-$(if $(MSK_CLUSTER_ARN),,127.0.0.1:9092)} \
-	  $(CARGO) run --quiet --locked -p foodstream-ops -- replay $(if $(KEY),--key "$(KEY)") $(if $(ALL),--all)
+	  scripts/run-bin.sh foodstream-ops replay $(if $(KEY),--key "$(KEY)") $(if $(ALL),--all)
 
 .PHONY: token
 token: ## Mint a local bearer token: make token ROLE=customer|owner|operator SUB=<user> [STORE=<store>]
-	@$(CARGO) run --quiet --locked -p foodstream-local --bin foodstream-local -- token \
+	@scripts/run-bin.sh foodstream-local token \
 	  --role "$(ROLE)" --sub "$(SUB)" $(if $(STORE),--store "$(STORE)")
 
 .PHONY: deploy
@@ -104,7 +105,7 @@ up: tools ## Start the local stack in the background and print the API URL (reus
 .PHONY: logs
 logs: ## Follow the local stack's log (FUNCTION=<name> for one function's); ORDER=<id>: one order's lines across all functions, in time order
 ifdef ORDER
-	@$(CARGO) run --quiet --locked -p foodstream-ops -- logs --order "$(ORDER)" --dir .local/logs/functions
+	@scripts/run-bin.sh foodstream-ops logs --order "$(ORDER)" --dir .local/logs/functions
 else
 	@scripts/stack.sh logs
 endif
@@ -120,5 +121,5 @@ down: ## Stop everything the project started: the stack, its function instances,
 
 .PHONY: demo
 demo: up ## Bring the local stack up and play the whole SPEC scenario through its HTTP API, then print the timeline
-	@$(CARGO) run --quiet --locked -p foodstream-harness --bin foodstream-harness -- scenario
+	@scripts/run-bin.sh foodstream-harness scenario
 	@echo "The stack is still up: make logs, make token, make down."
