@@ -26,6 +26,17 @@ log() { printf '[stack] %s\n' "$*" >&2; }
 
 running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
 
+# Prints the stack log's lines after the first $1 to stderr; echoes how
+# many lines the log has now.
+progress() {
+  local total
+  total=$(wc -l <"$log_dir/stack.log" 2>/dev/null || echo 0)
+  if [ "$total" -gt "$1" ]; then
+    sed -n "$(($1 + 1)),${total}p" "$log_dir/stack.log" | sed 's/^/[stack] /' >&2
+  fi
+  echo "$total"
+}
+
 target_dir() {
   cargo metadata --format-version 1 --no-deps --locked \
     | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])'
@@ -64,8 +75,10 @@ up() {
   # instance it started with one signal to the group.
   setsid "$binary" up --api "$api_addr" "${functions[@]}" >"$log_dir/stack.log" 2>&1 < /dev/null &
   echo $! >"$pidfile"
-  local deadline=$((SECONDS + 120))
-  until grep -q "ready: API" "$log_dir/stack.log" 2>/dev/null; do
+  local deadline=$((SECONDS + 120)) shown=0
+  # What the stack does while it comes up (tables, buckets, queues and
+  # topics created), printed as it happens rather than only to its log.
+  until shown=$(progress "$shown"); grep -q "ready: API" "$log_dir/stack.log" 2>/dev/null; do
     if ! running || [ $SECONDS -ge $deadline ]; then
       log "the stack did not come up; its log:"
       tail -n 40 "$log_dir/stack.log" >&2 || true
