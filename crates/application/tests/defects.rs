@@ -119,6 +119,17 @@ async fn a_rider_who_just_left_the_zone_is_not_taken_for_it() {
     assert_eq!((rider.status, rider.zone.as_str()), (RiderStatus::Available, "mapo-gu"));
 }
 
+/// A delivered order and the world it lives in; the clock is at delivery.
+async fn delivered() -> (World, String) {
+    let mut w = World::new().with_menu(&[("bibimbap", 9000, 10)]).await;
+    w.register_rider("r-1", "Gangnam-gu").await;
+    let id = w.place(&customer(), &[("bibimbap", 1)]).await.unwrap().order.order_id;
+    foodstream_application::ordering::accept_order(w.change_ports(), &owner(), &id).await.unwrap();
+    foodstream_application::ordering::request_delivery(w.change_ports(), &owner(), &id).await.unwrap();
+    w.pump().await;
+    (w, id)
+}
+
 // The refund pins the photo it checked; a new upload at the
 // order's key (the presigned POST stays valid for 300 s and can be reused)
 // changes nothing of what the owner sees.
@@ -126,12 +137,7 @@ async fn a_rider_who_just_left_the_zone_is_not_taken_for_it() {
 async fn a_refund_photo_replaced_after_the_request_is_not_what_the_owner_sees() {
     use foodstream_application::refunds::{PhotoUploadInput, create_photo_upload, request_refund};
     use foodstream_domain::refund::RefundRequestInput;
-    let mut w = World::new().with_menu(&[("bibimbap", 9000, 10)]).await;
-    w.register_rider("r-1", "Gangnam-gu").await;
-    let id = w.place(&customer(), &[("bibimbap", 1)]).await.unwrap().order.order_id;
-    foodstream_application::ordering::accept_order(w.change_ports(), &owner(), &id).await.unwrap();
-    foodstream_application::ordering::request_delivery(w.change_ports(), &owner(), &id).await.unwrap();
-    w.pump().await;
+    let (w, id) = delivered().await;
     let input = PhotoUploadInput { content_type: "image/jpeg".into() };
     let upload = create_photo_upload(w.photo_ports(), &customer(), &id, input).await.unwrap();
     w.photos.upload_object(&upload.photo_key, 1000, "image/jpeg");
@@ -155,12 +161,7 @@ async fn a_refund_photo_replaced_after_the_request_is_not_what_the_owner_sees() 
 // it is gone once the window has closed.
 #[tokio::test]
 async fn refund_deadline_is_gone_once_the_window_has_closed() {
-    let mut w = World::new().with_menu(&[("bibimbap", 9000, 10)]).await;
-    w.register_rider("r-1", "Gangnam-gu").await;
-    let id = w.place(&customer(), &[("bibimbap", 1)]).await.unwrap().order.order_id;
-    foodstream_application::ordering::accept_order(w.change_ports(), &owner(), &id).await.unwrap();
-    foodstream_application::ordering::request_delivery(w.change_ports(), &owner(), &id).await.unwrap();
-    w.pump().await;
+    let (w, id) = delivered().await;
     let open = w.order(&id).await.refund_deadline.expect("shown while the window is open");
     w.later(open - w.clock_now());
     assert_eq!(w.order(&id).await.refund_deadline, Some(open), "the deadline itself is inside the window");

@@ -734,7 +734,11 @@ fn clock() -> ManualClock {
     ManualClock::at(payloads::at())
 }
 
-fn dispatch(batch: &HostileBatch) -> Result<(), TestCaseError> {
+/// The dispatcher on `batch` over a fresh store: its report, what it
+/// parked and what it published.
+fn dispatched(
+    batch: &HostileBatch,
+) -> (Result<BatchReport, String>, InMemoryDeadLetters, RecordingPublisher) {
     let (store, publisher, clock, settings) =
         (store(), RecordingPublisher::new(), clock(), Settings::default());
     let dead_letters = InMemoryDeadLetters::new();
@@ -746,6 +750,11 @@ fn dispatch(batch: &HostileBatch) -> Result<(), TestCaseError> {
         settings: &settings,
     };
     let report = run(consumers::dispatch(&ports, &dead_letters, &batch.event()));
+    (report, dead_letters, publisher)
+}
+
+fn dispatch(batch: &HostileBatch) -> Result<(), TestCaseError> {
+    let (report, dead_letters, _) = dispatched(batch);
     check_kafka(report, &dead_letters, batch)
 }
 
@@ -1031,17 +1040,7 @@ fn the_delivery_dispatcher_parks_a_request_at_the_largest_u64_version() {
     let batch = one_record("order-events", to_json(&payloads::delivery_requested().1), |e| {
         e["order_version"] = json!(u64::MAX);
     });
-    let (store, publisher, clock, settings) =
-        (store(), RecordingPublisher::new(), clock(), Settings::default());
-    let dead_letters = InMemoryDeadLetters::new();
-    let ports = DispatchPorts {
-        riders: &store,
-        deliveries: &store,
-        publisher: &publisher,
-        clock: &clock,
-        settings: &settings,
-    };
-    let report = run(consumers::dispatch(&ports, &dead_letters, &batch.event()));
+    let (report, dead_letters, publisher) = dispatched(&batch);
     parked_naming(report, &dead_letters, "order_version");
     assert!(publisher.messages().is_empty(), "no delivery of a version no order can have");
 }
