@@ -101,11 +101,8 @@ pub async fn dispatch_delivery(
             publish_delivery(ports.publisher, &[&delivery]).await?;
             finish_delivery(ports, &delivery).await?;
         }
-        DeliveryStatus::Completed => {
-            // Done before; the events may not have reached the broker then.
-            let assigned = Delivery { status: DeliveryStatus::Assigned, ..delivery.clone() };
-            publish_delivery(ports.publisher, &[&assigned, &delivery]).await?;
-        }
+        // Done before; the events may not have reached the broker then.
+        DeliveryStatus::Completed => publish_completed_again(ports.publisher, &delivery).await?,
     }
     info!(order_id = %event.order_id, event_id = %event.event_id, delivery_id = %delivery.id(), status = ?delivery.status, ?outcome, "delivery dispatched");
     Ok(outcome)
@@ -145,10 +142,7 @@ pub(crate) async fn resume_delivery(
                 not_yet_due = Some(delivery);
             }
         }
-        DeliveryStatus::Completed => {
-            let assigned = Delivery { status: DeliveryStatus::Assigned, ..delivery.clone() };
-            publish_delivery(ports.publisher, &[&assigned, &delivery]).await?;
-        }
+        DeliveryStatus::Completed => publish_completed_again(ports.publisher, &delivery).await?,
     }
     Ok((outcome, not_yet_due))
 }
@@ -256,6 +250,17 @@ pub(crate) async fn complete_delivery(
     publish_delivery(publisher, &events).await?;
     deliveries.complete(&completed, completes_at).await?;
     Ok(())
+}
+
+/// A completed delivery's two events again, the assignment then the
+/// completion: whoever completed it may have died before they reached the
+/// broker (consumers ignore what they have seen).
+async fn publish_completed_again(
+    publisher: &dyn EventPublisher,
+    completed: &Delivery,
+) -> Result<(), ConsumeError> {
+    let assigned = Delivery { status: DeliveryStatus::Assigned, ..completed.clone() };
+    publish_delivery(publisher, &[&assigned, completed]).await
 }
 
 async fn publish_delivery(

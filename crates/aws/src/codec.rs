@@ -292,6 +292,35 @@ impl QueryPage<'_> {
     }
 }
 
+/// Up to `limit` items of a sparse index's one partition whose sort key is
+/// at most `up_to`, oldest first: how the sweeper finds what is left
+/// unfinished (`partition` and `sort` are (attribute name, value)). The
+/// index is eventually consistent and keys-only: the caller reads each item
+/// again by key before acting on it.
+pub async fn sparse_index_up_to(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    index: &str,
+    partition: (&str, &str),
+    sort: (&str, String),
+    limit: usize,
+) -> Result<Vec<Item>, PortError> {
+    let output = client
+        .query()
+        .table_name(table)
+        .index_name(index)
+        .key_condition_expression("#pk = :pk AND #sk <= :up_to")
+        .expression_attribute_names("#pk", partition.0)
+        .expression_attribute_names("#sk", sort.0)
+        .expression_attribute_values(":pk", s(partition.1))
+        .expression_attribute_values(":up_to", s(sort.1))
+        .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+        .send()
+        .await
+        .map_err(unavailable)?;
+    Ok(output.items.unwrap_or_default())
+}
+
 /// Every item of a partition (small ones: a store's menu, a zone's riders).
 pub async fn query_all(
     client: &aws_sdk_dynamodb::Client,

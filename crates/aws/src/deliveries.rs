@@ -8,7 +8,8 @@
 
 use crate::access::{Grant, index, table};
 use crate::codec::{
-    Item, condition_failed, from_item, put_new, query_all, s, time_key, to_item, to_value, unavailable,
+    Item, condition_failed, from_item, put_new, query_all, s, sparse_index_up_to, time_key, to_item,
+    to_value, unavailable,
 };
 use crate::schema::{DELIVERIES, RIDERS};
 use async_trait::async_trait;
@@ -248,22 +249,18 @@ impl DeliveryRepository for DynamoDeliveries {
     }
 
     async fn overdue(&self, due_by: Timestamp, limit: usize) -> Result<Vec<Delivery>, PortError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("by-due")
-            .key_condition_expression("open_status = :open AND due_sk <= :due_by")
-            .expression_attribute_values(":open", s(OPEN))
-            .expression_attribute_values(":due_by", s(time_key(due_by)))
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        // The index is eventually consistent: read each one again, by key,
-        // and keep those still assigned.
+        let keys = sparse_index_up_to(
+            &self.client,
+            &self.table,
+            "by-due",
+            ("open_status", OPEN),
+            ("due_sk", time_key(due_by)),
+            limit,
+        )
+        .await?;
+        // Read each one again, by key, and keep those still assigned.
         let mut due = Vec::new();
-        for item in output.items.unwrap_or_default() {
+        for item in keys {
             let id: DeliveryKey = from_item(item)?;
             if let Some(delivery) = self.get(&id.delivery_id).await?
                 && delivery.status == DeliveryStatus::Assigned

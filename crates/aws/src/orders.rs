@@ -9,8 +9,8 @@
 use crate::access::{Grant, index, table};
 use crate::catalog::stock_update;
 use crate::codec::{
-    Item, QueryPage, composite_key, condition_failed, from_item, n, s, sort_key, time_key, to_item,
-    unavailable,
+    Item, QueryPage, composite_key, condition_failed, from_item, n, s, sort_key, sparse_index_up_to,
+    time_key, to_item, unavailable,
 };
 use crate::schema::{CATALOG, IDEMPOTENCY, ORDERS};
 use async_trait::async_trait;
@@ -415,23 +415,20 @@ impl OrderRepository for DynamoOrders {
         requested_by: Timestamp,
         limit: usize,
     ) -> Result<Vec<Order>, PortError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.orders_table)
-            .index_name("by-awaiting-delivery")
-            .key_condition_expression("awaiting_delivery = :awaiting AND awaiting_sk <= :by")
-            .expression_attribute_values(":awaiting", s(AWAITING))
-            // Every sort key of that moment sorts below `~` (after `#`).
-            .expression_attribute_values(":by", s(format!("{}~", time_key(requested_by))))
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        // The index is eventually consistent: read each order again, by key,
-        // and keep those still waiting.
+        // Every sort key of that moment sorts below `~` (after `#`).
+        let up_to = format!("{}~", time_key(requested_by));
+        let keys = sparse_index_up_to(
+            &self.client,
+            &self.orders_table,
+            "by-awaiting-delivery",
+            ("awaiting_delivery", AWAITING),
+            ("awaiting_sk", up_to),
+            limit,
+        )
+        .await?;
+        // Read each order again, by key, and keep those still waiting.
         let mut waiting = Vec::new();
-        for item in output.items.unwrap_or_default() {
+        for item in keys {
             let key: OrderKey = from_item(item)?;
             if let Some(order) = self.get(&OrderId::new(key.order_id)).await?
                 && order.status == OrderStatus::DeliveryRequested

@@ -35,17 +35,8 @@ async fn a_delivery_whose_dispatcher_keeps_dying_is_completed_by_the_sweeper() {
     for _ in 0..5 {
         dispatcher.sabotage_next(Sabotage::Refuse).await;
     }
-    let id = t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await["order_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    t.expect(&shop.owner, Method::POST, &format!("/orders/{id}/accept"), None, 200).await;
-    t.expect(&shop.owner, Method::POST, &format!("/orders/{id}/delivery-requests"), None, 202).await;
-    let order = t
-        .wait_until(&customer, &format!("/orders/{id}"), Duration::from_secs(60), |o| {
-            o["status"] == "DELIVERED"
-        })
-        .await;
+    let id = shop.deliver_one(&t, &customer, Duration::from_secs(60)).await;
+    let order = t.expect(&customer, Method::GET, &format!("/orders/{id}"), None, 200).await;
     assert_eq!(order["version"], 5, "{order}");
     let activity = t.activity.lock().unwrap().clone();
     assert!(
@@ -99,17 +90,8 @@ async fn a_request_no_dispatcher_decided_is_decided_and_delivered_through_the_sw
     for _ in 0..6 {
         dispatcher.sabotage_next(Sabotage::Refuse).await;
     }
-    let id = t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await["order_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    t.expect(&shop.owner, Method::POST, &format!("/orders/{id}/accept"), None, 200).await;
-    t.expect(&shop.owner, Method::POST, &format!("/orders/{id}/delivery-requests"), None, 202).await;
-    let order = t
-        .wait_until(&customer, &format!("/orders/{id}"), Duration::from_secs(60), |o| {
-            o["status"] == "DELIVERED"
-        })
-        .await;
+    let id = shop.deliver_one(&t, &customer, Duration::from_secs(60)).await;
+    let order = t.expect(&customer, Method::GET, &format!("/orders/{id}"), None, 200).await;
     let steps: Vec<&str> =
         order["timeline"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect();
     assert_eq!(steps, ["PAID", "ACCEPTED", "DELIVERY_REQUESTED", "DELIVERING", "DELIVERED"], "{order}");
