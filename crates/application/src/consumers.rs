@@ -1,5 +1,5 @@
-//! The event consumers: outbox relay, delivery dispatcher, order delivery
-//! updater, notifier and log collector.
+//! The event consumers: outbox relay, delivery dispatcher, delivery
+//! completer, order delivery updater, notifier and log collector.
 //!
 //! Delivery is at-least-once everywhere, so every consumer is idempotent:
 //! state changes are conditional writes keyed by something the event
@@ -18,10 +18,11 @@ use foodstream_domain::log::LogRetention;
 use foodstream_domain::notification::notifications_for;
 use foodstream_domain::order::{Order, Transition};
 use foodstream_domain::ports::{
-    AssignOutcome, Clock, DeliveryRepository, EventPublisher, LogRepository, NotificationRepository,
-    OrderRepository, OrderUpdate, OutgoingMessage, PortError, RiderRepository,
+    AssignOutcome, Clock, DeliveryRepository, DeliveryTimer, EventPublisher, LogRepository,
+    NotificationRepository, OrderRepository, OrderUpdate, OutgoingMessage, PortError, RiderRepository,
 };
 use foodstream_domain::sequencing::Applicability;
+use foodstream_domain::timer::{CompletionDue, MAX_EARLY_MS};
 use foodstream_domain::trace::TraceParent;
 use tracing::{info, warn};
 
@@ -81,12 +82,15 @@ pub struct DispatchPorts<'a> {
 }
 
 /// Handles one order event: for a delivery request, takes a rider of the
-/// zone or fails, publishes the outcome, waits the delivery time and
-/// publishes the completion. A replayed request resumes the attempt it
-/// recorded instead of taking a second rider. The delivery keeps `trace`
-/// (the order's), and its events go out within it.
+/// zone or fails, publishes the outcome and, for an assignment, hands its
+/// completion to `timer`, then returns: no call waits the delivery out.
+/// A replayed request resumes the attempt it recorded instead of taking a
+/// second rider (and schedules its completion again, which the completer
+/// makes harmless). The delivery keeps `trace` (the order's), and its
+/// events go out within it.
 pub async fn dispatch_delivery(
     ports: &DispatchPorts<'_>,
+    timer: &dyn DeliveryTimer,
     event: &OrderEvent,
     trace: Option<&TraceParent>,
 ) -> Result<Outcome, ConsumeError> {
@@ -99,7 +103,7 @@ pub async fn dispatch_delivery(
         DeliveryStatus::Failed => publish_delivery(ports.publisher, &[&delivery]).await?,
         DeliveryStatus::Assigned => {
             publish_delivery(ports.publisher, &[&delivery]).await?;
-            finish_delivery(ports, &delivery).await?;
+            schedule_completion(ports.clock, timer, &delivery).await?;
         }
         // Done before; the events may not have reached the broker then.
         DeliveryStatus::Completed => publish_completed_again(ports.publisher, &delivery).await?,
@@ -223,11 +227,70 @@ async fn recorded(deliveries: &dyn DeliveryRepository, delivery_id: &str) -> Res
     })
 }
 
-/// Waits until the food is at the door, then completes the delivery.
-async fn finish_delivery(ports: &DispatchPorts<'_>, assigned: &Delivery) -> Result<(), ConsumeError> {
-    let completes_at = assigned.completes_at.unwrap_or(assigned.decided_at);
-    ports.clock.sleep_until(completes_at).await;
-    complete_delivery(ports.deliveries, ports.publisher, assigned, &[]).await
+/// Hands an assigned delivery's completion to the timer, due at its
+/// `completes_at` (at once if that has passed).
+async fn schedule_completion(
+    clock: &dyn Clock,
+    timer: &dyn DeliveryTimer,
+    assigned: &Delivery,
+) -> Result<(), ConsumeError> {
+    let due = CompletionDue::of(assigned).ok_or_else(|| {
+        ConsumeError::Port(PortError::Corrupt(format!("delivery {} is not assigned", assigned.id())))
+    })?;
+    let after = (due.completes_at - clock.now()).to_std().unwrap_or_default();
+    Ok(timer.schedule(&due, after).await?)
+}
+
+// ---------------------------------------------------------------------------
+// Delivery completer: the delivery timer -> delivery-events
+
+pub struct CompletePorts<'a> {
+    pub deliveries: &'a dyn DeliveryRepository,
+    pub publisher: &'a dyn EventPublisher,
+    pub clock: &'a dyn Clock,
+}
+
+/// Completes a delivery whose timer came due: waits out what is left of
+/// its time (the timer keeps whole seconds), then publishes the completion
+/// stamped with the planned `completes_at`, marks the delivery completed
+/// and frees the rider. The delivery's record decides, not the message: a
+/// delivery completed already (by an earlier message, or by the sweeper)
+/// is a duplicate, and nothing is published again, since completion is
+/// recorded only after its events reached the broker.
+pub async fn complete_due_delivery(
+    ports: &CompletePorts<'_>,
+    due: &CompletionDue,
+) -> Result<Outcome, ConsumeError> {
+    let Some(delivery) = ports.deliveries.get(&due.delivery_id).await? else {
+        // Written (consistently) before its timer was set: a message for a
+        // delivery that does not exist was not sent by the dispatcher.
+        return Err(ConsumeError::Unprocessable {
+            event_id: due.delivery_id.clone(),
+            reason: "no such delivery".into(),
+        });
+    };
+    let outcome = match delivery.status {
+        DeliveryStatus::Assigned => {
+            let completes_at = delivery.completes_at.unwrap_or(delivery.decided_at);
+            // Our messages are never early: one that is (a clock far off)
+            // is left for a later receive rather than slept through.
+            let longest = chrono::Duration::milliseconds(MAX_EARLY_MS);
+            if completes_at - ports.clock.now() > longest {
+                return Err(ConsumeError::Port(PortError::Unavailable(format!(
+                    "delivery {} is due only at {completes_at}",
+                    due.delivery_id
+                ))));
+            }
+            ports.clock.sleep_until(completes_at).await;
+            complete_delivery(ports.deliveries, ports.publisher, &delivery, &[]).await?;
+            Outcome::Applied
+        }
+        DeliveryStatus::Completed => Outcome::Duplicate,
+        // A failed attempt has nothing to complete.
+        DeliveryStatus::Failed => Outcome::Skipped,
+    };
+    info!(delivery_id = %due.delivery_id, ?outcome, "delivery completion due");
+    Ok(outcome)
 }
 
 /// Publishes the completion (after `before`), then marks the delivery

@@ -95,7 +95,7 @@ async fn a_delivery_event_that_keeps_losing_its_race_is_retried_not_dropped() {
     let mut w = World::new().with_menu(&[("bibimbap", 9000, 10)]).await;
     w.register_rider("rider-1", "Gangnam-gu").await;
     let (id, request) = w.delivery_requested().await;
-    dispatch_delivery(&w.dispatch_ports(), &request, None).await.unwrap();
+    dispatch_delivery(&w.dispatch_ports(), &w.timer, &request, None).await.unwrap();
     let (_, deliveries, _) = split(&w.publisher.take());
     let orders = raced(&w.store);
     let error = apply_delivery_event(&orders, &*w.clock, &w.settings, &deliveries[0]).await.unwrap_err();

@@ -68,7 +68,8 @@ async fn a_lagging_rider_index_is_read_again_before_failing_the_delivery() {
     let lagging = LaggingIndex(&w.store);
     let mut ports = w.dispatch_ports();
     ports.riders = &lagging;
-    dispatch_delivery(&ports, &request, None).await.unwrap();
+    dispatch_delivery(&ports, &w.timer, &request, None).await.unwrap();
+    w.fire_timers().await;
     let (_, deliveries, _) = split(&w.publisher.take());
     let types: Vec<_> = deliveries.iter().map(|e| e.event_type).collect();
     assert_eq!(types, [DeliveryEventType::RiderAssigned, DeliveryEventType::DeliveryCompleted]);
@@ -111,7 +112,7 @@ async fn a_rider_who_just_left_the_zone_is_not_taken_for_it() {
     let stale = StaleZoneIndex { store: &w.store, left: Zone::from_district("Gangnam-gu") };
     let mut ports = w.dispatch_ports();
     ports.riders = &stale;
-    dispatch_delivery(&ports, &request, None).await.unwrap();
+    dispatch_delivery(&ports, &w.timer, &request, None).await.unwrap();
     let (_, deliveries, _) = split(&w.publisher.take());
     let types: Vec<_> = deliveries.iter().map(|e| e.event_type).collect();
     assert_eq!(types, [DeliveryEventType::DeliveryFailed]);

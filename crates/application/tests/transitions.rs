@@ -108,7 +108,7 @@ async fn order_in(status: OrderStatus) -> (World, String) {
             .drain_outbox()
             .into_iter()
             .find(|e| e.event_type == OrderEventType::OrderDeliveryRequested);
-        dispatch_delivery(&w.dispatch_ports(), &request.unwrap(), None).await.unwrap();
+        dispatch_delivery(&w.dispatch_ports(), &w.timer, &request.unwrap(), None).await.unwrap();
         let (_, deliveries, _) = split(&w.publisher.take());
         apply_delivery_event(&*w.store, &*w.clock, &w.settings, &deliveries[0]).await.unwrap();
     } else if matches!(status, DeliveryFailed | Delivered | RefundRequested | Refunded) {

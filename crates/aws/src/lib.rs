@@ -17,6 +17,7 @@ mod orders;
 mod photos;
 pub mod schema;
 mod system;
+mod timer;
 
 pub use catalog::DynamoCatalog;
 pub use codec::{Cursor, CursorScope};
@@ -26,6 +27,7 @@ pub use feed::{DynamoLogs, DynamoNotifications};
 pub use orders::{DynamoOrders, OrderImage, TRACE_ATTRIBUTE, order_events_of_change, order_stream_image};
 pub use photos::S3PhotoStore;
 pub use system::{SystemClock, UuidIds};
+pub use timer::SqsDeliveryTimer;
 
 use access::{ConfigError, Grant, declared_client};
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -179,6 +181,14 @@ impl Aws {
         foodstream_config::grant(SqsDeadLetters::PARK);
         let queue = foodstream_config::required(schema::FAILURE_QUEUE_ENV)?;
         Ok(SqsDeadLetters::new(aws_sdk_sqs::Client::new(&self.config), queue))
+    }
+
+    /// The delivery timer: `DELIVERY_TIMER_QUEUE_URL`, the queue the
+    /// delivery completer is triggered by.
+    pub fn delivery_timer(&self) -> Result<SqsDeliveryTimer, ConfigError> {
+        foodstream_config::grant(SqsDeliveryTimer::SCHEDULE);
+        let queue = foodstream_config::required(schema::DELIVERY_TIMER_QUEUE_ENV)?;
+        Ok(SqsDeliveryTimer::new(aws_sdk_sqs::Client::new(&self.config), queue))
     }
 
     /// The refund photos' bucket, for the store methods in `uses`.

@@ -194,11 +194,11 @@ impl Delivery {
     }
 }
 
-/// The longest delivery time the dispatcher can wait out inside one call:
-/// its Lambda timeout is 30 s, and after the wait it still has to complete
-/// the delivery and publish. `DELIVERY_DURATION_MS` above this is refused
-/// at start (the template's `MaxValue` says the same); a delivery whose
-/// dispatcher dies anyway is finished by the sweeper.
+/// The longest delivery time. No function waits a delivery out: the
+/// delivery timer does (SQS keeps delays of up to 15 minutes). The bound
+/// is the sweeper's: it completes an assignment of its own not yet due by
+/// waiting inside its call (timeout 60 s). `DELIVERY_DURATION_MS` above
+/// this is refused at start (the template's `MaxValue` says the same).
 pub const MAX_DELIVERY_DURATION_MS: i64 = 20_000;
 
 /// How long a delivery takes once a rider is assigned.

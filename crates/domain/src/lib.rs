@@ -24,6 +24,7 @@ pub mod ports;
 pub mod refund;
 pub mod sequencing;
 pub mod stock;
+pub mod timer;
 pub mod trace;
 pub mod validation;
 

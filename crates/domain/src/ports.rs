@@ -16,6 +16,7 @@ use crate::log::LogRecord;
 use crate::notification::Notification;
 use crate::order::{Order, OrderStatus};
 use crate::stock::{ShortLine, StockPlan};
+use crate::timer::CompletionDue;
 use async_trait::async_trait;
 use chrono::Duration;
 
@@ -200,6 +201,16 @@ pub trait DeliveryRepository: Send + Sync {
     /// first, at most `limit`: what the sweeper finishes when the
     /// dispatcher could not.
     async fn overdue(&self, due_by: Timestamp, limit: usize) -> Result<Vec<Delivery>, PortError>;
+}
+
+/// A durable timer for delivery completions: what the dispatcher hands the
+/// delivery's wait to, so that no function sleeps through it.
+#[async_trait]
+pub trait DeliveryTimer: Send + Sync {
+    /// Keeps `due` durably and hands it to the completer once `after` has
+    /// passed (rounded up to the timer's precision; never earlier). An
+    /// error means it was not kept, and the caller is retried.
+    async fn schedule(&self, due: &CompletionDue, after: std::time::Duration) -> Result<(), PortError>;
 }
 
 // ---------------------------------------------------------------------------

@@ -8,18 +8,24 @@
 use crate::stream::stream_records;
 use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
 use aws_lambda_events::event::kafka::KafkaEvent;
+use aws_lambda_events::event::sqs::SqsEvent;
 use foodstream_application::Settings;
 use foodstream_application::batches::{self, BatchOutcome};
-use foodstream_application::consumers::{self, ConsumeError, DispatchPorts, NotifyPorts, Outcome};
+use foodstream_application::consumers::{
+    self, CompletePorts, ConsumeError, DispatchPorts, NotifyPorts, Outcome,
+};
 use foodstream_application::sweeper::{self, SweepPorts, Swept};
 use foodstream_domain::events::{
     DeliveryEventData, DeliveryEventType, Envelope, EventType, LogEventData, LogEventType, OrderEvent,
     OrderEventData, OrderEventType,
 };
-use foodstream_domain::ports::{Clock, DeadLetters, EventPublisher, LogRepository, OrderRepository};
+use foodstream_domain::ports::{
+    Clock, DeadLetters, DeliveryTimer, EventPublisher, LogRepository, OrderRepository,
+};
+use foodstream_domain::timer::CompletionDue;
 use foodstream_domain::trace::TraceParent;
 use foodstream_lambda::lambda_runtime::Diagnostic;
-use foodstream_lambda::records::{BatchItemFailure, BatchRecord, BatchResponse, kafka_records};
+use foodstream_lambda::records::{BatchItemFailure, BatchRecord, BatchResponse, kafka_records, sqs_records};
 use std::borrow::Cow;
 use std::future::Future;
 use tracing::{Span, info, info_span};
@@ -98,11 +104,12 @@ pub async fn relay(
     BatchReport::of(&records, outcome)
 }
 
-/// delivery-dispatcher: order-events (OrderDeliveryRequested) -> delivery-events.
-/// Orders run concurrently (each delivery waits out its own delivery
-/// time); one order's events in their order.
+/// delivery-dispatcher: order-events (OrderDeliveryRequested) ->
+/// delivery-events and the delivery timer. Orders run concurrently; one
+/// order's events in their order.
 pub async fn dispatch(
     ports: &DispatchPorts<'_>,
+    timer: &dyn DeliveryTimer,
     dead_letters: &dyn DeadLetters,
     batch: &KafkaEvent,
 ) -> BatchReport {
@@ -115,9 +122,38 @@ pub async fn dispatch(
         }
     }
     process("delivery-dispatcher", dead_letters, &records, by_order, |event, trace| {
-        consumers::dispatch_delivery(ports, event, trace)
+        consumers::dispatch_delivery(ports, timer, event, trace)
     })
     .await
+}
+
+/// delivery-completer: the delivery timer's queue -> delivery-events.
+/// Each message names a delivery whose completion is due; messages run
+/// concurrently (each may wait out its delivery's last fraction of a
+/// second). A message that is not a completion is parked; one that failed
+/// on a dependency is named in the answer and comes back after the
+/// queue's visibility timeout (then, after `maxReceiveCount` receives, to
+/// the dead-letter queue).
+pub async fn complete_deliveries(
+    ports: &CompletePorts<'_>,
+    dead_letters: &dyn DeadLetters,
+    batch: &SqsEvent,
+) -> BatchReport {
+    let records = sqs_records(batch, CompletionDue::decode);
+    let span_of = |record: &BatchRecord<CompletionDue>| match &record.event {
+        Ok(due) => info_span!("record", delivery_id = %due.delivery_id, message = %record.id),
+        Err(_) => info_span!("record", message = %record.id),
+    };
+    let outcome = batches::consume(
+        "delivery-completer",
+        dead_letters,
+        &records,
+        |r| Cow::Borrowed(r.group.as_str()),
+        span_of,
+        |due, _trace| consumers::complete_due_delivery(ports, due),
+    )
+    .await;
+    BatchReport::of(&records, outcome)
 }
 
 /// order-delivery-updater: delivery-events -> the order.

@@ -6,9 +6,9 @@ mod support;
 use support::payloads::{self, ORDER, PHOTO_KEY};
 use support::*;
 
-use foodstream_application::consumers::{DispatchPorts, NotifyPorts};
+use foodstream_application::consumers::{CompletePorts, DispatchPorts, NotifyPorts};
 use foodstream_application::refunds::PhotoPorts;
-use foodstream_aws::SystemClock;
+use foodstream_aws::{SqsDeliveryTimer, SystemClock};
 use foodstream_domain::delivery::{RiderStatus, Zone};
 use foodstream_domain::ids::{OrderId, Recipient, RiderId, StoreId, UserId};
 use foodstream_domain::order::OrderStatus;
@@ -199,13 +199,15 @@ async fn order_outbox_relay_publishes_the_events_of_the_stream_record() {
 }
 
 #[tokio::test]
-async fn delivery_dispatcher_takes_a_rider_and_publishes_assignment_and_completion() {
+async fn delivery_dispatcher_takes_a_rider_publishes_the_assignment_and_sets_the_timer() {
     let mut env = Env::new().await;
     env.settings.delivery = foodstream_domain::delivery::DeliverySettings::from_millis(200);
     env.riders
         .upsert(&RiderId::new("rider-1"), &Zone::from_district("Gangnam-gu"), chrono::Utc::now())
         .await
         .unwrap();
+    let (sqs, queue) = timer_queue(&env.config).await;
+    let timer = SqsDeliveryTimer::new(sqs.clone(), &queue);
     let ports = DispatchPorts {
         riders: &env.riders,
         deliveries: &env.deliveries,
@@ -214,15 +216,77 @@ async fn delivery_dispatcher_takes_a_rider_and_publishes_assignment_and_completi
         settings: &env.settings,
     };
     let batch = kafka_batch("delivery-dispatcher");
-    let summary = consumers::dispatch(&ports, &env.dead_letters, &batch).await.summary;
+    let started = std::time::Instant::now();
+    let summary = consumers::dispatch(&ports, &timer, &env.dead_letters, &batch).await.summary;
     assert_eq!((summary.records, summary.applied), (1, 1));
+    assert_eq!(env.publisher.sent_ids(), ["order-1:d3:assigned"], "no completion yet");
+    let rider = env.riders.get(&RiderId::new("rider-1")).await.unwrap().unwrap();
+    assert_eq!(rider.status, RiderStatus::Busy, "on the delivery");
+    // The message waits out its delay (200 ms, rounded up to a second).
+    // (A look that hides nothing: visibility 0.)
+    let early = sqs.receive_message().queue_url(&queue).visibility_timeout(0).send().await.unwrap();
+    assert!(early.messages().is_empty() || started.elapsed() >= std::time::Duration::from_secs(1));
+    let message = loop {
+        let out = sqs.receive_message().queue_url(&queue).wait_time_seconds(1).send().await.unwrap();
+        if let Some(m) = out.messages().first() {
+            break m.clone();
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "the timer never fired");
+    };
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1), "delivered before its delay");
+    let body = message.body().unwrap();
+    let due = foodstream_domain::timer::CompletionDue::decode(body).unwrap();
+    assert_eq!(due.delivery_id, "order-1#3");
+
+    // The completer on that message: the completion published, the rider freed.
+    let complete =
+        CompletePorts { deliveries: &env.deliveries, publisher: &env.publisher, clock: &SystemClock };
+    let event = serde_json::from_value(payloads::timer_event(&[body])).unwrap();
+    let report = consumers::complete_deliveries(&complete, &env.dead_letters, &event).await;
+    assert_eq!((report.summary.applied, report.response.batch_item_failures.len()), (1, 0));
     assert_eq!(env.publisher.sent_ids(), ["order-1:d3:assigned", "order-1:d3:completed"]);
     let rider = env.riders.get(&RiderId::new("rider-1")).await.unwrap().unwrap();
     assert_eq!(rider.status, RiderStatus::Available, "free again after the delivery");
-    assert!(env.deliveries.get("order-1#3").await.unwrap().is_some());
-    // The same batch again takes no rider and re-publishes what it made.
-    let again = consumers::dispatch(&ports, &env.dead_letters, &batch).await.summary;
+    // The same message again (SQS delivers at least once): nothing more.
+    let again = consumers::complete_deliveries(&complete, &env.dead_letters, &event).await.summary;
     assert_eq!(again.duplicates, 1);
+    assert_eq!(env.publisher.sent_ids().len(), 2);
+    // The same request batch again takes no rider and sets the timer again.
+    let again = consumers::dispatch(&ports, &timer, &env.dead_letters, &batch).await.summary;
+    assert_eq!(again.duplicates, 1);
+}
+
+#[tokio::test]
+async fn delivery_completer_completes_its_payloads_delivery_once_and_parks_what_is_not_a_completion() {
+    let env = Env::new().await;
+    env.riders
+        .upsert(&RiderId::new("rider-1"), &Zone::from_district("Gangnam-gu"), chrono::Utc::now())
+        .await
+        .unwrap();
+    let request = payloads::delivery_requested().1.delivery_request().unwrap();
+    let assigned = request.assign(
+        RiderId::new("rider-1"),
+        payloads::at(),
+        &foodstream_domain::delivery::DeliverySettings::default(),
+    );
+    env.deliveries.assign(&assigned).await.unwrap();
+    let ports = CompletePorts { deliveries: &env.deliveries, publisher: &env.publisher, clock: &SystemClock };
+    let batch: aws_lambda_events::event::sqs::SqsEvent =
+        serde_json::from_str(&payload_text("delivery-completer")).unwrap();
+    let report = consumers::complete_deliveries(&ports, &env.dead_letters, &batch).await;
+    assert_eq!((report.summary.applied, report.response.batch_item_failures.len()), (1, 0));
+    assert_eq!(env.publisher.sent_ids(), ["order-1:d3:completed"]);
+    let rider = env.riders.get(&RiderId::new("rider-1")).await.unwrap().unwrap();
+    assert_eq!(rider.status, RiderStatus::Available);
+    // A message that is not a completion, and one for no delivery: parked.
+    let hostile: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(payloads::timer_event(&[
+        "{\"delivery_id\": 7}",
+        r#"{"delivery_id": "nobody#3", "completes_at": "2026-11-25T12:00:01Z"}"#,
+    ]))
+    .unwrap();
+    let report = consumers::complete_deliveries(&ports, &env.dead_letters, &hostile).await;
+    assert_eq!((report.summary.parked, report.response.batch_item_failures.len()), (2, 0));
+    assert_eq!(env.dead_letters.letters().len(), 2);
 }
 
 #[tokio::test]
@@ -340,4 +404,12 @@ async fn only_the_cognito_claims_are_read_a_plain_role_is_refused() {
     });
     let (status, body) = answer_of(routes::list_menu(&env.catalog, plain).await);
     assert_eq!((status, body["error"]["code"].as_str()), (401, Some("UNAUTHENTICATED")), "{body}");
+}
+
+/// A fresh queue in the emulator for the delivery timer.
+async fn timer_queue(config: &aws_config::SdkConfig) -> (aws_sdk_sqs::Client, String) {
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let name = foodstream_testkit::unique("timer");
+    let created = sqs.create_queue().queue_name(name).send().await.unwrap();
+    (sqs, created.queue_url().unwrap().to_owned())
 }

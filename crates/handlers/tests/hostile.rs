@@ -1,6 +1,6 @@
 //! Hostile records for every consumer that takes records (the outbox
-//! relay, the delivery dispatcher, the order delivery updater, the notifier
-//! and the log collector), driven through their handlers with the
+//! relay, the delivery dispatcher, the delivery completer, the order
+//! delivery updater, the notifier and the log collector), driven through their handlers with the
 //! in-memory adapters, which never fail here.
 //!
 //! The contract (docs/spec.md): a consumer never panics on a record; a
@@ -749,7 +749,8 @@ fn dispatched(
         clock: &clock,
         settings: &settings,
     };
-    let report = run(consumers::dispatch(&ports, &dead_letters, &batch.event()));
+    let timer = foodstream_memory::RecordingTimer::new();
+    let report = run(consumers::dispatch(&ports, &timer, &dead_letters, &batch.event()));
     (report, dead_letters, publisher)
 }
 
@@ -1066,4 +1067,71 @@ fn the_outbox_relay_parks_an_order_change_whose_event_happened_in_the_year_26214
     let report = run(consumers::relay(&publisher, &dead_letters, &batch));
     parked_naming(report, &dead_letters, "occurred_at");
     assert!(publisher.messages().is_empty(), "nothing relayed that no consumer can process");
+}
+
+// ---------------------------------------------------------------------------
+// The delivery completer: messages of the delivery timer's queue
+
+/// A message body: a completion whose fields are each a fair value or a
+/// hostile token, or whatever text, or none at all.
+fn timer_body() -> impl Strategy<Value = Option<String>> {
+    let fair_id = json_string(payloads::completion_due().delivery_id);
+    let fair_at = json_string("2026-11-25T12:00:01Z".to_owned());
+    let field = |fair: String| prop_oneof![2 => Just(fair), 3 => hostile_token()];
+    let completion = (field(fair_id), field(fair_at), any::<bool>()).prop_map(|(id, at, extra)| {
+        let extra = if extra { r#", "extra": 1"# } else { "" };
+        format!(r#"{{"delivery_id": {id}, "completes_at": {at}{extra}}}"#)
+    });
+    prop_oneof![
+        6 => completion.prop_map(Some),
+        2 => hostile_text().prop_map(Some),
+        1 => huge_text().prop_map(Some),
+        1 => Just(None),
+    ]
+}
+
+/// The completer on messages with `bodies` (and, where `false`, no
+/// message id), over a store holding the payloads' delivery, assigned.
+fn complete(messages: &[(bool, Option<String>)]) -> Result<(), TestCaseError> {
+    let store = store();
+    let request = payloads::delivery_requested().1.delivery_request().unwrap();
+    let assigned = request.assign(RiderId::new("rider-1"), payloads::at(), &Default::default());
+    let seeded = run(foodstream_domain::ports::DeliveryRepository::assign(&store, &assigned))
+        .map_err(TestCaseError::fail)?;
+    prop_assert!(seeded.is_ok());
+    let (publisher, clock) = (RecordingPublisher::new(), clock());
+    let dead_letters = InMemoryDeadLetters::new();
+    let ports = foodstream_application::consumers::CompletePorts {
+        deliveries: &store,
+        publisher: &publisher,
+        clock: &clock,
+    };
+    let mut event = payloads::timer_event(&vec![""; messages.len()]);
+    for (record, (has_id, body)) in event["Records"].as_array_mut().unwrap().iter_mut().zip(messages) {
+        record["body"] = body.clone().map_or(Value::Null, Value::String);
+        if !has_id {
+            record["messageId"] = Value::Null;
+        }
+    }
+    let batch: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(event).unwrap();
+    let report = run(consumers::complete_deliveries(&ports, &dead_letters, &batch));
+    let report = check(report, &dead_letters, messages.len(), &[])?;
+    let s = &report.summary;
+    prop_assert_eq!(s.applied + s.duplicates + s.stale + s.skipped + s.parked, messages.len(), "{:?}", s);
+    // However many good messages, the delivery completed at most once.
+    let completions = publisher.messages().len();
+    prop_assert!(completions <= 1, "{completions} completions published");
+    prop_assert_eq!(s.applied, completions);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn the_delivery_completer_never_panics_completes_once_and_parks_what_it_cannot_process(
+        messages in proptest::collection::vec((prop::bool::weighted(0.9), timer_body()), 1..8)
+    ) {
+        complete(&messages)?;
+    }
 }

@@ -9,6 +9,7 @@
 //! `docs/functions.md`.
 
 use aws_lambda_events::event::kafka::{KafkaEvent, KafkaRecord};
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use foodstream_domain::events::{Envelope, EventData, EventType, decode};
@@ -20,12 +21,13 @@ use std::fmt;
 
 /// How Lambda's partial batch response names a record: a Kafka record by
 /// its `topic-partition` and offset, a stream record by its sequence
-/// number.
+/// number, an SQS message by its message id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum ItemIdentifier {
     Kafka { partition: String, offset: i64 },
     Sequence(String),
+    Message(String),
 }
 
 impl fmt::Display for ItemIdentifier {
@@ -33,6 +35,7 @@ impl fmt::Display for ItemIdentifier {
         match self {
             ItemIdentifier::Kafka { partition, offset } => write!(f, "{partition}@{offset}"),
             ItemIdentifier::Sequence(sequence) => write!(f, "#{sequence}"),
+            ItemIdentifier::Message(id) => write!(f, "message {id}"),
         }
     }
 }
@@ -58,6 +61,7 @@ pub struct BatchResponse {
 pub enum RawRecord<'a> {
     Kafka(&'a KafkaRecord),
     Stream(&'a aws_lambda_events::event::dynamodb::EventRecord),
+    Sqs(&'a SqsMessage),
 }
 
 impl RawRecord<'_> {
@@ -65,6 +69,7 @@ impl RawRecord<'_> {
         match self {
             RawRecord::Kafka(record) => serde_json::to_value(record),
             RawRecord::Stream(record) => serde_json::to_value(record),
+            RawRecord::Sqs(message) => serde_json::to_value(message),
         }
         .unwrap_or(Value::Null)
     }
@@ -109,6 +114,36 @@ pub fn kafka_records<K: EventType, D: DeserializeOwned + EventData>(
                 raw: RawRecord::Kafka(r),
                 event: decoded,
                 trace: kafka_trace(r),
+            }
+        })
+        .collect()
+}
+
+/// The messages of an `aws:sqs` batch, each read by `decode` (a standard
+/// queue keeps no order, so each message is its own group). A message
+/// without an id cannot be named in the answer: it is decoded as an error,
+/// and its batch item failure, if any, names it by the empty id, which
+/// Lambda reads as the whole batch failed (nothing is lost).
+pub fn sqs_records<E>(
+    event: &SqsEvent,
+    decode: impl Fn(&str) -> Result<E, String>,
+) -> Vec<BatchRecord<'_, E>> {
+    event
+        .records
+        .iter()
+        .map(|m| {
+            let id = m.message_id.clone().unwrap_or_default();
+            let decoded = match (&m.message_id, &m.body) {
+                (None, _) => Err("no messageId".to_owned()),
+                (_, None) => Err("no body".to_owned()),
+                (Some(_), Some(body)) => decode(body),
+            };
+            BatchRecord {
+                group: format!("message {id}"),
+                id: ItemIdentifier::Message(id),
+                raw: RawRecord::Sqs(m),
+                event: decoded,
+                trace: None,
             }
         })
         .collect()

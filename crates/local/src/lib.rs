@@ -14,5 +14,6 @@ pub mod gateway;
 pub mod jwt;
 pub mod mappings;
 pub mod provision;
+pub mod queue_mapping;
 pub mod runtime;
 pub mod stack;

@@ -1,9 +1,10 @@
 //! Creates what the template declares, on the emulators: tables (keys,
-//! indexes, stream, TTL), topics with their partitions, the bucket and the
-//! failure queue. Idempotent: what exists is left as it is, so a second
+//! indexes, stream, TTL), topics with their partitions, the buckets and the
+//! queues (visibility timeout, retention, redrive to their dead-letter queue). Idempotent: what exists is left as it is, so a second
 //! `make up` changes nothing.
 
 use aws_config::SdkConfig;
+use aws_sdk_sqs::types::QueueAttributeName;
 use foodstream_template::Template;
 use foodstream_template::dynamodb::create_table;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -86,22 +87,80 @@ pub async fn provision(
         done.note(!exists, format!("bucket {name}"));
     }
     let sqs = aws_sdk_sqs::Client::new(aws);
-    for queue in &template.queues {
-        let name = names.queue(queue);
-        let exists = sqs.get_queue_url().queue_name(&name).send().await.is_ok();
-        if !exists {
-            sqs.create_queue()
-                .queue_name(&name)
+    for queue in template.queues_in_creation_order() {
+        let name = names.queue(&queue.logical_id);
+        let attributes = queue_attributes(&sqs, queue, names).await?;
+        let existing = sqs.get_queue_url().queue_name(&name).send().await.ok().and_then(|o| o.queue_url);
+        match &existing {
+            // As the template says now (a parameter may have changed).
+            Some(url) => sqs
+                .set_queue_attributes()
+                .queue_url(url)
+                .set_attributes(Some(attributes))
                 .send()
                 .await
-                .map_err(|e| failed(format!("queue {name}"), e))?;
+                .map(|_| ())
+                .map_err(|e| failed(format!("queue {name}"), aws_sdk_sqs::error::DisplayErrorContext(e)))?,
+            None => sqs
+                .create_queue()
+                .queue_name(&name)
+                .set_attributes(Some(attributes))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| failed(format!("queue {name}"), aws_sdk_sqs::error::DisplayErrorContext(e)))?,
         }
-        done.note(!exists, format!("queue {name}"));
+        done.note(existing.is_none(), format!("queue {name}"));
     }
     for (topic, created) in create_topics(template, names, bootstrap).await? {
         done.note(created, format!("topic {topic}"));
     }
     Ok(done)
+}
+
+/// A queue's visibility timeout, retention and redrive policy (to its
+/// dead-letter queue's ARN, which exists by then), as SQS attributes.
+async fn queue_attributes(
+    sqs: &aws_sdk_sqs::Client,
+    queue: &foodstream_template::Queue,
+    names: &Names,
+) -> Result<std::collections::HashMap<QueueAttributeName, String>, ProvisionError> {
+    let mut attributes = std::collections::HashMap::from([
+        (QueueAttributeName::VisibilityTimeout, queue.visibility_timeout_seconds.to_string()),
+        (QueueAttributeName::MessageRetentionPeriod, queue.retention_seconds.to_string()),
+    ]);
+    if let Some(redrive) = &queue.redrive {
+        let target = names.queue(&redrive.dead_letter_queue);
+        let arn = queue_arn(sqs, &target).await.map_err(|e| failed(format!("queue {target}"), e))?;
+        let policy =
+            serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": redrive.max_receive_count});
+        attributes.insert(QueueAttributeName::RedrivePolicy, policy.to_string());
+    }
+    Ok(attributes)
+}
+
+/// The ARN the emulator gives the queue `name`.
+pub async fn queue_arn(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String, String> {
+    let url = sqs
+        .get_queue_url()
+        .queue_name(name)
+        .send()
+        .await
+        .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?
+        .queue_url
+        .unwrap_or_default();
+    let described = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?;
+    described
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+        .cloned()
+        .ok_or_else(|| "no QueueArn".to_owned())
 }
 
 /// Creates the template's topics with their partition counts (replication 1

@@ -6,6 +6,7 @@ use crate::activity::{Activity, StackEvent};
 use crate::gateway::{Gateway, RouteSpec};
 use crate::mappings::{self, Deliverer, FailureTarget, KafkaPollerSettings};
 use crate::provision::{self, Names};
+use crate::queue_mapping::{self, QueuePoller};
 use crate::runtime::{FunctionPool, FunctionSpec};
 use aws_config::SdkConfig;
 use foodstream_template::{FailureDestination, Mapping, Source, Template};
@@ -155,8 +156,7 @@ impl Stack {
         }
         Ok(Stack {
             api_url: format!("http://{address}"),
-            // The queue the consumers park records on (the template's one queue).
-            failure_queue_url: template.queues.first().and_then(|q| queue_urls.get(q)).cloned(),
+            failure_queue_url: failure_queue(&template).and_then(|q| queue_urls.get(&q)).cloned(),
             failure_bucket,
             names,
             provisioned,
@@ -217,6 +217,7 @@ async fn queue_urls(
     let sqs = aws_sdk_sqs::Client::new(aws);
     let mut urls = HashMap::new();
     for queue in &template.queues {
+        let queue = &queue.logical_id;
         let answer = sqs
             .get_queue_url()
             .queue_name(names.queue(queue))
@@ -226,6 +227,15 @@ async fn queue_urls(
         urls.insert(queue.clone(), answer.queue_url().unwrap_or_default().to_owned());
     }
     Ok(urls)
+}
+
+/// The queue the consumers park records on: the one their
+/// `FAILURE_QUEUE_URL` names.
+fn failure_queue(template: &Template) -> Option<String> {
+    template.functions.iter().find_map(|f| match f.environment.get("FAILURE_QUEUE_URL") {
+        Some(foodstream_template::EnvValue::Ref(queue)) => Some(queue.clone()),
+        _ => None,
+    })
 }
 
 /// A function as the local Runtime API host runs it: its template
@@ -351,6 +361,26 @@ impl Wiring<'_> {
                     self.names.topic(topic),
                     consumer_group.clone(),
                     settings,
+                    stopped,
+                ))
+            }
+            Source::Queue { queue } => {
+                let url = self
+                    .queue_urls
+                    .get(queue)
+                    .cloned()
+                    .ok_or_else(|| StackError::Other(format!("no queue {queue} in the template")))?;
+                // The event names the queue as Lambda does, in the stack's account.
+                let queue_arn = format!("arn:aws:sqs:us-east-1:000000000000:{}", self.names.queue(queue));
+                tokio::spawn(queue_mapping::run_queue(
+                    QueuePoller {
+                        mapping: mapping.clone(),
+                        pool: self.pool(&mapping.function)?,
+                        sqs: self.sqs.clone(),
+                        queue_url: url,
+                        queue_arn,
+                        activity: config.activity.clone(),
+                    },
                     stopped,
                 ))
             }

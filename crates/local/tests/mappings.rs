@@ -91,6 +91,7 @@ fn echo_mapping(topic: &str, group: &str) -> Mapping {
         starting_position: "TRIM_HORIZON".into(),
         on_failure: None,
         report_batch_item_failures: false,
+        maximum_concurrency: None,
     }
 }
 

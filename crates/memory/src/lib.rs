@@ -10,9 +10,11 @@ mod dead_letters;
 mod photos;
 mod publisher;
 mod store;
+mod timer;
 
 pub use clock::{ManualClock, SequentialIds};
 pub use dead_letters::InMemoryDeadLetters;
 pub use photos::InMemoryPhotoStore;
 pub use publisher::RecordingPublisher;
 pub use store::InMemoryStore;
+pub use timer::RecordingTimer;

@@ -1,6 +1,6 @@
 //! `AWS::Serverless::Function` (and `Globals.Function`) as typed serde
 //! structs: the properties the local stack runs a function by, and each
-//! event (`HttpApi`, `MSK`, `DynamoDB`, `Schedule`). A value of the wrong
+//! event (`HttpApi`, `MSK`, `DynamoDB`, `SQS`, `Schedule`), and the queues. A value of the wrong
 //! shape is an error naming the function and the property's path; an
 //! event of another type is refused, never skipped. Numbers stay YAML
 //! values here because they may be a `!Ref` to a parameter: the template
@@ -127,20 +127,46 @@ pub(crate) struct OnFailure {
     pub destination: Value,
 }
 
+/// An SQS mapping's `ScalingConfig`: how many calls it runs at once.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ScalingConfig {
+    pub maximum_concurrency: Option<Value>,
+}
+
+/// An `AWS::SQS::Queue`'s properties the local stack creates it with.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct QueueProperties {
+    pub visibility_timeout: Option<Value>,
+    pub message_retention_period: Option<Value>,
+    pub redrive_policy: Option<RedrivePolicy>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RedrivePolicy {
+    pub dead_letter_target_arn: Value,
+    pub max_receive_count: Value,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct DestinationConfig {
     pub on_failure: OnFailure,
 }
 
-/// An `MSK` or `DynamoDB` event: an event source mapping. `Topics` and
-/// `ConsumerGroupId` are MSK's; `Stream` is the cluster or the table's
-/// stream.
+/// An `MSK`, `DynamoDB` or `SQS` event: an event source mapping. `Topics`
+/// and `ConsumerGroupId` are MSK's; `Stream` is the cluster or the table's
+/// stream; `Queue` and `ScalingConfig` are SQS's.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct MappingEvent {
     #[serde(default)]
     pub stream: Value,
+    #[serde(default)]
+    pub queue: Value,
+    pub scaling_config: Option<ScalingConfig>,
     pub topics: Option<Vec<String>>,
     pub consumer_group_id: Option<String>,
     pub starting_position: Option<StartingPosition>,
@@ -191,9 +217,9 @@ mod tests {
     #[test]
     fn an_event_of_a_type_the_stack_cannot_run_is_refused_not_skipped() {
         let error =
-            function("      Events:\n        Q:\n          Type: SQS\n          Properties: {Queue: q}\n")
+            function("      Events:\n        Q:\n          Type: SNS\n          Properties: {Topic: q}\n")
                 .unwrap_err();
-        assert!(error.contains("F: Events.Q: Type SQS"), "{error}");
+        assert!(error.contains("F: Events.Q: Type SNS"), "{error}");
     }
 
     #[test]

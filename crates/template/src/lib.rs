@@ -65,6 +65,8 @@ pub enum Source {
     Kafka { topic: String, consumer_group: String },
     /// A DynamoDB table's stream.
     TableStream { table: String },
+    /// An SQS queue (by logical id).
+    Queue { queue: String },
 }
 
 /// Where a mapping sends the batches it gives up on. Lambda writes the
@@ -98,6 +100,29 @@ pub struct Mapping {
     /// `FunctionResponseTypes: [ReportBatchItemFailures]`: the function
     /// answers which records to retry.
     pub report_batch_item_failures: bool,
+    /// `ScalingConfig.MaximumConcurrency` (SQS): calls at once; `None`:
+    /// Lambda's own scaling.
+    pub maximum_concurrency: Option<u64>,
+}
+
+/// An `AWS::SQS::Queue` with the properties an SQS mapping depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queue {
+    pub logical_id: String,
+    /// `VisibilityTimeout`, seconds (SQS's default: 30): how long a
+    /// received message stays hidden before it can be received again.
+    pub visibility_timeout_seconds: u64,
+    /// `MessageRetentionPeriod`, seconds (SQS's default: 4 days).
+    pub retention_seconds: u64,
+    /// `RedrivePolicy`: the dead-letter queue (logical id) and after how
+    /// many receives a message moves there.
+    pub redrive: Option<Redrive>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redrive {
+    pub dead_letter_queue: String,
+    pub max_receive_count: u64,
 }
 
 /// A `Type: Schedule` event: the function is invoked on a fixed rate.
@@ -141,7 +166,9 @@ pub struct Template {
     pub tables: Vec<Table>,
     pub topics: Vec<Topic>,
     pub buckets: Vec<String>,
-    pub queues: Vec<String>,
+    /// In the template's order, each dead-letter queue before the queues
+    /// that redrive to it once [`Template::queues_in_creation_order`] sorts them.
+    pub queues: Vec<Queue>,
 }
 
 fn get<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
@@ -251,7 +278,10 @@ impl Template {
                 }
                 "AWS::DynamoDB::Table" => template.tables.push(Table::from_properties(&logical, properties)?),
                 "AWS::S3::Bucket" => template.buckets.push(logical),
-                "AWS::SQS::Queue" => template.queues.push(logical),
+                "AWS::SQS::Queue" => {
+                    let queue = template.queue(&logical, properties)?;
+                    template.queues.push(queue);
+                }
                 "AWS::MSK::Topic" => {
                     let name = get(&properties, "TopicName")
                         .and_then(text)
@@ -356,6 +386,13 @@ impl Template {
                 let mapping = self.mapping(binary, Source::TableStream { table }, event)?;
                 self.mappings.push(mapping);
             }
+            "SQS" => {
+                let event: functions::MappingEvent = functions::typed(owner, "Properties", props)?;
+                let queue = get_att(&event.queue)
+                    .ok_or_else(|| invalid(format!("{owner}: Queue is not a !GetAtt")))?;
+                let mapping = self.mapping(binary, Source::Queue { queue }, event)?;
+                self.mappings.push(mapping);
+            }
             "Schedule" => {
                 let schedule: functions::ScheduleEvent = functions::typed(owner, "Properties", props)?;
                 let every = parse_rate(&schedule.schedule).ok_or_else(|| {
@@ -368,7 +405,7 @@ impl Template {
             }
             other => {
                 return Err(invalid(format!(
-                    "{owner}: Type {other} is not an event the local stack runs (HttpApi, MSK, DynamoDB, Schedule)"
+                    "{owner}: Type {other} is not an event the local stack runs (HttpApi, MSK, DynamoDB, SQS, Schedule)"
                 )));
             }
         }
@@ -392,7 +429,16 @@ impl Template {
         let on_failure = event.destination_config.and_then(|d| get_att(&d.on_failure.destination));
         let default_window_ms = match source {
             Source::Kafka { .. } => 500,
-            Source::TableStream { .. } => 0,
+            Source::TableStream { .. } | Source::Queue { .. } => 0,
+        };
+        let default_batch = match source {
+            Source::Queue { .. } => 10,
+            _ => 100,
+        };
+        let concurrency = event.scaling_config.as_ref().and_then(|c| c.maximum_concurrency.as_ref());
+        let maximum_concurrency = match concurrency {
+            None => None,
+            some => Some(integer(function, "ScalingConfig.MaximumConcurrency", some, &self.parameters, 0)?),
         };
         let window = event.maximum_batching_window_in_seconds.as_ref();
         let window_ms: u64 = match window {
@@ -408,7 +454,13 @@ impl Template {
         Ok(Mapping {
             function: function.to_owned(),
             source,
-            batch_size: integer(function, "BatchSize", event.batch_size.as_ref(), &self.parameters, 100)?,
+            batch_size: integer(
+                function,
+                "BatchSize",
+                event.batch_size.as_ref(),
+                &self.parameters,
+                default_batch,
+            )?,
             batching_window: std::time::Duration::from_millis(window_ms),
             filters,
             max_retries: number("MaximumRetryAttempts", &event.maximum_retry_attempts, -1)?,
@@ -426,7 +478,54 @@ impl Template {
             report_batch_item_failures: event
                 .function_response_types
                 .contains(&functions::ResponseType::ReportBatchItemFailures),
+            maximum_concurrency,
         })
+    }
+
+    fn queue(&self, logical: &str, properties: Value) -> Result<Queue, TemplateError> {
+        let props: functions::QueueProperties = functions::typed(logical, "Properties", properties)?;
+        let number = |name: &str, value: Option<&Value>, default: u64| {
+            integer(logical, name, value, &self.parameters, default)
+        };
+        let redrive = match &props.redrive_policy {
+            None => None,
+            Some(policy) => Some(Redrive {
+                dead_letter_queue: get_att(&policy.dead_letter_target_arn).ok_or_else(|| {
+                    invalid(format!("{logical}: RedrivePolicy.deadLetterTargetArn is not a !GetAtt"))
+                })?,
+                max_receive_count: number(
+                    "RedrivePolicy.maxReceiveCount",
+                    Some(&policy.max_receive_count),
+                    0,
+                )?,
+            }),
+        };
+        Ok(Queue {
+            logical_id: logical.to_owned(),
+            visibility_timeout_seconds: number("VisibilityTimeout", props.visibility_timeout.as_ref(), 30)?,
+            retention_seconds: number(
+                "MessageRetentionPeriod",
+                props.message_retention_period.as_ref(),
+                345_600,
+            )?,
+            redrive,
+        })
+    }
+
+    /// The queues, each dead-letter queue before the queues that redrive
+    /// to it (a redrive policy names an existing queue's ARN).
+    pub fn queues_in_creation_order(&self) -> Vec<&Queue> {
+        let (dead_letter, others): (Vec<&Queue>, Vec<&Queue>) = self.queues.iter().partition(|q| {
+            self.queues
+                .iter()
+                .any(|o| o.redrive.as_ref().is_some_and(|r| r.dead_letter_queue == q.logical_id))
+        });
+        dead_letter.into_iter().chain(others).collect()
+    }
+
+    /// A queue of the template, by logical id.
+    pub fn queue_named(&self, logical_id: &str) -> Option<&Queue> {
+        self.queues.iter().find(|q| q.logical_id == logical_id)
     }
 
     /// A function's environment with every `!Ref` resolved: parameters to
@@ -497,8 +596,9 @@ impl Template {
     /// role: for an MSK trigger, connecting, reading its topic and
     /// committing as its group; for a stream, reading the stream; and
     /// sending to the on-failure destination. (Lambda's documentation on
-    /// MSK and DynamoDB triggers; the managed policies SAM attaches do not
-    /// cover the `kafka-cluster:` data plane.)
+    /// MSK, DynamoDB and SQS triggers; the managed policies SAM attaches do
+    /// not cover the `kafka-cluster:` data plane, and this template writes
+    /// every grant inline, on its resource.)
     pub fn mapping_grants(&self, function: &Function) -> BTreeSet<String> {
         let mut grants = BTreeSet::new();
         for mapping in self.mappings.iter().filter(|m| m.function == function.binary) {
@@ -518,6 +618,11 @@ impl Template {
                 Source::TableStream { table } => {
                     for action in ["DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"] {
                         grants.insert(format!("dynamodb:{action} on stream/{table}"));
+                    }
+                }
+                Source::Queue { queue } => {
+                    for action in ["ReceiveMessage", "DeleteMessage", "GetQueueAttributes"] {
+                        grants.insert(format!("sqs:{action} on queue/{queue}"));
                     }
                 }
             }
@@ -557,7 +662,7 @@ impl Template {
                 "Arn" if self.tables.iter().any(|t| t.logical_id == logical) => {
                     Some(format!("table/{logical}"))
                 }
-                "Arn" if self.queues.contains(&logical) => Some(format!("queue/{logical}")),
+                "Arn" if self.queue_named(&logical).is_some() => Some(format!("queue/{logical}")),
                 "Arn" if self.buckets.contains(&logical) => Some(format!("bucket/{logical}")),
                 _ => None,
             };
@@ -591,7 +696,7 @@ impl Template {
         if self.buckets.contains(logical) {
             Some(FailureDestination::Bucket(logical.clone()))
         } else {
-            self.queues.contains(logical).then(|| FailureDestination::Queue(logical.clone()))
+            self.queue_named(logical).map(|_| FailureDestination::Queue(logical.clone()))
         }
     }
 
@@ -626,9 +731,9 @@ mod tests {
     #[test]
     fn the_project_template_reads_as_the_whole_topology() {
         let t = project_template();
-        assert_eq!(t.functions.len(), 22);
+        assert_eq!(t.functions.len(), 23);
         assert_eq!(t.routes.len(), 16);
-        assert_eq!(t.mappings.len(), 5);
+        assert_eq!(t.mappings.len(), 6);
         assert!(t.mappings.iter().all(|m| m.report_batch_item_failures), "every mapping answers partially");
         assert_eq!(
             t.schedules,
@@ -650,6 +755,20 @@ mod tests {
             t.failure_destination(dispatcher),
             Some(FailureDestination::Bucket("FailureBucket".into()))
         );
+        let completer = t.mappings.iter().find(|m| m.function == "delivery-completer").unwrap();
+        assert_eq!(completer.source, Source::Queue { queue: "DeliveryTimerQueue".into() });
+        assert_eq!((completer.batch_size, completer.batching_window), (10, std::time::Duration::ZERO));
+        assert_eq!(completer.maximum_concurrency, Some(10));
+        let timer = t.queue_named("DeliveryTimerQueue").unwrap();
+        let redrive = timer.redrive.as_ref().unwrap();
+        assert_eq!(
+            (redrive.dead_letter_queue.as_str(), redrive.max_receive_count),
+            ("DeliveryTimerDeadLetterQueue", 5)
+        );
+        assert_eq!(timer.visibility_timeout_seconds, 90);
+        let order: Vec<_> = t.queues_in_creation_order().iter().map(|q| q.logical_id.as_str()).collect();
+        let position = |q: &str| order.iter().position(|o| *o == q).unwrap();
+        assert!(position("DeliveryTimerDeadLetterQueue") < position("DeliveryTimerQueue"), "{order:?}");
         let relay = t.mappings.iter().find(|m| m.function == "order-outbox-relay").unwrap();
         assert_eq!(relay.source, Source::TableStream { table: "OrdersTable".into() });
         assert_eq!(relay.filters[0]["eventName"][1], "MODIFY");
@@ -667,21 +786,39 @@ mod tests {
     }
 
     #[test]
-    fn the_longest_delivery_fits_the_dispatchers_timeout() {
+    fn no_function_waits_a_delivery_out_and_the_timer_fits_its_completer() {
         let t = project_template();
         let max_ms = foodstream_domain::delivery::MAX_DELIVERY_DURATION_MS as u64;
-        let dispatcher = t.function("delivery-dispatcher").unwrap();
-        // Waiting out the longest delivery leaves 10 s to complete and publish.
+        // The sweeper waits out an assignment of its own inside its call:
+        // the longest delivery leaves it 10 s to complete and publish.
+        let sweeper = t.function("delivery-sweeper").unwrap();
         assert!(
-            dispatcher.timeout_seconds * 1000 >= max_ms + 10_000,
-            "the dispatcher's Timeout ({} s) cannot wait out a {max_ms} ms delivery",
-            dispatcher.timeout_seconds
+            sweeper.timeout_seconds * 1000 >= max_ms + 10_000,
+            "sweeper Timeout {}",
+            sweeper.timeout_seconds
         );
-        // The parameter refuses what the functions would refuse at start.
+        // The completer waits at most a message's early part, then
+        // publishes (KAFKA_MESSAGE_TIMEOUT_MS) and writes.
+        let completer = t.function("delivery-completer").unwrap();
+        let publish_ms: u64 = match completer.environment.get("KAFKA_MESSAGE_TIMEOUT_MS") {
+            Some(EnvValue::Literal(ms)) => ms.parse().unwrap(),
+            other => panic!("KAFKA_MESSAGE_TIMEOUT_MS: {other:?}"),
+        };
+        let early_ms = foodstream_domain::timer::MAX_EARLY_MS as u64;
+        assert!(completer.timeout_seconds * 1000 >= early_ms + publish_ms + 2_000);
+        // Lambda refuses an SQS trigger whose queue hides a message for less
+        // than the function's timeout: the parameter cannot go below it.
         let path = project_template_path();
         let raw: Value = serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let parameter = get(&raw, "Parameters").and_then(|p| get(p, "DeliveryDurationMs")).unwrap();
-        assert_eq!(get(parameter, "MaxValue").and_then(text), Some(max_ms.to_string()));
+        let parameter = |name: &str| get(&raw, "Parameters").and_then(|p| get(p, name)).unwrap().clone();
+        let retry = parameter("DeliveryTimerRetrySeconds");
+        let min: u64 = get(&retry, "MinValue").and_then(text).unwrap().parse().unwrap();
+        assert!(min >= completer.timeout_seconds, "MinValue {min} < the completer's Timeout");
+        // SQS delays are whole seconds up to 15 minutes: every delivery fits.
+        assert!(max_ms <= 900_000);
+        // The parameter refuses what the functions would refuse at start.
+        let duration = parameter("DeliveryDurationMs");
+        assert_eq!(get(&duration, "MaxValue").and_then(text), Some(max_ms.to_string()));
     }
 
     #[test]

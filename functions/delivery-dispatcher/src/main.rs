@@ -1,4 +1,5 @@
-//! `delivery-dispatcher`: order-events (group delivery) -> delivery-events. Config, clients, run.
+//! `delivery-dispatcher`: order-events (group delivery) -> delivery-events,
+//! and each assignment's completion onto the delivery timer. Config, clients, run.
 
 use aws_lambda_events::event::kafka::KafkaEvent;
 use foodstream_application::consumers::DispatchPorts;
@@ -20,13 +21,15 @@ async fn main() -> Result<(), foodstream_lambda::lambda_runtime::Error> {
         DynamoDeliveries::GET,
         DynamoDeliveries::ASSIGN,
         DynamoDeliveries::RECORD_FAILURE,
-        DynamoDeliveries::COMPLETE,
     ])?;
     let publisher = &KafkaPublisher::from_env(&aws.config, &[topics::DELIVERY_EVENTS]).await?;
+    let timer = &aws.delivery_timer()?;
     let dead_letters = &aws.dead_letters()?;
     let ports = &DispatchPorts { riders, deliveries, publisher, clock: &SystemClock, settings };
     consumer::serve("delivery-dispatcher", |batch: KafkaEvent| async move {
-        Ok::<_, std::convert::Infallible>(consumers::dispatch(ports, dead_letters, &batch).await.response)
+        Ok::<_, std::convert::Infallible>(
+            consumers::dispatch(ports, timer, dead_letters, &batch).await.response,
+        )
     })
     .await
 }

@@ -1,13 +1,14 @@
 //! A whole foodstream in memory: every port, and a pump that plays the
-//! table stream and the three topics through the consumers, so a use case
+//! table stream, the three topics and the delivery timer through the
+//! consumers, so a use case
 //! test can follow an order end to end in microseconds.
 
 #![allow(dead_code)]
 
 use chrono::{Duration, TimeZone, Utc};
 use foodstream_application::consumers::{
-    DispatchPorts, NotifyPorts, Outcome, apply_delivery_event, collect_log, dispatch_delivery, notify,
-    relay_order_events,
+    CompletePorts, DispatchPorts, NotifyPorts, Outcome, apply_delivery_event, collect_log,
+    complete_due_delivery, dispatch_delivery, notify, relay_order_events,
 };
 use foodstream_application::ordering::{
     ChangePorts, PlaceOrderPorts, PlacedOrder, accept_order, place_order, request_delivery,
@@ -22,7 +23,9 @@ use foodstream_domain::identity::Caller;
 use foodstream_domain::order::{Address, LineInput, PlaceOrderInput};
 use foodstream_domain::ports::{CatalogRepository, OutgoingMessage};
 use foodstream_domain::trace::TraceParent;
-use foodstream_memory::{InMemoryPhotoStore, InMemoryStore, ManualClock, RecordingPublisher, SequentialIds};
+use foodstream_memory::{
+    InMemoryPhotoStore, InMemoryStore, ManualClock, RecordingPublisher, RecordingTimer, SequentialIds,
+};
 use std::sync::Arc;
 
 pub const STORE: &str = "store-1";
@@ -79,6 +82,8 @@ pub struct World {
     pub clock: Arc<ManualClock>,
     pub ids: SequentialIds,
     pub photos: InMemoryPhotoStore,
+    /// The delivery timer: what the dispatcher scheduled, until fired.
+    pub timer: RecordingTimer,
     pub settings: Settings,
     pub traffic: Traffic,
 }
@@ -92,6 +97,7 @@ impl World {
             photos: InMemoryPhotoStore::new(clock.clone()),
             clock,
             ids: SequentialIds::new("id"),
+            timer: RecordingTimer::new(),
             settings: Settings::default(),
             traffic: Traffic::default(),
         }
@@ -140,6 +146,20 @@ impl World {
             clock: &*self.clock,
             settings: &self.settings,
         }
+    }
+
+    pub fn complete_ports(&self) -> CompletePorts<'_> {
+        CompletePorts { deliveries: &*self.store, publisher: &*self.publisher, clock: &*self.clock }
+    }
+
+    /// The timer fires: the completer runs on every completion scheduled
+    /// so far (the manual clock jumps over each one's wait).
+    pub async fn fire_timers(&self) -> Vec<Outcome> {
+        let mut outcomes = Vec::new();
+        for due in self.timer.take() {
+            outcomes.push(complete_due_delivery(&self.complete_ports(), &due).await.unwrap());
+        }
+        outcomes
     }
 
     pub fn notify_ports(&self) -> NotifyPorts<'_> {
@@ -219,7 +239,10 @@ impl World {
                 .map(|m| m.trace.as_ref())
                 .collect();
             for (event, trace) in orders.iter().zip(&order_traces) {
-                dispatch_delivery(&self.dispatch_ports(), event, *trace).await.unwrap();
+                dispatch_delivery(&self.dispatch_ports(), &self.timer, event, *trace).await.unwrap();
+                // Each delivery runs to its end before the next request
+                // (the model's order: a rider is free again for the next).
+                self.fire_timers().await;
             }
             for (event, trace) in orders.iter().zip(&order_traces) {
                 notify(&self.notify_ports(), event, *trace).await.unwrap();

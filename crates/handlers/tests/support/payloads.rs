@@ -400,7 +400,45 @@ pub fn all() -> Vec<(&'static str, Value)> {
             kafka(&[("log-events", log.user_id.to_string(), log.event_id.to_string(), log.to_json())])
         }),
         ("delivery-sweeper", scheduled_event()),
+        ("delivery-completer", timer_event(&[&completion_due().encode()])),
     ]
+}
+
+/// The completion the dispatcher schedules for the payloads' delivery
+/// (order-1, requested at version 3), due a second after `at()`.
+pub fn completion_due() -> foodstream_domain::timer::CompletionDue {
+    foodstream_domain::timer::CompletionDue {
+        delivery_id: format!("{ORDER}#3"),
+        completes_at: at() + chrono::Duration::seconds(1),
+    }
+}
+
+/// What the delivery timer's queue (an SQS event source mapping) hands
+/// the completer: one message per body, as Lambda's `aws:sqs` event.
+pub fn timer_event(bodies: &[&str]) -> Value {
+    let sent = at().timestamp_millis();
+    let records: Vec<Value> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| {
+            json!({
+                "messageId": format!("5fea7756-0ea4-451a-a703-a558b933e2{i:02}"),
+                "receiptHandle": format!("AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a{i:02}"),
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": sent.to_string(),
+                    "SenderId": "AROAEXAMPLE:delivery-dispatcher",
+                    "ApproximateFirstReceiveTimestamp": (sent + 1000).to_string(),
+                },
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:foodstream-DeliveryTimerQueue",
+                "awsRegion": "us-east-1",
+            })
+        })
+        .collect();
+    json!({"Records": records})
 }
 
 /// What an EventBridge schedule (`Type: Schedule` in the template) hands

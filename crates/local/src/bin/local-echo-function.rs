@@ -5,7 +5,12 @@
 //! event, it fails when a record's value contains `poison`. With
 //! `ECHO_INVOCATIONS_FILE` set, it appends every event it gets there. A
 //! record containing `slow` makes the call take 3 s, after which it appends
-//! `{"slow_call_done": true}`.
+//! `{"slow_call_done": true}`. Given an `aws:sqs` event, it answers a
+//! partial batch response naming the messages whose body contains `fail`
+//! (one naming no message of the batch if a body contains `garble`), fails
+//! the call if a body contains `error`,
+//! and a message containing `slow` makes the call take 1 s (then it appends
+//! `{"slow_call_done": true}`).
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
@@ -33,6 +38,38 @@ async fn main() -> Result<(), Error> {
                     String::from_utf8_lossy(&bytes).contains(marker)
                 })
         };
+        let messages: Vec<(String, String)> = payload["Records"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["eventSource"] == "aws:sqs")
+            .map(|r| {
+                let id = r["messageId"].as_str().unwrap_or_default().to_owned();
+                (id, r["body"].as_str().unwrap_or_default().to_owned())
+            })
+            .collect();
+        if !messages.is_empty() {
+            if messages.iter().any(|(_, body)| body.contains("slow")) {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                if let Ok(path) = std::env::var("ECHO_INVOCATIONS_FILE") {
+                    use std::io::Write;
+                    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+                    writeln!(file, "{}", json!({"slow_call_done": true}))?;
+                }
+            }
+            if messages.iter().any(|(_, body)| body.contains("error")) {
+                return Err(Error::from("a message made the whole call fail"));
+            }
+            if messages.iter().any(|(_, body)| body.contains("garble")) {
+                return Ok(json!({"batchItemFailures": [{"itemIdentifier": "no-such-message"}]}));
+            }
+            let failures: Vec<Value> = messages
+                .iter()
+                .filter(|(_, body)| body.contains("fail"))
+                .map(|(id, _)| json!({"itemIdentifier": id}))
+                .collect();
+            return Ok(json!({"batchItemFailures": failures}));
+        }
         if any_record("slow") {
             tokio::time::sleep(std::time::Duration::from_secs(3)).await;
             if let Ok(path) = std::env::var("ECHO_INVOCATIONS_FILE") {
