@@ -79,7 +79,7 @@ test-package: ## Only the package part of make test: make package if dist/arm64 
 	  scripts/emulators.sh down --owned .local/run/test-package.owned; exit $$status
 
 .PHONY: replay
-replay: ## List the mappings' failure records, or re-drive them: make replay KEY=<key> | ALL=1 (the local stack; on AWS set FAILURE_BUCKET, MSK_CLUSTER_ARN and no AWS_ENDPOINT_URL)
+replay: ## List the failure records and the delivery timer's dead letters, or re-drive them: make replay KEY=<key> | ALL=1 (the local stack; on AWS set FAILURE_BUCKET, TIMER_QUEUE, TIMER_DEAD_LETTER_QUEUE, MSK_CLUSTER_ARN and no AWS_ENDPOINT_URL)
 	@AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL-http://127.0.0.1:4566} AWS_REGION=$${AWS_REGION:-us-east-1} \
 	  AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-test} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-test} \
 	  KAFKA_BOOTSTRAP_SERVERS=$${KAFKA_BOOTSTRAP_SERVERS-$(if $(MSK_CLUSTER_ARN),,127.0.0.1:9092)} \

@@ -14,8 +14,9 @@ use tracing::warn;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SweepSettings {
     /// `DELIVERY_SWEEP_GRACE_SECONDS`, default 60: how long past its
-    /// completion time an assigned delivery is left to its dispatcher
-    /// (whose timeout is 30 s) before the sweeper finishes it.
+    /// completion time an assigned delivery is left to the delivery timer
+    /// and its completer (whose retries come every
+    /// `DeliveryTimerRetrySeconds`) before the sweeper finishes it.
     pub grace: Duration,
 }
 
@@ -116,7 +117,7 @@ pub async fn sweep_deliveries(ports: &SweepPorts<'_>) -> Result<Swept, ConsumeEr
         }
         Err(error) => failed(error.into(), "the orders waiting on a delivery could not be read"),
     }
-    // What this sweep assigned completes at its time, as the dispatcher
+    // What this sweep assigned completes at its time, as the completer
     // would have completed it (the delivery time is at most 20 s, well
     // within the sweeper's timeout), not a grace period later.
     if let Some(latest) = assigned_now.iter().filter_map(|d| d.completes_at).max() {

@@ -141,7 +141,11 @@ pub async fn complete_deliveries(
 ) -> BatchReport {
     let records = sqs_records(batch, CompletionDue::decode);
     let span_of = |record: &BatchRecord<CompletionDue>| match &record.event {
-        Ok(due) => info_span!("record", delivery_id = %due.delivery_id, message = %record.id),
+        Ok(due) => {
+            // A delivery id is `{order_id}#{version}`: the order, for `make logs ORDER=`.
+            let order_id = due.delivery_id.rsplit_once('#').map(|(order, _)| order).unwrap_or_default();
+            info_span!("record", order_id, delivery_id = %due.delivery_id, message = %record.id)
+        }
         Err(_) => info_span!("record", message = %record.id),
     };
     let outcome = batches::consume(

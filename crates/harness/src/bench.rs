@@ -172,8 +172,9 @@ pub struct LoadSettings {
     /// the latencies are those of a rate the pipeline holds, not of a
     /// growing backlog.
     pub rate: f64,
-    /// One order in this many is also accepted and delivered.
-    pub deliver_every: usize,
+    /// The share of orders also accepted and delivered (1.0: every one),
+    /// spread evenly over each client's orders.
+    pub deliver_share: f64,
     pub kafka_bootstrap: String,
     pub topic_prefix: String,
     pub jwt_secret: String,
@@ -310,7 +311,7 @@ pub async fn load(stack: &Stack, settings: &LoadSettings) -> LoadReport {
         moto_recorder(endpoint, "start-recording").await;
     }
 
-    // Clients: place orders until the time is up; every n-th is delivered.
+    // Clients: place orders until the time is up; the share asked for is delivered.
     let placed: Arc<Mutex<Vec<(String, i64)>>> = Arc::default();
     let requested: Arc<Mutex<Vec<(String, i64)>>> = Arc::default();
     let errors = Arc::new(Mutex::new(0usize));
@@ -322,12 +323,12 @@ pub async fn load(stack: &Stack, settings: &LoadSettings) -> LoadReport {
         let (owner, store, zone) = (owner.clone(), store.clone(), zone.clone());
         let (placed, requested, errors) = (placed.clone(), requested.clone(), errors.clone());
         let call = call.clone();
-        let every = settings.deliver_every.max(1);
+        let share = settings.deliver_share.clamp(0.0, 1.0);
         // Client c places its orders at start + (c + k * concurrency) / rate.
         let interval = Duration::from_secs_f64(settings.concurrency as f64 / settings.rate.max(0.1));
         let first = Duration::from_secs_f64(c as f64 / settings.rate.max(0.1));
         clients.push(tokio::spawn(async move {
-            let mut n = 0usize;
+            let mut credit = 0.0_f64;
             let mut next = tokio::time::Instant::now() + first;
             while Instant::now() < deadline {
                 tokio::time::sleep_until(next).await;
@@ -345,8 +346,9 @@ pub async fn load(stack: &Stack, settings: &LoadSettings) -> LoadReport {
                     continue;
                 };
                 placed.lock().expect("lock").push((id.clone(), at));
-                n += 1;
-                if n.is_multiple_of(every) {
+                credit += share;
+                if credit >= 1.0 - 1e-9 {
+                    credit -= 1.0;
                     call(owner.clone(), Method::POST, format!("/orders/{id}/accept"), None).await;
                     let at = now_ms();
                     let (status, _) =
@@ -554,6 +556,25 @@ pub struct Prices {
     /// transactional write costs two) and a read request unit.
     pub dynamodb_per_million_write_units: f64,
     pub dynamodb_per_million_read_units: f64,
+    pub sqs_per_million_requests: f64,
+}
+
+/// The delivery timer's SQS requests per million orders: a send per
+/// delivery, and a receive and a delete per completer batch (the mapping's
+/// empty long polls, a few per minute per poller whatever the load, are
+/// left out).
+pub fn sqs_cost_per_million_orders(deliveries: usize, completer_batches: u64, orders: usize) -> f64 {
+    let requests = deliveries as f64 + 2.0 * completer_batches as f64;
+    requests / orders.max(1) as f64 * PRICES.sqs_per_million_requests
+}
+
+/// A pool's invocations since `from` (a [`PoolStats::invocations`] count),
+/// as Lambda bills them (rounded up to the millisecond): the `q` quantile.
+pub fn billed_ms(pool: &foodstream_local::runtime::FunctionPool, from: u64, q: f64) -> f64 {
+    let mut billed: Vec<f64> =
+        pool.durations_since(from).iter().map(|d| (d.as_secs_f64() * 1000.0).ceil()).collect();
+    billed.sort_by(f64::total_cmp);
+    if billed.is_empty() { 0.0 } else { percentile(&billed, q) }
 }
 
 /// DynamoDB on-demand cost per million orders from the requests one order
@@ -577,6 +598,8 @@ pub const PRICES: Prices = Prices {
     // us-east-1 on demand since the November 2024 price cut.
     dynamodb_per_million_write_units: 0.625,
     dynamodb_per_million_read_units: 0.125,
+    // SQS standard queues, after the first million requests a month.
+    sqs_per_million_requests: 0.40,
 };
 
 /// Lambda and API Gateway cost per million orders, from what the pools
@@ -617,18 +640,37 @@ pub fn cost_per_million_orders(
     (total + api, per_function)
 }
 
+/// What a profile's dispatcher billed, per invocation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Billed {
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub invocations: u64,
+}
+
 /// One batching profile's figures, next to their floors, for the summary.
-pub fn profile_json(profile: &str, window: &str, report: &LoadReport, cost_per_million: f64) -> Value {
+pub fn profile_json(
+    profile: &str,
+    window: &str,
+    report: &LoadReport,
+    cost_per_million: f64,
+    dispatcher: Billed,
+) -> Value {
     let p = |v: &[f64], q: f64| percentile(v, q);
+    let delivered = report.delivered_latency_ms.len();
+    let per_delivered = cost_per_million * report.orders as f64 / delivered.max(1) as f64;
     json!({
         "profile": profile,
         "consumer_batching_window_seconds": window,
+        "delivered_orders": delivered,
+        "dispatcher_billed_ms": {"p50": dispatcher.p50_ms, "p99": dispatcher.p99_ms, "invocations": dispatcher.invocations},
+        "lambda_api_gateway_sqs_dollars_per_million_delivered_orders": per_delivered,
         "orders": report.orders,
         "orders_per_s": report.orders as f64 / report.seconds.max(0.001),
         "failed_requests": report.errors,
         "paid_notification_ms": {"p50": p(&report.paid_latency_ms, 0.5), "p99": p(&report.paid_latency_ms, 0.99), "never": report.lost_notifications},
         "delivered_ms": {"p50": p(&report.delivered_latency_ms, 0.5), "p99": p(&report.delivered_latency_ms, 0.99), "never": report.lost_deliveries, "floor": 1000},
-        "lambda_and_api_gateway_dollars_per_million_orders": cost_per_million,
+        "lambda_api_gateway_sqs_dollars_per_million_orders": cost_per_million,
     })
 }
 

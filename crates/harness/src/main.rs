@@ -68,6 +68,9 @@ struct BenchArgs {
     /// Measure the cold starts only (scripts/measure-release-profiles.sh).
     #[arg(long)]
     cold_starts_only: bool,
+    /// The share of orders also delivered (1.0: every one).
+    #[arg(long, env = "BENCH_DELIVER_SHARE", default_value_t = 1.0)]
+    deliver_share: f64,
     /// Also write the cold starts to this JSON file.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -129,6 +132,7 @@ async fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         rate,
         launcher,
         cold_starts_only,
+        deliver_share,
         json,
         summary_json,
     } = args;
@@ -205,14 +209,23 @@ async fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
     );
     stack.stop().await;
 
-    // The same load on a fresh stack per batching profile of the template.
+    // The same load on a fresh stack per batching profile of the template,
+    // then one partition per topic at 10 deliveries a second (the most a
+    // single partition is asked to hold here).
     let mut profiles = Vec::new();
-    for (profile, window) in [("low-latency", "0"), ("economical", "1")] {
-        let parameters = BTreeMap::from([("ConsumerBatchingWindowSeconds".to_string(), window.to_string())]);
+    let runs =
+        [("low-latency", "0", "3", rate), ("economical", "1", "3", rate), ("one-partition", "0", "1", 10.0)];
+    for (profile, window, partitions, rate) in runs {
+        let share = if profile == "one-partition" { 1.0 } else { deliver_share };
+        let parameters = BTreeMap::from([
+            ("ConsumerBatchingWindowSeconds".to_string(), window.to_string()),
+            ("TopicPartitions".to_string(), partitions.to_string()),
+        ]);
         let (stack, run) = start_stack(parameters).await?;
         println!(
-            "\n== {profile} (ConsumerBatchingWindowSeconds={window}): end-to-end load through the gateway, \
-             {rate} orders/s offered by {concurrency} clients for {seconds} s, one order in 5 delivered\n"
+            "\n== {profile} (ConsumerBatchingWindowSeconds={window}, TopicPartitions={partitions}): end-to-end load through the gateway, \
+             {rate} orders/s offered by {concurrency} clients for {seconds} s, {:.0}% of them delivered\n",
+            share * 100.0
         );
         let before: BTreeMap<String, foodstream_local::runtime::PoolStats> =
             stack.pools().iter().map(|(name, pool)| (name.clone(), pool.stats())).collect();
@@ -220,7 +233,7 @@ async fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
             seconds,
             concurrency,
             rate,
-            deliver_every: 5,
+            deliver_share: share,
             kafka_bootstrap: kafka.clone(),
             topic_prefix: format!("{run}."),
             jwt_secret: secret.clone(),
@@ -230,20 +243,48 @@ async fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         };
         let report = bench::load(&stack, &settings).await;
         bench::print_load(&report, ceilings, rate);
+        let invocations_before = |name: &str| before.get(name).map(|s| s.invocations).unwrap_or(0);
+        let dispatcher = match stack.pool("delivery-dispatcher") {
+            Some(pool) => {
+                let from = invocations_before("delivery-dispatcher");
+                bench::Billed {
+                    p50_ms: bench::billed_ms(&pool, from, 0.5),
+                    p99_ms: bench::billed_ms(&pool, from, 0.99),
+                    invocations: pool.stats().invocations - from,
+                }
+            }
+            None => bench::Billed::default(),
+        };
+        println!(
+            "delivery-dispatcher billed per invocation: p50 {:.0} ms, p99 {:.0} ms over {} invocations",
+            dispatcher.p50_ms, dispatcher.p99_ms, dispatcher.invocations
+        );
 
         println!(
-            "\n{profile}: cost per million orders on AWS (Lambda and API Gateway), from the durations measured under load\n"
+            "\n{profile}: cost per million orders on AWS (Lambda, API Gateway and the timer's SQS), from the durations measured under load\n"
         );
         let delivered = report.delivered_latency_ms.len();
         // Per order: POST /orders; per delivered order also accept and delivery-requests.
         let api_requests = report.orders + 2 * delivered;
-        let (total, per_function) =
+        let (lambda_and_api, mut per_function) =
             bench::cost_per_million_orders(&stack, report.orders, api_requests, &before);
+        let completer_batches = stack
+            .pool("delivery-completer")
+            .map(|pool| pool.stats().invocations - invocations_before("delivery-completer"))
+            .unwrap_or(0);
+        let sqs = bench::sqs_cost_per_million_orders(delivered, completer_batches, report.orders);
+        per_function.insert("SQS (the delivery timer's requests)".into(), sqs);
+        let total = lambda_and_api + sqs;
         for (name, dollars) in &per_function {
-            println!("  {name:<34} ${dollars:>8.2}");
+            println!("  {name:<36} ${dollars:>8.2}");
         }
-        println!("  {:<34} ${total:>8.2} per million orders", "total");
-        profiles.push(bench::profile_json(profile, window, &report, total));
+        println!("  {:<36} ${total:>8.2} per million orders", "total");
+        println!(
+            "  {:<36} ${:>8.2} per million delivered orders",
+            "",
+            total * report.orders as f64 / delivered.max(1) as f64
+        );
+        profiles.push(bench::profile_json(profile, window, &report, total, dispatcher));
         stack.stop().await;
     }
     let throughput =
@@ -252,13 +293,16 @@ async fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
     let prices = &bench::PRICES;
     println!(
         "  (prices, us-east-1 on demand: Lambda arm64 ${}/GB-s and ${}/M requests, HTTP API ${}/M requests; \
-         durations measured on this machine's x86_64 CPU, billed rounded up to 1 ms at each function's MemorySize; \
+         SQS ${}/M requests; durations measured on this machine's x86_64 CPU, billed rounded up to 1 ms at each function's MemorySize; \
          DynamoDB, MSK, S3 and data transfer not included)",
-        prices.lambda_gb_second, prices.lambda_per_million_requests, prices.http_api_per_million_requests
+        prices.lambda_gb_second,
+        prices.lambda_per_million_requests,
+        prices.http_api_per_million_requests,
+        prices.sqs_per_million_requests
     );
     let summary = serde_json::json!({
         "machine": bench::machine(),
-        "settings": {"seconds": seconds, "concurrency": concurrency, "rate_offered": rate},
+        "settings": {"seconds": seconds, "concurrency": concurrency, "rate_offered": rate, "deliver_share": deliver_share},
         "cold_starts": cold_starts,
         "ceilings": {"moto_put_item_per_s": ceilings.0, "broker_produce_msgs_per_s": ceilings.1},
         "profiles": profiles,
@@ -292,7 +336,7 @@ where
         seconds,
         concurrency,
         rate,
-        deliver_every: 5,
+        deliver_share: 0.2,
         kafka_bootstrap: kafka.to_owned(),
         topic_prefix: format!("{run}."),
         jwt_secret: secret.to_owned(),

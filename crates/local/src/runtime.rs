@@ -281,7 +281,13 @@ pub struct FunctionPool {
     /// What happens to the next invocations, in order.
     sabotage: Mutex<std::collections::VecDeque<Sabotage>>,
     stats: std::sync::Mutex<PoolStats>,
+    /// Each invocation's duration, in order (the first [`MAX_KEPT_DURATIONS`]).
+    durations: std::sync::Mutex<Vec<Duration>>,
 }
+
+/// How many invocation durations a pool keeps for percentiles (the
+/// bench's runs stay far below it).
+pub const MAX_KEPT_DURATIONS: usize = 1_000_000;
 
 impl FunctionPool {
     pub fn new(spec: FunctionSpec) -> FunctionPool {
@@ -292,7 +298,15 @@ impl FunctionPool {
             permits,
             sabotage: Mutex::new(std::collections::VecDeque::new()),
             stats: std::sync::Mutex::new(PoolStats::default()),
+            durations: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// The durations of the invocations from the `from`-th on (as counted
+    /// by [`PoolStats::invocations`]), init excluded.
+    pub fn durations_since(&self, from: u64) -> Vec<Duration> {
+        let durations = self.durations.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        durations.iter().skip(from as usize).copied().collect()
     }
 
     pub fn stats(&self) -> PoolStats {
@@ -435,6 +449,10 @@ impl FunctionPool {
             if let Some(init) = init {
                 stats.inits += 1;
                 stats.init_time += init;
+            }
+            let mut durations = self.durations.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if durations.len() < MAX_KEPT_DURATIONS {
+                durations.push(duration);
             }
         }
         match outcome {

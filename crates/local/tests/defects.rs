@@ -9,15 +9,19 @@ use reqwest::Method;
 use std::time::{Duration, Instant};
 use support::{Settings, Shop, TestStack};
 
-// Defect 1: a delivery always ends. The dispatcher dies after taking the
-// rider, then every retry dies too, until the mapping gives up: the
-// sweeper completes the delivery, frees the rider, and the order is
-// delivered and notified exactly as usual.
+// Defect 1: a delivery always ends. The dispatcher takes the rider and
+// sets the timer, and its answer is lost; every retry dies, until the
+// mapping gives up; and the timer's message is lost outright (the queue
+// purged before it came due). The sweeper completes the delivery, frees
+// the rider, and the order is delivered and notified exactly as usual.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_delivery_whose_dispatcher_keeps_dying_is_completed_by_the_sweeper() {
+async fn a_delivery_whose_timer_message_is_lost_is_completed_by_the_sweeper() {
     use foodstream_local::runtime::Sabotage;
     let grace = std::env::var("SWEEP_TEST_GRACE_SECONDS").unwrap_or_else(|_| "1".into());
-    let mut settings = Settings::new("sweep").parameter("DeliverySweepGraceSeconds", grace);
+    let mut settings = Settings::new("sweep")
+        .parameter("DeliverySweepGraceSeconds", grace)
+        // Four seconds to lose the timer's message in, before it comes due.
+        .parameter("DeliveryDurationMs", "4000");
     settings.schedule_every = Some(Duration::from_secs(1)); // the sweeper's minute, at test speed
     let t = TestStack::start(settings).await;
     let shop = Shop::open(&t, 10, 1).await;
@@ -27,16 +31,26 @@ async fn a_delivery_whose_dispatcher_keeps_dying_is_completed_by_the_sweeper() {
     // request before the dispatcher's first call, which the test kills.
     let warm_up = t.token(&format!("warm-up-{}", t.run), "customer", None);
     shop.deliver_one(&t, &warm_up, Duration::from_secs(30)).await;
-    // Killed 400 ms into its first call (the rider taken, the 1 s delivery
-    // not yet waited out), then the 5 retries the template allows die
-    // before they run anything.
+    // Killed as it answers (the rider taken, the timer set, the answer
+    // lost), then the 5 retries the template allows die before they run.
     let dispatcher = t.stack.pool("delivery-dispatcher").unwrap();
-    dispatcher.sabotage_next(Sabotage::Timeout { after: Duration::from_millis(400) }).await;
+    dispatcher.sabotage_next(Sabotage::Crash).await;
     for _ in 0..5 {
         dispatcher.sabotage_next(Sabotage::Refuse).await;
     }
-    let id = shop.deliver_one(&t, &customer, Duration::from_secs(60)).await;
-    let order = t.expect(&customer, Method::GET, &format!("/orders/{id}"), None, 200).await;
+    let id = shop.request_delivery(&t, &customer).await;
+    t.wait_until(&customer, &format!("/orders/{id}"), Duration::from_secs(30), |o| {
+        o["status"] == "DELIVERING"
+    })
+    .await;
+    // The timer's message, still delayed, is lost.
+    let sqs = aws_sdk_sqs::Client::new(&foodstream_testkit::config().await);
+    sqs.purge_queue().queue_url(t.queue_url("DeliveryTimerQueue").await).send().await.unwrap();
+    let order = t
+        .wait_until(&customer, &format!("/orders/{id}"), Duration::from_secs(60), |o| {
+            o["status"] == "DELIVERED"
+        })
+        .await;
     assert_eq!(order["version"], 5, "{order}");
     let activity = t.activity.lock().unwrap().clone();
     assert!(
@@ -44,6 +58,11 @@ async fn a_delivery_whose_dispatcher_keeps_dying_is_completed_by_the_sweeper() {
             if function == "delivery-sweeper" && swept_one(body))),
         "the sweeper completed it: {activity:?}"
     );
+    let completer_batches = activity
+        .iter()
+        .filter(|e| matches!(e, StackEvent::Batch { function, .. } if function == "delivery-completer"))
+        .count();
+    assert_eq!(completer_batches, 1, "the completer ran for the warm-up only: {activity:?}");
     // The dispatcher's batch went to the destination after its retries,
     // with its payload: what make replay re-drives.
     let failed = t.failure_bucket(Duration::from_secs(10), |m| !m.is_empty()).await;
@@ -59,6 +78,10 @@ async fn a_delivery_whose_dispatcher_keeps_dying_is_completed_by_the_sweeper() {
     assert_eq!(t.list_all(&customer, "/me/notifications").await.len(), 10);
     // The store's: the new order, for the warm-up's and this one.
     assert_eq!(t.list_all(&shop.owner, "/me/notifications").await.len(), 4);
+    // One completion on the topic.
+    let completed: Vec<_> =
+        t.delivery_events(&id).await.into_iter().filter(|e| e["event_type"] == "DeliveryCompleted").collect();
+    assert_eq!(completed.len(), 1, "{completed:?}");
     // The rider is free: the next order of the zone is delivered by them.
     let next = shop.deliver_one(&t, &customer, Duration::from_secs(30)).await;
     let next = t.expect(&customer, Method::GET, &format!("/orders/{next}"), None, 200).await;

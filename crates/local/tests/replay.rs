@@ -224,3 +224,39 @@ fn peak_rss_kib() -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
 }
+
+/// The delivery timer's dead-letter queue re-driven: every message back on
+/// the timer queue once, the dead-letter queue empty.
+#[tokio::test]
+async fn the_timer_dead_letter_queue_is_moved_back_to_the_timer_queue() {
+    let sqs = aws_sdk_sqs::Client::new(&foodstream_testkit::config().await);
+    let name = foodstream_testkit::unique("timer");
+    let dlq = sqs.create_queue().queue_name(format!("{name}-dlq")).send().await.unwrap();
+    let dlq = dlq.queue_url().unwrap().to_owned();
+    let timer = sqs.create_queue().queue_name(&name).send().await.unwrap();
+    let timer = timer.queue_url().unwrap().to_owned();
+    let bodies: Vec<String> = (0..12).map(|i| format!(r#"{{"delivery_id": "o-{i}#3"}}"#)).collect();
+    for body in &bodies {
+        sqs.send_message().queue_url(&dlq).message_body(body).send().await.unwrap();
+    }
+    assert_eq!(foodstream_ops::waiting(&sqs, &dlq).await.unwrap(), 12);
+    // By name, as `make replay` passes it.
+    let from = foodstream_ops::queue_url(&sqs, &format!("{name}-dlq")).await.unwrap();
+    let moved = foodstream_ops::redrive_queue(&sqs, &from, &timer, 100).await.unwrap();
+    assert_eq!(moved.moved, 12);
+    assert_eq!(foodstream_ops::waiting(&sqs, &dlq).await.unwrap(), 0);
+    let mut back = Vec::new();
+    while back.len() < 12 {
+        let out = sqs.receive_message().queue_url(&timer).max_number_of_messages(10).send().await.unwrap();
+        assert!(!out.messages().is_empty(), "only {} came back", back.len());
+        back.extend(out.messages().iter().map(|m| m.body().unwrap().to_owned()));
+    }
+    back.sort();
+    let mut expected = bodies.clone();
+    expected.sort();
+    assert_eq!(back, expected, "each message once, unchanged");
+    // A bound stops it early.
+    sqs.send_message().queue_url(&dlq).message_body("a").send().await.unwrap();
+    sqs.send_message().queue_url(&dlq).message_body("b").send().await.unwrap();
+    assert_eq!(foodstream_ops::redrive_queue(&sqs, &dlq, &timer, 1).await.unwrap().moved, 1);
+}

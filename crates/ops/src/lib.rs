@@ -39,6 +39,8 @@ impl DeadLetters for Unprocessable {
 pub enum ReplayError {
     #[error("S3: {0}")]
     Storage(String),
+    #[error("SQS: {0}")]
+    Queue(String),
     #[error("{key}: not a failure record: {reason}")]
     NotARecord { key: String, reason: String },
     #[error("{key}: {reason} (the record stays in the bucket)")]
@@ -244,4 +246,86 @@ mod tests {
         assert!(header_bytes(&serde_json::json!([-129])).is_err());
         assert!(header_bytes(&serde_json::json!("abc")).is_err());
     }
+}
+
+/// What re-driving a dead-letter queue did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Moved {
+    pub moved: usize,
+}
+
+/// Moves every message of the queue `from` back to `to` (the delivery
+/// timer's dead-letter queue to the timer queue), ten at a time: each is
+/// sent to `to` without delay, then deleted from `from`, so a failure in
+/// between leaves a copy rather than a loss (the completer is idempotent).
+/// Stops when a receive finds nothing, or after `limit` messages.
+pub async fn redrive_queue(
+    sqs: &aws_sdk_sqs::Client,
+    from: &str,
+    to: &str,
+    limit: usize,
+) -> Result<Moved, ReplayError> {
+    let failed = |what: &str, e: String| ReplayError::Queue(format!("{what}: {e}"));
+    let mut done = Moved::default();
+    while done.moved < limit {
+        let want = (limit - done.moved).min(10) as i32;
+        let received = sqs
+            .receive_message()
+            .queue_url(from)
+            .max_number_of_messages(want)
+            .visibility_timeout(60)
+            .send()
+            .await
+            .map_err(|e| failed("receive", aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
+        let messages = received.messages.unwrap_or_default();
+        if messages.is_empty() {
+            break;
+        }
+        for message in &messages {
+            sqs.send_message()
+                .queue_url(to)
+                .message_body(message.body().unwrap_or_default())
+                .send()
+                .await
+                .map_err(|e| failed("send", aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
+            sqs.delete_message()
+                .queue_url(from)
+                .receipt_handle(message.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .map_err(|e| failed("delete", aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
+            done.moved += 1;
+        }
+    }
+    Ok(done)
+}
+
+/// A queue's URL from its name (a URL is taken as it is).
+pub async fn queue_url(sqs: &aws_sdk_sqs::Client, name_or_url: &str) -> Result<String, ReplayError> {
+    if name_or_url.starts_with("http://") || name_or_url.starts_with("https://") {
+        return Ok(name_or_url.to_owned());
+    }
+    let out = sqs.get_queue_url().queue_name(name_or_url).send().await.map_err(|e| {
+        ReplayError::Queue(format!("queue {name_or_url}: {}", aws_sdk_sqs::error::DisplayErrorContext(e)))
+    })?;
+    Ok(out.queue_url.unwrap_or_default())
+}
+
+/// How many messages wait in a queue (visible ones).
+pub async fn waiting(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<usize, ReplayError> {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let out = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .map_err(|e| {
+            ReplayError::Queue(format!("queue {url}: {}", aws_sdk_sqs::error::DisplayErrorContext(e)))
+        })?;
+    Ok(out
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0))
 }

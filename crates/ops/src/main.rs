@@ -34,6 +34,18 @@ enum Command {
         /// Keep the records in the bucket after re-driving them.
         #[arg(long)]
         keep: bool,
+        /// The delivery timer's dead-letter queue (name or URL): the
+        /// stack's `DeliveryTimerDeadLetterQueueName` output on AWS. With
+        /// `--all`, its messages go back to the timer queue.
+        #[arg(
+            long,
+            env = "TIMER_DEAD_LETTER_QUEUE",
+            default_value = "foodstream-local-DeliveryTimerDeadLetterQueue"
+        )]
+        timer_dead_letters: String,
+        /// The delivery timer's queue (name or URL): `DeliveryTimerQueueName` on AWS.
+        #[arg(long, env = "TIMER_QUEUE", default_value = "foodstream-local-DeliveryTimerQueue")]
+        timer_queue: String,
     },
     /// One order's log lines across every function, in time order.
     Logs {
@@ -59,7 +71,10 @@ async fn main() -> std::process::ExitCode {
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     match Cli::parse().command {
-        Command::Replay { bucket, key, all, keep } => replay(bucket, key, all, keep).await,
+        Command::Replay { bucket, key, all, keep, timer_dead_letters, timer_queue } => {
+            let timer = TimerQueues { dead_letters: timer_dead_letters, queue: timer_queue };
+            replay(bucket, key, all, keep, timer).await
+        }
         Command::Logs { order, dir } => logs(&order, &dir),
     }
 }
@@ -80,15 +95,42 @@ fn logs(order: &str, dir: &std::path::Path) -> Result<(), Box<dyn std::error::Er
     Ok(())
 }
 
+/// The delivery timer's queue and its dead-letter queue, by name or URL.
+struct TimerQueues {
+    dead_letters: String,
+    queue: String,
+}
+
+/// The most messages one `make replay ALL=1` moves back to the timer.
+const MAX_TIMER_REDRIVE: usize = 100_000;
+
 async fn replay(
     bucket: String,
     key: Vec<String>,
     all: bool,
     keep: bool,
+    timer: TimerQueues,
 ) -> Result<(), Box<dyn std::error::Error>> {
     use foodstream_ops::ReplayError;
     let config = foodstream_aws::load_config().await;
     let s3 = foodstream_aws::s3_client(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let dead_letters = foodstream_ops::queue_url(&sqs, &timer.dead_letters).await?;
+    if key.is_empty() {
+        // The timer's dead-letter queue: completions the completer failed
+        // five times (their deliveries were finished by the sweeper).
+        let waiting = foodstream_ops::waiting(&sqs, &dead_letters).await?;
+        if all && waiting > 0 {
+            let queue = foodstream_ops::queue_url(&sqs, &timer.queue).await?;
+            let moved = foodstream_ops::redrive_queue(&sqs, &dead_letters, &queue, MAX_TIMER_REDRIVE).await?;
+            println!(
+                "{} delivery completion(s) moved back from {} to {}",
+                moved.moved, timer.dead_letters, timer.queue
+            );
+        } else {
+            println!("{waiting} delivery completion(s) in {}", timer.dead_letters);
+        }
+    }
     if key.is_empty() && !all {
         // The bucket is walked a page at a time and each record printed as
         // it is read: never held whole.

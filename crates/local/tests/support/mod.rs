@@ -256,6 +256,46 @@ impl TestStack {
         seen
     }
 
+    /// The events of `order` on the stack's `delivery-events`, read from
+    /// the start of every partition until the topic is quiet.
+    pub async fn delivery_events(&self, order: &str) -> Vec<Value> {
+        use rdkafka::Message;
+        use rdkafka::consumer::{BaseConsumer, Consumer};
+        let topic = self.stack.names.topic("delivery-events");
+        let consumer: BaseConsumer = rdkafka::config::ClientConfig::new()
+            .set("bootstrap.servers", foodstream_testkit::kafka_bootstrap())
+            .set("group.id", format!("{}-reader", self.run))
+            .set("enable.auto.commit", "false")
+            .create()
+            .unwrap();
+        let mut partitions = rdkafka::TopicPartitionList::new();
+        for partition in 0..3 {
+            partitions.add_partition_offset(&topic, partition, rdkafka::Offset::Beginning).unwrap();
+        }
+        consumer.assign(&partitions).unwrap();
+        let mut events = Vec::new();
+        let mut quiet_since = std::time::Instant::now();
+        while quiet_since.elapsed() < Duration::from_secs(3) {
+            match consumer.poll(Duration::from_millis(200)) {
+                Some(Ok(message)) => {
+                    quiet_since = std::time::Instant::now();
+                    if message.key() == Some(order.as_bytes()) {
+                        events.push(serde_json::from_slice(message.payload().unwrap_or_default()).unwrap());
+                    }
+                }
+                Some(Err(_)) | None => {}
+            }
+        }
+        events
+    }
+
+    /// The queue the template calls `logical`, by URL.
+    pub async fn queue_url(&self, logical: &str) -> String {
+        let sqs = aws_sdk_sqs::Client::new(&foodstream_testkit::config().await);
+        let out = sqs.get_queue_url().queue_name(self.stack.names.queue(logical)).send().await.unwrap();
+        out.queue_url().unwrap().to_owned()
+    }
+
     pub async fn stop(self) {
         self.stack.stop().await;
     }
@@ -306,6 +346,17 @@ impl Shop {
         t.expect(&self.owner, Method::POST, &format!("/orders/{id}/accept"), None, 200).await;
         t.expect(&self.owner, Method::POST, &format!("/orders/{id}/delivery-requests"), None, 202).await;
         t.wait_until(customer, &format!("/orders/{id}"), timeout, |o| o["status"] == "DELIVERED").await;
+        id
+    }
+
+    /// Places an order for `customer`, accepts it and calls a rider; its id.
+    pub async fn request_delivery(&self, t: &TestStack, customer: &str) -> String {
+        let id = t.expect(customer, Method::POST, "/orders", Some(self.order(1)), 201).await["order_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        t.expect(&self.owner, Method::POST, &format!("/orders/{id}/accept"), None, 200).await;
+        t.expect(&self.owner, Method::POST, &format!("/orders/{id}/delivery-requests"), None, 202).await;
         id
     }
 

@@ -1,0 +1,68 @@
+//! The delivery timer through the whole local stack: the real binaries,
+//! moto's SQS with the template's queues, Tansu. The dispatcher returns
+//! at once; the completer, triggered by the delayed message, completes
+//! the delivery exactly once even when its first attempts are killed.
+
+mod support;
+
+use foodstream_local::activity::StackEvent;
+use foodstream_local::runtime::{InvokeOutcome, Sabotage};
+use reqwest::Method;
+use std::time::Duration;
+use support::{Settings, Shop, TestStack};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_completer_killed_on_its_first_attempts_still_completes_the_delivery_exactly_once() {
+    // The queue's visibility timeout at its lowest (the completer's 15 s
+    // timeout): a failed attempt's message comes back 15 s later.
+    let settings = Settings::new("timer").parameter("DeliveryTimerRetrySeconds", "15");
+    let t = TestStack::start(settings).await;
+    let shop = Shop::open(&t, 10, 1).await;
+    let customer = t.token(&format!("customer-{}", t.run), "customer", None);
+    // Killed mid-call (30 ms in), then refused before it runs anything.
+    let completer = t.stack.pool("delivery-completer").unwrap();
+    completer.sabotage_next(Sabotage::Timeout { after: Duration::from_millis(30) }).await;
+    completer.sabotage_next(Sabotage::Refuse).await;
+    let id = shop.request_delivery(&t, &customer).await;
+    let order = t
+        .wait_until(&customer, &format!("/orders/{id}"), Duration::from_secs(90), |o| {
+            o["status"] == "DELIVERED"
+        })
+        .await;
+    assert_eq!(order["version"], 5, "{order}");
+    let activity = t.activity.lock().unwrap().clone();
+    let calls: Vec<Option<&InvokeOutcome>> = activity
+        .iter()
+        .filter(|e| matches!(e, StackEvent::Batch { function, .. } if function == "delivery-completer"))
+        .map(StackEvent::failure)
+        .collect();
+    assert!(calls.len() >= 3, "two killed attempts, then one that answered: {calls:?}");
+    assert!(matches!(calls[0], Some(InvokeOutcome::TimedOut { .. })), "{calls:?}");
+    assert!(matches!(calls[1], Some(InvokeOutcome::Crashed { .. })), "{calls:?}");
+    assert!(calls[2].is_none(), "{calls:?}");
+    // The dispatcher never waited: every call of it well under a second.
+    for event in &activity {
+        if let StackEvent::Batch { function, duration, .. } = event
+            && function == "delivery-dispatcher"
+        {
+            assert!(*duration < Duration::from_millis(900), "the dispatcher took {duration:?}");
+        }
+    }
+    // One completion: killed before or after it published, the same event.
+    let events = t.delivery_events(&id).await;
+    let mut completed: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event_type"] == "DeliveryCompleted")
+        .map(|e| e["event_id"].as_str().unwrap())
+        .collect();
+    completed.dedup();
+    assert_eq!(completed.len(), 1, "{events:?}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Delivered once: 5 statuses on 2 channels.
+    assert_eq!(t.list_all(&customer, "/me/notifications").await.len(), 10);
+    // The rider is free: the next order of the zone is delivered by them.
+    let next = shop.deliver_one(&t, &customer, Duration::from_secs(30)).await;
+    let next = t.expect(&customer, Method::GET, &format!("/orders/{next}"), None, 200).await;
+    assert_eq!(next["rider_id"], order["rider_id"]);
+    t.stop().await;
+}
