@@ -349,13 +349,14 @@ async fn functions_crashing_or_timing_out_mid_batch_are_retried_without_double_e
     let shop = Shop::open(&t, 10, 1).await;
     let customer = t.token(&format!("customer-{}", t.run), "customer", None);
     // The next call of each consumer dies: killed as it answers (its work
-    // done, the answer lost), or, for the dispatcher (a call of over a
-    // second: it waits for the delivery), past a 30 ms timeout.
+    // done, the answer lost), or, for the dispatcher, past a 1 ms timeout
+    // (before it decides anything).
     for (function, sabotage) in [
         ("notifier", Sabotage::Crash),
         ("log-collector", Sabotage::Crash),
         ("order-delivery-updater", Sabotage::Crash),
-        ("delivery-dispatcher", Sabotage::Timeout { after: Duration::from_millis(30) }),
+        ("delivery-dispatcher", Sabotage::Timeout { after: Duration::from_millis(1) }),
+        ("delivery-completer", Sabotage::Crash),
         ("order-outbox-relay", Sabotage::Crash),
     ] {
         t.stack.pool(function).unwrap().sabotage_next(sabotage).await;
@@ -390,7 +391,7 @@ async fn functions_crashing_or_timing_out_mid_batch_are_retried_without_double_e
         activity.iter().filter(|e| matches!(e.failure(), Some(InvokeOutcome::Crashed { .. }))).count();
     let timed_out =
         activity.iter().filter(|e| matches!(e.failure(), Some(InvokeOutcome::TimedOut { .. }))).count();
-    assert_eq!((crashed, timed_out), (4, 1), "each sabotage fired once: {activity:?}");
+    assert_eq!((crashed, timed_out), (5, 1), "each sabotage fired once: {activity:?}");
     assert!(!activity.iter().any(|e| matches!(e, StackEvent::SentToFailure { .. })), "{activity:?}");
     // The rider is free again.
     let rider = order["rider_id"].as_str().unwrap();
