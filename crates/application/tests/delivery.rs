@@ -289,7 +289,7 @@ async fn a_completion_that_reached_the_broker_but_not_the_table_is_published_aga
     let due = w.timer.take().remove(0);
     w.publisher.take();
     // Published, then the write fails: the delivery stays assigned.
-    let failing = FailingCompletion(&*w.store);
+    let failing = FailingCompletion(&w.store);
     let ports = CompletePorts { deliveries: &failing, ..w.complete_ports() };
     let error = complete_due_delivery(&ports, &due).await.unwrap_err();
     assert!(matches!(error, ConsumeError::Port(_)), "{error:?}");

@@ -128,9 +128,11 @@ pub async fn dispatch(
 }
 
 /// delivery-completer: the delivery timer's queue -> delivery-events.
-/// Each message names a delivery whose completion is due; messages run
-/// concurrently (each may wait out its delivery's last fraction of a
-/// second). A message that is not a completion is parked; one that failed
+/// Each message names a delivery whose completion is due; messages of
+/// different deliveries run concurrently (each may wait out its delivery's
+/// last fraction of a second), two of one delivery (a dispatcher batch
+/// redelivered schedules again) one after the other, so the second finds
+/// the first's work recorded. A message that is not a completion is parked; one that failed
 /// on a dependency is named in the answer and comes back after the
 /// queue's visibility timeout (then, after `maxReceiveCount` receives, to
 /// the dead-letter queue).
@@ -152,7 +154,10 @@ pub async fn complete_deliveries(
         "delivery-completer",
         dead_letters,
         &records,
-        |r| Cow::Borrowed(r.group.as_str()),
+        |r| match &r.event {
+            Ok(due) => Cow::Borrowed(due.delivery_id.as_str()),
+            Err(_) => Cow::Borrowed(r.group.as_str()),
+        },
         span_of,
         |due, _trace| consumers::complete_due_delivery(ports, due),
     )

@@ -102,7 +102,13 @@ impl QueuePoller {
                 Ok(out) => out.messages.unwrap_or_default(),
                 Err(e) => {
                     let error = aws_sdk_sqs::error::DisplayErrorContext(e);
-                    (self.activity)(trouble(&self.mapping.function, format!("receive: {error}")));
+                    let what = format!("receive: {error}; retrying in 1 s");
+                    (self.activity)(trouble(&self.mapping.function, what));
+                    // Backs off, as Lambda's pollers do, instead of retrying every poll.
+                    tokio::select! {
+                        _ = stop.changed() => {}
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
                     break;
                 }
             };

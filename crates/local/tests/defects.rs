@@ -38,14 +38,29 @@ async fn a_delivery_whose_timer_message_is_lost_is_completed_by_the_sweeper() {
     for _ in 0..5 {
         dispatcher.sabotage_next(Sabotage::Refuse).await;
     }
-    let id = shop.request_delivery(&t, &customer).await;
-    t.wait_until(&customer, &format!("/orders/{id}"), Duration::from_secs(30), |o| {
-        o["status"] == "DELIVERING"
-    })
-    .await;
-    // The timer's message, still delayed, is lost.
     let sqs = aws_sdk_sqs::Client::new(&foodstream_testkit::config().await);
-    sqs.purge_queue().queue_url(t.queue_url("DeliveryTimerQueue").await).send().await.unwrap();
+    let timer = t.queue_url("DeliveryTimerQueue").await;
+    let id = shop.request_delivery(&t, &customer).await;
+    // The timer's message is lost: purged the moment it is on the queue,
+    // still delayed.
+    let waited = Instant::now();
+    loop {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let out = sqs
+            .get_queue_attributes()
+            .queue_url(&timer)
+            .attribute_names(A::ApproximateNumberOfMessagesDelayed)
+            .send()
+            .await
+            .unwrap();
+        let delayed = out.attributes().unwrap().get(&A::ApproximateNumberOfMessagesDelayed).unwrap();
+        if delayed != "0" {
+            break;
+        }
+        assert!(waited.elapsed() < Duration::from_secs(30), "the dispatcher never set the timer");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    sqs.purge_queue().queue_url(&timer).send().await.unwrap();
     let order = t
         .wait_until(&customer, &format!("/orders/{id}"), Duration::from_secs(60), |o| {
             o["status"] == "DELIVERED"

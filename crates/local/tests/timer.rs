@@ -61,15 +61,18 @@ async fn a_completer_killed_on_its_first_attempts_still_completes_the_delivery_e
             assert!(*duration < Duration::from_millis(900), "the dispatcher took {duration:?}");
         }
     }
-    // One completion: killed before or after it published, the same event.
+    // One completion: the first call killed after it published and the
+    // third publishing it again (it was not recorded), or only the third:
+    // one or two messages, one event (its id), which the updater applied
+    // once (version 5, ten notifications below).
     let events = t.delivery_events(&id).await;
-    let mut completed: Vec<&str> = events
+    let completed: Vec<&str> = events
         .iter()
         .filter(|e| e["event_type"] == "DeliveryCompleted")
         .map(|e| e["event_id"].as_str().unwrap())
         .collect();
-    completed.dedup();
-    assert_eq!(completed.len(), 1, "{events:?}");
+    assert!((1..=2).contains(&completed.len()), "{events:?}");
+    assert!(completed.iter().all(|e| *e == completed[0]), "{completed:?}");
     tokio::time::sleep(Duration::from_secs(2)).await;
     // Delivered once: 5 statuses on 2 channels.
     assert_eq!(t.list_all(&customer, "/me/notifications").await.len(), 10);

@@ -248,6 +248,9 @@ mod tests {
     }
 }
 
+/// How many empty receives in a row end a re-drive.
+pub const EMPTY_RECEIVES_TO_STOP: usize = 3;
+
 /// What re-driving a dead-letter queue did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Moved {
@@ -258,7 +261,10 @@ pub struct Moved {
 /// timer's dead-letter queue to the timer queue), ten at a time: each is
 /// sent to `to` without delay, then deleted from `from`, so a failure in
 /// between leaves a copy rather than a loss (the completer is idempotent).
-/// Stops when a receive finds nothing, or after `limit` messages.
+/// Stops after [`EMPTY_RECEIVES_TO_STOP`] receives in a row find nothing
+/// (each waits up to a second: SQS answers a receive from a sample of its
+/// servers, so one empty answer does not mean an empty queue), or after
+/// `limit` messages.
 pub async fn redrive_queue(
     sqs: &aws_sdk_sqs::Client,
     from: &str,
@@ -267,20 +273,24 @@ pub async fn redrive_queue(
 ) -> Result<Moved, ReplayError> {
     let failed = |what: &str, e: String| ReplayError::Queue(format!("{what}: {e}"));
     let mut done = Moved::default();
-    while done.moved < limit {
+    let mut empty = 0;
+    while done.moved < limit && empty < EMPTY_RECEIVES_TO_STOP {
         let want = (limit - done.moved).min(10) as i32;
         let received = sqs
             .receive_message()
             .queue_url(from)
             .max_number_of_messages(want)
             .visibility_timeout(60)
+            .wait_time_seconds(1)
             .send()
             .await
             .map_err(|e| failed("receive", aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
         let messages = received.messages.unwrap_or_default();
         if messages.is_empty() {
-            break;
+            empty += 1;
+            continue;
         }
+        empty = 0;
         for message in &messages {
             sqs.send_message()
                 .queue_url(to)

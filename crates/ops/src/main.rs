@@ -114,21 +114,30 @@ async fn replay(
     use foodstream_ops::ReplayError;
     let config = foodstream_aws::load_config().await;
     let s3 = foodstream_aws::s3_client(&config);
-    let sqs = aws_sdk_sqs::Client::new(&config);
-    let dead_letters = foodstream_ops::queue_url(&sqs, &timer.dead_letters).await?;
     if key.is_empty() {
         // The timer's dead-letter queue: completions the completer failed
         // five times (their deliveries were finished by the sweeper).
-        let waiting = foodstream_ops::waiting(&sqs, &dead_letters).await?;
-        if all && waiting > 0 {
-            let queue = foodstream_ops::queue_url(&sqs, &timer.queue).await?;
-            let moved = foodstream_ops::redrive_queue(&sqs, &dead_letters, &queue, MAX_TIMER_REDRIVE).await?;
-            println!(
-                "{} delivery completion(s) moved back from {} to {}",
-                moved.moved, timer.dead_letters, timer.queue
-            );
-        } else {
-            println!("{waiting} delivery completion(s) in {}", timer.dead_letters);
+        let sqs = aws_sdk_sqs::Client::new(&config);
+        match foodstream_ops::queue_url(&sqs, &timer.dead_letters).await {
+            Err(missing) => {
+                println!("no delivery timer dead-letter queue ({missing}): set TIMER_DEAD_LETTER_QUEUE")
+            }
+            Ok(dead_letters) if all => {
+                let queue = foodstream_ops::queue_url(&sqs, &timer.queue).await?;
+                let moved =
+                    foodstream_ops::redrive_queue(&sqs, &dead_letters, &queue, MAX_TIMER_REDRIVE).await?;
+                println!(
+                    "{} delivery completion(s) moved back from {} to {}",
+                    moved.moved, timer.dead_letters, timer.queue
+                );
+            }
+            Ok(dead_letters) => {
+                let waiting = foodstream_ops::waiting(&sqs, &dead_letters).await?;
+                println!(
+                    "{waiting} delivery completion(s) in {} (ALL=1 moves them back)",
+                    timer.dead_letters
+                );
+            }
         }
     }
     if key.is_empty() && !all {

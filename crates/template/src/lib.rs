@@ -132,6 +132,29 @@ pub struct Schedule {
     pub every: std::time::Duration,
 }
 
+/// What Lambda refuses of an SQS trigger: a batch of 1 to 10,000, over 10
+/// only with a batching window of at least a second, and a maximum
+/// concurrency of 2 to 1,000.
+fn check_queue_mapping(owner: &str, mapping: &Mapping) -> Result<(), TemplateError> {
+    if !(1..=10_000).contains(&mapping.batch_size) {
+        return Err(invalid(format!("{owner}: BatchSize {} is not 1..=10000", mapping.batch_size)));
+    }
+    if mapping.batch_size > 10 && mapping.batching_window < std::time::Duration::from_secs(1) {
+        return Err(invalid(format!(
+            "{owner}: BatchSize {} over 10 needs MaximumBatchingWindowInSeconds of at least 1",
+            mapping.batch_size
+        )));
+    }
+    if let Some(concurrency) = mapping.maximum_concurrency
+        && !(2..=1000).contains(&concurrency)
+    {
+        return Err(invalid(format!(
+            "{owner}: ScalingConfig.MaximumConcurrency {concurrency} is not 2..=1000"
+        )));
+    }
+    Ok(())
+}
+
 /// `rate(1 minute)`, `rate(5 minutes)`, `rate(1 hour)`, `rate(2 days)`.
 /// (EventBridge's `cron(...)` is not read: the template uses none.)
 pub fn parse_rate(expression: &str) -> Option<std::time::Duration> {
@@ -391,6 +414,7 @@ impl Template {
                 let queue = get_att(&event.queue)
                     .ok_or_else(|| invalid(format!("{owner}: Queue is not a !GetAtt")))?;
                 let mapping = self.mapping(binary, Source::Queue { queue }, event)?;
+                check_queue_mapping(owner, &mapping)?;
                 self.mappings.push(mapping);
             }
             "Schedule" => {
@@ -493,11 +517,18 @@ impl Template {
                 dead_letter_queue: get_att(&policy.dead_letter_target_arn).ok_or_else(|| {
                     invalid(format!("{logical}: RedrivePolicy.deadLetterTargetArn is not a !GetAtt"))
                 })?,
-                max_receive_count: number(
+                max_receive_count: match number(
                     "RedrivePolicy.maxReceiveCount",
                     Some(&policy.max_receive_count),
                     0,
-                )?,
+                )? {
+                    count @ 1..=1000 => count,
+                    other => {
+                        return Err(invalid(format!(
+                            "{logical}: RedrivePolicy.maxReceiveCount {other} is not 1..=1000"
+                        )));
+                    }
+                },
             }),
         };
         Ok(Queue {
@@ -819,6 +850,33 @@ mod tests {
         // The parameter refuses what the functions would refuse at start.
         let duration = parameter("DeliveryDurationMs");
         assert_eq!(get(&duration, "MaxValue").and_then(text), Some(max_ms.to_string()));
+    }
+
+    #[test]
+    fn sqs_triggers_and_queues_lambda_would_refuse_are_refused() {
+        let with = |event: &str, redrive: u64| {
+            format!(
+                "Resources:\n  D:\n    Type: AWS::SQS::Queue\n  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      \
+                 RedrivePolicy: {{deadLetterTargetArn: !GetAtt D.Arn, maxReceiveCount: {redrive}}}\n  \
+                 F:\n    Type: AWS::Serverless::Function\n    \
+                 Metadata: {{BuildProperties: {{Binary: f}}}}\n    Properties:\n      Events:\n        S:\n          \
+                 Type: SQS\n          Properties:\n            Queue: !GetAtt Q.Arn\n{event}"
+            )
+        };
+        let fine = Template::parse(&with("            BatchSize: 10\n", 5)).unwrap();
+        assert_eq!(fine.mappings[0].batch_size, 10);
+        assert_eq!(fine.queue_named("Q").unwrap().redrive.as_ref().unwrap().max_receive_count, 5);
+        for (event, redrive, expected) in [
+            ("            BatchSize: 11\n", 5, "over 10 needs MaximumBatchingWindowInSeconds"),
+            ("            BatchSize: 0\n", 5, "BatchSize 0"),
+            ("            ScalingConfig: {MaximumConcurrency: 1}\n", 5, "MaximumConcurrency 1"),
+            ("            BatchSize: 10\n", 0, "maxReceiveCount 0"),
+        ] {
+            let error = Template::parse(&with(event, redrive)).unwrap_err().to_string();
+            assert!(error.contains(expected), "{event}: {error}");
+        }
+        let windowed = "            BatchSize: 100\n            MaximumBatchingWindowInSeconds: 1\n";
+        assert!(Template::parse(&with(windowed, 5)).is_ok());
     }
 
     #[test]

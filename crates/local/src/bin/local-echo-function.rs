@@ -22,7 +22,8 @@ async fn main() -> Result<(), Error> {
         if let Ok(path) = std::env::var("ECHO_INVOCATIONS_FILE") {
             use std::io::Write;
             let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-            writeln!(file, "{payload}")?;
+            // One write per line: lines of instances writing at once never mix.
+            file.write_all(format!("{payload}\n").as_bytes())?;
         }
         let any_record = |marker: &str| {
             payload["records"]
@@ -54,7 +55,7 @@ async fn main() -> Result<(), Error> {
                 if let Ok(path) = std::env::var("ECHO_INVOCATIONS_FILE") {
                     use std::io::Write;
                     let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-                    writeln!(file, "{}", json!({"slow_call_done": true}))?;
+                    file.write_all(format!("{}\n", json!({"slow_call_done": true})).as_bytes())?;
                 }
             }
             if messages.iter().any(|(_, body)| body.contains("error")) {
@@ -75,7 +76,7 @@ async fn main() -> Result<(), Error> {
             if let Ok(path) = std::env::var("ECHO_INVOCATIONS_FILE") {
                 use std::io::Write;
                 let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-                writeln!(file, "{}", json!({"slow_call_done": true}))?;
+                file.write_all(format!("{}\n", json!({"slow_call_done": true})).as_bytes())?;
             }
         }
         if any_record("poison") {

@@ -276,14 +276,11 @@ impl TestStack {
         let mut events = Vec::new();
         let mut quiet_since = std::time::Instant::now();
         while quiet_since.elapsed() < Duration::from_secs(3) {
-            match consumer.poll(Duration::from_millis(200)) {
-                Some(Ok(message)) => {
-                    quiet_since = std::time::Instant::now();
-                    if message.key() == Some(order.as_bytes()) {
-                        events.push(serde_json::from_slice(message.payload().unwrap_or_default()).unwrap());
-                    }
+            if let Some(Ok(message)) = consumer.poll(Duration::from_millis(200)) {
+                quiet_since = std::time::Instant::now();
+                if message.key() == Some(order.as_bytes()) {
+                    events.push(serde_json::from_slice(message.payload().unwrap_or_default()).unwrap());
                 }
-                Some(Err(_)) | None => {}
             }
         }
         events
