@@ -18,14 +18,37 @@ async fn provisioning_creates_what_the_template_declares_once() {
     let first = provision(&template, &names, &aws, &bootstrap).await.unwrap();
     assert_eq!(
         first.created.len(),
-        7 + 2 + 1 + 3,
-        "7 tables, 2 buckets (photos, failures), a queue, 3 topics: {:?}",
+        7 + 2 + 3 + 3,
+        "7 tables, 2 buckets (photos, failures), 3 queues (failures, the delivery timer and its dead letters), 3 topics: {:?}",
         first.created
     );
     assert!(first.existing.is_empty(), "{:?}", first.existing);
     let second = provision(&template, &names, &aws, &bootstrap).await.unwrap();
     assert!(second.created.is_empty(), "a second run created {:?}", second.created);
     assert_eq!(second.existing.len(), first.created.len());
+
+    // As declared: the delivery timer's visibility timeout, retention and
+    // redrive to its dead-letter queue.
+    {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let sqs = aws_sdk_sqs::Client::new(&aws);
+        let url = sqs.get_queue_url().queue_name(names.queue("DeliveryTimerQueue")).send().await.unwrap();
+        let out = sqs
+            .get_queue_attributes()
+            .queue_url(url.queue_url().unwrap())
+            .attribute_names(A::All)
+            .send()
+            .await
+            .unwrap();
+        let attributes = out.attributes().unwrap();
+        assert_eq!(attributes.get(&A::VisibilityTimeout).map(String::as_str), Some("90"));
+        assert_eq!(attributes.get(&A::MessageRetentionPeriod).map(String::as_str), Some("345600"));
+        let redrive: serde_json::Value =
+            serde_json::from_str(attributes.get(&A::RedrivePolicy).unwrap()).unwrap();
+        assert_eq!(redrive["maxReceiveCount"].to_string().trim_matches('"'), "5");
+        let dead_letters = names.queue("DeliveryTimerDeadLetterQueue");
+        assert!(redrive["deadLetterTargetArn"].as_str().unwrap().ends_with(&format!(":{dead_letters}")));
+    }
 
     // As declared: the orders table's keys, indexes and stream; a TTL.
     let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
