@@ -59,7 +59,7 @@ e2e-package:
 	  $(CARGO) test --locked --workspace --test e2e
 
 .PHONY: bench
-bench: tools ## Benchmarks, each figure next to its floor or ceiling: criterion, cold starts, load and cost per batching profile, DynamoDB writes per order and throughput; ends with one bench-summary JSON line (BENCH_SECONDS, BENCH_CONCURRENCY, BENCH_RATE)
+bench: tools ## Benchmarks, each figure next to its floor or ceiling: criterion, cold starts, load and cost per batching profile, DynamoDB writes per order and throughput; ends with one bench-summary JSON line (BENCH_SECONDS, BENCH_CONCURRENCY, BENCH_RATE, BENCH_DELIVER_SHARE)
 	@scripts/bench.sh
 
 .PHONY: events

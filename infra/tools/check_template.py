@@ -127,6 +127,56 @@ def main():
         fail(f"AWS::MSK::Topic resources {sorted(topics)} != {sorted(TOPICS)}")
     check_alarm_topics(resources)
     check_stream_record_age(template)
+    check_queues(template)
+
+
+def parameter_floor(template, value):
+    """A number, or the MinValue of the parameter a `!Ref` names."""
+    name = ref_of(value)
+    if name and name in template.get("Parameters", {}):
+        return template["Parameters"][name].get("MinValue")
+    return value
+
+
+def check_queues(template):
+    """Every dead-letter queue has an alarm that notifies, and every SQS
+    trigger's queue hides a message longer than the function's timeout
+    (Lambda refuses the trigger otherwise)."""
+    resources = template["Resources"]
+    queues = {k: v for k, v in resources.items() if v["Type"] == "AWS::SQS::Queue"}
+    dead_letter_queues = set()
+    for logical, queue in queues.items():
+        redrive = queue.get("Properties", {}).get("RedrivePolicy")
+        if redrive:
+            dead_letter_queues.add(ref_of(redrive.get("deadLetterTargetArn")))
+    alarmed = set()
+    for alarm in resources.values():
+        if alarm["Type"] != "AWS::CloudWatch::Alarm":
+            continue
+        props = alarm.get("Properties", {})
+        if props.get("Namespace") != "AWS/SQS" or not props.get("AlarmActions"):
+            continue
+        if props.get("MetricName") != "ApproximateNumberOfMessagesVisible":
+            continue
+        for dimension in props.get("Dimensions", []):
+            alarmed.add(ref_of(dimension.get("Value")))
+    for queue in sorted(q for q in dead_letter_queues if q):
+        if queue not in alarmed:
+            fail(f"{queue}: a dead-letter queue without an ApproximateNumberOfMessagesVisible alarm that notifies")
+    for logical, fn in resources.items():
+        if fn["Type"] != "AWS::Serverless::Function":
+            continue
+        timeout = fn["Properties"].get("Timeout", template.get("Globals", {}).get("Function", {}).get("Timeout", 3))
+        for event in fn["Properties"].get("Events", {}).values():
+            if event["Type"] != "SQS":
+                continue
+            queue = queues.get(ref_of(event["Properties"].get("Queue")))
+            if queue is None:
+                fail(f"{logical}: an SQS trigger on a queue that is not of this stack")
+                continue
+            visibility = parameter_floor(template, queue["Properties"].get("VisibilityTimeout", 30))
+            if not isinstance(visibility, int) or visibility < timeout:
+                fail(f"{logical}: its queue's VisibilityTimeout can be {visibility}, below its Timeout {timeout}")
 
 
 # DynamoDB Streams keeps a record 24 hours.
@@ -241,9 +291,17 @@ def self_test():
             DestinationConfig={"OnFailure": {"Destination": {"Fn::GetAtt": ["FailureQueue", "Arn"]}}}
         ),
     }
-    checks = [(c, check_alarm_topics, "resources") for c in cases.items()] + [
-        (c, check_stream_record_age, "template") for c in stream_cases.items()
-    ]
+    queue_cases = {
+        "a dead-letter queue without its alarm": lambda t: t["Resources"].pop("DeliveryTimerDeadLettersAlarm"),
+        "a visibility timeout below the completer's timeout": lambda t: t["Parameters"][
+            "DeliveryTimerRetrySeconds"
+        ].update(MinValue=5),
+    }
+    checks = (
+        [(c, check_alarm_topics, "resources") for c in cases.items()]
+        + [(c, check_stream_record_age, "template") for c in stream_cases.items()]
+        + [(c, check_queues, "template") for c in queue_cases.items()]
+    )
     for (name, breaks), check, scope in checks:
         broken = copy.deepcopy(template)
         breaks(broken["Resources"] if scope == "resources" else broken)
@@ -255,10 +313,11 @@ def self_test():
     failures.clear()
     check_alarm_topics(resources)
     check_stream_record_age(template)
+    check_queues(template)
     if failures:
         print(f"check_template self-test: the template itself fails: {failures}", file=sys.stderr)
         sys.exit(1)
-    print(f"check_template self-test: each of the {len(checks)} alarm-topic and stream rules fails a template that breaks it")
+    print(f"check_template self-test: each of the {len(checks)} alarm-topic, stream and queue rules fails a template that breaks it")
 
 
 if __name__ == "__main__":
