@@ -336,12 +336,7 @@ impl Shop {
     /// Places an order for `customer`, accepts it, calls a rider and waits
     /// until it is DELIVERED; its id.
     pub async fn deliver_one(&self, t: &TestStack, customer: &str, timeout: Duration) -> String {
-        let id = t.expect(customer, Method::POST, "/orders", Some(self.order(1)), 201).await["order_id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        t.expect(&self.owner, Method::POST, &format!("/orders/{id}/accept"), None, 200).await;
-        t.expect(&self.owner, Method::POST, &format!("/orders/{id}/delivery-requests"), None, 202).await;
+        let id = self.request_delivery(t, customer).await;
         t.wait_until(customer, &format!("/orders/{id}"), timeout, |o| o["status"] == "DELIVERED").await;
         id
     }
