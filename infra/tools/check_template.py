@@ -16,6 +16,14 @@
   the alarm's publish fails, silently), and a topic encrypted with a key of
   the stack's has a key policy that lets `cloudwatch.amazonaws.com` call
   `kms:Decrypt` and `kms:GenerateDataKey*`.
+- the cluster fits every VPC shape the parameters allow: for one to four
+  subnets and each `BrokersPerZone`, the template's own conditions are
+  evaluated. One subnet is refused while the conditions are evaluated
+  (before any resource); otherwise the broker count is a multiple of the
+  zones the cluster uses (two or three), at most six (the brokers the disk
+  alarm watches), and each topic's replication factor is 2 or 3 and at most
+  the broker count. The rule that the subnets are in `VpcId` refuses a
+  subnet of another VPC and accepts the subnets of `VpcId`.
 
 What each function reads and calls against its Environment and Policies,
 and the tables against the adapters' schema, are checked by the code itself
@@ -128,6 +136,152 @@ def main():
     check_alarm_topics(resources)
     check_stream_record_age(template)
     check_queues(template)
+    check_zones(template)
+
+
+class Refused(Exception):
+    """CloudFormation would refuse the stack at this point."""
+
+
+def evaluate(value, parameters, conditions, world=None):
+    """`value` with the intrinsic functions CloudFormation resolves from
+    parameters alone (conditions, rules and the properties that only read
+    parameters); a `Ref` to a resource is left as it is. `world` answers
+    `Fn::ValueOfAll` in rules: (parameter type, attribute) -> values."""
+    again = lambda v: evaluate(v, parameters, conditions, world)
+    if isinstance(value, list):
+        return [again(v) for v in value]
+    if not isinstance(value, dict) or len(value) != 1:
+        return value
+    ((function, argument),) = value.items()
+    if function == "Ref":
+        return parameters.get(argument, value)
+    if function == "Condition":
+        return conditions(argument)
+    if function == "Fn::If":
+        name, when_true, when_false = argument
+        return again(when_true if conditions(name) else when_false)
+    if function == "Fn::Equals":
+        left, right = again(argument)
+        return str(left) == str(right)
+    if function == "Fn::Not":
+        return not again(argument[0])
+    if function == "Fn::And":
+        return all(again(a) for a in argument)
+    if function == "Fn::Or":
+        return any(again(a) for a in argument)
+    if function == "Fn::Join":
+        separator, items = argument
+        return separator.join(str(i) for i in again(items))
+    if function == "Fn::Split":
+        separator, text = argument
+        return again(text).split(separator)
+    if function == "Fn::Select":
+        index, items = int(again(argument[0])), again(argument[1])
+        if not 0 <= index < len(items):
+            raise Refused(f"Fn::Select cannot select index {index} of {items}")
+        return items[index]
+    if function == "Fn::Sub":
+        text, variables = (argument, {}) if isinstance(argument, str) else argument
+        names = {**{k: str(v) for k, v in parameters.items() if not isinstance(v, list)}, **{k: str(again(v)) for k, v in variables.items()}}
+        for name, text_value in names.items():
+            text = text.replace("${" + name + "}", text_value)
+        return text
+    if function == "Fn::ValueOfAll":
+        return (world or {})[tuple(argument)]
+    if function == "Fn::EachMemberEquals":
+        members, wanted = again(argument)
+        return all(m == wanted for m in members)
+    return value
+
+
+def conditions_of(template, parameters):
+    """Every condition of the template, evaluated as CloudFormation does
+    before it creates anything (a `Refused` here refuses the stack)."""
+    known = {}
+    definitions = template.get("Conditions", {})
+
+    def condition(name):
+        if name not in known:
+            known[name] = bool(evaluate(definitions[name], parameters, condition))
+        return known[name]
+
+    for name in definitions:
+        condition(name)
+    return condition
+
+
+def default_parameters(template, subnets, brokers_per_zone):
+    parameters = {name: p["Default"] for name, p in template.get("Parameters", {}).items() if "Default" in p}
+    parameters.update(VpcId="vpc-1", PrivateSubnetIds=subnets, PrivateRouteTableIds=["rtb-1"],
+                      BrokersPerZone=brokers_per_zone)
+    return parameters
+
+
+def check_zones(template):
+    """The cluster and its topics fit every shape the parameters allow."""
+    resources = template["Resources"]
+    cluster = next((v for v in resources.values() if v["Type"] == "AWS::MSK::Cluster"), None)
+    topics = [v for v in resources.values() if v["Type"] == "AWS::MSK::Topic"]
+    if cluster is None:
+        fail("no AWS::MSK::Cluster")
+        return
+    per_zone = template.get("Parameters", {}).get("BrokersPerZone", {}).get("AllowedValues")
+    if not per_zone:
+        fail("BrokersPerZone must list its allowed values, so every broker count can be checked")
+        return
+    for count in range(1, 5):
+        subnets = [f"subnet-{i}" for i in range(count)]
+        for brokers_per_zone in per_zone:
+            shape = f"{count} subnet(s), BrokersPerZone {brokers_per_zone}"
+            parameters = default_parameters(template, subnets, brokers_per_zone)
+            try:
+                condition = conditions_of(template, parameters)
+            except Refused:
+                if count >= 2:
+                    fail(f"{shape}: refused, though two or more zones must deploy")
+                continue
+            if count == 1:
+                fail(f"{shape}: not refused before any resource (MSK would refuse it minutes later)")
+                continue
+            try:
+                props = cluster["Properties"]
+                nodes = int(evaluate(props["NumberOfBrokerNodes"], parameters, condition))
+                clients = evaluate(props["BrokerNodeGroupInfo"]["ClientSubnets"], parameters, condition)
+                factors = [int(evaluate(t["Properties"]["ReplicationFactor"], parameters, condition)) for t in topics]
+            except (Refused, KeyError, TypeError, ValueError) as error:
+                fail(f"{shape}: the cluster or a topic cannot be resolved: {error}")
+                continue
+            zones = len(set(clients))
+            if zones != min(count, 3) or not set(clients) <= set(subnets):
+                fail(f"{shape}: the cluster's client subnets {clients} must be the first {min(count, 3)} given")
+            elif nodes % zones or not 0 < nodes <= 6:
+                fail(f"{shape}: {nodes} brokers is not a multiple of {zones} zones from 1 to 6 (MSK refuses it, or the disk alarm misses one)")
+            for factor in factors:
+                if not 2 <= factor <= min(nodes, 3):
+                    fail(f"{shape}: replication factor {factor} with {nodes} brokers (must be 2 or 3, and at most the brokers)")
+    check_vpc_rule(template)
+
+
+def check_vpc_rule(template):
+    """A rule refuses subnets outside `VpcId`, and accepts those inside."""
+    def assertions_hold(world):
+        parameters = default_parameters(template, ["subnet-0", "subnet-1"], 1)
+        no_condition = lambda name: False
+        return all(
+            evaluate(a["Assert"], parameters, no_condition, world)
+            for rule in template.get("Rules", {}).values()
+            for a in rule.get("Assertions", [])
+        )
+
+    vpc_of = lambda vpcs: {("AWS::EC2::Subnet::Id", "VpcId"): vpcs}
+    try:
+        if not assertions_hold(vpc_of(["vpc-1", "vpc-1"])):
+            fail("the template's rules refuse two subnets of VpcId")
+        if assertions_hold(vpc_of(["vpc-1", "vpc-2"])):
+            fail("no rule refuses a subnet outside VpcId (MSK and the endpoints would fail after minutes)")
+    except (KeyError, ValueError, TypeError) as error:
+        fail(f"the template's rules cannot be evaluated: {error}")
 
 
 def parameter_floor(template, value):
@@ -288,7 +442,7 @@ def self_test():
             MaxValue=86400
         ),
         "a destination without the payload": lambda t: relay_stream(t).update(
-            DestinationConfig={"OnFailure": {"Destination": {"Fn::GetAtt": ["FailureQueue", "Arn"]}}}
+            DestinationConfig={"OnFailure": {"Destination": {"Fn::GetAtt": ["DeliveryTimerDeadLetterQueue", "Arn"]}}}
         ),
     }
     queue_cases = {
@@ -297,8 +451,23 @@ def self_test():
             "DeliveryTimerRetrySeconds"
         ].update(MinValue=5),
     }
+    cluster = lambda t: t["Resources"]["MskCluster"]["Properties"]
+    zone_cases = {
+        "a fixed broker count": lambda t: cluster(t).update(NumberOfBrokerNodes=3),
+        "a replication factor above two brokers": lambda t: t["Resources"]["OrderEventsTopic"]["Properties"].update(
+            ReplicationFactor=3
+        ),
+        "one subnet refused only by MSK": lambda t: t["Conditions"].update(
+            HasTwoSubnets={"Fn::Equals": ["a", "a"]}
+        ),
+        "every subnet given to the cluster": lambda t: cluster(t)["BrokerNodeGroupInfo"].update(
+            ClientSubnets={"Ref": "PrivateSubnetIds"}
+        ),
+        "no rule on the subnets' VPC": lambda t: t.pop("Rules"),
+    }
     checks = (
         [(c, check_alarm_topics, "resources") for c in cases.items()]
+        + [(c, check_zones, "template") for c in zone_cases.items()]
         + [(c, check_stream_record_age, "template") for c in stream_cases.items()]
         + [(c, check_queues, "template") for c in queue_cases.items()]
     )
@@ -314,10 +483,11 @@ def self_test():
     check_alarm_topics(resources)
     check_stream_record_age(template)
     check_queues(template)
+    check_zones(template)
     if failures:
         print(f"check_template self-test: the template itself fails: {failures}", file=sys.stderr)
         sys.exit(1)
-    print(f"check_template self-test: each of the {len(checks)} alarm-topic, stream and queue rules fails a template that breaks it")
+    print(f"check_template self-test: each of the {len(checks)} alarm-topic, zone, stream and queue rules fails a template that breaks it")
 
 
 if __name__ == "__main__":
