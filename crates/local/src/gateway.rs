@@ -172,8 +172,10 @@ async fn handle(
 
 /// The payload format 2.0 request event, as API Gateway sends it: repeated
 /// headers and query parameters joined with commas, cookies apart, the
-/// body base64-encoded unless it is text.
-fn request_event(
+/// body base64-encoded unless it is text; the stack's account and API id
+/// ([`crate::ids`]), a request id in API Gateway's format, and as
+/// `domainPrefix` the first label of the domain name.
+pub fn request_event(
     route: &RouteSpec,
     params: HashMap<String, String>,
     headers: &HeaderMap,
@@ -231,13 +233,14 @@ fn request_event(
     authorizer.jwt = Some(jwt);
     let mut context = ApiGatewayV2httpRequestContext::default();
     context.route_key = Some(route_key.clone());
-    context.account_id = Some("000000000000".into());
+    context.account_id = Some(crate::ids::LOCAL_ACCOUNT_ID.into());
     context.stage = Some("$default".into());
-    context.request_id = Some(uuid::Uuid::new_v4().to_string());
+    context.request_id = Some(crate::ids::http_api_request_id());
     context.authorizer = Some(authorizer);
-    context.apiid = Some("local".into());
-    context.domain_name = Some(header("host").unwrap_or_else(|| "127.0.0.1".into()));
-    context.domain_prefix = Some("local".into());
+    context.apiid = Some(crate::ids::LOCAL_API_ID.into());
+    let domain_name = header("host").unwrap_or_else(|| "127.0.0.1".into());
+    context.domain_prefix = domain_name.split(['.', ':']).next().map(String::from);
+    context.domain_name = Some(domain_name);
     context.time = Some(now.format("%d/%b/%Y:%H:%M:%S %z").to_string());
     context.time_epoch = now.timestamp_millis();
     context.http = http;

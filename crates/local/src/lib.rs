@@ -4,13 +4,15 @@
 //! Lambda Runtime API ([`runtime`]), fed by an emulated API Gateway HTTP API
 //! ([`gateway`], [`jwt`]) and emulated event source mappings ([`mappings`],
 //! [`filter`]); [`provision`] creates what the template declares and
-//! [`stack`] puts it all together, reporting what it does as
+//! [`stack`] puts it all together, every identifier in AWS's formats and
+//! one account and region ([`ids`]), reporting what it does as
 //! [`activity::StackEvent`]s. Clients of the stack (the scenario of
 //! `make demo`, the bench of `make bench`) are `foodstream-harness`.
 
 pub mod activity;
 pub mod filter;
 pub mod gateway;
+pub mod ids;
 pub mod jwt;
 pub mod mappings;
 pub mod provision;

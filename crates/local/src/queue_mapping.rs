@@ -237,9 +237,11 @@ pub fn failed_messages(body: &[u8], ids: &[String]) -> Result<BTreeSet<String>, 
     Ok(failed)
 }
 
-/// The `aws:sqs` event around `messages`, as Lambda builds it.
+/// The `aws:sqs` event around `messages`, as Lambda builds it: each record
+/// names the queue by `queue_arn` (`arn:aws:sqs:<region>:<account>:<queue>`,
+/// [`crate::ids::queue_arn`]) and its region.
 pub fn sqs_event(queue_arn: &str, messages: &[Message]) -> Value {
-    let region = queue_arn.split(':').nth(3).unwrap_or("us-east-1");
+    let region = queue_arn.split(':').nth(3).filter(|r| !r.is_empty()).unwrap_or(crate::ids::LOCAL_REGION);
     let records: Vec<Value> = messages
         .iter()
         .map(|m| {

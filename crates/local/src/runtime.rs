@@ -221,7 +221,7 @@ impl Instance {
         let (sender, receiver) = mpsc::channel(1);
         let (ready_tx, ready_rx) = oneshot::channel();
         let api = InstanceApi {
-            function_arn: format!("arn:aws:lambda:us-east-1:000000000000:function:{}", spec.name),
+            function_arn: crate::ids::function_arn(&spec.name),
             active_tracing: spec.active_tracing,
             queue: Arc::new(Mutex::new(receiver)),
             answers: Arc::new(Mutex::new(HashMap::new())),
@@ -260,7 +260,7 @@ impl Instance {
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", spec.memory_mb.to_string())
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", spec.name))
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", crate::ids::log_stream_name(chrono::Utc::now()))
             .kill_on_drop(true)
             .spawn()?;
         Ok(Instance { child, sender, api, server, ready: Some(ready_rx), started: Instant::now() })

@@ -10,7 +10,9 @@
 //! (one naming no message of the batch if a body contains `garble`), fails
 //! the call if a body contains `error`,
 //! and a message containing `slow` makes the call take 1 s (then it appends
-//! `{"slow_call_done": true}`).
+//! `{"slow_call_done": true}`). Otherwise it answers the event under `echo`,
+//! with the invocation's context (request id, trace id, invoked function
+//! ARN) and its log stream's name.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
@@ -94,9 +96,14 @@ async fn main() -> Result<(), Error> {
         if let Some(message) = payload.get("fail").and_then(Value::as_str) {
             return Err(Error::from(message.to_owned()));
         }
-        Ok::<_, Error>(
-            json!({"echo": payload, "request_id": event.context.request_id, "xray_trace_id": event.context.xray_trace_id, "pid": std::process::id()}),
-        )
+        Ok::<_, Error>(json!({
+            "echo": payload,
+            "request_id": event.context.request_id,
+            "xray_trace_id": event.context.xray_trace_id,
+            "invoked_function_arn": event.context.invoked_function_arn,
+            "log_stream_name": std::env::var("AWS_LAMBDA_LOG_STREAM_NAME").ok(),
+            "pid": std::process::id(),
+        }))
     }))
     .await
 }
