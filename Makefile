@@ -33,7 +33,7 @@ emulators: ## Install and start moto (127.0.0.1:4566) and Tansu (127.0.0.1:9092)
 	@scripts/emulators.sh up
 
 .PHONY: lint-infra
-lint-infra: ## Validate infra/template.yaml offline (cfn-lint 1.53.x on it and its SAM-expanded form, consistency check) and the compose profile
+lint-infra: ## Validate infra/template.yaml offline (cfn-lint 1.53.x on it and its SAM-expanded form, consistency check, checkov security scan) and the compose profile
 	@scripts/lint-infra.sh
 
 .PHONY: test
@@ -79,11 +79,11 @@ test-package: ## Only the package part of make test: make package if dist/arm64 
 	  scripts/emulators.sh down --owned .local/run/test-package.owned; exit $$status
 
 .PHONY: replay
-replay: ## List the failure records and the delivery timer's dead letters, or re-drive them: make replay KEY=<key> | ALL=1 (the local stack; on AWS set FAILURE_BUCKET, TIMER_QUEUE, TIMER_DEAD_LETTER_QUEUE, MSK_CLUSTER_ARN and no AWS_ENDPOINT_URL)
+replay: ## List the failure records and the delivery timer's dead letters, or re-drive them: make replay KEY=<key> | ALL=1 [PARKED=1: the consumers' parked records too] (the local stack; on AWS set FAILURE_BUCKET, TIMER_QUEUE, TIMER_DEAD_LETTER_QUEUE, MSK_CLUSTER_ARN and no AWS_ENDPOINT_URL)
 	@AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL-http://127.0.0.1:4566} AWS_REGION=$${AWS_REGION:-us-east-1} \
 	  AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-test} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-test} \
 	  KAFKA_BOOTSTRAP_SERVERS=$${KAFKA_BOOTSTRAP_SERVERS-$(if $(MSK_CLUSTER_ARN),,127.0.0.1:9092)} \
-	  scripts/run-bin.sh foodstream-ops replay $(if $(KEY),--key "$(KEY)") $(if $(ALL),--all)
+	  scripts/run-bin.sh foodstream-ops replay $(if $(KEY),--key "$(KEY)") $(if $(ALL),--all) $(if $(PARKED),--parked)
 
 .PHONY: token
 token: ## Mint a local bearer token: make token ROLE=customer|owner|operator SUB=<user> [STORE=<store>]

@@ -32,7 +32,8 @@ pub trait BatchItem: Sync {
     fn trace(&self) -> Option<&TraceParent>;
     /// How logs and the dead letter name the record (`topic-0@12`).
     fn write_name(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result;
-    /// The record as received, for its dead letter.
+    /// The record as received, as a batch of its own, for its dead letter
+    /// (see `DeadLetter::record`).
     fn payload(&self) -> serde_json::Value;
 }
 

@@ -1,6 +1,7 @@
 //! AWS adapters of foodstream's ports: DynamoDB repositories, the S3 photo
-//! store, and the system clock and id generator. The table design and the
-//! reasons for it are in `docs/dynamodb.md`.
+//! store, the delivery timer, the dead letters, and the system clock and id
+//! generator. The table design and the reasons for it are in
+//! `docs/dynamodb.md`.
 
 // Outside data (a request, a record, a stored item) never panics a function:
 // no unwrap, expect or unchecked indexing outside tests (clippy.toml allows
@@ -21,7 +22,7 @@ mod timer;
 
 pub use catalog::DynamoCatalog;
 pub use codec::{Cursor, CursorScope};
-pub use dead_letters::SqsDeadLetters;
+pub use dead_letters::{PARKED_PREFIX, S3DeadLetters};
 pub use deliveries::{DynamoDeliveries, DynamoRiders};
 pub use feed::{DynamoLogs, DynamoNotifications};
 pub use orders::{DynamoOrders, OrderImage, TRACE_ATTRIBUTE, order_events_of_change, order_stream_image};
@@ -176,11 +177,11 @@ impl Aws {
     }
 
     /// Where consumers park records they can never process:
-    /// `FAILURE_QUEUE_URL`, the stack's failure queue.
-    pub fn dead_letters(&self) -> Result<SqsDeadLetters, ConfigError> {
-        foodstream_config::grant(SqsDeadLetters::PARK);
-        let queue = foodstream_config::required(schema::FAILURE_QUEUE_ENV)?;
-        Ok(SqsDeadLetters::new(aws_sdk_sqs::Client::new(&self.config), queue))
+    /// `FAILURE_BUCKET`, the stack's failure bucket, under `parked/`.
+    pub fn dead_letters(&self) -> Result<S3DeadLetters, ConfigError> {
+        foodstream_config::grant(S3DeadLetters::PARK);
+        let bucket = foodstream_config::required(schema::FAILURE_BUCKET_ENV)?;
+        Ok(S3DeadLetters::new(&self.config, s3_client(&self.config), bucket))
     }
 
     /// The delivery timer: `DELIVERY_TIMER_QUEUE_URL`, the queue the

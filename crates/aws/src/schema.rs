@@ -38,7 +38,8 @@ pub const TABLES: [TableSpec; 7] = [CATALOG, ORDERS, IDEMPOTENCY, RIDERS, DELIVE
 
 /// The refund photo bucket's environment variable.
 pub const PHOTOS_BUCKET_ENV: &str = "PHOTOS_BUCKET";
-/// The stack's failure queue (its URL): where consumers park poison records.
-pub const FAILURE_QUEUE_ENV: &str = "FAILURE_QUEUE_URL";
+/// The stack's failure bucket: where consumers park poison records (under
+/// `parked/`), beside the event source mappings' failure records.
+pub const FAILURE_BUCKET_ENV: &str = "FAILURE_BUCKET";
 /// The delivery timer's queue (its URL), which the dispatcher sends to.
 pub const DELIVERY_TIMER_QUEUE_ENV: &str = "DELIVERY_TIMER_QUEUE_URL";

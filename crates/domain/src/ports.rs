@@ -286,10 +286,15 @@ pub trait EventPublisher: Send + Sync {
 pub struct DeadLetter {
     /// The function that gave up on it.
     pub consumer: String,
-    /// Where it came from: `topic-partition@offset` or the stream record.
+    /// Where it came from: `topic-partition@offset`, the stream record's
+    /// sequence number or the SQS message's id.
     pub source: String,
     pub reason: String,
-    /// The record as the function received it (JSON).
+    /// The record as the function received it, as a batch of its own: the
+    /// event Lambda would have invoked the function with had the record
+    /// come alone (JSON). An `aws:kafka` event with the one record under its
+    /// `topic-partition`, or `{"Records": [record]}` for a stream record or
+    /// an SQS message; what a replay re-drives, whatever its size.
     pub record: serde_json::Value,
 }
 

@@ -329,7 +329,9 @@ async fn a_poison_stream_record_is_parked_at_once_and_the_records_around_it_flow
     assert_eq!((report.summary.applied, report.summary.parked), (2, 1));
     let letters = env.dead_letters.letters();
     assert_eq!((letters.len(), letters[0].source.as_str()), (1, "#2"));
-    assert_eq!(letters[0].record["dynamodb"]["SequenceNumber"], "2", "the record is kept whole");
+    let parked = &letters[0].record;
+    assert_eq!(parked["Records"].as_array().unwrap().len(), 1, "a batch of the one record: {parked}");
+    assert_eq!(parked["Records"][0]["dynamodb"]["SequenceNumber"], "2", "the record is kept whole");
 
     // With the broker down nothing is parked or lost: every record is
     // reported, so the shard is retried from the first.

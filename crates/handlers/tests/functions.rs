@@ -351,7 +351,13 @@ async fn a_poison_record_is_parked_with_its_payload_and_the_batch_answered_done(
         (letters[0].consumer.as_str(), letters[0].source.as_str()),
         ("log-collector", "log-events-0@100")
     );
-    assert_eq!(letters[0].record["value"], "bm90IGpzb24=", "the payload is kept for a replay");
+    // Kept for a replay as an aws:kafka batch of the one record, as Lambda
+    // would have invoked the function with it alone.
+    let batch = &letters[0].record;
+    assert_eq!(batch["eventSource"], "aws:kafka", "{batch}");
+    assert_eq!(batch["records"].as_object().unwrap().len(), 1, "{batch}");
+    assert_eq!(batch["records"]["log-events-0"][0]["value"], "bm90IGpzb24=", "the payload is kept: {batch}");
+    assert_eq!(batch["records"]["log-events-0"][0]["offset"], 100, "{batch}");
 }
 
 #[tokio::test]

@@ -89,6 +89,13 @@ fn check(
     for letter in &letters {
         prop_assert!(!letter.reason.trim().is_empty(), "parked without a reason: {}", letter.source);
         prop_assert!(!letter.record.is_null(), "parked without its record: {}", letter.source);
+        // A batch of the one record: `Records` (stream, SQS) or an aws:kafka event.
+        let batch = &letter.record;
+        let records = batch["Records"].as_array().map(Vec::len).or_else(|| {
+            let partitions = batch["records"].as_object()?;
+            Some(partitions.values().filter_map(Value::as_array).map(Vec::len).sum())
+        });
+        prop_assert_eq!(records, Some(1), "not parked as a batch of its own: {}", letter.source);
     }
     for name in poison {
         prop_assert!(

@@ -65,6 +65,7 @@ pub enum RawRecord<'a> {
 }
 
 impl RawRecord<'_> {
+    /// The record alone, as JSON.
     pub fn to_value(&self) -> Value {
         match self {
             RawRecord::Kafka(record) => serde_json::to_value(record),
@@ -72,6 +73,25 @@ impl RawRecord<'_> {
             RawRecord::Sqs(message) => serde_json::to_value(message),
         }
         .unwrap_or(Value::Null)
+    }
+
+    /// The record as a batch of its own: the event Lambda would have
+    /// invoked the function with had the record come alone. An `aws:kafka`
+    /// event with the record under its `topic-partition`; `Records` of the
+    /// one stream record or SQS message. What a dead letter keeps, so that a
+    /// replay re-drives it as it does the event source mappings' own
+    /// failure records.
+    pub fn to_batch(&self) -> Value {
+        let record = self.to_value();
+        match self {
+            RawRecord::Kafka(kafka) => {
+                let partition = format!("{}-{}", kafka.topic.as_deref().unwrap_or_default(), kafka.partition);
+                let mut records = serde_json::Map::new();
+                records.insert(partition, Value::Array(vec![record]));
+                serde_json::json!({ "eventSource": "aws:kafka", "records": records })
+            }
+            RawRecord::Stream(_) | RawRecord::Sqs(_) => serde_json::json!({ "Records": [record] }),
+        }
     }
 }
 
@@ -175,6 +195,42 @@ impl<E: Sync> foodstream_application::batches::BatchItem for BatchRecord<'_, E> 
     }
 
     fn payload(&self) -> Value {
-        self.raw.to_value()
+        self.raw.to_batch()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lambda_events::event::dynamodb::Event as StreamEvent;
+
+    /// An event of `events/`, as Lambda hands it to the function.
+    fn event<T: DeserializeOwned>(text: &str) -> T {
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn a_kafka_record_is_kept_as_an_aws_kafka_event_of_its_own() {
+        let event: KafkaEvent = event(include_str!("../../../events/log-collector.json"));
+        let record = event.records.values().flatten().next().unwrap();
+        let batch = RawRecord::Kafka(record).to_batch();
+        assert_eq!(batch["eventSource"], "aws:kafka");
+        let alone: KafkaEvent = serde_json::from_value(batch.clone()).unwrap();
+        assert_eq!(alone.records.len(), 1, "{batch}");
+        assert_eq!(alone.records["log-events-0"], vec![record.clone()], "{batch}");
+    }
+
+    #[test]
+    fn a_stream_record_and_an_sqs_message_are_kept_as_records_of_their_own() {
+        let stream: StreamEvent = event(include_str!("../../../events/order-outbox-relay.json"));
+        let batch = RawRecord::Stream(&stream.records[0]).to_batch();
+        let alone: StreamEvent = serde_json::from_value(batch.clone()).unwrap();
+        assert_eq!(alone.records, stream.records[..1], "{batch}");
+
+        let sqs: SqsEvent = event(include_str!("../../../events/delivery-completer.json"));
+        let batch = RawRecord::Sqs(&sqs.records[0]).to_batch();
+        assert_eq!(batch["Records"][0]["eventSource"], "aws:sqs");
+        let alone: SqsEvent = serde_json::from_value(batch.clone()).unwrap();
+        assert_eq!(alone.records, sqs.records[..1], "{batch}");
     }
 }

@@ -4,10 +4,11 @@
 //! events). Filters drop records before the call; a failed call is retried
 //! up to the template's `MaximumRetryAttempts` (with `BisectBatchOnFunctionError`
 //! splitting the batch to isolate the bad record), then the batch goes to
-//! the on-failure queue and the source moves on. With
-//! `FunctionResponseTypes: [ReportBatchItemFailures]` a successful call's
-//! answer names the records to retry, and only those are retried. Kafka offsets are committed
-//! only after the batch succeeded or was sent to that queue.
+//! the on-failure destination (a bucket, or a queue) and the source moves
+//! on. With `FunctionResponseTypes: [ReportBatchItemFailures]` a successful
+//! call's answer names the records to retry, and only those are retried.
+//! Kafka offsets are committed only after the batch succeeded or was sent
+//! to that destination.
 
 use crate::activity::{Activity, Destination, StackEvent};
 use crate::filter;
@@ -91,28 +92,23 @@ fn trouble(function: &str, what: String) -> StackEvent {
 
 impl Deliverer {
     /// Filters `records`, invokes the function, retries and bisects as the
-    /// mapping says, and sends what still fails to the failure queue.
+    /// mapping says, and sends what still fails to the on-failure destination.
     /// Returns only when every record is done with, one way or the other.
     pub async fn deliver(&self, records: Vec<Record>) {
         let records: Vec<Record> =
             records.into_iter().filter(|r| filter::passes(&self.mapping.filters, &r.subject)).collect();
-        // Past `MaximumRecordAgeInSeconds`, a record goes to the destination
-        // without being invoked.
-        let (records, expired): (Vec<Record>, Vec<Record>) = match self.mapping.max_record_age_seconds {
-            age if age >= 0 => {
-                let oldest = chrono::Utc::now().timestamp_millis() - age * 1000;
-                records.into_iter().partition(|r| r.created_ms.is_none_or(|at| at >= oldest))
-            }
-            _ => (records, Vec::new()),
-        };
-        if !expired.is_empty() {
-            let outcome =
-                InvokeOutcome::Error { error_type: "RecordAgeExceeded".into(), message: String::new() };
-            self.send_to_failure(&expired, "", 0, &outcome, "RecordAgeExceeded").await;
-        }
         // Depth first, so the records keep their order.
         let mut work = vec![(records, 0_i64)];
         while let Some((batch, retries)) = work.pop() {
+            // Past `MaximumRecordAgeInSeconds`, a record goes to the
+            // destination instead of being invoked, on its first attempt or
+            // on a retry: a retry without a count ends there, as on AWS.
+            let (batch, expired) = self.split_expired(batch);
+            if !expired.is_empty() {
+                let outcome =
+                    InvokeOutcome::Error { error_type: "RecordAgeExceeded".into(), message: String::new() };
+                self.send_to_failure(&expired, "", retries, &outcome, "RecordAgeExceeded").await;
+            }
             if batch.is_empty() {
                 continue;
             }
@@ -198,6 +194,18 @@ impl Deliverer {
         }
     }
 
+    /// The records still young enough to invoke, and those past the
+    /// mapping's `MaximumRecordAgeInSeconds` (none when it is -1).
+    fn split_expired(&self, records: Vec<Record>) -> (Vec<Record>, Vec<Record>) {
+        match self.mapping.max_record_age_seconds {
+            age if age >= 0 => {
+                let oldest = chrono::Utc::now().timestamp_millis() - age.saturating_mul(1000);
+                records.into_iter().partition(|r| r.created_ms.is_none_or(|at| at >= oldest))
+            }
+            _ => (records, Vec::new()),
+        }
+    }
+
     /// Lambda's on-failure record: the invocation's context and the batch's
     /// position; to an S3 destination, the invocation's payload as well.
     async fn send_to_failure(
@@ -211,28 +219,17 @@ impl Deliverer {
         let first = &batch[0];
         let last = &batch[batch.len() - 1];
         let now = chrono::Utc::now();
-        let mut record = json!({
-            "requestContext": {
-                "requestId": request_id,
-                "functionArn": format!("arn:aws:lambda:us-east-1:000000000000:function:{}", self.mapping.function),
-                "condition": condition,
-                "approximateInvokeCount": invokes,
-            },
-            "responseContext": {
-                "statusCode": 200,
-                "executedVersion": "$LATEST",
-                "functionError": outcome.describe(),
-            },
-            "version": "1.0",
-            "timestamp": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            "batchInfo": {
-                "eventSourceArn": self.source_arn,
-                "batchSize": batch.len(),
-                "source": first.group,
-                "startPosition": first.position,
-                "endPosition": last.position,
-            },
-        });
+        let payload = (self.envelope)(batch);
+        let failure = Failure {
+            function: &self.mapping.function,
+            source_arn: &self.source_arn,
+            request_id,
+            invokes,
+            outcome,
+            condition,
+            at: now,
+        };
+        let mut record = failure_record(&failure, batch, &payload);
         let what = match &self.failure {
             None => {
                 (self.activity)(StackEvent::Dropped {
@@ -243,7 +240,7 @@ impl Deliverer {
             }
             Some(FailureTarget::Queue { .. }) => Destination::Queue,
             Some(FailureTarget::Bucket { .. }) => {
-                record["payload"] = (self.envelope)(batch);
+                record["payload"] = payload;
                 Destination::Bucket
             }
         };
@@ -259,12 +256,17 @@ impl Deliverer {
                     .map(|_| ())
                     .map_err(|e| e.to_string()),
                 Some(FailureTarget::Bucket { s3, bucket }) => {
+                    // Lambda's layout (`aws/lambda/<mapping>/<shard>/YYYY/MM/DD/
+                    // YYYY-MM-DDTHH.MM.SS-<random UUID>`), the function's name
+                    // standing for the mapping's UUID: a random end, so two
+                    // records of one millisecond never share a key.
                     let key = format!(
-                        "aws/lambda/{}/{}/{}/{}-{request_id}.json",
+                        "aws/lambda/{}/{}/{}/{}-{}",
                         self.mapping.function,
                         first.group,
                         now.format("%Y/%m/%d"),
-                        now.format("%Y-%m-%dT%H.%M.%S%.3f"),
+                        now.format("%Y-%m-%dT%H.%M.%S"),
+                        uuid::Uuid::new_v4(),
                     );
                     s3.put_object()
                         .bucket(bucket)
@@ -297,6 +299,120 @@ impl Deliverer {
             destination: what,
         });
     }
+}
+
+/// What a failure record says about the call that failed.
+pub struct Failure<'a> {
+    /// The function's name; the record names it by its ARN.
+    pub function: &'a str,
+    /// The mapping's source: the MSK cluster's or the stream's ARN.
+    pub source_arn: &'a str,
+    pub request_id: &'a str,
+    pub invokes: i64,
+    pub outcome: &'a InvokeOutcome,
+    /// `RetryAttemptsExhausted` or `RecordAgeExceeded`.
+    pub condition: &'a str,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Lambda's on-failure record for `batch`, without the payload: the
+/// invocation's context (`requestContext.functionArn` in the stack's
+/// account and region), the batch as Lambda describes it for its source
+/// (`KafkaBatchInfo` for MSK, `DDBStreamBatchInfo` for a DynamoDB stream),
+/// and the stack's own `batchInfo` (the source, first and last position,
+/// what `make replay` lists). `payload` is the event the batch was (or
+/// would have been) invoked with: `KafkaBatchInfo` gives its size and its
+/// bootstrap servers. An empty batch has no record (null).
+pub fn failure_record(failure: &Failure<'_>, batch: &[Record], payload: &Value) -> Value {
+    let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
+        return Value::Null;
+    };
+    let mut record = json!({
+        "requestContext": {
+            "requestId": failure.request_id,
+            "functionArn": crate::ids::function_arn(failure.function),
+            "condition": failure.condition,
+            "approximateInvokeCount": failure.invokes,
+        },
+        "responseContext": {
+            "statusCode": 200,
+            "executedVersion": "$LATEST",
+            "functionError": failure.outcome.describe(),
+        },
+        "version": "1.0",
+        "timestamp": failure.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "batchInfo": {
+            "eventSourceArn": failure.source_arn,
+            "batchSize": batch.len(),
+            "source": first.group,
+            "startPosition": first.position,
+            "endPosition": last.position,
+        },
+    });
+    match &first.event {
+        SourceRecord::Kafka(_) => {
+            record["KafkaBatchInfo"] = kafka_batch_info(failure.source_arn, batch, payload);
+        }
+        SourceRecord::Stream(_) => {
+            record["DDBStreamBatchInfo"] = stream_batch_info(failure.source_arn, batch);
+        }
+        SourceRecord::None => {}
+    }
+    record
+}
+
+/// `KafkaBatchInfo` as Lambda writes it for MSK: the cluster, the batch's
+/// size and its payload's bytes, and per `topic-partition` the first and
+/// last record's offset (a string) and timestamp.
+fn kafka_batch_info(cluster_arn: &str, batch: &[Record], payload: &Value) -> Value {
+    let mut records_info = serde_json::Map::new();
+    for r in batch {
+        let SourceRecord::Kafka(kafka) = &r.event else { continue };
+        let offset = kafka.offset.to_string();
+        let at = kafka.timestamp.0.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        match records_info.get_mut(&r.group) {
+            Some(info) => {
+                info["lastRecordOffset"] = json!(offset);
+                info["lastRecordTimestamp"] = json!(at);
+            }
+            None => {
+                let info = json!({
+                    "firstRecordOffset": offset,
+                    "lastRecordOffset": offset,
+                    "firstRecordTimestamp": at,
+                    "lastRecordTimestamp": at,
+                });
+                records_info.insert(r.group.clone(), info);
+            }
+        }
+    }
+    json!({
+        "batchSize": batch.len(),
+        "eventSourceArn": cluster_arn,
+        "bootstrapServers": payload["bootstrapServers"],
+        "payloadSize": serde_json::to_vec(payload).map(|bytes| bytes.len()).unwrap_or_default(),
+        "recordsInfo": records_info,
+    })
+}
+
+/// `DDBStreamBatchInfo` as Lambda writes it: the shard, the first and last
+/// sequence numbers, when they arrived (to the second) and the stream.
+fn stream_batch_info(stream_arn: &str, batch: &[Record]) -> Value {
+    let arrival = |r: &Record| {
+        r.created_ms
+            .and_then(chrono::DateTime::<chrono::Utc>::from_timestamp_millis)
+            .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    };
+    let (first, last) = (&batch[0], &batch[batch.len() - 1]);
+    json!({
+        "shardId": first.group,
+        "startSequenceNumber": first.position,
+        "endSequenceNumber": last.position,
+        "approximateArrivalOfFirstRecord": arrival(first),
+        "approximateArrivalOfLastRecord": arrival(last),
+        "batchSize": batch.len(),
+        "streamArn": stream_arn,
+    })
 }
 
 /// The records a partial batch response asks to retry: in each partition
@@ -484,7 +600,7 @@ async fn run_partition(
 }
 
 /// A Kafka record as the `aws:kafka` event carries it.
-fn kafka_record(m: &rdkafka::message::OwnedMessage) -> Record {
+pub fn kafka_record(m: &rdkafka::message::OwnedMessage) -> Record {
     let (timestamp, timestamp_type) = match m.timestamp() {
         rdkafka::Timestamp::CreateTime(t) => (t, "CREATE_TIME"),
         rdkafka::Timestamp::LogAppendTime(t) => (t, "LOG_APPEND_TIME"),
@@ -553,20 +669,28 @@ pub fn kafka_event(source_arn: &str, bootstrap: &str, records: &[Record]) -> Val
 /// stay in order. Each shard's position (the last sequence number done
 /// with) is checkpointed after its batch in `checkpoint_file`, so a
 /// restarted stack resumes where it stopped. Runs until `stop` turns true.
+///
+/// `stream_arn` is the emulator's ARN of the stream, for its API and the
+/// checkpoints; the events and the failure records name the stream in
+/// AWS's format ([`crate::ids::event_stream_arn`]), whatever the
+/// deliverer's `source_arn` said.
 pub async fn run_table_stream(
-    deliverer: Deliverer,
+    mut deliverer: Deliverer,
     streams: aws_sdk_dynamodbstreams::Client,
     stream_arn: String,
     checkpoint_file: Option<PathBuf>,
     mut stop: watch::Receiver<bool>,
 ) {
     let name = deliverer.mapping.function.clone();
+    let event_arn = crate::ids::event_stream_arn(&stream_arn);
+    deliverer.source_arn = event_arn.clone();
     let shards = Arc::new(StreamShards {
         deliverer,
         streams,
         checkpoints: std::sync::Mutex::new(load_checkpoints(checkpoint_file.as_deref(), &stream_arn)),
         checkpoint_file,
         stream_arn,
+        event_arn,
     });
     let mut workers = tokio::task::JoinSet::new();
     let (mut running, mut finished) = (BTreeSet::new(), BTreeSet::new());
@@ -625,7 +749,10 @@ fn shards_ready(
 struct StreamShards {
     deliverer: Deliverer,
     streams: aws_sdk_dynamodbstreams::Client,
+    /// The emulator's ARN: for its API and the checkpoints.
     stream_arn: String,
+    /// The ARN the events name (`eventSourceARN`).
+    event_arn: String,
     checkpoints: std::sync::Mutex<BTreeMap<String, String>>,
     checkpoint_file: Option<PathBuf>,
 }
@@ -667,7 +794,7 @@ impl StreamShards {
             match self.streams.get_records().shard_iterator(current).limit(limit).send().await {
                 Ok(out) => {
                     let records: Vec<Record> =
-                        out.records().iter().map(|r| stream_record(r, &shard, &self.stream_arn)).collect();
+                        out.records().iter().map(|r| stream_record(r, &shard, &self.event_arn)).collect();
                     let Some(next) = out.next_shard_iterator().map(String::from) else {
                         // A closed shard, read to its end.
                         if !records.is_empty() {
@@ -735,8 +862,12 @@ fn image(
     item.map(|item| serde_dynamo::Item::from(item.clone())).unwrap_or_default()
 }
 
-/// A stream record as the `aws:dynamodb` event carries it.
-fn stream_record(r: &aws_sdk_dynamodbstreams::types::Record, shard: &str, stream_arn: &str) -> Record {
+/// A stream record as the `aws:dynamodb` event carries it, as DynamoDB
+/// Streams writes it whatever the emulator answered: `eventVersion` 1.1,
+/// the stack's region, a 32-hex-digit `eventID`, and `stream_arn` (the
+/// stream's ARN in AWS's format, [`crate::ids::event_stream_arn`]) as
+/// `eventSourceARN`.
+pub fn stream_record(r: &aws_sdk_dynamodbstreams::types::Record, shard: &str, stream_arn: &str) -> Record {
     let change = r.dynamodb();
     let sequence = change.and_then(|c| c.sequence_number()).unwrap_or_default().to_owned();
     let created = change.and_then(|c| c.approximate_creation_date_time());
@@ -755,12 +886,13 @@ fn stream_record(r: &aws_sdk_dynamodbstreams::types::Record, shard: &str, stream
         .and_then(|c| c.stream_view_type())
         .and_then(|v| serde_json::from_value(Value::String(v.as_str().to_owned())).ok());
     let mut record = StreamEventRecord::default();
-    record.aws_region = r.aws_region().unwrap_or("us-east-1").to_owned();
+    // moto answers `1.0` and its own fixed region; Lambda hands `1.1`.
+    record.aws_region = crate::ids::LOCAL_REGION.to_owned();
     record.change = stream;
-    record.event_id = r.event_id().unwrap_or_default().to_owned();
+    record.event_id = crate::ids::stream_event_id(r.event_id());
     record.event_name = r.event_name().map(|n| n.as_str()).unwrap_or_default().to_owned();
     record.event_source = Some("aws:dynamodb".into());
-    record.event_version = Some(r.event_version().unwrap_or("1.1").to_owned());
+    record.event_version = Some("1.1".into());
     record.event_source_arn = Some(stream_arn.to_owned());
     Record {
         group: shard.to_owned(),

@@ -76,9 +76,8 @@ pub enum StackError {
 pub struct Stack {
     pub api_url: String,
     pub names: Names,
-    /// The queue the consumers park records on.
-    pub failure_queue_url: Option<String>,
-    /// The bucket the event source mappings write failure records to.
+    /// The bucket the event source mappings write failure records to, and
+    /// the consumers park the records they can never process in.
     pub failure_bucket: Option<String>,
     pub provisioned: provision::Provisioned,
     pools: HashMap<String, Arc<FunctionPool>>,
@@ -149,6 +148,9 @@ impl Stack {
             pollers.push(poller);
             failure_bucket = bucket.or(failure_bucket);
         }
+        // The consumers' bucket, should no mapping write to one.
+        let failure_bucket =
+            failure_bucket.or_else(|| parking_bucket(&template).map(|bucket| names.bucket(&bucket)));
         for schedule in &template.schedules {
             let pool = wiring.pool(&schedule.function)?;
             let every = config.schedule_every.unwrap_or(schedule.every);
@@ -156,7 +158,6 @@ impl Stack {
         }
         Ok(Stack {
             api_url: format!("http://{address}"),
-            failure_queue_url: failure_queue(&template).and_then(|q| queue_urls.get(&q)).cloned(),
             failure_bucket,
             names,
             provisioned,
@@ -229,11 +230,12 @@ async fn queue_urls(
     Ok(urls)
 }
 
-/// The queue the consumers park records on: the one their
-/// `FAILURE_QUEUE_URL` names.
-fn failure_queue(template: &Template) -> Option<String> {
-    template.functions.iter().find_map(|f| match f.environment.get("FAILURE_QUEUE_URL") {
-        Some(foodstream_template::EnvValue::Ref(queue)) => Some(queue.clone()),
+/// The bucket the consumers park records in: the one their
+/// `FAILURE_BUCKET` names.
+fn parking_bucket(template: &Template) -> Option<String> {
+    use foodstream_aws::schema::FAILURE_BUCKET_ENV;
+    template.functions.iter().find_map(|f| match f.environment.get(FAILURE_BUCKET_ENV) {
+        Some(foodstream_template::EnvValue::Ref(bucket)) => Some(bucket.clone()),
         _ => None,
     })
 }
@@ -262,8 +264,8 @@ fn function_spec(
     let (key, secret) = foodstream_aws::EMULATOR_CREDENTIALS;
     environment.extend([
         ("AWS_ENDPOINT_URL".to_string(), config.aws_endpoint.clone()),
-        ("AWS_REGION".to_string(), "us-east-1".to_string()),
-        ("AWS_DEFAULT_REGION".to_string(), "us-east-1".to_string()),
+        ("AWS_REGION".to_string(), crate::ids::LOCAL_REGION.to_string()),
+        ("AWS_DEFAULT_REGION".to_string(), crate::ids::LOCAL_REGION.to_string()),
         ("AWS_ACCESS_KEY_ID".to_string(), key.to_string()),
         ("AWS_SECRET_ACCESS_KEY".to_string(), secret.to_string()),
         ("KAFKA_BOOTSTRAP_SERVERS".to_string(), config.kafka_bootstrap.clone()),
@@ -346,8 +348,8 @@ impl Wiring<'_> {
         };
         let poller = match &mapping.source {
             Source::Kafka { topic, consumer_group } => {
-                let source_arn =
-                    format!("arn:aws:kafka:us-east-1:000000000000:cluster/{}/local", config.namespace);
+                let cluster = crate::ids::msk_cluster_name(&config.namespace);
+                let source_arn = crate::ids::msk_cluster_arn(&cluster);
                 let (arn, bootstrap) = (source_arn.clone(), config.kafka_bootstrap.clone());
                 let envelope = Box::new(move |records: &[mappings::Record]| {
                     mappings::kafka_event(&arn, &bootstrap, records)
@@ -371,7 +373,7 @@ impl Wiring<'_> {
                     .cloned()
                     .ok_or_else(|| StackError::Other(format!("no queue {queue} in the template")))?;
                 // The event names the queue as Lambda does, in the stack's account.
-                let queue_arn = format!("arn:aws:sqs:us-east-1:000000000000:{}", self.names.queue(queue));
+                let queue_arn = crate::ids::queue_arn(&self.names.queue(queue));
                 tokio::spawn(queue_mapping::run_queue(
                     QueuePoller {
                         mapping: mapping.clone(),
@@ -469,10 +471,10 @@ async fn run_schedule(
             "id": uuid::Uuid::new_v4().to_string(),
             "detail-type": "Scheduled Event",
             "source": "aws.events",
-            "account": "000000000000",
+            "account": crate::ids::LOCAL_ACCOUNT_ID,
             "time": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            "region": "us-east-1",
-            "resources": [format!("arn:aws:events:us-east-1:000000000000:rule/{}-schedule", pool.spec().name)],
+            "region": crate::ids::LOCAL_REGION,
+            "resources": [crate::ids::schedule_rule_arn(&format!("{}-schedule", pool.spec().name))],
             "detail": {},
         });
         let report = pool.invoke(serde_json::to_vec(&event).unwrap_or_default()).await;

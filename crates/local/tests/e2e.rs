@@ -71,7 +71,7 @@ async fn the_whole_scenario_runs_through_the_local_stack() {
     assert_eq!(late["status"], "DELIVERED");
     assert!(late["refund"].is_null(), "a refund after the window left a trace: {late}");
     // Nothing the functions produced was refused on the way.
-    assert!(failures_sent.is_empty(), "records went to the failure queue: {failures_sent:?}");
+    assert!(failures_sent.is_empty(), "records went to the failure bucket: {failures_sent:?}");
 
     // Every record read from the topics matches its schema.
     let schemas = Schemas::load();

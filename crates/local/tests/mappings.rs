@@ -1,8 +1,8 @@
 //! The MSK event source mapping against Tansu and moto's SQS: a real topic
 //! read with its own consumer group, a real function process behind the
 //! Runtime API, the filter applied, a poison record isolated by bisecting
-//! and sent to the failure queue after the retries, and the offsets
-//! committed past everything, so the partition moves on.
+//! and sent to an SQS on-failure destination after the retries, and the
+//! offsets committed past everything, so the partition moves on.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -51,7 +51,7 @@ async fn produce(bootstrap: &str, topic: &str, values: &[&str]) {
     }
 }
 
-/// The failure records on the queue (up to ten), as JSON.
+/// The failure records on an SQS on-failure destination (up to ten), as JSON.
 async fn failure_queue_records(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<Value> {
     let received =
         sqs.receive_message().queue_url(queue_url).max_number_of_messages(10).send().await.unwrap();
@@ -154,7 +154,7 @@ async fn a_kafka_mapping_filters_retries_bisects_routes_failures_and_commits() {
         filters: vec![json!({"value": {"event_type": ["A"]}})],
         max_retries: 1,
         bisect_on_error: true,
-        on_failure: Some("FailureQueue".into()),
+        on_failure: Some("OnFailureQueue".into()),
         ..echo_mapping(&topic, &group)
     };
     let activity: Arc<Mutex<Vec<foodstream_local::activity::StackEvent>>> = Arc::default();
@@ -184,7 +184,7 @@ async fn a_kafka_mapping_filters_retries_bisects_routes_failures_and_commits() {
     poller.await.unwrap();
     pool.shutdown().await;
 
-    // The poison record, alone, reached the failure queue after 1 + 1 attempts.
+    // The poison record, alone, reached the on-failure queue after 1 + 1 attempts.
     let messages = failure_queue_records(&sqs, &queue_url).await;
     assert_eq!(messages.len(), 1, "{messages:?}");
     let failure = &messages[0];
@@ -328,7 +328,7 @@ async fn a_record_older_than_the_maximum_age_goes_to_the_destination_uninvoked()
     let pool = echo_pool(&invocations, 1);
     let mapping = Mapping {
         max_record_age_seconds: 60,
-        on_failure: Some("FailureQueue".into()),
+        on_failure: Some("OnFailureQueue".into()),
         ..echo_mapping(&topic, &group)
     };
     let deliverer = kafka_deliverer(
@@ -360,5 +360,57 @@ async fn a_record_older_than_the_maximum_age_goes_to_the_destination_uninvoked()
     let calls = std::fs::read_to_string(&invocations).unwrap();
     assert_eq!(calls.lines().count(), 1, "{calls}");
     assert!(calls.contains(&STANDARD.encode("fresh")) && !calls.contains(&STANDARD.encode("old")), "{calls}");
+    let _ = std::fs::remove_file(invocations);
+}
+
+/// `MaximumRecordAgeInSeconds` ends a retry without a count: a record that
+/// fails every call is retried until it is older than the age, then goes
+/// to the destination, without waiting for a new batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_retried_without_a_count_expires_to_the_destination_on_a_retry() {
+    let aws = foodstream_testkit::config().await;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let queue = sqs.create_queue().queue_name(foodstream_testkit::unique("expiring")).send().await.unwrap();
+    let queue_url = queue.queue_url().unwrap().to_owned();
+    let invocations =
+        std::env::temp_dir().join(format!("{}.jsonl", foodstream_testkit::unique("expiring-calls")));
+    let pool = echo_pool(&invocations, 1);
+    let topic = "expiring";
+    let mapping = Mapping {
+        max_retries: -1,
+        max_record_age_seconds: 60,
+        on_failure: Some("OnFailureQueue".into()),
+        ..echo_mapping(topic, "expiring-group")
+    };
+    let deliverer = kafka_deliverer(
+        mapping,
+        pool.clone(),
+        Some(FailureTarget::Queue { sqs: sqs.clone(), url: queue_url.clone() }),
+        "127.0.0.1:9",
+        Arc::new(|_| {}),
+    );
+    // A poison record (the echo function fails on it), 59.5 s old: young
+    // enough for its first call, expired within a few retries.
+    let created = chrono::Utc::now().timestamp_millis() - 59_500;
+    let message = rdkafka::message::OwnedMessage::new(
+        Some(b"poison".to_vec()),
+        Some(b"k".to_vec()),
+        topic.to_owned(),
+        rdkafka::Timestamp::CreateTime(created),
+        0,
+        7,
+        None,
+    );
+    tokio::time::timeout(Duration::from_secs(30), deliverer.deliver(vec![mappings::kafka_record(&message)]))
+        .await
+        .expect("a retry without a count ends when the record expires");
+    pool.shutdown().await;
+
+    let records = failure_queue_records(&sqs, &queue_url).await;
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["requestContext"]["condition"], "RecordAgeExceeded");
+    assert!(records[0]["requestContext"]["approximateInvokeCount"].as_i64().unwrap() >= 1, "{records:?}");
+    let calls = std::fs::read_to_string(&invocations).unwrap();
+    assert!(calls.lines().count() >= 1, "it was invoked before it expired: {calls}");
     let _ = std::fs::remove_file(invocations);
 }

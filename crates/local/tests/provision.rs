@@ -18,8 +18,8 @@ async fn provisioning_creates_what_the_template_declares_once() {
     let first = provision(&template, &names, &aws, &bootstrap).await.unwrap();
     assert_eq!(
         first.created.len(),
-        7 + 2 + 3 + 3,
-        "7 tables, 2 buckets (photos, failures), 3 queues (failures, the delivery timer and its dead letters), 3 topics: {:?}",
+        7 + 3 + 2 + 3,
+        "7 tables, 3 buckets (photos, failures, access logs), 2 queues (the delivery timer and its dead letters), 3 topics: {:?}",
         first.created
     );
     assert!(first.existing.is_empty(), "{:?}", first.existing);

@@ -1,12 +1,13 @@
 //! Reliability through the local stack, against the real emulators: stock
 //! under 200 concurrent orders, riders under more delivery requests than
 //! riders, every consumer fed every batch twice (and old batches after new
-//! ones), poison records on every topic, and functions crashing or timing
-//! out mid-batch. Each test runs its own stack under its own names;
+//! ones), poison records on every topic, functions crashing or timing
+//! out mid-batch, and broker outages, short and past the stream's retention. Each test runs its own stack under its own names;
 //! everything is bounded in count and time.
 
 mod support;
 
+use foodstream_kafka::{Bootstrap, KafkaPublisher, KafkaSettings};
 use foodstream_local::activity::StackEvent;
 use foodstream_local::runtime::InvokeOutcome;
 use futures::future::join_all;
@@ -262,7 +263,7 @@ async fn every_batch_again_and_old_batches_after_new_ones_change_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn poison_records_on_every_topic_reach_the_failure_queue_and_the_partitions_move_on() {
+async fn poison_records_on_every_topic_are_parked_in_the_failure_bucket_and_the_partitions_move_on() {
     use rdkafka::config::ClientConfig;
     use rdkafka::producer::{FutureProducer, FutureRecord};
     let t = TestStack::start(Settings::new("poison")).await;
@@ -317,20 +318,25 @@ async fn poison_records_on_every_topic_reach_the_failure_queue_and_the_partition
     })
     .await;
 
-    // The failure queue: every poison record each consumer was handed,
-    // parked by the function itself at once with its payload (never
+    // The failure bucket's parked/: every poison record each consumer was
+    // handed, parked by the function itself at once with its payload (never
     // retried: it can never succeed). The notifier gets all 9 on
     // order-events; the dispatcher's filter lets through only the 3 typed
     // OrderDeliveryRequested; the updater and the collector get their
     // topic's 9.
-    let parked = t.failure_queue(Duration::from_secs(60), |m| m.len() >= 30).await;
+    let parked = t.parked(Duration::from_secs(60), |m| m.len() >= 30).await;
     let mut failed: BTreeMap<String, usize> = BTreeMap::new();
     for record in &parked {
         let function =
             record["parkedBy"].as_str().unwrap_or_else(|| panic!("not parked: {record}")).to_owned();
         *failed.entry(function).or_default() += 1;
-        assert_eq!(record["condition"], "Unprocessable", "{record}");
-        assert!(record["record"]["value"].is_string(), "the payload is kept: {record}");
+        assert_eq!(record["requestContext"]["condition"], "Unprocessable", "{record}");
+        // The payload: an aws:kafka batch of the one record, as make replay reads it.
+        assert_eq!(record["payload"]["eventSource"], "aws:kafka", "{record}");
+        let records = record["payload"]["records"].as_object().unwrap();
+        let batch: Vec<&Value> = records.values().flat_map(|r| r.as_array().unwrap()).collect();
+        assert_eq!(batch.len(), 1, "{record}");
+        assert!(batch[0]["value"].is_string(), "the payload is kept: {record}");
         assert!(!record["reason"].as_str().unwrap().is_empty(), "{record}");
     }
     let expected: BTreeMap<String, usize> =
@@ -513,5 +519,139 @@ async fn orders_placed_while_the_broker_is_down_are_published_when_it_is_back() 
         })
         .await;
     }
+    t.stop().await;
+}
+
+/// An outage longer than the orders stream keeps its records (24 hours on
+/// AWS; here the relay's `OutboxRecordMaxAgeSeconds` at its floor of 60 s):
+/// the relay's records expire to the failure bucket with their payload
+/// instead of being trimmed unseen, and once the broker is back `make
+/// replay`'s code re-drives them. Every order event is then on
+/// `order-events` exactly once by event id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn relay_records_that_expire_during_an_outage_are_replayed_once_the_broker_is_back() {
+    use rdkafka::Message;
+    use rdkafka::config::ClientConfig;
+    use rdkafka::consumer::{Consumer, StreamConsumer};
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (_, data) = foodstream_testkit::bucket(&foodstream_testkit::config().await).await;
+    let mut broker = Broker::start(port, &data).await;
+    let mut settings = Settings::new("expiry").parameter("OutboxRecordMaxAgeSeconds", 60);
+    settings.kafka_bootstrap = format!("127.0.0.1:{port}");
+    let t = TestStack::start(settings).await;
+    let shop = Shop::open(&t, 100, 0).await;
+    let customer = t.token(&format!("customer-{}", t.run), "customer", None);
+    let count = |list: &Value| list["items"].as_array().unwrap().len();
+    let mut orders = Vec::new();
+    for _ in 0..2 {
+        orders.push(
+            t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await["order_id"].clone(),
+        );
+    }
+    // Everything of the first two orders is done (the store's
+    // notifications and the log records too), so stopping the broker
+    // interrupts no one but the relay.
+    t.wait_until(&customer, "/me/notifications?limit=100", Duration::from_secs(60), |l| count(l) == 4).await;
+    t.wait_until(&shop.owner, "/me/notifications?limit=100", Duration::from_secs(60), |l| count(l) == 4)
+        .await;
+    for order in &orders {
+        let id = order.as_str().unwrap();
+        t.wait_until(&shop.operator, &format!("/ops/logs?order_id={id}"), Duration::from_secs(60), |l| {
+            count(l) == 4
+        })
+        .await;
+    }
+
+    broker.stop().await;
+    for _ in 0..3 {
+        orders.push(
+            t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await["order_id"].clone(),
+        );
+    }
+    // The relay retries without a count until its records are 60 s old,
+    // then they go to the bucket: one failure record per expired batch.
+    let relay_expired = |r: &&Value| {
+        r["requestContext"]["condition"] == "RecordAgeExceeded"
+            && r["requestContext"]["functionArn"]
+                .as_str()
+                .is_some_and(|arn| arn.ends_with(":order-outbox-relay"))
+    };
+    let expired = |records: &[Value]| {
+        records
+            .iter()
+            .filter(relay_expired)
+            .map(|r| r["payload"]["Records"].as_array().map_or(0, Vec::len))
+            .sum::<usize>()
+    };
+    let records = t.failure_bucket(Duration::from_secs(180), |records| expired(records) >= 3).await;
+    assert_eq!(expired(&records), 3, "the three orders' records expire: {}", t.recent_activity(30));
+
+    // The broker is back, with its data; the stream's later records flow
+    // again, and the expired ones are replayed.
+    let _broker = Broker::start(broker.port, &broker.bucket).await;
+    let config = foodstream_testkit::config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build(),
+    );
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let bucket = t.stack.failure_bucket.clone().unwrap();
+    let bootstrap = format!("127.0.0.1:{port}");
+    let publisher = KafkaPublisher::new(
+        &Bootstrap::Plaintext(bootstrap.clone()),
+        &KafkaSettings {
+            message_timeout_ms: 10_000,
+            idempotence: true,
+            client_id: "expiry-replay".into(),
+            topic_prefix: t.topic_prefix.clone(),
+        },
+        None,
+    )
+    .unwrap();
+    let mut relayed = 0;
+    for record in foodstream_ops::list(&s3, &bucket).await.unwrap() {
+        if record.condition == "RecordAgeExceeded" {
+            relayed += foodstream_ops::replay(&s3, &bucket, &record.key, &publisher, &sqs, false)
+                .await
+                .unwrap()
+                .relayed;
+        }
+    }
+    assert_eq!(relayed, 3);
+    t.wait_until(&customer, "/me/notifications?limit=100", Duration::from_secs(120), |l| count(l) == 10)
+        .await;
+
+    // Every order event of the run, read back from the topic: one
+    // OrderPlaced per order, no event id twice.
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("group.id", foodstream_testkit::unique("expiry-reader"))
+        .set("auto.offset.reset", "earliest")
+        .set("group.protocol", "classic")
+        .set("session.timeout.ms", "6000")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[&format!("{}order-events", t.topic_prefix)]).unwrap();
+    // The first receive waits for the group to form; after it, the topic
+    // is read until it has been quiet for 10 s. An error is a failure, not
+    // an end.
+    let mut events = Vec::new();
+    let mut wait = Duration::from_secs(60);
+    while let Ok(received) = tokio::time::timeout(wait, consumer.recv()).await {
+        let message = received.expect("reading order-events");
+        events.push(serde_json::from_slice::<Value>(message.payload().unwrap()).unwrap());
+        wait = Duration::from_secs(10);
+    }
+    let ids: std::collections::BTreeSet<&str> =
+        events.iter().map(|e| e["event_id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), events.len(), "an event id twice on order-events: {events:#?}");
+    let placed: std::collections::BTreeSet<&str> = events
+        .iter()
+        .filter(|e| e["event_type"] == "OrderPlaced")
+        .map(|e| e["order_id"].as_str().unwrap())
+        .collect();
+    let wanted: std::collections::BTreeSet<&str> = orders.iter().map(|o| o.as_str().unwrap()).collect();
+    assert_eq!(placed, wanted, "{events:#?}");
+    assert_eq!(events.len(), orders.len(), "only the placements happened: {events:#?}");
     t.stop().await;
 }

@@ -2,9 +2,15 @@
 //! retry, the mapping writes the batch to the failure bucket with its
 //! payload, the cause goes away, `foodstream-ops replay` re-drives the
 //! record, and the work is done exactly once, however often it is replayed.
+//! And the records the consumers park themselves, in the same bucket and
+//! shape: kept whole whatever their size, listed and re-driven alike.
 
 mod support;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use foodstream_aws::S3DeadLetters;
+use foodstream_domain::ports::{DeadLetter, DeadLetters};
 use foodstream_kafka::{Bootstrap, KafkaPublisher, KafkaSettings};
 use foodstream_local::runtime::Sabotage;
 use reqwest::Method;
@@ -34,6 +40,7 @@ async fn a_batch_that_failed_past_its_retries_is_replayed_and_applied_exactly_on
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build(),
     );
+    let sqs = aws_sdk_sqs::Client::new(&config);
     let bucket = t.stack.failure_bucket.clone().unwrap();
     let listed = foodstream_ops::list(&s3, &bucket).await.unwrap();
     assert_eq!(listed.len(), 1);
@@ -49,9 +56,9 @@ async fn a_batch_that_failed_past_its_retries_is_replayed_and_applied_exactly_on
         None,
     )
     .unwrap();
-    let first = foodstream_ops::replay(&s3, &bucket, &listed[0].key, &publisher, true).await.unwrap();
+    let first = foodstream_ops::replay(&s3, &bucket, &listed[0].key, &publisher, &sqs, true).await.unwrap();
     assert_eq!(first.produced, 1, "the one OrderPlaced record");
-    let second = foodstream_ops::replay(&s3, &bucket, &listed[0].key, &publisher, false).await.unwrap();
+    let second = foodstream_ops::replay(&s3, &bucket, &listed[0].key, &publisher, &sqs, false).await.unwrap();
     assert_eq!(second.produced, 1);
     assert!(
         foodstream_ops::list(&s3, &bucket).await.unwrap().is_empty(),
@@ -82,6 +89,7 @@ async fn a_stream_failure_record_is_relayed_again_to_order_events() {
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build(),
     );
+    let sqs = aws_sdk_sqs::Client::new(&config);
     let bucket = foodstream_testkit::unique("failures").to_lowercase();
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
     let payload: serde_json::Value = serde_json::from_str(
@@ -116,7 +124,7 @@ async fn a_stream_failure_record_is_relayed_again_to_order_events() {
     )
     .unwrap();
     let done =
-        foodstream_ops::replay(&s3, &bucket, "aws/lambda/relay.json", &publisher, false).await.unwrap();
+        foodstream_ops::replay(&s3, &bucket, "aws/lambda/relay.json", &publisher, &sqs, false).await.unwrap();
     assert_eq!(done.relayed, 1);
 
     let consumer: StreamConsumer = ClientConfig::new()
@@ -132,6 +140,157 @@ async fn a_stream_failure_record_is_relayed_again_to_order_events() {
         tokio::time::timeout(Duration::from_secs(30), consumer.recv()).await.expect("an event").unwrap();
     let event: serde_json::Value = serde_json::from_slice(message.payload().unwrap()).unwrap();
     assert_eq!(event["event_type"], "OrderPlaced", "{event}");
+}
+
+/// An `aws:kafka` event of one record, as a consumer parks it: the record
+/// under its `topic-partition`, key and value in base64.
+fn kafka_batch(topic: &str, offset: i64, key: &str, value: &[u8]) -> serde_json::Value {
+    let record = serde_json::json!({
+        "topic": topic, "partition": 0, "offset": offset, "timestamp": 1795608000000_i64,
+        "timestampType": "CREATE_TIME", "key": STANDARD.encode(key), "value": STANDARD.encode(value),
+        "headers": [{"event_id": [101, 49]}],
+    });
+    let mut records = serde_json::Map::new();
+    records.insert(format!("{topic}-0"), serde_json::json!([record]));
+    serde_json::json!({"eventSource": "aws:kafka", "records": records})
+}
+
+/// A fresh bucket on the emulator, and its client.
+async fn failure_bucket(label: &str) -> (aws_sdk_s3::Client, String) {
+    let config = foodstream_testkit::config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build(),
+    );
+    let bucket = foodstream_testkit::unique(label).to_lowercase();
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    (s3, bucket)
+}
+
+/// A record over the 256 KiB an SQS message holds is parked whole: one
+/// object under `parked/`, in the shape of Lambda's failure records, its
+/// payload the record's batch as it was.
+#[tokio::test]
+async fn a_record_larger_than_an_sqs_message_is_parked_whole_in_the_failure_bucket() {
+    let config = foodstream_testkit::config().await;
+    let (s3, bucket) = failure_bucket("parkedlarge").await;
+    let letters = S3DeadLetters::new(&config, s3.clone(), &bucket);
+    let payload = kafka_batch("log-events", 42, "user-1", "x".repeat(300 * 1024).as_bytes());
+    assert!(payload.to_string().len() > 256 * 1024);
+    let letter = DeadLetter {
+        consumer: "log-collector".into(),
+        source: "log-events-0@42".into(),
+        reason: "not JSON".into(),
+        record: payload.clone(),
+    };
+    letters.park(&letter).await.unwrap();
+
+    let listed = foodstream_ops::list(&s3, &bucket).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    let parked = &listed[0];
+    // parked/<consumer>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid>
+    let parts: Vec<&str> = parked.key.split('/').collect();
+    assert_eq!(parts[..2], ["parked", "log-collector"], "{}", parked.key);
+    assert_eq!(parts.len(), 6, "{}", parked.key);
+    assert!(parts[5].starts_with(&format!("{}-{}-{}T", parts[2], parts[3], parts[4])), "{}", parked.key);
+    assert_eq!(
+        (parked.condition.as_str(), parked.source.as_str(), parked.batch_size),
+        ("Unprocessable", "log-events-0@42", 1)
+    );
+    assert_eq!((parked.parked_by.as_str(), parked.reason.as_str()), ("log-collector", "not JSON"));
+    assert!(parked.function_arn.ends_with(":function:log-collector"), "{}", parked.function_arn);
+    assert_eq!(parked.payload, payload, "the payload, whole");
+    let head = s3.head_object().bucket(&bucket).key(&parked.key).send().await.unwrap();
+    assert!(head.content_length().unwrap() > 256 * 1024, "{head:?}");
+}
+
+/// `make replay` re-drives what the consumers parked as it does the
+/// mappings' records: a Kafka record produced again to its topic as it was,
+/// a delivery timer message sent again to its queue; then both leave the
+/// bucket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parked_kafka_record_and_a_parked_sqs_message_are_re_driven() {
+    use rdkafka::Message;
+    use rdkafka::config::ClientConfig;
+    use rdkafka::consumer::{Consumer, StreamConsumer};
+    use rdkafka::message::Headers;
+    let config = foodstream_testkit::config().await;
+    let (s3, bucket) = failure_bucket("parkedreplay").await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let letters = S3DeadLetters::new(&config, s3.clone(), &bucket);
+
+    let topic = format!("{}.log-events", foodstream_testkit::unique("parked"));
+    letters
+        .park(&DeadLetter {
+            consumer: "log-collector".into(),
+            source: format!("{topic}-0@7"),
+            reason: "an order that does not exist yet".into(),
+            record: kafka_batch(&topic, 7, "user-1", br#"{"event_type": "NotificationProduced"}"#),
+        })
+        .await
+        .unwrap();
+    let queue = foodstream_testkit::unique("parkedtimer");
+    let url = sqs.create_queue().queue_name(&queue).send().await.unwrap().queue_url().unwrap().to_owned();
+    let body = r#"{"delivery_id": "o-1#3", "completes_at": "2026-11-25T12:00:01Z"}"#;
+    letters
+        .park(&DeadLetter {
+            consumer: "delivery-completer".into(),
+            source: "message m-1".into(),
+            reason: "no such delivery".into(),
+            record: serde_json::json!({"Records": [{
+                "messageId": "m-1", "body": body, "eventSource": "aws:sqs",
+                "eventSourceARN": format!("arn:aws:sqs:us-east-1:123456789012:{queue}"),
+                "awsRegion": "us-east-1", "attributes": {}, "messageAttributes": {},
+            }]}),
+        })
+        .await
+        .unwrap();
+
+    let listed = foodstream_ops::list(&s3, &bucket).await.unwrap();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert!(listed.iter().all(|r| r.condition == "Unprocessable" && r.key.starts_with("parked/")));
+    let parked_by = |consumer: &str| listed.iter().find(|r| r.parked_by == consumer).unwrap().key.clone();
+    let bootstrap = foodstream_testkit::kafka_bootstrap();
+    let publisher = KafkaPublisher::new(
+        &Bootstrap::Plaintext(bootstrap.clone()),
+        &KafkaSettings {
+            message_timeout_ms: 10_000,
+            idempotence: true,
+            client_id: "replay-test".into(),
+            topic_prefix: String::new(),
+        },
+        None,
+    )
+    .unwrap();
+    let redrive = async |consumer: &str| {
+        foodstream_ops::replay(&s3, &bucket, &parked_by(consumer), &publisher, &sqs, false).await.unwrap()
+    };
+    let kafka = redrive("log-collector").await;
+    assert_eq!((kafka.produced, kafka.relayed, kafka.resent), (1, 0, 0));
+    let timer = redrive("delivery-completer").await;
+    assert_eq!((timer.produced, timer.relayed, timer.resent), (0, 0, 1));
+    let left = foodstream_ops::list(&s3, &bucket).await.unwrap();
+    assert!(left.is_empty(), "re-driven records leave the bucket: {left:?}");
+
+    // The message, on its queue again, as it was.
+    let received = sqs.receive_message().queue_url(&url).wait_time_seconds(5).send().await.unwrap();
+    let bodies: Vec<&str> = received.messages().iter().filter_map(|m| m.body()).collect();
+    assert_eq!(bodies, [body]);
+    // The record, on its topic again, as it was.
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("group.id", foodstream_testkit::unique("parked-reader"))
+        .set("auto.offset.reset", "earliest")
+        .set("group.protocol", "classic")
+        .set("session.timeout.ms", "6000")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[&topic]).unwrap();
+    let message =
+        tokio::time::timeout(Duration::from_secs(30), consumer.recv()).await.expect("a record").unwrap();
+    assert_eq!(message.key(), Some(&b"user-1"[..]));
+    assert_eq!(message.payload(), Some(&br#"{"event_type": "NotificationProduced"}"#[..]));
+    let header = message.headers().unwrap().iter().find(|h| h.key == "event_id").unwrap();
+    assert_eq!(header.value, Some(&b"e1"[..]));
 }
 
 /// `make replay` on a bucket of any size: 10,000 failure records and one

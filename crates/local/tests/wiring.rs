@@ -9,7 +9,11 @@
 //! - it sets exactly the variables the function reads (`RUST_LOG` aside);
 //! - its `Policies` allow exactly what its adapters declare plus what its
 //!   event source mappings need, no more (no write on an index, no action
-//!   nothing calls) and no less.
+//!   nothing calls) and no less. A declaration on a bucket's objects under
+//!   a prefix is met by the same action on more of the bucket's objects when
+//!   that is needed anyway (a consumer parks its poison records under
+//!   `parked/` of the failure bucket, where its mapping's on-failure
+//!   destination already has it write every object).
 //!
 //! The declarations themselves are held to the code at every DynamoDB call
 //! (`foodstream_aws::access`), and the Kafka publisher refuses undeclared
@@ -69,7 +73,7 @@ fn every_function_is_given_exactly_what_its_code_reads_and_calls() {
         let mut needed = strings("grants");
         needed.extend(template.mapping_grants(function));
         let allowed = template.policy_grants(function).unwrap();
-        for grant in needed.difference(&allowed) {
+        for grant in needed.difference(&allowed).filter(|g| !allowed.iter().any(|a| covers(a, g))) {
             problems.push(format!("{}: needs {grant}, which its Policies do not allow", function.binary));
         }
         for grant in allowed.difference(&needed) {
@@ -77,6 +81,29 @@ fn every_function_is_given_exactly_what_its_code_reads_and_calls() {
         }
     }
     assert!(problems.is_empty(), "the template and the code disagree:\n  {}", problems.join("\n  "));
+}
+
+/// Whether the grant `allowed` allows all of `needed`: the same action on
+/// a bucket's objects under a prefix of `needed`'s (`s3:PutObject on
+/// objects/FailureBucket/` allows `s3:PutObject on
+/// objects/FailureBucket/parked/`).
+fn covers(allowed: &str, needed: &str) -> bool {
+    let (Some((action, objects)), Some((needed_action, needed_objects))) =
+        (allowed.split_once(" on "), needed.split_once(" on "))
+    else {
+        return false;
+    };
+    action == needed_action && objects.starts_with("objects/") && needed_objects.starts_with(objects)
+}
+
+#[test]
+fn a_prefix_of_a_bucket_is_allowed_by_its_whole_bucket_and_nothing_else() {
+    let whole = "s3:PutObject on objects/FailureBucket/";
+    assert!(covers(whole, "s3:PutObject on objects/FailureBucket/parked/"));
+    assert!(!covers(whole, "s3:GetObject on objects/FailureBucket/parked/"), "another action");
+    assert!(!covers(whole, "s3:PutObject on objects/FailureBucketCopy/parked/"), "another bucket");
+    assert!(!covers("s3:PutObject on objects/FailureBucket/parked/", whole), "more than allowed");
+    assert!(!covers("dynamodb:Query on table/OrdersTable", "dynamodb:Query on table/OrdersTable/index/x"));
 }
 
 /// The adapters name their tables by logical id and write their expiry

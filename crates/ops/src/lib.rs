@@ -1,9 +1,14 @@
-//! The operator's side of failures: the failure records the event source
-//! mappings wrote to the failure bucket (Lambda's record, with the
-//! invocation's payload), listed and re-driven.
+//! The operator's side of failures: the failure records of the failure
+//! bucket, listed and re-driven. The event source mappings write theirs
+//! there after their retries (Lambda's record, with the invocation's
+//! payload, under `aws/lambda/`); the consumers park the records they can
+//! never process there too, in the same shape (condition `Unprocessable`,
+//! a one-record batch as the payload, under `parked/`).
 //!
 //! - A Kafka batch (`aws:kafka`): every record is produced again to its
 //!   topic, key, value and headers as they were.
+//! - An SQS batch (`aws:sqs`, the delivery timer's messages): every body is
+//!   sent again to the queue its `eventSourceARN` names.
 //! - An orders-stream batch (`aws:dynamodb`): the outbox relay's own logic
 //!   runs again on it, publishing the order events its changes carry.
 //!
@@ -56,6 +61,10 @@ pub struct FailureRecord {
     pub source: String,
     pub batch_size: u64,
     pub function_arn: String,
+    /// Who parked it and why (a record a consumer parked itself); empty
+    /// for an event source mapping's.
+    pub parked_by: String,
+    pub reason: String,
     pub payload: Value,
 }
 
@@ -69,12 +78,31 @@ impl FailureRecord {
             key: key.to_owned(),
             condition: text(&record["requestContext"]["condition"]),
             timestamp: text(&record["timestamp"]),
-            source: text(&record["batchInfo"]["source"]),
-            batch_size: record["batchInfo"]["batchSize"].as_u64().unwrap_or_default(),
+            source: source_of(&record),
+            batch_size: ["batchInfo", "KafkaBatchInfo", "DDBStreamBatchInfo"]
+                .iter()
+                .find_map(|info| record[info]["batchSize"].as_u64())
+                .unwrap_or_default(),
             function_arn: text(&record["requestContext"]["functionArn"]),
+            parked_by: text(&record["parkedBy"]),
+            reason: text(&record["reason"]),
             payload,
         })
     }
+}
+
+/// Where a failure record's batch came from: the local stack's and the
+/// parked records' `batchInfo.source`, else what Lambda's own records hold
+/// (`KafkaBatchInfo.recordsInfo`'s topic-partitions, or
+/// `DDBStreamBatchInfo.shardId`).
+fn source_of(record: &Value) -> String {
+    if let Some(source) = record["batchInfo"]["source"].as_str() {
+        return source.to_owned();
+    }
+    if let Some(partitions) = record["KafkaBatchInfo"]["recordsInfo"].as_object() {
+        return partitions.keys().cloned().collect::<Vec<_>>().join(",");
+    }
+    record["DDBStreamBatchInfo"]["shardId"].as_str().unwrap_or_default().to_owned()
 }
 
 /// Visits every key of `bucket`, in S3's listing order, a page (1,000
@@ -135,12 +163,14 @@ pub async fn read(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Fa
 }
 
 /// What a replay did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Replayed {
     /// Kafka records produced again.
     pub produced: usize,
     /// Stream records run through the relay again.
     pub relayed: usize,
+    /// SQS messages sent again to their queue.
+    pub resent: usize,
 }
 
 /// Re-drives the failure record at `key`, then deletes it unless `keep`.
@@ -149,13 +179,19 @@ pub async fn replay(
     bucket: &str,
     key: &str,
     publisher: &KafkaPublisher,
+    sqs: &aws_sdk_sqs::Client,
     keep: bool,
 ) -> Result<Replayed, ReplayError> {
     let record = read(s3, bucket, key).await?;
     let still = |reason: String| ReplayError::StillFailing { key: key.to_owned(), reason };
     let replayed = match record.payload["eventSource"].as_str() {
         Some("aws:kafka") => {
-            Replayed { produced: produce_again(&record.payload, publisher).await.map_err(still)?, relayed: 0 }
+            let produced = produce_again(&record.payload, publisher).await.map_err(still)?;
+            Replayed { produced, ..Replayed::default() }
+        }
+        _ if record.payload["Records"][0]["eventSource"] == "aws:sqs" => {
+            let resent = send_again(&record.payload, sqs).await.map_err(still)?;
+            Replayed { resent, ..Replayed::default() }
         }
         _ if record.payload["Records"].is_array() => {
             let event: DynamoDbEvent = serde_json::from_value(record.payload.clone())
@@ -171,12 +207,12 @@ pub async fn replay(
             if let Some(reason) = unprocessable.0.lock().unwrap_or_else(|p| p.into_inner()).first() {
                 return Err(still(format!("a record cannot be processed: {reason}")));
             }
-            Replayed { produced: 0, relayed: event.records.len() }
+            Replayed { relayed: event.records.len(), ..Replayed::default() }
         }
         _ => {
             return Err(ReplayError::NotARecord {
                 key: key.to_owned(),
-                reason: "its payload is neither an aws:kafka nor an aws:dynamodb batch".into(),
+                reason: "its payload is neither an aws:kafka, an aws:sqs nor an aws:dynamodb batch".into(),
             });
         }
     };
@@ -232,9 +268,122 @@ async fn produce_again(payload: &Value, publisher: &KafkaPublisher) -> Result<us
     Ok(produced)
 }
 
+/// Every message of an `aws:sqs` batch, its body sent again to the queue
+/// its `eventSourceARN` names (by the ARN's last part, the queue's name).
+async fn send_again(payload: &Value, sqs: &aws_sdk_sqs::Client) -> Result<usize, String> {
+    let mut sent = 0;
+    for message in payload["Records"].as_array().into_iter().flatten() {
+        let arn = message["eventSourceARN"].as_str().ok_or("a message without its eventSourceARN")?;
+        let queue = SqsQueueArn::parse(arn)?;
+        // Only a queue of the operator's own region, owned by the account
+        // the ARN names: a record written by hand cannot aim elsewhere.
+        let region = sqs.config().region().map(|r| r.to_string()).unwrap_or_default();
+        if queue.region != region {
+            return Err(format!("{arn}: a queue of {}, not of this region ({region})", queue.region));
+        }
+        let body = message["body"].as_str().ok_or("a message without its body")?;
+        let url = sqs
+            .get_queue_url()
+            .queue_name(queue.name)
+            .queue_owner_aws_account_id(queue.account)
+            .send()
+            .await
+            .map_err(|e| format!("queue {arn}: {}", aws_sdk_sqs::error::DisplayErrorContext(e)))?
+            .queue_url
+            .unwrap_or_default();
+        let name = queue.name;
+        sqs.send_message()
+            .queue_url(&url)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(|e| format!("sending to {name}: {}", aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+        sent += 1;
+    }
+    Ok(sent)
+}
+
+/// The parts of an SQS queue's ARN, `arn:<partition>:sqs:<region>:<account>:<name>`.
+#[derive(Debug, PartialEq, Eq)]
+struct SqsQueueArn<'a> {
+    region: &'a str,
+    account: &'a str,
+    name: &'a str,
+}
+
+impl<'a> SqsQueueArn<'a> {
+    /// Refuses anything else: another service, a missing part, an account
+    /// that is not 12 digits, a name SQS would not take.
+    fn parse(arn: &'a str) -> Result<SqsQueueArn<'a>, String> {
+        let parts: Vec<&str> = arn.split(':').collect();
+        let [prefix, partition, service, region, account, name] = parts[..] else {
+            return Err(format!("{arn}: not an SQS queue's ARN"));
+        };
+        let name_ok = |n: &str| {
+            let base = n.strip_suffix(".fifo").unwrap_or(n);
+            (1..=80).contains(&n.len())
+                && base.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        if prefix != "arn"
+            || !partition.starts_with("aws")
+            || service != "sqs"
+            || region.is_empty()
+            || account.len() != 12
+            || !account.bytes().all(|b| b.is_ascii_digit())
+            || !name_ok(name)
+        {
+            return Err(format!("{arn}: not an SQS queue's ARN"));
+        }
+        Ok(SqsQueueArn { region, account, name })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lambdas_own_failure_records_are_listed_with_their_source_and_size() {
+        let kafka = serde_json::json!({
+            "requestContext": {"condition": "RetryAttemptsExhausted", "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:notifier"},
+            "KafkaBatchInfo": {"batchSize": 3, "recordsInfo": {"order-events-2": {"firstRecordOffset": "7"}}},
+            "payload": {"eventSource": "aws:kafka", "records": {}},
+        });
+        let listed = FailureRecord::parse("k", kafka.to_string().as_bytes()).unwrap();
+        assert_eq!((listed.source.as_str(), listed.batch_size), ("order-events-2", 3));
+        let stream = serde_json::json!({
+            "DDBStreamBatchInfo": {"batchSize": 2, "shardId": "shardId-00000001"},
+            "payload": {"Records": []},
+        });
+        let listed = FailureRecord::parse("k", stream.to_string().as_bytes()).unwrap();
+        assert_eq!((listed.source.as_str(), listed.batch_size), ("shardId-00000001", 2));
+    }
+
+    #[test]
+    fn only_an_sqs_queue_arn_is_a_target_to_send_again_to() {
+        assert_eq!(
+            SqsQueueArn::parse("arn:aws:sqs:us-east-1:123456789012:stack-DeliveryTimerQueue-AB12"),
+            Ok(SqsQueueArn {
+                region: "us-east-1",
+                account: "123456789012",
+                name: "stack-DeliveryTimerQueue-AB12"
+            })
+        );
+        assert!(SqsQueueArn::parse("arn:aws-cn:sqs:cn-north-1:123456789012:q.fifo").is_ok());
+        for hostile in [
+            "",
+            "foo",
+            "arn:aws:sns:us-east-1:123456789012:topic",
+            "arn:aws:sqs:us-east-1:123456789012:",
+            "arn:aws:sqs::123456789012:q",
+            "arn:aws:sqs:us-east-1:1234:q",
+            "arn:aws:sqs:us-east-1:123456789012:q:extra",
+            "arn:aws:sqs:us-east-1:123456789012:q/../x",
+            "arn:aws:sqs:us-east-1:123456789012:a-name-longer-than-eighty-characters-is-refused-by-sqs-so-it-is-refused-here-too-x",
+        ] {
+            assert!(SqsQueueArn::parse(hostile).is_err(), "{hostile}");
+        }
+    }
 
     #[test]
     fn header_bytes_are_kept_byte_for_byte_signed_or_not() {

@@ -1,5 +1,6 @@
-//! `foodstream-ops replay`: the failure records of the event source
-//! mappings, listed and re-driven. Works against the local stack (the
+//! `foodstream-ops replay`: the failure records of the failure bucket (the
+//! event source mappings' and the records the consumers parked), listed
+//! and re-driven. Works against the local stack (the
 //! default endpoints) and against AWS alike (your credentials; run it
 //! where it can reach the brokers, i.e. inside the VPC, with
 //! MSK_CLUSTER_ARN set).
@@ -20,7 +21,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// List the failure records, or re-drive some (`--key`, or `--all`).
+    /// List the failure records (the event source mappings' and the parked
+    /// ones), or re-drive some (`--key`, or `--all`).
     Replay {
         /// The failure bucket: the stack's `FailureBucketName` output on AWS.
         #[arg(long, env = "FAILURE_BUCKET", default_value = "foodstream-local-failurebucket")]
@@ -28,9 +30,15 @@ enum Command {
         /// Re-drive the record at this key (repeatable).
         #[arg(long)]
         key: Vec<String>,
-        /// Re-drive every record.
+        /// Re-drive every record of the event source mappings (and, with
+        /// `--parked`, the records the consumers parked).
         #[arg(long)]
         all: bool,
+        /// With `--all`, re-drive the parked records too. They failed
+        /// their consumer's own checks: fix the cause first, or they are
+        /// parked again.
+        #[arg(long)]
+        parked: bool,
         /// Keep the records in the bucket after re-driving them.
         #[arg(long)]
         keep: bool,
@@ -71,9 +79,9 @@ async fn main() -> std::process::ExitCode {
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     match Cli::parse().command {
-        Command::Replay { bucket, key, all, keep, timer_dead_letters, timer_queue } => {
+        Command::Replay { bucket, key, all, parked, keep, timer_dead_letters, timer_queue } => {
             let timer = TimerQueues { dead_letters: timer_dead_letters, queue: timer_queue };
-            replay(bucket, key, all, keep, timer).await
+            replay(bucket, key, all, parked, keep, timer).await
         }
         Command::Logs { order, dir } => logs(&order, &dir),
     }
@@ -108,16 +116,17 @@ async fn replay(
     bucket: String,
     key: Vec<String>,
     all: bool,
+    parked: bool,
     keep: bool,
     timer: TimerQueues,
 ) -> Result<(), Box<dyn std::error::Error>> {
     use foodstream_ops::ReplayError;
     let config = foodstream_aws::load_config().await;
     let s3 = foodstream_aws::s3_client(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
     if key.is_empty() {
         // The timer's dead-letter queue: completions the completer failed
         // five times (their deliveries were finished by the sweeper).
-        let sqs = aws_sdk_sqs::Client::new(&config);
         match foodstream_ops::queue_url(&sqs, &timer.dead_letters).await {
             Err(missing) => {
                 println!("no delivery timer dead-letter queue ({missing}): set TIMER_DEAD_LETTER_QUEUE")
@@ -149,8 +158,9 @@ async fn replay(
                 Ok(r) => {
                     records += 1;
                     let function = r.function_arn.rsplit(':').next().unwrap_or_default();
+                    let why = if r.reason.is_empty() { String::new() } else { format!(": {}", r.reason) };
                     println!(
-                        "{}  {}  {function}  {} record(s) from {}  {}",
+                        "{}  {}  {function}  {} record(s) from {}  {}{why}",
                         r.key, r.timestamp, r.batch_size, r.source, r.condition
                     );
                 }
@@ -176,10 +186,13 @@ async fn replay(
     .await?;
     let (mut done, mut failed, mut strays) = (0, 0, 0);
     let mut redrive =
-        async |key: &str| match foodstream_ops::replay(&s3, &bucket, key, &publisher, keep).await {
+        async |key: &str| match foodstream_ops::replay(&s3, &bucket, key, &publisher, &sqs, keep).await {
             Ok(replayed) => {
                 done += 1;
-                println!("{key}: {} produced again, {} relayed again", replayed.produced, replayed.relayed);
+                println!(
+                    "{key}: {} produced again, {} relayed again, {} sent again",
+                    replayed.produced, replayed.relayed, replayed.resent
+                );
                 Ok(())
             }
             // Reported and skipped: the walk goes on.
@@ -196,7 +209,22 @@ async fn replay(
             Err(storage) => Err(storage),
         };
     if all {
-        foodstream_ops::each_key(&s3, &bucket, &mut redrive).await?;
+        // Parked records stay unless asked for: re-driven before their
+        // cause is fixed, they would only be parked again.
+        let mut skipped_parked = 0;
+        foodstream_ops::each_key(&s3, &bucket, async |key: &str| {
+            if !parked && key.starts_with(foodstream_aws::PARKED_PREFIX) {
+                skipped_parked += 1;
+                return Ok(());
+            }
+            redrive(key).await
+        })
+        .await?;
+        if skipped_parked > 0 {
+            println!(
+                "{skipped_parked} parked record(s) left in place: make replay ALL=1 PARKED=1 re-drives them too"
+            );
+        }
     } else {
         // KEY=: that one object (or those), fetched alone.
         for key in &key {

@@ -204,8 +204,28 @@ impl TestStack {
     }
 
     /// The failure records the stack's event source mappings wrote to its
-    /// failure bucket, read until `enough` holds for them or `timeout` passes.
+    /// failure bucket (under `aws/lambda/`), read until `enough` holds for
+    /// them or `timeout` passes.
     pub async fn failure_bucket(&self, timeout: Duration, enough: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        self.failure_records("aws/lambda/", timeout, enough).await
+    }
+
+    /// The records the stack's consumers parked as unprocessable in its
+    /// failure bucket (under `parked/`, in the shape of the mappings'
+    /// failure records), read until `enough` holds for them or `timeout`
+    /// passes.
+    pub async fn parked(&self, timeout: Duration, enough: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        self.failure_records(foodstream_aws::PARKED_PREFIX, timeout, enough).await
+    }
+
+    /// The objects of the failure bucket under `prefix`, as JSON, read
+    /// until `enough` holds for them or `timeout` passes.
+    async fn failure_records(
+        &self,
+        prefix: &str,
+        timeout: Duration,
+        enough: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
         let config = foodstream_testkit::config().await;
         let s3 = aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build(),
@@ -213,7 +233,7 @@ impl TestStack {
         let bucket = self.stack.failure_bucket.clone().expect("the template has a failure bucket");
         let until = Instant::now() + timeout;
         loop {
-            let listed = s3.list_objects_v2().bucket(&bucket).send().await.unwrap();
+            let listed = s3.list_objects_v2().bucket(&bucket).prefix(prefix).send().await.unwrap();
             let mut records = Vec::new();
             for object in listed.contents() {
                 let body = s3.get_object().bucket(&bucket).key(object.key().unwrap()).send().await.unwrap();
@@ -225,35 +245,6 @@ impl TestStack {
             }
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
-    }
-
-    /// The messages of the stack's failure queue (each taken off it), read
-    /// until `enough` holds for them or `timeout` passes.
-    pub async fn failure_queue(&self, timeout: Duration, enough: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-        let sqs = aws_sdk_sqs::Client::new(&foodstream_testkit::config().await);
-        let url = self.stack.failure_queue_url.clone().expect("the template has a failure queue");
-        let mut seen = Vec::new();
-        let until = Instant::now() + timeout;
-        while !enough(&seen) && Instant::now() < until {
-            let received = sqs
-                .receive_message()
-                .queue_url(&url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(1)
-                .send()
-                .await
-                .unwrap();
-            for message in received.messages() {
-                seen.push(serde_json::from_str(message.body().unwrap()).unwrap());
-                sqs.delete_message()
-                    .queue_url(&url)
-                    .receipt_handle(message.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }
-        seen
     }
 
     /// The events of `order` on the stack's `delivery-events`, read from
