@@ -502,6 +502,7 @@ pub async fn run_kafka(
     let deliverer = Arc::new(deliverer);
     let mut partitions: BTreeMap<i32, tokio::sync::mpsc::Sender<OwnedMessage>> = BTreeMap::new();
     let mut workers = tokio::task::JoinSet::new();
+    let mut last_trouble: Option<(String, std::time::Instant)> = None;
     loop {
         let message = tokio::select! {
             _ = stop.changed() => break,
@@ -510,8 +511,20 @@ pub async fn run_kafka(
         let message = match message {
             Ok(m) => m.detach(),
             Err(e) => {
-                (deliverer.activity)(trouble(&deliverer.mapping.function, format!("poll: {e}")));
-                tokio::time::sleep(Duration::from_millis(500)).await;
+                // librdkafka queues its errors (a broker down, every failed
+                // reconnect) with the messages: they are read at once, so
+                // that after a long outage the records behind them are not
+                // held up by a backlog of old errors, and the same error is
+                // reported once every 5 s at most.
+                let what = format!("poll: {e}");
+                let repeated = last_trouble
+                    .as_ref()
+                    .is_some_and(|(last, at)| *last == what && at.elapsed() < Duration::from_secs(5));
+                if !repeated {
+                    (deliverer.activity)(trouble(&deliverer.mapping.function, what.clone()));
+                    last_trouble = Some((what, std::time::Instant::now()));
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
                 continue;
             }
         };

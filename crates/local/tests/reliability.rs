@@ -7,7 +7,6 @@
 
 mod support;
 
-use foodstream_kafka::{Bootstrap, KafkaPublisher, KafkaSettings};
 use foodstream_local::activity::StackEvent;
 use foodstream_local::runtime::InvokeOutcome;
 use futures::future::join_all;
@@ -15,7 +14,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::Duration;
-use support::{Settings, Shop, TestStack};
+use support::{Operator, Settings, Shop, TestStack};
 
 fn status_of(order: &Value) -> &str {
     order["status"].as_str().unwrap_or_default()
@@ -455,14 +454,18 @@ impl Broker {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn orders_placed_while_the_broker_is_down_are_published_when_it_is_back() {
+/// A stack whose functions and mappings use a broker of its own.
+async fn on_a_broker_of_its_own(mut settings: Settings) -> (Broker, TestStack) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let (_, bucket) = foodstream_testkit::bucket(&foodstream_testkit::config().await).await;
-    let mut broker = Broker::start(port, &bucket).await;
-    let mut settings = Settings::new("outage");
+    let broker = Broker::start(port, &bucket).await;
     settings.kafka_bootstrap = format!("127.0.0.1:{port}");
-    let t = TestStack::start(settings).await;
+    (broker, TestStack::start(settings).await)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn orders_placed_while_the_broker_is_down_are_published_when_it_is_back() {
+    let (mut broker, t) = on_a_broker_of_its_own(Settings::new("outage")).await;
     let shop = Shop::open(&t, 100, 0).await;
     let customer = t.token(&format!("customer-{}", t.run), "customer", None);
     let count = |list: &Value| list["items"].as_array().unwrap().len();
@@ -525,21 +528,17 @@ async fn orders_placed_while_the_broker_is_down_are_published_when_it_is_back() 
 /// An outage longer than the orders stream keeps its records (24 hours on
 /// AWS; here the relay's `OutboxRecordMaxAgeSeconds` at its floor of 60 s):
 /// the relay's records expire to the failure bucket with their payload
-/// instead of being trimmed unseen, and once the broker is back `make
-/// replay`'s code re-drives them. Every order event is then on
-/// `order-events` exactly once by event id.
+/// instead of being trimmed unseen; once the broker is back (an order
+/// placed then flows at once), `make replay`'s code re-drives them. Every
+/// order event is then on `order-events` exactly once by event id.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn relay_records_that_expire_during_an_outage_are_replayed_once_the_broker_is_back() {
     use rdkafka::Message;
     use rdkafka::config::ClientConfig;
     use rdkafka::consumer::{Consumer, StreamConsumer};
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let (_, data) = foodstream_testkit::bucket(&foodstream_testkit::config().await).await;
-    let mut broker = Broker::start(port, &data).await;
-    let mut settings = Settings::new("expiry").parameter("OutboxRecordMaxAgeSeconds", 60);
-    settings.kafka_bootstrap = format!("127.0.0.1:{port}");
-    let t = TestStack::start(settings).await;
+    let settings = Settings::new("expiry").parameter("OutboxRecordMaxAgeSeconds", 60);
+    let (mut broker, t) = on_a_broker_of_its_own(settings).await;
     let shop = Shop::open(&t, 100, 0).await;
     let customer = t.token(&format!("customer-{}", t.run), "customer", None);
     let count = |list: &Value| list["items"].as_array().unwrap().len();
@@ -590,24 +589,14 @@ async fn relay_records_that_expire_during_an_outage_are_replayed_once_the_broker
     // The broker is back, with its data; the stream's later records flow
     // again, and the expired ones are replayed.
     let _broker = Broker::start(broker.port, &broker.bucket).await;
-    let config = foodstream_testkit::config().await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build(),
+    // The pipeline flows again: an order placed now is notified.
+    orders.push(
+        t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await["order_id"].clone(),
     );
-    let sqs = aws_sdk_sqs::Client::new(&config);
+    t.wait_until(&customer, "/me/notifications?limit=100", Duration::from_secs(180), |l| count(l) == 6).await;
+    let bootstrap = format!("127.0.0.1:{}", broker.port);
+    let Operator { s3, sqs, publisher } = Operator::new(&bootstrap, &t.topic_prefix).await;
     let bucket = t.stack.failure_bucket.clone().unwrap();
-    let bootstrap = format!("127.0.0.1:{port}");
-    let publisher = KafkaPublisher::new(
-        &Bootstrap::Plaintext(bootstrap.clone()),
-        &KafkaSettings {
-            message_timeout_ms: 10_000,
-            idempotence: true,
-            client_id: "expiry-replay".into(),
-            topic_prefix: t.topic_prefix.clone(),
-        },
-        None,
-    )
-    .unwrap();
     let mut relayed = 0;
     for record in foodstream_ops::list(&s3, &bucket).await.unwrap() {
         if record.condition == "RecordAgeExceeded" {
@@ -618,7 +607,7 @@ async fn relay_records_that_expire_during_an_outage_are_replayed_once_the_broker
         }
     }
     assert_eq!(relayed, 3);
-    t.wait_until(&customer, "/me/notifications?limit=100", Duration::from_secs(120), |l| count(l) == 10)
+    t.wait_until(&customer, "/me/notifications?limit=100", Duration::from_secs(120), |l| count(l) == 12)
         .await;
 
     // Every order event of the run, read back from the topic: one

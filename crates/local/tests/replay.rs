@@ -11,11 +11,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use foodstream_aws::S3DeadLetters;
 use foodstream_domain::ports::{DeadLetter, DeadLetters};
-use foodstream_kafka::{Bootstrap, KafkaPublisher, KafkaSettings};
 use foodstream_local::runtime::Sabotage;
 use reqwest::Method;
 use std::time::Duration;
-use support::{Settings, Shop, TestStack};
+use support::{Operator, Settings, Shop, TestStack};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_batch_that_failed_past_its_retries_is_replayed_and_applied_exactly_once() {
@@ -36,26 +35,12 @@ async fn a_batch_that_failed_past_its_retries_is_replayed_and_applied_exactly_on
     assert!(t.list_all(&customer, "/me/notifications").await.is_empty(), "nothing notified yet");
 
     // The dependency is back (the sabotage is used up): replay, twice.
-    let config = foodstream_testkit::config().await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build(),
-    );
-    let sqs = aws_sdk_sqs::Client::new(&config);
+    let Operator { s3, sqs, publisher } =
+        Operator::new(&foodstream_testkit::kafka_bootstrap(), &t.topic_prefix).await;
     let bucket = t.stack.failure_bucket.clone().unwrap();
     let listed = foodstream_ops::list(&s3, &bucket).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert!(listed[0].function_arn.ends_with(":notifier"), "{:?}", listed[0]);
-    let publisher = KafkaPublisher::new(
-        &Bootstrap::Plaintext(foodstream_testkit::kafka_bootstrap()),
-        &KafkaSettings {
-            message_timeout_ms: 10_000,
-            idempotence: true,
-            client_id: "replay-test".into(),
-            topic_prefix: t.topic_prefix.clone(),
-        },
-        None,
-    )
-    .unwrap();
     let first = foodstream_ops::replay(&s3, &bucket, &listed[0].key, &publisher, &sqs, true).await.unwrap();
     assert_eq!(first.produced, 1, "the one OrderPlaced record");
     let second = foodstream_ops::replay(&s3, &bucket, &listed[0].key, &publisher, &sqs, false).await.unwrap();
@@ -85,11 +70,9 @@ async fn a_stream_failure_record_is_relayed_again_to_order_events() {
     use rdkafka::Message;
     use rdkafka::config::ClientConfig;
     use rdkafka::consumer::{Consumer, StreamConsumer};
-    let config = foodstream_testkit::config().await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build(),
-    );
-    let sqs = aws_sdk_sqs::Client::new(&config);
+    let prefix = format!("{}.", foodstream_testkit::unique("replay"));
+    let bootstrap = foodstream_testkit::kafka_bootstrap();
+    let Operator { s3, sqs, publisher } = Operator::new(&bootstrap, &prefix).await;
     let bucket = foodstream_testkit::unique("failures").to_lowercase();
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
     let payload: serde_json::Value = serde_json::from_str(
@@ -110,19 +93,6 @@ async fn a_stream_failure_record_is_relayed_again_to_order_events() {
         .await
         .unwrap();
 
-    let prefix = format!("{}.", foodstream_testkit::unique("replay"));
-    let bootstrap = foodstream_testkit::kafka_bootstrap();
-    let publisher = KafkaPublisher::new(
-        &Bootstrap::Plaintext(bootstrap.clone()),
-        &KafkaSettings {
-            message_timeout_ms: 10_000,
-            idempotence: true,
-            client_id: "replay-test".into(),
-            topic_prefix: prefix.clone(),
-        },
-        None,
-    )
-    .unwrap();
     let done =
         foodstream_ops::replay(&s3, &bucket, "aws/lambda/relay.json", &publisher, &sqs, false).await.unwrap();
     assert_eq!(done.relayed, 1);
@@ -250,17 +220,7 @@ async fn a_parked_kafka_record_and_a_parked_sqs_message_are_re_driven() {
     assert!(listed.iter().all(|r| r.condition == "Unprocessable" && r.key.starts_with("parked/")));
     let parked_by = |consumer: &str| listed.iter().find(|r| r.parked_by == consumer).unwrap().key.clone();
     let bootstrap = foodstream_testkit::kafka_bootstrap();
-    let publisher = KafkaPublisher::new(
-        &Bootstrap::Plaintext(bootstrap.clone()),
-        &KafkaSettings {
-            message_timeout_ms: 10_000,
-            idempotence: true,
-            client_id: "replay-test".into(),
-            topic_prefix: String::new(),
-        },
-        None,
-    )
-    .unwrap();
+    let publisher = Operator::new(&bootstrap, "").await.publisher;
     let redrive = async |consumer: &str| {
         foodstream_ops::replay(&s3, &bucket, &parked_by(consumer), &publisher, &sqs, false).await.unwrap()
     };

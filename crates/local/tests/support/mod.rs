@@ -351,3 +351,30 @@ impl Shop {
         })
     }
 }
+
+/// What `make replay` works with, as an operator runs it: the emulator's S3
+/// and SQS clients, and a publisher to `bootstrap` under `topic_prefix`.
+pub struct Operator {
+    pub s3: aws_sdk_s3::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub publisher: foodstream_kafka::KafkaPublisher,
+}
+
+impl Operator {
+    pub async fn new(bootstrap: &str, topic_prefix: &str) -> Operator {
+        use foodstream_kafka::{Bootstrap, KafkaPublisher, KafkaSettings};
+        let config = foodstream_testkit::config().await;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build(),
+        );
+        let settings = KafkaSettings {
+            message_timeout_ms: 10_000,
+            idempotence: true,
+            client_id: "replay-test".into(),
+            topic_prefix: topic_prefix.to_owned(),
+        };
+        let publisher =
+            KafkaPublisher::new(&Bootstrap::Plaintext(bootstrap.to_owned()), &settings, None).unwrap();
+        Operator { s3, sqs: aws_sdk_sqs::Client::new(&config), publisher }
+    }
+}
