@@ -85,14 +85,18 @@ impl RawRecord<'_> {
         let record = self.to_value();
         match self {
             RawRecord::Kafka(kafka) => {
-                let partition = format!("{}-{}", kafka.topic.as_deref().unwrap_or_default(), kafka.partition);
                 let mut records = serde_json::Map::new();
-                records.insert(partition, Value::Array(vec![record]));
+                records.insert(topic_partition(kafka), Value::Array(vec![record]));
                 serde_json::json!({ "eventSource": "aws:kafka", "records": records })
             }
             RawRecord::Stream(_) | RawRecord::Sqs(_) => serde_json::json!({ "Records": [record] }),
         }
     }
+}
+
+/// How an `aws:kafka` event keys a record's partition: `topic-partition`.
+fn topic_partition(record: &KafkaRecord) -> String {
+    format!("{}-{}", record.topic.as_deref().unwrap_or_default(), record.partition)
 }
 
 /// One record of a batch.
@@ -121,7 +125,7 @@ pub fn kafka_records<K: EventType, D: DeserializeOwned + EventData>(
     records
         .into_iter()
         .map(|r| {
-            let group = format!("{}-{}", r.topic.as_deref().unwrap_or_default(), r.partition);
+            let group = topic_partition(r);
             let decoded = r
                 .value
                 .as_deref()

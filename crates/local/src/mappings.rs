@@ -354,7 +354,7 @@ pub fn failure_record(failure: &Failure<'_>, batch: &[Record], payload: &Value) 
             record["KafkaBatchInfo"] = kafka_batch_info(failure.source_arn, batch, payload);
         }
         SourceRecord::Stream(_) => {
-            record["DDBStreamBatchInfo"] = stream_batch_info(failure.source_arn, batch);
+            record["DDBStreamBatchInfo"] = stream_batch_info(failure.source_arn, first, last, batch.len());
         }
         SourceRecord::None => {}
     }
@@ -397,20 +397,19 @@ fn kafka_batch_info(cluster_arn: &str, batch: &[Record], payload: &Value) -> Val
 
 /// `DDBStreamBatchInfo` as Lambda writes it: the shard, the first and last
 /// sequence numbers, when they arrived (to the second) and the stream.
-fn stream_batch_info(stream_arn: &str, batch: &[Record]) -> Value {
+fn stream_batch_info(stream_arn: &str, first: &Record, last: &Record, size: usize) -> Value {
     let arrival = |r: &Record| {
         r.created_ms
             .and_then(chrono::DateTime::<chrono::Utc>::from_timestamp_millis)
             .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
     };
-    let (first, last) = (&batch[0], &batch[batch.len() - 1]);
     json!({
         "shardId": first.group,
         "startSequenceNumber": first.position,
         "endSequenceNumber": last.position,
         "approximateArrivalOfFirstRecord": arrival(first),
         "approximateArrivalOfLastRecord": arrival(last),
-        "batchSize": batch.len(),
+        "batchSize": size,
         "streamArn": stream_arn,
     })
 }
@@ -684,19 +683,17 @@ pub fn kafka_event(source_arn: &str, bootstrap: &str, records: &[Record]) -> Val
 /// restarted stack resumes where it stopped. Runs until `stop` turns true.
 ///
 /// `stream_arn` is the emulator's ARN of the stream, for its API and the
-/// checkpoints; the events and the failure records name the stream in
-/// AWS's format ([`crate::ids::event_stream_arn`]), whatever the
-/// deliverer's `source_arn` said.
+/// checkpoints; the events and the failure records name the stream by the
+/// deliverer's `source_arn` (AWS's format, [`crate::ids::event_stream_arn`]).
 pub async fn run_table_stream(
-    mut deliverer: Deliverer,
+    deliverer: Deliverer,
     streams: aws_sdk_dynamodbstreams::Client,
     stream_arn: String,
     checkpoint_file: Option<PathBuf>,
     mut stop: watch::Receiver<bool>,
 ) {
     let name = deliverer.mapping.function.clone();
-    let event_arn = crate::ids::event_stream_arn(&stream_arn);
-    deliverer.source_arn = event_arn.clone();
+    let event_arn = deliverer.source_arn.clone();
     let shards = Arc::new(StreamShards {
         deliverer,
         streams,

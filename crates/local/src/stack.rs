@@ -392,7 +392,9 @@ impl Wiring<'_> {
                     d.join(format!("{}-{}.stream-checkpoint.json", config.namespace, mapping.function))
                 });
                 tokio::spawn(mappings::run_table_stream(
-                    deliverer(Box::new(mappings::stream_event), stream_arn.clone()),
+                    // The events and failure records name the stream in AWS's
+                    // format; the poller reads it by the emulator's ARN.
+                    deliverer(Box::new(mappings::stream_event), crate::ids::event_stream_arn(&stream_arn)),
                     aws_sdk_dynamodbstreams::Client::new(self.aws),
                     stream_arn,
                     checkpoint,
