@@ -519,3 +519,15 @@ async fn moto_answers_in_the_stack_account_and_its_stream_records_come_out_in_aw
     assert_eq!(queue_name(&queue_arn), queue);
     assert_eq!(url.rsplit('/').nth(1), Some(LOCAL_ACCOUNT_ID), "the queue URL's account: {url}");
 }
+
+proptest::proptest! {
+    /// Whatever ARN the emulator answers, rewriting it into the stack's
+    /// format never panics, and a second rewrite changes nothing.
+    #[test]
+    fn any_emulator_stream_arn_is_rewritten_without_panic_and_once_for_all(
+        arn in "(arn:aws:dynamodb:[a-z0-9-]{0,12}:[0-9]{0,12}:table/[A-Za-z0-9._-]{0,20}/stream/)?\\PC{0,40}",
+    ) {
+        let once = ids::event_stream_arn(&arn);
+        proptest::prop_assert_eq!(ids::event_stream_arn(&once), once);
+    }
+}

@@ -359,6 +359,34 @@ mod tests {
         assert_eq!((listed.source.as_str(), listed.batch_size), ("shardId-00000001", 2));
     }
 
+    proptest::proptest! {
+        /// Whatever a hand-written record names, parsing never panics, and
+        /// what it accepts is exactly an SQS ARN: its parts come back as
+        /// they were written.
+        #[test]
+        fn any_text_is_parsed_without_panic_and_accepted_only_as_an_sqs_arn(text in "\\PC{0,120}") {
+            if let Ok(queue) = SqsQueueArn::parse(&text) {
+                proptest::prop_assert!(text.starts_with("arn:aws"));
+                let tail = format!(":sqs:{}:{}:{}", queue.region, queue.account, queue.name);
+                proptest::prop_assert!(text.ends_with(&tail), "{text}");
+            }
+        }
+
+        #[test]
+        fn every_well_formed_queue_arn_is_accepted(
+            region in "[a-z]{2}-[a-z]{4,9}-[1-9]",
+            account in "[0-9]{12}",
+            name in "[A-Za-z0-9_-]{1,75}(\\.fifo)?",
+        ) {
+            let arn = format!("arn:aws:sqs:{region}:{account}:{name}");
+            let parsed = SqsQueueArn::parse(&arn);
+            proptest::prop_assert_eq!(
+                parsed,
+                Ok(SqsQueueArn { region: region.as_str(), account: account.as_str(), name: name.as_str() })
+            );
+        }
+    }
+
     #[test]
     fn only_an_sqs_queue_arn_is_a_target_to_send_again_to() {
         assert_eq!(
