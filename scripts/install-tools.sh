@@ -20,14 +20,70 @@ if [ ${#missing_apt[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq build-essential perl >/dev/null
 fi
 
-# Rust toolchain with rustfmt and clippy.
+# Rust toolchain with rustfmt and clippy: the channel rust-toolchain.toml
+# pins (the tested toolchain); the minimum is Cargo.toml's rust-version.
+repo=$(cd "$(dirname "$0")/.." && pwd)
+channel=$(sed -n 's/^[[:space:]]*channel[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' "$repo/rust-toolchain.toml" | head -n 1)
+msrv=$(sed -n 's/^[[:space:]]*rust-version[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' "$repo/Cargo.toml" | head -n 1)
+: "${channel:?no channel in rust-toolchain.toml}" "${msrv:?no rust-version in Cargo.toml}"
+
+# Whether version $1 is at least $2 (numerically: 1.94 is 1.94.0 < 1.94.1).
+version_at_least() { [ "$(printf '%s\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]; }
+# The version a rustc binary reports: "rustc 1.95.0 (59807616e 2026-04-14)" -> 1.95.0.
+rustc_version() { { "$1" --version 2>/dev/null || true; } | awk '{print $2}' | sed 's/-.*//'; }
+
+# Inside the repo every cargo, rustc and rustup command goes through rustup's
+# proxy, which reads rust-toolchain.toml and tries to download a channel that
+# is missing (and fails on a machine that cannot download). So the pinned
+# channel is made to exist first: an installed toolchain of exactly that
+# version (stable, most often) is linked under the channel's name, else the
+# channel is installed. rustup's own `toolchain link` refuses a release
+# channel's name ("invalid custom toolchain name"), hence the plain symlink
+# in rustup's toolchains directory, which rustup then takes as that channel.
+ensure_pinned_toolchain() {
+  local home names name dir host
+  home=${RUSTUP_HOME:-$HOME/.rustup}
+  # From /: no rust-toolchain.toml there to redirect rustup.
+  names=$(cd / && { rustup default 2>/dev/null || true; rustup toolchain list 2>/dev/null || true; } | awk '{print $1}')
+  for name in $names; do
+    if [ "$name" = "$channel" ] || [[ "$name" == "$channel"-* ]]; then
+      return 0
+    fi
+  done
+  for name in $names; do
+    dir="$home/toolchains/$name"
+    [ -x "$dir/bin/rustc" ] || continue
+    if [ "$(rustc_version "$dir/bin/rustc")" = "$channel" ]; then
+      host=$("$dir/bin/rustc" -vV | sed -n 's/^host: //p')
+      log "toolchain $channel (rust-toolchain.toml): $name is rustc $channel, linking it as $channel-$host"
+      ln -sfn "$(readlink -f "$dir")" "$home/toolchains/$channel-$host"
+      return 0
+    fi
+  done
+  log "installing toolchain $channel (rust-toolchain.toml) with rustfmt and clippy"
+  (cd / && rustup toolchain install "$channel" --profile minimal -c rustfmt -c clippy)
+}
+
 if ! command -v cargo >/dev/null 2>&1; then
   if [ -x "$HOME/.cargo/bin/cargo" ]; then
     export PATH="$HOME/.cargo/bin:$PATH"
   else
-    log "installing the Rust toolchain with rustup"
-    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+    log "installing the Rust toolchain $channel with rustup"
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs \
+      | sh -s -- -y --profile minimal --default-toolchain "$channel" -c rustfmt -c clippy
     export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+fi
+if command -v rustup >/dev/null 2>&1; then
+  ensure_pinned_toolchain
+else
+  # A rustc without rustup (Debian's, say) ignores rust-toolchain.toml: it
+  # must at least be the minimum the locked dependencies need.
+  have=$(rustc_version rustc)
+  if [ -z "$have" ] || ! version_at_least "$have" "$msrv"; then
+    log "foodstream needs rustc >= $msrv (Cargo.toml rust-version); you have ${have:-no rustc};" \
+      "install rustup: https://rustup.rs, then run make tools again" >&2
+    exit 1
   fi
 fi
 if command -v rustup >/dev/null 2>&1; then
