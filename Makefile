@@ -20,9 +20,10 @@ fmt: ## Format the code
 	$(CARGO) fmt --all
 
 .PHONY: lint
-lint: tools ## cargo fmt --check and clippy with warnings denied
+lint: tools ## cargo fmt --check, clippy with warnings denied, and rust-version checked against Cargo.lock (scripts/check-msrv.sh)
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	@scripts/check-msrv.sh
 
 .PHONY: check-docs
 check-docs: ## Check that docs/rules.md names real tests for every SPEC rule
@@ -59,7 +60,7 @@ e2e-package:
 	  $(CARGO) test --locked --workspace --test e2e
 
 .PHONY: bench
-bench: tools ## Benchmarks, each figure next to its floor or ceiling: criterion, cold starts, load and cost per batching profile, DynamoDB writes per order and throughput; ends with one bench-summary JSON line (BENCH_SECONDS, BENCH_CONCURRENCY, BENCH_RATE, BENCH_DELIVER_SHARE)
+bench: tools ## Benchmarks, each figure next to its floor or ceiling: criterion, cold starts, load and cost per batching profile, DynamoDB writes per order and throughput; writes SVG charts and run.txt to docs/bench (BENCH_PLOTS_DIR); ends with one bench-summary JSON line (BENCH_SECONDS, BENCH_CONCURRENCY, BENCH_RATE, BENCH_DELIVER_SHARE)
 	@scripts/bench.sh
 
 .PHONY: events
@@ -89,6 +90,26 @@ replay: ## List the failure records and the delivery timer's dead letters, or re
 token: ## Mint a local bearer token: make token ROLE=customer|owner|operator SUB=<user> [STORE=<store>]
 	@scripts/run-bin.sh foodstream-local token \
 	  --role "$(ROLE)" --sub "$(SUB)" $(if $(STORE),--store "$(STORE)")
+
+.PHONY: invoke
+invoke: ## Run one function once on the running local stack's emulators (make up first), with the environment the stack gives it: make invoke FUNCTION=<name> [EVENT=events/<file>.json]; its answer on stdout
+	@test -n "$(FUNCTION)" || { echo "usage: make invoke FUNCTION=<name> [EVENT=events/<file>.json]" >&2; exit 2; }
+	@scripts/run-bin.sh foodstream-local invoke --function "$(FUNCTION)" $(if $(EVENT),--event "$(EVENT)")
+
+# The function's environment is the one the running stack gives it
+# (`foodstream-local env`: its tables, queues, topics, the emulators'
+# endpoint and credentials); a developer's own AWS profile never reaches it.
+.PHONY: watch
+watch: ## cargo lambda watch on one function (rebuilt on every change) with the environment the running local stack (make up first) gives it: make watch FUNCTION=<name>; then cargo lambda invoke <name> --data-file events/<file>.json (127.0.0.1:9000)
+	@test -n "$(FUNCTION)" || { echo "usage: make watch FUNCTION=<name>" >&2; exit 2; }
+	@scripts/install-tools.sh --lambda
+	@env_lines=$$(scripts/run-bin.sh foodstream-local env --function "$(FUNCTION)"); \
+	  unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN; \
+	  while IFS= read -r line; do export "$$line"; done <<<"$$env_lines"; \
+	  export PATH="$(CURDIR)/.local/venv/bin:$$PATH"; \
+	  echo "watch: $(FUNCTION) on 127.0.0.1:9000; in another shell:" \
+	    "PATH=$(CURDIR)/.local/venv/bin:\$$PATH cargo lambda invoke $(FUNCTION) --data-file events/$(FUNCTION).json" >&2; \
+	  exec cargo lambda watch --invoke-address 127.0.0.1 --bin "$(FUNCTION)"
 
 .PHONY: deploy
 deploy: ## Deploy the arm64 package (make package) to AWS with SAM (guided the first time; costs money, see README)

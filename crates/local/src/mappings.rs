@@ -121,6 +121,12 @@ impl Deliverer {
                 work.push((first, retries));
                 continue;
             }
+            (self.activity)(StackEvent::BatchStarted {
+                function: self.mapping.function.clone(),
+                records: batch.len(),
+                first: batch[0].position.clone(),
+                last: batch[batch.len() - 1].position.clone(),
+            });
             let report = self.pool.invoke(payload).await;
             let outcome = &report.outcome;
             (self.activity)(StackEvent::Batch {
@@ -176,6 +182,10 @@ impl Deliverer {
                 continue;
             }
             if self.mapping.bisect_on_error && batch.len() > 1 {
+                (self.activity)(StackEvent::Bisected {
+                    function: self.mapping.function.clone(),
+                    records: batch.len(),
+                });
                 let mut first = batch;
                 let second = first.split_off(first.len() / 2);
                 work.push((second, retries));
@@ -185,6 +195,11 @@ impl Deliverer {
             let limit = self.mapping.max_retries;
             if limit < 0 || retries < limit {
                 let backoff = self.first_backoff.saturating_mul(1 << retries.min(16) as u32).min(MAX_BACKOFF);
+                (self.activity)(StackEvent::Retrying {
+                    function: self.mapping.function.clone(),
+                    records: batch.len(),
+                    attempt: retries + 1,
+                });
                 tokio::time::sleep(backoff).await;
                 work.push((batch, retries + 1));
                 continue;
@@ -592,7 +607,15 @@ async fn run_partition(
         // the consumer rejoins, which idempotent consumers make harmless.
         for attempt in 1..=5 {
             match consumer.commit(&offsets, CommitMode::Sync) {
-                Ok(()) => break,
+                Ok(()) => {
+                    (deliverer.activity)(StackEvent::Committed {
+                        function: mapping.function.clone(),
+                        topic: last.topic().to_owned(),
+                        partition: last.partition(),
+                        offset: last.offset() + 1,
+                    });
+                    break;
+                }
                 Err(e) if attempt == 5 => {
                     (deliverer.activity)(trouble(
                         &mapping.function,
@@ -848,13 +871,26 @@ impl StreamShards {
 
     async fn deliver(&self, shard: &str, records: Vec<Record>) {
         let last = records.last().map(|r| r.position.clone()).unwrap_or_default();
+        let created_ms = records.last().and_then(|r| r.created_ms);
         self.deliverer.deliver(records).await;
-        let mut checkpoints = self.checkpoints.lock().unwrap_or_else(|p| p.into_inner());
-        checkpoints.insert(shard.to_owned(), last);
-        if let Some(path) = &self.checkpoint_file {
-            let saved = json!({"stream_arn": self.stream_arn, "shards": *checkpoints});
-            let _ = std::fs::write(path, saved.to_string());
+        {
+            let mut checkpoints = self.checkpoints.lock().unwrap_or_else(|p| p.into_inner());
+            checkpoints.insert(shard.to_owned(), last.clone());
+            if let Some(path) = &self.checkpoint_file {
+                let saved = json!({"stream_arn": self.stream_arn, "shards": *checkpoints});
+                let _ = std::fs::write(path, saved.to_string());
+            }
         }
+        let iterator_age = created_ms.map(|at| {
+            let age = chrono::Utc::now().timestamp_millis().saturating_sub(at);
+            Duration::from_millis(u64::try_from(age).unwrap_or_default())
+        });
+        (self.deliverer.activity)(StackEvent::Checkpointed {
+            function: self.deliverer.mapping.function.clone(),
+            shard: shard.to_owned(),
+            sequence: last,
+            iterator_age,
+        });
     }
 
     /// Lambda polls each shard four times a second when it is idle.

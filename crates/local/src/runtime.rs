@@ -85,6 +85,12 @@ pub struct PoolStats {
     pub busy: Duration,
     pub inits: u64,
     pub init_time: Duration,
+    /// Calls that did not answer: the function's error, a timeout or a crash
+    /// (Lambda's `Errors`).
+    pub errors: u64,
+    /// Calls that found every instance busy at the limit and waited for
+    /// one (Lambda would throttle them past its concurrency).
+    pub throttles: u64,
 }
 
 /// What one invocation took.
@@ -283,6 +289,8 @@ pub struct FunctionPool {
     stats: std::sync::Mutex<PoolStats>,
     /// Each invocation's duration, in order (the first [`MAX_KEPT_DURATIONS`]).
     durations: std::sync::Mutex<Vec<Duration>>,
+    /// Each instance's init, in order (the first [`MAX_KEPT_DURATIONS`]).
+    inits: std::sync::Mutex<Vec<Duration>>,
 }
 
 /// How many invocation durations a pool keeps for percentiles (the
@@ -299,7 +307,18 @@ impl FunctionPool {
             sabotage: Mutex::new(std::collections::VecDeque::new()),
             stats: std::sync::Mutex::new(PoolStats::default()),
             durations: std::sync::Mutex::new(Vec::new()),
+            inits: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// Every instance's init so far, in order.
+    pub fn init_durations(&self) -> Vec<Duration> {
+        self.inits.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// Instances running a call now.
+    pub fn busy_instances(&self) -> usize {
+        self.spec.max_instances.max(1).saturating_sub(self.permits.available_permits())
     }
 
     /// The durations of the invocations from the `from`-th on (as counted
@@ -366,7 +385,13 @@ impl FunctionPool {
                 duration: Duration::ZERO,
             };
         }
-        let permit = self.permits.clone().acquire_owned().await.expect("the semaphore is never closed");
+        let permit = match self.permits.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                self.stats.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).throttles += 1;
+                self.permits.clone().acquire_owned().await.expect("the semaphore is never closed")
+            }
+        };
         let reused = self.idle.lock().await.pop();
         let mut instance = match reused {
             Some(instance) => instance,
@@ -449,6 +474,13 @@ impl FunctionPool {
             if let Some(init) = init {
                 stats.inits += 1;
                 stats.init_time += init;
+                let mut inits = self.inits.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                if inits.len() < MAX_KEPT_DURATIONS {
+                    inits.push(init);
+                }
+            }
+            if !matches!(outcome, InvokeOutcome::Response(_)) {
+                stats.errors += 1;
             }
             let mut durations = self.durations.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             if durations.len() < MAX_KEPT_DURATIONS {

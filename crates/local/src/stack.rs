@@ -240,6 +240,20 @@ fn parking_bucket(template: &Template) -> Option<String> {
     })
 }
 
+/// One function as [`Stack::start`] runs it (environment, binary, timeout,
+/// log file), for a stack already provisioned under `config`'s names:
+/// `foodstream-local invoke` and `env` ([`crate::invoke`]).
+pub async fn provisioned_function_spec(
+    template: &Template,
+    function: &foodstream_template::Function,
+    config: &StackConfig,
+) -> Result<FunctionSpec, StackError> {
+    let names = Names { namespace: config.namespace.clone(), topic_prefix: config.topic_prefix.clone() };
+    let aws = foodstream_aws::emulator_config(&config.aws_endpoint).await;
+    let queue_urls = queue_urls(&aws, template, &names).await?;
+    function_spec(template, function, config, &names, &queue_urls)
+}
+
 /// A function as the local Runtime API host runs it: its template
 /// environment resolved to the local resources, plus the emulators'
 /// endpoints and credentials.

@@ -9,6 +9,7 @@
 //! from outside: `foodstream-harness`.
 
 use clap::{Parser, Subcommand};
+use foodstream_local::console::{Console, ConsoleConfig};
 use foodstream_local::jwt::{self, Claims};
 use foodstream_local::stack::{Stack, StackConfig};
 use std::collections::BTreeMap;
@@ -37,6 +38,9 @@ enum Command {
         bin_dir: Option<PathBuf>,
         #[arg(long, env = "FOODSTREAM_API_ADDR", default_value = "127.0.0.1:3000")]
         api: SocketAddr,
+        /// The console's address: loopback only (port 0: any free one).
+        #[arg(long, env = "FOODSTREAM_CONSOLE_ADDR", default_value = "127.0.0.1:3001")]
+        console: SocketAddr,
         #[arg(long, default_value = "foodstream-local")]
         namespace: String,
         /// Before every topic name (the template's names when empty).
@@ -85,6 +89,29 @@ enum Command {
         #[arg(long, default_value_t = 3600)]
         ttl: u64,
     },
+    /// Run one function once against the running stack's emulators, with
+    /// the environment the stack gives it (`make invoke`): its answer on
+    /// stdout, init and duration on stderr.
+    Invoke {
+        /// The function's binary name, e.g. list-menu.
+        #[arg(long)]
+        function: String,
+        /// A file with the event (JSON), e.g. events/list-menu.json; default
+        /// `{}` (an API function needs one).
+        #[arg(long)]
+        event: Option<PathBuf>,
+        #[command(flatten)]
+        target: foodstream_local::invoke::Target,
+    },
+    /// Print one function's environment on the running stack, KEY=VALUE
+    /// lines (`make watch`).
+    Env {
+        /// The function's binary name, e.g. list-menu.
+        #[arg(long)]
+        function: String,
+        #[command(flatten)]
+        target: foodstream_local::invoke::Target,
+    },
 }
 
 fn say(line: String) {
@@ -106,6 +133,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             template,
             bin_dir,
             api,
+            console,
             namespace,
             topic_prefix,
             aws_endpoint,
@@ -134,6 +162,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 parameters.insert("DeliveryDurationMs".to_string(), ms.to_string());
             }
             std::fs::create_dir_all(&state_dir)?;
+            foodstream_local::console::check_console_address(console)?;
+            let console_model = Console::new();
             let config = StackConfig {
                 template: template.clone(),
                 bin_dir,
@@ -148,13 +178,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 log_dir: Some(log_dir),
                 state_dir: Some(state_dir.clone()),
                 jwt_secret: jwt::secret_from_env(),
-                activity: Arc::new(|event| say(event.to_string())),
+                // Every event to the console; the progress of each batch
+                // (in flight, committed) only there, not to the log.
+                activity: console_model.tap(Arc::new(|event| {
+                    if !event.is_progress() {
+                        say(event.to_string())
+                    }
+                })),
                 first_retry_backoff: Duration::from_millis(200),
                 schedule_every: None,
                 allow_non_loopback,
                 launcher: launcher.split_whitespace().map(String::from).collect(),
             };
-            let stack = Stack::start(config).await?;
+            let stack = Stack::start(config.clone()).await?;
+            let console = console_model
+                .serve(
+                    ConsoleConfig::of_stack(&stack, &config, console, std::path::Path::new("."))?,
+                    stack.pools().clone(),
+                )
+                .await?;
             for created in &stack.provisioned.created {
                 say(format!("created {created}"));
             }
@@ -172,19 +214,48 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "topic_prefix": topic_prefix,
                 "refund_window_seconds": settings_of("RefundWindowSeconds").and_then(|v| v.parse::<u64>().ok()),
                 "delivery_duration_ms": settings_of("DeliveryDurationMs").and_then(|v| v.parse::<u64>().ok()),
+                "console_url": console.url,
                 "pid": std::process::id(),
             });
             std::fs::write(state_dir.join("stack.json"), serde_json::to_vec_pretty(&settings)?)?;
-            say(format!("ready: API {}", stack.api_url));
+            say(format!("ready: API {} console {}", stack.api_url, console.url));
             let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}
             }
             say("stopping".into());
+            console.stop().await;
             stack.stop().await;
             let _ = std::fs::remove_file(state_dir.join("stack.json"));
             say("stopped".into());
+        }
+        Command::Invoke { function, event, target } => {
+            use foodstream_local::invoke;
+            match invoke::invoke(&target, &function, event.as_deref()).await {
+                Ok(invocation) => {
+                    if !invoke::report(&function, &invocation, &target.log_dir) {
+                        std::process::exit(1);
+                    }
+                }
+                Err(e) => {
+                    eprintln!("foodstream-local invoke: {e}");
+                    std::process::exit(1);
+                }
+            }
+        }
+        Command::Env { function, target } => {
+            match foodstream_local::invoke::function_spec(&target, &function).await {
+                Ok(spec) => {
+                    for (key, value) in &spec.environment {
+                        println!("{key}={value}");
+                    }
+                }
+                Err(e) => {
+                    eprintln!("foodstream-local env: {e}");
+                    std::process::exit(1);
+                }
+            }
         }
     }
     Ok(())

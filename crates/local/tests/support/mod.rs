@@ -57,6 +57,8 @@ pub struct Settings {
     pub group_prefix: Option<String>,
     /// Every `Schedule` event at this rate instead of the template's.
     pub schedule_every: Option<Duration>,
+    /// A console that sees what the stack reports.
+    pub console: Option<Arc<foodstream_local::console::Console>>,
 }
 
 impl Settings {
@@ -69,6 +71,7 @@ impl Settings {
             namespace: None,
             group_prefix: None,
             schedule_every: None,
+            console: None,
         }
     }
 
@@ -109,7 +112,14 @@ impl TestStack {
             log_dir: Some(log_dir.clone()),
             state_dir: None,
             jwt_secret: SECRET.into(),
-            activity: Arc::new(move |event| sink.lock().unwrap().push(event)),
+            activity: {
+                let record: foodstream_local::activity::Activity =
+                    Arc::new(move |event| sink.lock().unwrap().push(event));
+                match &settings.console {
+                    Some(console) => console.tap(record),
+                    None => record,
+                }
+            },
             first_retry_backoff: Duration::from_millis(20),
             schedule_every: settings.schedule_every,
             allow_non_loopback: false,
