@@ -120,7 +120,7 @@ destroy: ## Delete the AWS stack (DynamoDB tables, the photo bucket and the user
 	@scripts/deploy.sh destroy
 
 .PHONY: up
-up: tools ## Start the local stack in the background and print the API URL (reuses a running one; FUNCTIONS=package runs the arm64 package)
+up: tools ## Start the local stack in the background and print the API's and the console's URLs (reuses a running one; FUNCTIONS=package runs the arm64 package)
 	@scripts/stack.sh up
 
 .PHONY: logs
@@ -143,4 +143,4 @@ down: ## Stop everything the project started: the stack, its function instances,
 .PHONY: demo
 demo: up ## Bring the local stack up and play the whole SPEC scenario through its HTTP API, then print the timeline
 	@scripts/run-bin.sh foodstream-harness scenario
-	@echo "The stack is still up: make logs, make token, make down."
+	@echo "The stack is still up: its console (the URL above) shows every function, mapping, topic and failure record, live; make logs, make token, make down."

@@ -38,8 +38,15 @@ rustc_version() { { "$1" --version 2>/dev/null || true; } | awk '{print $2}' | s
 # channel is made to exist first: an installed toolchain of exactly that
 # version (stable, most often) is linked under the channel's name, else the
 # channel is installed. rustup's own `toolchain link` refuses a release
-# channel's name ("invalid custom toolchain name"), hence the plain symlink
-# in rustup's toolchains directory, which rustup then takes as that channel.
+# channel's name ("invalid custom toolchain name"), so the matching
+# toolchain is copied under the channel's name in rustup's toolchains
+# directory, as hard links (no space taken, and a later `rustup update` of
+# the original, which writes new files, leaves the copy as it was).
+is_release() { # rustc channel: prints nothing, succeeds when rustc is exactly that release
+  local out
+  out=$("$1" --version 2>/dev/null) || return 1
+  [[ "$out" == "rustc $2 ("* ]]
+}
 ensure_pinned_toolchain() {
   local home names name dir host
   home=${RUSTUP_HOME:-$HOME/.rustup}
@@ -47,16 +54,21 @@ ensure_pinned_toolchain() {
   names=$(cd / && { rustup default 2>/dev/null || true; rustup toolchain list 2>/dev/null || true; } | awk '{print $1}')
   for name in $names; do
     if [ "$name" = "$channel" ] || [[ "$name" == "$channel"-* ]]; then
-      return 0
+      if is_release "$home/toolchains/$name/bin/rustc" "$channel"; then
+        return 0
+      fi
+      # A copy or link whose original went away, or that changed under it.
+      log "toolchain $name is not rustc $channel any more: replacing it"
+      rm -rf "${home:?}/toolchains/$name"
     fi
   done
   for name in $names; do
     dir="$home/toolchains/$name"
-    [ -x "$dir/bin/rustc" ] || continue
-    if [ "$(rustc_version "$dir/bin/rustc")" = "$channel" ]; then
+    if is_release "$dir/bin/rustc" "$channel"; then
       host=$("$dir/bin/rustc" -vV | sed -n 's/^host: //p')
-      log "toolchain $channel (rust-toolchain.toml): $name is rustc $channel, linking it as $channel-$host"
-      ln -sfn "$(readlink -f "$dir")" "$home/toolchains/$channel-$host"
+      log "toolchain $channel (rust-toolchain.toml): $name is rustc $channel, copied (hard links) as $channel-$host"
+      rm -rf "${home:?}/toolchains/$channel-$host"
+      cp -al "$(readlink -f "$dir")" "$home/toolchains/$channel-$host"
       return 0
     fi
   done

@@ -26,6 +26,12 @@ console_addr=${FOODSTREAM_CONSOLE_ADDR:-127.0.0.1:3001}
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 
+# The console's URL as the running stack wrote it (its real port).
+console_url() {
+  python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["console_url"])' "$run_dir/stack.json" 2>/dev/null \
+    || echo "http://$console_addr"
+}
+
 running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
 
 # Prints the stack log's lines after the first $1 to stderr; echoes how
@@ -48,7 +54,7 @@ up() {
   if running; then
     log "already running (pid $(cat "$pidfile")): reusing it"
     echo "API: http://$api_addr"
-    echo "Console: http://$console_addr"
+    echo "Console: $(console_url)"
     return
   fi
   scripts/emulators.sh up --owned "$owned"
@@ -94,7 +100,7 @@ up() {
   done
   log "log: $log_dir/stack.log (make logs); function logs: $log_dir/functions/"
   echo "API: http://$api_addr"
-  echo "Console: http://$console_addr"
+  echo "Console: $(console_url)"
 }
 
 down() {
@@ -120,7 +126,7 @@ logs() {
 }
 
 status() {
-  if running; then echo "stack: up (pid $(cat "$pidfile")), API http://$api_addr, console http://$console_addr"; else echo "stack: down"; fi
+  if running; then echo "stack: up (pid $(cat "$pidfile")), API http://$api_addr, console $(console_url)"; else echo "stack: down"; fi
   scripts/emulators.sh status
 }
 

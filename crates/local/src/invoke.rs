@@ -29,10 +29,12 @@ pub struct Target {
     /// Where `up` wrote stack.json (the stack's namespace, topic prefix and settings).
     #[arg(long, default_value = ".local/run")]
     pub state_dir: PathBuf,
-    #[arg(long, env = "AWS_ENDPOINT_URL", default_value = "http://127.0.0.1:4566")]
-    pub aws_endpoint: String,
-    #[arg(long, env = "KAFKA_BOOTSTRAP_SERVERS", default_value = "127.0.0.1:9092")]
-    pub kafka: String,
+    /// The AWS emulator; default: the running stack's (stack.json), else 127.0.0.1:4566.
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    pub aws_endpoint: Option<String>,
+    /// The broker; default: the running stack's (stack.json), else 127.0.0.1:9092.
+    #[arg(long, env = "KAFKA_BOOTSTRAP_SERVERS")]
+    pub kafka: Option<String>,
     /// The function's output is appended to `<log_dir>/<function>.log`, as on the stack.
     #[arg(long, default_value = ".local/logs/functions")]
     pub log_dir: PathBuf,
@@ -70,6 +72,9 @@ pub struct StackSettings {
     pub delivery_duration_ms: Option<u64>,
     /// The stack's process.
     pub pid: Option<u32>,
+    /// The emulators the stack runs against.
+    pub aws_endpoint: Option<String>,
+    pub kafka_bootstrap: Option<String>,
 }
 
 impl StackSettings {
@@ -138,8 +143,16 @@ pub async fn function_spec(target: &Target, name: &str) -> Result<FunctionSpec, 
         group_prefix: String::new(),
         topic_prefix: settings.topic_prefix,
         api_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        aws_endpoint: target.aws_endpoint.clone(),
-        kafka_bootstrap: target.kafka.clone(),
+        aws_endpoint: target
+            .aws_endpoint
+            .clone()
+            .or(settings.aws_endpoint)
+            .unwrap_or_else(|| "http://127.0.0.1:4566".to_owned()),
+        kafka_bootstrap: target
+            .kafka
+            .clone()
+            .or(settings.kafka_bootstrap)
+            .unwrap_or_else(|| "127.0.0.1:9092".to_owned()),
         parameters,
         max_instances: 1,
         log_dir: Some(target.log_dir.clone()),

@@ -133,10 +133,16 @@ impl QueuePoller {
         let function = &self.mapping.function;
         let event = sqs_event(&self.queue_arn, &batch);
         let payload = serde_json::to_vec(&event).unwrap_or_default();
-        let report = self.pool.invoke(payload).await;
         let ids: Vec<String> = batch.iter().map(|m| m.message_id().unwrap_or_default().to_owned()).collect();
         let (first, last) =
             (ids.first().cloned().unwrap_or_default(), ids.last().cloned().unwrap_or_default());
+        (self.activity)(StackEvent::BatchStarted {
+            function: function.clone(),
+            records: batch.len(),
+            first: first.clone(),
+            last: last.clone(),
+        });
+        let report = self.pool.invoke(payload).await;
         (self.activity)(StackEvent::Batch {
             function: function.clone(),
             records: batch.len(),

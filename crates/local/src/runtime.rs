@@ -91,6 +91,10 @@ pub struct PoolStats {
     /// Calls that found every instance busy at the limit and waited for
     /// one (Lambda would throttle them past its concurrency).
     pub throttles: u64,
+    /// Calls that never reached the handler (refused, or the instance died
+    /// or timed out in init): not in `invocations`, whose durations they
+    /// lack, but in `errors`.
+    pub failed_starts: u64,
 }
 
 /// What one invocation took.
@@ -376,6 +380,7 @@ impl FunctionPool {
         }
         let sabotage = self.sabotage.lock().await.pop_front();
         if sabotage == Some(Sabotage::Refuse) {
+            self.count_unanswered();
             return Invocation {
                 outcome: InvokeOutcome::Crashed {
                     reason: "refused: the environment died before the call".into(),
@@ -398,6 +403,7 @@ impl FunctionPool {
             None => match Instance::start(&self.spec).await {
                 Ok(instance) => instance,
                 Err(e) => {
+                    self.count_unanswered();
                     return Invocation {
                         outcome: InvokeOutcome::Crashed {
                             reason: format!("cannot start {}: {e}", self.spec.binary.display()),
@@ -417,14 +423,14 @@ impl FunctionPool {
             tokio::select! {
                 at = ready => match at {
                     Ok(at) => init = Some(at - instance.started),
-                    Err(_) => return self.discard(instance, permit, request_id, InvokeOutcome::Crashed { reason: "the runtime API went away".into() }, None, Duration::ZERO).await,
+                    Err(_) => return { self.count_unanswered(); self.discard(instance, permit, request_id, InvokeOutcome::Crashed { reason: "the runtime API went away".into() }, None, Duration::ZERO).await },
                 },
                 status = instance.child.wait() => {
                     let reason = format!("exited during init: {}", status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()));
-                    return self.discard(instance, permit, request_id, InvokeOutcome::Crashed { reason }, None, Duration::ZERO).await;
+                    return { self.count_unanswered(); self.discard(instance, permit, request_id, InvokeOutcome::Crashed { reason }, None, Duration::ZERO).await };
                 }
                 _ = tokio::time::sleep(self.spec.timeout) => {
-                    return self.discard(instance, permit, request_id, InvokeOutcome::TimedOut { after: self.spec.timeout }, None, self.spec.timeout).await;
+                    return { self.count_unanswered(); self.discard(instance, permit, request_id, InvokeOutcome::TimedOut { after: self.spec.timeout }, None, self.spec.timeout).await };
                 }
             }
         }
@@ -496,6 +502,14 @@ impl FunctionPool {
             // Lambda does not reuse an environment after a timeout or crash.
             other => self.discard(instance, permit, request_id, other, init, duration).await,
         }
+    }
+
+    /// A call that never reached the function's handler (refused, or its
+    /// instance died or timed out in init): an error, as Lambda counts it.
+    fn count_unanswered(&self) {
+        let mut stats = self.stats.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        stats.failed_starts += 1;
+        stats.errors += 1;
     }
 
     async fn discard(

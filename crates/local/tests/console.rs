@@ -23,8 +23,14 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use support::{Settings, Shop, TestStack};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// Debian's Chromium and its WebDriver (`CHROMIUM`, `CHROMEDRIVER` to use others).
+fn chromium() -> String {
+    std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())
+}
+
+fn chromedriver() -> String {
+    std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into())
+}
 
 /// chromedriver on a free loopback port, stopped (by its PID) when dropped.
 struct Driver {
@@ -34,14 +40,17 @@ struct Driver {
 
 impl Driver {
     async fn start() -> Driver {
-        for tool in [CHROMIUM, CHROMEDRIVER] {
+        for tool in [chromium(), chromedriver()] {
             assert!(
-                std::path::Path::new(tool).exists(),
+                std::path::Path::new(&tool).exists(),
                 "no {tool}: run `scripts/emulators.sh install-test-tools` (Debian's chromium and chromium-driver)"
             );
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let process = tokio::process::Command::new(CHROMEDRIVER)
+        // Its own process group, with the Chromium it starts: stopped
+        // together, by the group's id, even when the test fails.
+        let process = tokio::process::Command::new(chromedriver())
+            .process_group(0)
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
             .stdout(std::process::Stdio::null())
@@ -58,9 +67,19 @@ impl Driver {
         Driver { process, url }
     }
 
-    /// Stops chromedriver (by its PID) and waits for it.
+    /// Stops chromedriver and the browsers it started (by its process
+    /// group's id) and waits for it.
     async fn stop(mut self) {
-        let _ = self.process.kill().await;
+        self.signal_group();
+        let _ = self.process.wait().await;
+    }
+
+    fn signal_group(&self) {
+        // bash's own `kill` with `--`: a negative number after it is a
+        // process group, unambiguously (procps' `kill -TERM -<pid>` is not).
+        if let Some(pid) = self.process.id().filter(|pid| *pid > 1) {
+            let _ = std::process::Command::new("bash").arg("-c").arg(format!("kill -TERM -- -{pid}")).status();
+        }
     }
 
     async fn browser(&self, profile: &std::path::Path) -> Client {
@@ -68,7 +87,7 @@ impl Driver {
         capabilities.insert(
             "goog:chromeOptions".into(),
             json!({
-                "binary": CHROMIUM,
+                "binary": chromium(),
                 // This machine's closed network: no background connections.
                 "args": [
                     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -83,6 +102,15 @@ impl Driver {
             .connect(&self.url)
             .await
             .expect("a Chromium session")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // A test that failed half-way: nothing of the browser stays.
+        if matches!(self.process.try_wait(), Ok(None)) {
+            self.signal_group();
+        }
     }
 }
 
@@ -104,7 +132,8 @@ async fn text_of(browser: &Client, css: &str) -> Option<String> {
 }
 
 async fn console_for(t: &TestStack, console: std::sync::Arc<Console>) -> RunningConsole {
-    console.serve(config_of(t), t.stack.pools().clone()).await.expect("the console serves")
+    let listener = Console::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    console.serve(listener, config_of(t), t.stack.pools().clone()).await.expect("the console serves")
 }
 
 /// This machine's address toward the outside, when it has one.
@@ -179,14 +208,23 @@ async fn the_console_shows_an_order_the_functions_and_replays_a_failure_in_a_rea
 
     // A poisoned record: the notifier's environment dies on the first call
     // and on each of the template's 5 retries, so the batch goes to the
-    // failure bucket.
+    // failure bucket. First the notifier is done with the earlier orders
+    // (PAID and ACCEPTED, then PAID, on two channels each), so the
+    // sabotage meets the poisoned order's batch alone.
+    let settled = Instant::now() + Duration::from_secs(60);
+    while t.list_all(&customer, "/me/notifications").await.len() < 6 {
+        assert!(Instant::now() < settled, "the earlier orders' notifications did not arrive");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let notifier = t.stack.pool("notifier").unwrap();
     for _ in 0..6 {
         notifier.sabotage_next(Sabotage::Refuse).await;
     }
     let poisoned = t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await;
     let poisoned = poisoned["order_id"].as_str().unwrap().to_owned();
-    t.failure_bucket(Duration::from_secs(90), |records| !records.is_empty()).await;
+    let parked = t.failure_bucket(Duration::from_secs(90), |records| !records.is_empty()).await;
+    assert_eq!(parked.len(), 1, "{}", t.recent_activity(30));
     browser.goto(&format!("{base}/failures")).await.unwrap();
     let listed = eventually("the failure record is listed", Duration::from_secs(30), async || {
         let text = text_of(&browser, "section.failure").await?;
@@ -202,7 +240,13 @@ async fn the_console_shows_an_order_the_functions_and_replays_a_failure_in_a_rea
             .count()
     };
     assert_eq!(notifications_of(&poisoned).await, 0, "nothing notified before the replay");
-    browser.find(Locator::Css("section.failure button.replay")).await.unwrap().click().await.unwrap();
+    let mut replay = None;
+    for section in browser.find_all(Locator::Css("section.failure")).await.unwrap() {
+        if section.text().await.unwrap_or_default().contains(&poisoned) {
+            replay = Some(section.find(Locator::Css("button.replay")).await.unwrap());
+        }
+    }
+    replay.expect("the poisoned order's record has a Replay button").click().await.unwrap();
     let replayed = eventually("the replay's outcome", Duration::from_secs(30), async || {
         text_of(&browser, "p.replayed").await
     })
@@ -258,8 +302,18 @@ async fn the_console_shows_an_order_the_functions_and_replays_a_failure_in_a_rea
     // machine's outside address does not reach the console.
     let foreign = http.get(&base).header("host", "console.example:80").send().await.unwrap();
     assert_eq!(foreign.status(), 403);
-    let elsewhere = ConsoleConfig { addr: "0.0.0.0:0".parse().unwrap(), ..config_of(&t) };
-    assert!(Console::new().serve(elsewhere, t.stack.pools().clone()).await.is_err());
+    // A form another site posts to the console (a replay) is refused.
+    let cross_site = http
+        .post(format!("{base}/failures/replay"))
+        .header("origin", "http://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("key=anything")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), 403);
+    assert!(Console::bind("0.0.0.0:0".parse().unwrap()).await.is_err());
     if let Some(ip) = non_loopback_address() {
         let port = base.rsplit(':').next().unwrap();
         browser.goto(&format!("http://{ip}:{port}/")).await.ok();
@@ -277,7 +331,6 @@ async fn the_console_shows_an_order_the_functions_and_replays_a_failure_in_a_rea
 fn config_of(t: &TestStack) -> ConsoleConfig {
     let workspace = support::workspace();
     ConsoleConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
         template: foodstream_template::Template::load(&workspace.join("infra/template.yaml")).unwrap(),
         names: t.stack.names.clone(),
         api_url: t.stack.api_url.clone(),

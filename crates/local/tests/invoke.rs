@@ -16,8 +16,9 @@ fn target(state_dir: PathBuf, log_dir: PathBuf) -> Target {
         template: support::workspace().join("infra/template.yaml"),
         bin_dir: Some(support::bin_dir()),
         state_dir,
-        aws_endpoint: foodstream_testkit::endpoint(),
-        kafka: std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_else(|_| "127.0.0.1:9092".into()),
+        // The running stack's, from its stack.json.
+        aws_endpoint: None,
+        kafka: None,
         log_dir,
         launcher: support::launcher().join(" "),
     }
@@ -38,7 +39,13 @@ async fn invoke_runs_a_function_once_on_the_running_stacks_tables() {
     // What `foodstream-local up` writes, for this test's stack.
     let state_dir = t.log_dir.join("invoke-state");
     std::fs::create_dir_all(&state_dir).unwrap();
-    let settings = json!({"namespace": t.run, "topic_prefix": t.topic_prefix, "pid": std::process::id()});
+    let settings = json!({
+        "namespace": t.run,
+        "topic_prefix": t.topic_prefix,
+        "pid": std::process::id(),
+        "aws_endpoint": foodstream_testkit::endpoint(),
+        "kafka_bootstrap": foodstream_testkit::kafka_bootstrap(),
+    });
     std::fs::write(state_dir.join("stack.json"), settings.to_string()).unwrap();
     let target = target(state_dir, t.log_dir.clone());
 

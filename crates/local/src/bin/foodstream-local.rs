@@ -162,7 +162,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 parameters.insert("DeliveryDurationMs".to_string(), ms.to_string());
             }
             std::fs::create_dir_all(&state_dir)?;
-            foodstream_local::console::check_console_address(console)?;
+            // Bound first: a taken port fails before anything is provisioned.
+            let console_listener = Console::bind(console).await?;
             let console_model = Console::new();
             let config = StackConfig {
                 template: template.clone(),
@@ -193,7 +194,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let stack = Stack::start(config.clone()).await?;
             let console = console_model
                 .serve(
-                    ConsoleConfig::of_stack(&stack, &config, console, std::path::Path::new("."))?,
+                    console_listener,
+                    ConsoleConfig::of_stack(&stack, &config, std::path::Path::new("."))?,
                     stack.pools().clone(),
                 )
                 .await?;
@@ -215,6 +217,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "refund_window_seconds": settings_of("RefundWindowSeconds").and_then(|v| v.parse::<u64>().ok()),
                 "delivery_duration_ms": settings_of("DeliveryDurationMs").and_then(|v| v.parse::<u64>().ok()),
                 "console_url": console.url,
+                // Where `make invoke` finds the same emulators.
+                "aws_endpoint": config.aws_endpoint,
+                "kafka_bootstrap": config.kafka_bootstrap,
                 "pid": std::process::id(),
             });
             std::fs::write(state_dir.join("stack.json"), serde_json::to_vec_pretty(&settings)?)?;

@@ -97,8 +97,6 @@ impl Console {
 /// Where the console serves and what it reads.
 #[derive(Clone)]
 pub struct ConsoleConfig {
-    /// A loopback address (port 0: any free one).
-    pub addr: SocketAddr,
     pub template: Template,
     pub names: Names,
     pub api_url: String,
@@ -119,11 +117,9 @@ impl ConsoleConfig {
     pub fn of_stack(
         stack: &crate::stack::Stack,
         config: &crate::stack::StackConfig,
-        addr: SocketAddr,
         workspace: &std::path::Path,
     ) -> Result<ConsoleConfig, StackError> {
         Ok(ConsoleConfig {
-            addr,
             template: Template::load_with(&config.template, &config.parameters)?,
             names: stack.names.clone(),
             api_url: stack.api_url.clone(),
@@ -172,6 +168,8 @@ struct App {
     dynamodb: aws_sdk_dynamodb::Client,
     publisher: Option<foodstream_kafka::KafkaPublisher>,
     failure_bucket: Option<String>,
+    /// The failure records read so far, by key.
+    failure_cache: tokio::sync::Mutex<HashMap<String, FailureView>>,
     orders_table: String,
     api_url: String,
     http: reqwest::Client,
@@ -207,8 +205,24 @@ pub fn is_loopback_host(host: &str) -> bool {
         || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
+/// A request that changes something (a replay, a try-it call) comes from
+/// the console's own pages: a browser names the page's origin in `Origin`
+/// and says `Sec-Fetch-Site`; a form another site posts to 127.0.0.1 says
+/// `cross-site` and its own origin. A client that is no browser (curl)
+/// sends neither and is let through.
+pub fn is_same_origin(method: &Method, host: &str, origin: Option<&str>, fetch_site: Option<&str>) -> bool {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return true;
+    }
+    let origin_ok = origin.is_none_or(|origin| origin == format!("http://{host}"));
+    let site_ok = fetch_site.is_none_or(|site| matches!(site, "same-origin" | "none"));
+    origin_ok && site_ok
+}
+
 async fn loopback_only(ConnectInfo(peer): ConnectInfo<SocketAddr>, request: Request, next: Next) -> Response {
-    let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    let headers = request.headers();
+    let text = |name: &str| headers.get(name).and_then(|h| h.to_str().ok());
+    let host = text("host").unwrap_or_default();
     if !peer.ip().is_loopback() || !is_loopback_host(host) {
         return (
             StatusCode::FORBIDDEN,
@@ -216,18 +230,33 @@ async fn loopback_only(ConnectInfo(peer): ConnectInfo<SocketAddr>, request: Requ
         )
             .into_response();
     }
+    if !is_same_origin(request.method(), host, text("origin"), text("sec-fetch-site")) {
+        return (StatusCode::FORBIDDEN, "the foodstream console takes changes from its own pages only\n")
+            .into_response();
+    }
     next.run(request).await
 }
 
 impl Console {
-    /// Serves the console on `config.addr` (loopback only) for the stack's
+    /// The console's listener on `addr`: loopback only (port 0: any free
+    /// one). Bound before the stack starts, so a taken port fails at once.
+    pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, StackError> {
+        check_console_address(addr)?;
+        tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| StackError::Bind { addr, reason: e.to_string() })
+    }
+
+    /// Serves the console on `listener` (see [`Console::bind`]) for the stack's
     /// `pools`, and follows the topics.
     pub async fn serve(
         self: Arc<Self>,
+        listener: tokio::net::TcpListener,
         config: ConsoleConfig,
         pools: HashMap<String, Arc<FunctionPool>>,
     ) -> Result<RunningConsole, StackError> {
-        check_console_address(config.addr)?;
+        let address = listener.local_addr().map_err(|e| StackError::Other(e.to_string()))?;
+        check_console_address(address)?;
         let template = &config.template;
         let names = &config.names;
         let mut triggers: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -303,9 +332,15 @@ impl Console {
             dynamodb: aws_sdk_dynamodb::Client::new(&aws),
             publisher,
             failure_bucket: config.failure_bucket.clone(),
+            failure_cache: tokio::sync::Mutex::default(),
             orders_table: names.table(foodstream_aws::schema::ORDERS.logical_id),
             api_url: config.api_url.clone(),
-            http: reqwest::Client::new(),
+            // The local API only: no redirect followed, a bounded wait.
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(30))
+                .build()
+                .map_err(|e| StackError::Other(format!("the console's HTTP client: {e}")))?,
             openapi: config.openapi.clone(),
             swagger_ui: config.swagger_ui.clone(),
         });
@@ -319,6 +354,7 @@ impl Console {
             .route("/orders/{id}", get(order_page))
             .route("/api", get(api_page))
             .route("/openapi.yaml", get(openapi))
+            .route("/proxy", any(proxy))
             .route("/proxy/{*path}", any(proxy))
             .route("/events", get(events))
             .route("/assets/console.js", get(|| async { asset("text/javascript", pages::CONSOLE_JS) }))
@@ -326,10 +362,6 @@ impl Console {
             .route("/assets/swagger-ui/{file}", get(swagger_asset))
             .layer(axum::middleware::from_fn(loopback_only))
             .with_state(app);
-        let listener = tokio::net::TcpListener::bind(config.addr)
-            .await
-            .map_err(|e| StackError::Bind { addr: config.addr, reason: e.to_string() })?;
-        let address = listener.local_addr().map_err(|e| StackError::Other(e.to_string()))?;
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await;
         });
@@ -354,14 +386,17 @@ impl App {
         for name in names {
             let Some(pool) = self.pools.get(name) else { continue };
             let stats = pool.stats();
-            let recent = pool.durations_since(stats.invocations.saturating_sub(2_000));
+            // The pool keeps its first durations only: the last 2,000 of those.
+            let kept = stats.invocations.min(crate::runtime::MAX_KEPT_DURATIONS as u64);
+            let recent = pool.durations_since(kept.saturating_sub(2_000));
             let inits = pool.init_durations();
             rows.push(FunctionRow {
                 name: name.clone(),
                 triggers: self.triggers.get(name).cloned().unwrap_or_default(),
                 warm: pool.idle_instances().await + pool.busy_instances(),
                 busy: pool.busy_instances(),
-                invocations: stats.invocations,
+                // Lambda counts the calls that failed to start as invocations too.
+                invocations: stats.invocations + stats.failed_starts,
                 errors: stats.errors,
                 throttles: stats.throttles,
                 init_p50: model::percentile(&inits, 50.0),
@@ -430,7 +465,9 @@ impl App {
             .collect()
     }
 
-    /// The newest failure records and how many the bucket holds.
+    /// The newest failure records and how many the bucket holds. The
+    /// bucket is listed (keys only) each time; a record is read once, as
+    /// it never changes under its key.
     async fn failures(&self) -> Result<(Vec<FailureView>, usize), String> {
         let Some(bucket) = &self.failure_bucket else {
             return Err("this stack has no failure bucket".into());
@@ -448,10 +485,17 @@ impl App {
         }
         let total = keys.len();
         keys.sort_by(|a, b| b.cmp(a));
+        let shown: Vec<String> = keys.into_iter().take(SHOWN_FAILURES).map(|(_, key)| key).collect();
+        let mut cache = self.failure_cache.lock().await;
+        cache.retain(|key, _| shown.contains(key));
         let mut views = Vec::new();
-        for (_, key) in keys.into_iter().take(SHOWN_FAILURES) {
-            match foodstream_ops::read(&self.s3, bucket, &key).await {
-                Ok(record) => views.push(FailureView {
+        for key in shown {
+            if let Some(view) = cache.get(&key) {
+                views.push(view.clone());
+                continue;
+            }
+            let view = match foodstream_ops::read(&self.s3, bucket, &key).await {
+                Ok(record) => FailureView {
                     orders: orders_in_payload(&record.payload),
                     key: record.key,
                     condition: record.condition,
@@ -460,11 +504,13 @@ impl App {
                     function_arn: record.function_arn,
                     parked_by: record.parked_by,
                     reason: record.reason,
-                    payload: record.payload,
-                }),
-                Err(foodstream_ops::ReplayError::NotARecord { .. }) => {}
+                    payload: shown_payload(&record.payload),
+                },
+                Err(foodstream_ops::ReplayError::NotARecord { .. }) => continue,
                 Err(e) => return Err(e.to_string()),
-            }
+            };
+            cache.insert(key, view.clone());
+            views.push(view);
         }
         Ok((views, total))
     }
@@ -488,12 +534,11 @@ impl App {
             },
             Err(e) => (None, Some(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())),
         };
-        let log = match &self.log_dir {
-            Some(dir) => foodstream_ops::order_logs::read_dir(dir)
-                .map(|lines| {
-                    foodstream_ops::order_logs::of_order(lines, id).iter().map(|l| l.render()).collect()
-                })
-                .unwrap_or_default(),
+        let log = match self.log_dir.clone() {
+            Some(dir) => {
+                let id = id.to_owned();
+                tokio::task::spawn_blocking(move || order_log(&dir, &id)).await.unwrap_or_default()
+            }
             None => Vec::new(),
         };
         (item, error, log)
@@ -512,6 +557,11 @@ impl App {
             ];
         }
         if let Some(name) = view.strip_prefix("function:") {
+            // Only a function's own log: a name reaches the path only if it
+            // is one of the stack's functions.
+            if !self.pools.contains_key(name) {
+                return Vec::new();
+            }
             return vec![fragment("log", pages::log_lines(&self.log_tail(name, SHOWN_LOG_LINES, 0)))];
         }
         if let Some(order) = view.strip_prefix("topics:") {
@@ -544,13 +594,61 @@ impl App {
     }
 }
 
+/// How much of each function's log the order page reads: its end.
+pub const ORDER_LOG_WINDOW: u64 = 4 * 1024 * 1024;
+
+/// One order's log lines across functions, in time order (what
+/// `make logs ORDER=` prints), from the last [`ORDER_LOG_WINDOW`] of each log.
+fn order_log(dir: &std::path::Path, id: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut lines = Vec::new();
+    for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        if path.extension().and_then(|e| e.to_str()) != Some("log") {
+            continue;
+        }
+        let function = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
+        for text in tail_window(&path, ORDER_LOG_WINDOW, usize::MAX) {
+            if let Ok(Value::Object(line)) = serde_json::from_str::<Value>(&text) {
+                let timestamp = line.get("timestamp").and_then(Value::as_str).unwrap_or_default().to_owned();
+                lines.push(foodstream_ops::order_logs::LogLine {
+                    function: function.clone(),
+                    timestamp,
+                    line,
+                });
+            }
+        }
+    }
+    foodstream_ops::order_logs::of_order(lines, id).iter().map(|l| l.render()).collect()
+}
+
+/// How much of a failure record's payload its page shows.
+pub const SHOWN_PAYLOAD_BYTES: usize = 64 * 1024;
+
+/// The payload as the page shows it: whole up to [`SHOWN_PAYLOAD_BYTES`]
+/// of JSON, else its beginning as text (the bucket keeps it whole).
+fn shown_payload(payload: &Value) -> Value {
+    let text = payload.to_string();
+    if text.len() <= SHOWN_PAYLOAD_BYTES {
+        return payload.clone();
+    }
+    let mut end = SHOWN_PAYLOAD_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Value::String(format!("{}… ({} bytes in all)", &text[..end], text.len()))
+}
+
 /// The last `count` lines of a file, reading at most its last 256 KiB.
 pub fn tail_lines(path: &std::path::Path, count: usize) -> Vec<String> {
+    tail_window(path, 256 * 1024, count)
+}
+
+/// The last `count` lines within the last `window` bytes of a file.
+fn tail_window(path: &std::path::Path, window: u64, count: usize) -> Vec<String> {
     use std::io::{Read, Seek, SeekFrom};
-    const WINDOW: u64 = 256 * 1024;
     let Ok(mut file) = std::fs::File::open(path) else { return Vec::new() };
     let length = file.metadata().map(|m| m.len()).unwrap_or_default();
-    let start = length.saturating_sub(WINDOW);
+    let start = length.saturating_sub(window);
     if file.seek(SeekFrom::Start(start)).is_err() {
         return Vec::new();
     }
@@ -646,8 +744,18 @@ async fn topics_page(State(app): Shared, Query(filter): Query<OrderFilter>) -> M
     app.live_page("Topics: the latest records", &format!("topics:{order}"), Some(form)).await
 }
 
-async fn failures_page(State(app): Shared) -> Markup {
-    app.live_page("Failure records", "failures", None).await
+#[derive(serde::Deserialize)]
+struct ReplayOutcome {
+    ok: Option<String>,
+    outcome: Option<String>,
+}
+
+async fn failures_page(State(app): Shared, Query(replayed): Query<ReplayOutcome>) -> Markup {
+    let flash = replayed.outcome.map(|message| {
+        let ok = replayed.ok.as_deref() == Some("1");
+        maud::html! { p.replayed.bad[!ok] { (message) } }
+    });
+    app.live_page("Failure records", "failures", flash).await
 }
 
 async fn replay(State(app): Shared, body: Bytes) -> Response {
@@ -666,11 +774,17 @@ async fn replay(State(app): Shared, body: Bytes) -> Response {
             }
         }
     };
-    let (status, flash) = match &outcome {
-        Ok(message) => (StatusCode::OK, maud::html! { p.replayed { (message) } }),
-        Err(message) => (StatusCode::BAD_REQUEST, maud::html! { p.bad.replayed { (message) } }),
+    // Post, redirect, get: a reload shows the outcome again instead of
+    // replaying again.
+    let (ok, message) = match outcome {
+        Ok(message) => ("1", message),
+        Err(message) => ("0", message),
     };
-    (status, app.live_page("Failure records", "failures", Some(flash)).await).into_response()
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("ok", ok)
+        .append_pair("outcome", &message)
+        .finish();
+    Redirect::to(&format!("/failures?{query}")).into_response()
 }
 
 #[derive(serde::Deserialize)]
@@ -741,38 +855,59 @@ async fn swagger_asset(State(app): Shared, Path(file): Path<String>) -> Response
     }
 }
 
-/// The try-it panel's requests, to the local API: same method, path,
-/// query, body and the headers a client sets.
-async fn proxy(State(app): Shared, method: Method, Path(path): Path<String>, request: Request) -> Response {
-    let query = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+/// Headers that belong to one connection, or to the console's own origin,
+/// and do not cross the proxy (RFC 9110, 7.6.1).
+fn crosses_the_proxy(name: &header::HeaderName) -> bool {
+    !matches!(
+        name.as_str(),
+        "host"
+            | "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "transfer-encoding"
+            | "te"
+            | "trailer"
+            | "upgrade"
+            | "content-length"
+            | "cookie"
+            | "origin"
+            | "referer"
+    ) && !name.as_str().starts_with("sec-")
+}
+
+/// The try-it panel's requests, to the local API: the method, the path and
+/// query as sent (still encoded), the body, and every end-to-end header
+/// both ways (`If-Match` and `ETag` included).
+async fn proxy(State(app): Shared, method: Method, request: Request) -> Response {
+    let path_and_query = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let Some(rest) = path_and_query.strip_prefix("/proxy") else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let url = format!("{}{rest}", app.api_url.trim_end_matches('/'));
     let headers = request.headers().clone();
     let body = match axum::body::to_bytes(request.into_body(), crate::runtime::MAX_INVOKE_PAYLOAD_BYTES).await
     {
         Ok(body) => body,
         Err(e) => return (StatusCode::PAYLOAD_TOO_LARGE, e.to_string()).into_response(),
     };
-    let url = format!("{}/{path}{query}", app.api_url.trim_end_matches('/'));
     let mut forward = app.http.request(method, url).body(body);
-    for name in [header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT] {
-        if let Some(value) = headers.get(&name) {
-            forward = forward.header(name, value);
-        }
-    }
-    for (name, value) in &headers {
-        if name.as_str().eq_ignore_ascii_case("idempotency-key") {
-            forward = forward.header(name, value);
-        }
+    for (name, value) in headers.iter().filter(|(name, _)| crosses_the_proxy(name)) {
+        forward = forward.header(name, value);
     }
     match forward.send().await {
         Ok(answer) => {
             let status = answer.status();
-            let content_type = answer.headers().get(header::CONTENT_TYPE).cloned();
+            let mut headers = axum::http::HeaderMap::new();
+            for (name, value) in answer.headers().iter().filter(|(name, _)| crosses_the_proxy(name)) {
+                headers.append(name.clone(), value.clone());
+            }
             let bytes = answer.bytes().await.unwrap_or_default();
             let mut response = Response::new(Body::from(bytes));
             *response.status_mut() = status;
-            if let Some(content_type) = content_type {
-                response.headers_mut().insert(header::CONTENT_TYPE, content_type);
-            }
+            *response.headers_mut() = headers;
+            response
+                .headers_mut()
+                .insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
             response
         }
         Err(e) => (StatusCode::BAD_GATEWAY, format!("the local API does not answer: {e}\n")).into_response(),
@@ -784,6 +919,12 @@ struct ViewQuery {
     view: String,
 }
 
+/// How often a view is rendered again: the bucket and the logs less often
+/// than what the stack holds in memory.
+fn refresh_of(view: &str) -> Duration {
+    if view == "failures" || view.starts_with("order:") { Duration::from_secs(2) } else { REFRESH }
+}
+
 /// The view's fragments as server-sent events, each sent when it changed.
 async fn events(
     State(app): Shared,
@@ -793,7 +934,7 @@ async fn events(
     let stream =
         futures::stream::unfold((app, query.view, sent, true), |(app, view, mut sent, first)| async move {
             if !first {
-                tokio::time::sleep(REFRESH).await;
+                tokio::time::sleep(refresh_of(&view)).await;
             }
             let mut changed = Vec::new();
             for (id, html) in app.fragments(&view).await {
@@ -805,7 +946,8 @@ async fn events(
             Some((changed, (app, view, sent, false)))
         })
         .flat_map(|events| futures::stream::iter(events.into_iter().map(Ok)));
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    // A short keep-alive: a closed page's stream ends at the next write.
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(5)))
 }
 
 #[cfg(test)]
@@ -824,7 +966,23 @@ mod tests {
             assert!(!is_loopback_host(host), "{host}");
         }
         assert!(check_console_address("127.0.0.1:0".parse().unwrap()).is_ok());
+        assert!(check_console_address("[::]:0".parse().unwrap()).is_err());
         assert!(check_console_address("0.0.0.0:0".parse().unwrap()).is_err());
+    }
+
+    #[test]
+    fn changes_come_from_the_consoles_own_pages_only() {
+        let host = "127.0.0.1:3001";
+        assert!(is_same_origin(&Method::POST, host, Some("http://127.0.0.1:3001"), Some("same-origin")));
+        assert!(is_same_origin(&Method::POST, host, None, None), "curl");
+        assert!(is_same_origin(&Method::GET, host, Some("http://evil.example"), Some("cross-site")), "reads");
+        assert!(!is_same_origin(&Method::POST, host, Some("http://evil.example"), Some("cross-site")));
+        assert!(!is_same_origin(&Method::POST, host, Some("null"), None));
+        assert!(!is_same_origin(&Method::POST, host, None, Some("cross-site")));
+        assert!(
+            !is_same_origin(&Method::DELETE, host, Some("http://localhost:3001"), None),
+            "another origin"
+        );
     }
 
     #[test]

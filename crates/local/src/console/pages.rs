@@ -78,9 +78,10 @@ pub fn order_link(id: &str) -> Markup {
     html! { a.order href={ "/orders/" (urlencode(id)) } { (id) } }
 }
 
-/// Percent-encodes a path segment or query value.
+/// Percent-encodes a path segment or a query value (a space as `%20`,
+/// which both read back as a space).
 pub fn urlencode(text: &str) -> String {
-    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 /// The frame of every page: the navigation, the body, and the script that
@@ -173,14 +174,15 @@ pub fn mappings_tables(mappings: &[MappingView]) -> Markup {
                         table { thead { tr { th { "partition" } th.n { "committed" } th.n { "end" } th.n { "lag" } th { "batch in flight" } } }
                         tbody {
                             @for ((topic, partition), end) in &m.ends {
-                                @let state = m.state.partitions.get(&(topic.clone(), *partition)).cloned().unwrap_or_default();
+                                // A batch started before the partition's first commit sits under no topic.
+                                @let state = m.state.partitions.get(&(topic.clone(), *partition)).or_else(|| m.state.partitions.get(&(String::new(), *partition))).cloned().unwrap_or_default();
                                 tr {
                                     td { (topic) "-" (partition) }
                                     td.n { (state.committed.map_or("–".to_string(), |c| c.to_string())) }
                                     td.n { (end.map_or("–".to_string(), |e| e.to_string())) }
                                     td.n.lag { @match (end, state.committed) {
                                         (Some(end), Some(committed)) => ((end - committed).max(0)),
-                                        (Some(end), None) => (end),
+                                        // No commit seen yet (a restarted stack's group): unknown.
                                         _ => "–",
                                     } }
                                     td { (in_flight(&state.in_flight)) }
