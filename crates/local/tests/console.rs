@@ -78,7 +78,8 @@ impl Driver {
         // bash's own `kill` with `--`: a negative number after it is a
         // process group, unambiguously (procps' `kill -TERM -<pid>` is not).
         if let Some(pid) = self.process.id().filter(|pid| *pid > 1) {
-            let _ = std::process::Command::new("bash").arg("-c").arg(format!("kill -TERM -- -{pid}")).status();
+            let _ =
+                std::process::Command::new("bash").arg("-c").arg(format!("kill -TERM -- -{pid}")).status();
         }
     }
 
