@@ -100,7 +100,7 @@ invoke: ## Run one function once on the running local stack's emulators (make up
 # (`foodstream-local env`: its tables, queues, topics, the emulators'
 # endpoint and credentials); a developer's own AWS profile never reaches it.
 .PHONY: watch
-watch: ## cargo lambda watch on one function (rebuilt on every change) with the environment the running local stack (make up first) gives it: make watch FUNCTION=<name>; then cargo lambda invoke <name> --data-file events/<file>.json (127.0.0.1:9000)
+watch: ## cargo lambda watch on one function (rebuilt on every change) with the environment the running local stack (make up first) gives it: make watch FUNCTION=<name>; then cargo lambda invoke --invoke-address 127.0.0.1 <name> --data-file events/<file>.json (127.0.0.1:9000)
 	@test -n "$(FUNCTION)" || { echo "usage: make watch FUNCTION=<name>" >&2; exit 2; }
 	@scripts/install-tools.sh --lambda
 	@env_lines=$$(scripts/run-bin.sh foodstream-local env --function "$(FUNCTION)"); \
@@ -108,7 +108,7 @@ watch: ## cargo lambda watch on one function (rebuilt on every change) with the 
 	  while IFS= read -r line; do export "$$line"; done <<<"$$env_lines"; \
 	  export PATH="$(CURDIR)/.local/venv/bin:$$PATH"; \
 	  echo "watch: $(FUNCTION) on 127.0.0.1:9000; in another shell:" \
-	    "PATH=$(CURDIR)/.local/venv/bin:\$$PATH cargo lambda invoke $(FUNCTION) --data-file events/$(FUNCTION).json" >&2; \
+	    "PATH=$(CURDIR)/.local/venv/bin:\$$PATH cargo lambda invoke --invoke-address 127.0.0.1 $(FUNCTION) --data-file events/$(FUNCTION).json" >&2; \
 	  exec cargo lambda watch --invoke-address 127.0.0.1 --bin "$(FUNCTION)"
 
 .PHONY: deploy
