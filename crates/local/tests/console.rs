@@ -297,6 +297,34 @@ async fn the_console_shows_an_order_the_functions_and_replays_a_failure_in_a_rea
     let proxied = http.get(format!("{base}/proxy{menu}")).bearer_auth(&customer).send().await.unwrap();
     assert_eq!(proxied.status(), 200);
     assert_eq!(proxied.json::<Value>().await.unwrap(), direct);
+    // Every end-to-end header crosses, both ways: a stale If-Match is the
+    // API's 412, a fresh edit answers its ETag.
+    let item = format!("{base}/proxy/stores/{}/menu/chicken", shop.store);
+    let edit = json!({"name": "Fried chicken", "price": 18000, "stock": 20});
+    let stale = http
+        .put(&item)
+        .bearer_auth(&shop.owner)
+        .header("if-match", "\"999999\"")
+        .json(&edit)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 412, "{:?}", stale.text().await);
+    let fresh = http.put(&item).bearer_auth(&shop.owner).json(&edit).send().await.unwrap();
+    assert_eq!(fresh.status(), 200);
+    assert!(fresh.headers().contains_key("etag"), "{:?}", fresh.headers());
+
+    // A view of a function's log serves only the stack's own functions:
+    // no path of the caller's choosing reaches the disk.
+    let mut probe =
+        http.get(format!("{base}/events?view=function:../../../../../etc/hostname")).send().await.unwrap();
+    assert_eq!(probe.status(), 200);
+    let mut seen = String::new();
+    let until = Instant::now() + Duration::from_secs(2);
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(until.into(), probe.chunk()).await {
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(!seen.contains("event: log"), "{seen}");
 
     // Loopback only: a foreign Host (a page that rebound its name to
     // 127.0.0.1) is refused, no address but loopback is served, and the
