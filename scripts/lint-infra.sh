@@ -4,7 +4,8 @@
 #   2. cfn-lint on its SAM-expanded form (plain CloudFormation: IAM action names,
 #      generated roles, event source mappings);
 #   3. the consistency check against SPEC (infra/tools/check_template.py; the
-#      code side is crates/local/tests/wiring.rs, run by make test);
+#      code side is crates/local/tests/wiring.rs and crates/template/tests/sources.rs,
+#      run by make test);
 #   4. checkov (pinned), the IaC security scanner, on the SAM-expanded form;
 #   5. the static check of the compose file: Redpanda, LocalStack opt-in (infra/tools/check_compose.py).
 # Zero errors and zero warnings; a suppressed rule is explained where it is suppressed.

@@ -1,11 +1,13 @@
 """Consistency of infra/template.yaml with the code and the product contract.
 
 - every binary under functions/ is a function of the template, and back;
-- every route of SPEC section 3 is an HttpApi event exactly once, on the
-  function that serves it, and there is no other route;
-- every consumer group of SPEC section 4 is an MSK event exactly once, on
-  its topic and function; the outbox relay has the orders table's stream;
-- the three topics are AWS::MSK::Topic resources;
+- every route is an HttpApi event of one function only;
+- every MSK event reads one topic of the stack with a consumer group of its
+  own, which a consumer-lag alarm that notifies watches on that topic, and
+  every such alarm watches a group an MSK event has; the outbox relay has
+  the orders table's stream;
+- the three topics of SPEC section 4 are AWS::MSK::Topic resources, each
+  with at least one partition;
 - the tables, the buckets and the user pool are retained on delete and on
   replacement;
 - a stream mapping gives a record up, with its payload, before the stream
@@ -27,10 +29,14 @@
 
 What each function reads and calls against its Environment and Policies,
 and the tables against the adapters' schema, are checked by the code itself
-(crates/local/tests/wiring.rs): this script reads no Rust source.
+(crates/local/tests/wiring.rs); which route each function serves and which
+topic each consumer reads, by crates/template/tests/sources.rs (each main
+held to the template): this script reads no Rust source, and keeps no copy
+of the routes or the consumer groups.
 
 usage: python check_template.py [--self-test]   (from the repository root;
---self-test shows that each alarm-topic rule fails a template that breaks it)
+--self-test shows that each alarm-topic, zone, stream, queue and event rule
+fails a template that breaks it)
 """
 
 import sys
@@ -40,34 +46,10 @@ from cfnlint.decode import decode
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# SPEC section 3: method, path, the function that serves it.
-ROUTES = {
-    ("PUT", "/stores/{storeId}/menu/{productId}"): "put-menu-item",
-    ("GET", "/stores/{storeId}/menu"): "list-menu",
-    ("POST", "/orders"): "place-order",
-    ("GET", "/orders"): "list-my-orders",
-    ("GET", "/orders/{orderId}"): "get-order",
-    ("POST", "/orders/{orderId}/cancel"): "cancel-order",
-    ("GET", "/stores/{storeId}/orders"): "list-store-orders",
-    ("POST", "/orders/{orderId}/accept"): "accept-order",
-    ("POST", "/orders/{orderId}/reject"): "reject-order",
-    ("POST", "/orders/{orderId}/delivery-requests"): "request-delivery",
-    ("POST", "/orders/{orderId}/refund-photos"): "create-refund-photo",
-    ("POST", "/orders/{orderId}/refund-request"): "request-refund",
-    ("POST", "/orders/{orderId}/refund-request/decision"): "decide-refund",
-    ("GET", "/me/notifications"): "list-my-notifications",
-    ("PUT", "/riders/{riderId}"): "register-rider",
-    ("GET", "/ops/logs"): "list-logs",
-}
-
-# SPEC section 4: consumer group -> (topic, function).
-GROUPS = {
-    "delivery": ("order-events", "delivery-dispatcher"),
-    "message": ("order-events", "notifier"),
-    "order": ("delivery-events", "order-delivery-updater"),
-    "log": ("log-events", "log-collector"),
-}
-TOPICS = {"order-events", "delivery-events", "log-events"}
+# The three topics of docs/spec.md, section 4 ("Three topics"). The routes
+# and the consumer groups are the template's alone: each main is held to
+# them by crates/template/tests/sources.rs.
+SPEC_TOPICS = {"order-events", "delivery-events", "log-events"}
 
 failures = []
 
@@ -97,32 +79,7 @@ def main():
     for extra in sorted(in_template - binaries):
         fail(f"the template's function {extra} has no binary under functions/")
 
-    seen_routes, seen_groups, streams = {}, {}, []
-    for logical, fn in functions.items():
-        for event in fn["Properties"].get("Events", {}).values():
-            props = event.get("Properties", {})
-            if event["Type"] == "HttpApi":
-                key = (props.get("Method"), props.get("Path"))
-                seen_routes.setdefault(key, []).append(binary_of[logical])
-            elif event["Type"] == "MSK":
-                group = props.get("ConsumerGroupId")
-                seen_groups.setdefault(group, []).append((props.get("Topics"), binary_of[logical]))
-            elif event["Type"] == "DynamoDB":
-                streams.append((binary_of[logical], props.get("Stream")))
-    for route, function in ROUTES.items():
-        served = seen_routes.get(route, [])
-        if served != [function]:
-            fail(f"route {route[0]} {route[1]}: expected once on {function}, found {served}")
-    for route in set(seen_routes) - set(ROUTES):
-        fail(f"route {route} is not in SPEC section 3")
-    for group, (topic, function) in GROUPS.items():
-        found = seen_groups.get(group, [])
-        if found != [([topic], function)]:
-            fail(f"consumer group {group}: expected once on {topic} by {function}, found {found}")
-    for group in set(seen_groups) - set(GROUPS):
-        fail(f"consumer group {group} is not in SPEC section 4")
-    if streams != [("order-outbox-relay", {"Fn::GetAtt": ["OrdersTable", "StreamArn"]})]:
-        fail(f"expected exactly the orders table stream on order-outbox-relay, found {streams}")
+    check_events(template)
     # What a redeploy or `make destroy` must not take with it: the data and
     # the users (orders are keyed by the users' Cognito `sub`).
     for logical, resource in resources.items():
@@ -130,13 +87,73 @@ def main():
             for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
                 if resource.get(policy) != "Retain":
                     fail(f"{logical}: {policy} must be Retain (data or users would go with the stack)")
-    topics = {r["Properties"]["TopicName"] for r in resources.values() if r["Type"] == "AWS::MSK::Topic"}
-    if topics != TOPICS:
-        fail(f"AWS::MSK::Topic resources {sorted(topics)} != {sorted(TOPICS)}")
     check_alarm_topics(resources)
     check_stream_record_age(template)
     check_queues(template)
     check_zones(template)
+
+
+def check_events(template):
+    """The routes, consumer groups and topics, from the template itself: a
+    route is served by one function; every MSK event reads one topic of the
+    stack with a group of its own, which a lag alarm watches; the topics are
+    SPEC's, each with a partition at least; the outbox relay has the orders
+    table's stream."""
+    resources = template["Resources"]
+    routes, groups, streams = {}, {}, []
+    for logical, fn in resources.items():
+        if fn["Type"] != "AWS::Serverless::Function":
+            continue
+        function = fn.get("Metadata", {}).get("BuildProperties", {}).get("Binary") or logical
+        for event in fn["Properties"].get("Events", {}).values():
+            props = event.get("Properties", {})
+            if event["Type"] == "HttpApi":
+                routes.setdefault(f"{str(props.get('Method')).upper()} {props.get('Path')}", []).append(function)
+            elif event["Type"] == "MSK":
+                groups.setdefault(props.get("ConsumerGroupId"), []).append((props.get("Topics"), function))
+            elif event["Type"] == "DynamoDB":
+                streams.append((function, props.get("Stream")))
+    for route, served in sorted(routes.items()):
+        if len(served) != 1:
+            fail(f"route {route}: served by {served}; a route is one function's")
+    topics = [r.get("Properties", {}) for r in resources.values() if r["Type"] == "AWS::MSK::Topic"]
+    names = [t.get("TopicName") for t in topics]
+    if sorted(map(str, names)) != sorted(SPEC_TOPICS):
+        fail(f"AWS::MSK::Topic resources {sorted(map(str, names))} != SPEC section 4's {sorted(SPEC_TOPICS)}")
+    for topic in topics:
+        partitions = parameter_floor(template, topic.get("PartitionCount"))
+        if not isinstance(partitions, int) or partitions < 1:
+            fail(
+                f"topic {topic.get('TopicName')}: PartitionCount can be {partitions} "
+                "(a number of at least 1, or a parameter with MinValue 1 at least)"
+            )
+    # What each lag alarm that notifies watches: (consumer group, topic).
+    watched = set()
+    for alarm in resources.values():
+        props = alarm.get("Properties", {})
+        if alarm["Type"] != "AWS::CloudWatch::Alarm" or props.get("MetricName") != "SumOffsetLag":
+            continue
+        dimensions = {d.get("Name"): d.get("Value") for d in props.get("Dimensions", [])}
+        if props.get("AlarmActions"):
+            watched.add((str(dimensions.get("Consumer Group")), str(dimensions.get("Topic"))))
+    consumed = set()
+    for group, readers in groups.items():
+        if group is None or len(readers) != 1:
+            fail(
+                f"consumer group {group}: on {readers}; every consumer has a named group of its own "
+                "(consumers that share one split the topic's records between them)"
+            )
+        for read, function in readers:
+            if not isinstance(read, list) or len(read) != 1 or read[0] not in names:
+                fail(f"{function}: its MSK event (group {group}) must read one topic of the stack, found {read}")
+                continue
+            consumed.add((str(group), str(read[0])))
+            if (str(group), str(read[0])) not in watched:
+                fail(f"{function}: no SumOffsetLag alarm with actions watches its group {group} on {read[0]}")
+    for group, topic in sorted(watched - consumed):
+        fail(f"a SumOffsetLag alarm watches group {group} on {topic}, which no MSK event reads: it can never fire")
+    if streams != [("order-outbox-relay", {"Fn::GetAtt": ["OrdersTable", "StreamArn"]})]:
+        fail(f"expected exactly the orders table stream on order-outbox-relay, found {streams}")
 
 
 class Refused(Exception):
@@ -421,7 +438,8 @@ def check_alarm_topics(resources):
 
 
 def self_test():
-    """Each alarm-topic rule fails a template that breaks it."""
+    """Each alarm-topic, zone, stream, queue and event rule fails a
+    template that breaks it."""
     import copy
 
     template, _ = decode(str(ROOT / "infra/template.yaml"))
@@ -465,11 +483,41 @@ def self_test():
         ),
         "no rule on the subnets' VPC": lambda t: t.pop("Rules"),
     }
+    events = lambda t, function: t["Resources"][function]["Properties"]["Events"]
+    notifier = lambda t: events(t, "NotifierFunction")["Records"]["Properties"]
+
+    def stray_lag_alarm(t):
+        alarm = copy.deepcopy(t["Resources"]["MessageGroupLagAlarm"])
+        for dimension in alarm["Properties"]["Dimensions"]:
+            if dimension["Name"] == "Consumer Group":
+                dimension["Value"] = "nobody"
+        t["Resources"]["StrayLagAlarm"] = alarm
+
+    event_cases = {
+        "a route served by two functions": lambda t: events(t, "PlaceOrderFunction").update(
+            Twice=copy.deepcopy(events(t, "GetOrderFunction")["Api"])
+        ),
+        "two consumers in one group": lambda t: notifier(t).update(
+            ConsumerGroupId=events(t, "DeliveryDispatcherFunction")["Records"]["Properties"]["ConsumerGroupId"]
+        ),
+        "a consumer without a group": lambda t: notifier(t).pop("ConsumerGroupId"),
+        "a consumer of a topic the stack lacks": lambda t: notifier(t).update(Topics=["no-such-topic"]),
+        "a group no lag alarm watches": lambda t: notifier(t).update(ConsumerGroupId="renamed"),
+        "a lag alarm without actions": lambda t: t["Resources"]["MessageGroupLagAlarm"]["Properties"].pop(
+            "AlarmActions"
+        ),
+        "a lag alarm on a group no event reads": stray_lag_alarm,
+        "a topic SPEC does not name": lambda t: t["Resources"]["LogEventsTopic"]["Properties"].update(
+            TopicName="logs"
+        ),
+        "a partition count that can be 0": lambda t: t["Parameters"]["TopicPartitions"].update(MinValue=0),
+    }
     checks = (
         [(c, check_alarm_topics, "resources") for c in cases.items()]
         + [(c, check_zones, "template") for c in zone_cases.items()]
         + [(c, check_stream_record_age, "template") for c in stream_cases.items()]
         + [(c, check_queues, "template") for c in queue_cases.items()]
+        + [(c, check_events, "template") for c in event_cases.items()]
     )
     for (name, breaks), check, scope in checks:
         broken = copy.deepcopy(template)
@@ -484,10 +532,11 @@ def self_test():
     check_stream_record_age(template)
     check_queues(template)
     check_zones(template)
+    check_events(template)
     if failures:
         print(f"check_template self-test: the template itself fails: {failures}", file=sys.stderr)
         sys.exit(1)
-    print(f"check_template self-test: each of the {len(checks)} alarm-topic, zone, stream and queue rules fails a template that breaks it")
+    print(f"check_template self-test: each of the {len(checks)} alarm-topic, zone, stream, queue and event rules fails a template that breaks it")
 
 
 if __name__ == "__main__":
