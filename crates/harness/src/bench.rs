@@ -162,11 +162,11 @@ fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as i64
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+/// The `p` quantile (0 to 1) of sorted values, by the nearest index; NaN
+/// when there are none. The bench's figures and its charts share it.
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let index = (sorted.len().saturating_sub(1) as f64 * p).round() as usize;
+    sorted.get(index).copied().unwrap_or(f64::NAN)
 }
 
 pub struct LoadSettings {

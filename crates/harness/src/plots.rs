@@ -234,12 +234,6 @@ fn finite_sorted(values: &[f64]) -> Vec<f64> {
     sorted
 }
 
-/// The `q` quantile of sorted values (NaN if there are none).
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let index = (sorted.len().saturating_sub(1) as f64 * q).round() as usize;
-    sorted.get(index).copied().unwrap_or(f64::NAN)
-}
-
 /// A value to draw: finite and not negative, else zero.
 fn amount(value: f64) -> f64 {
     if value.is_finite() { value.max(0.0) } else { 0.0 }
@@ -302,8 +296,8 @@ fn draw_latency_cdf(root: &Area<'_>, cdf: &LatencyCdf) -> DrawResult {
             .draw_series(LineSeries::new(steps, line.stroke_width(2)))?
             .label(format!(
                 "{label}: p50 {:.0} ms, p99 {:.0} ms ({} orders)",
-                quantile(samples, 0.5),
-                quantile(samples, 0.99),
+                crate::bench::percentile(samples, 0.5),
+                crate::bench::percentile(samples, 0.99),
                 samples.len()
             ))
             .legend(line_legend(line));
