@@ -18,23 +18,41 @@ use crate::consumers::{ConsumeError, Outcome, relay_order_events};
 use foodstream_domain::events::{EventType, OrderEvent};
 use foodstream_domain::ports::{DeadLetter, DeadLetters, EventPublisher};
 use foodstream_domain::trace::TraceParent;
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::future::Future;
 use tracing::{Instrument, Span, info, warn};
 
 /// One record of a batch, as the policy needs it.
 pub trait BatchItem: Sync {
+    /// What the record decodes to.
     type Event;
     /// The decoded event, or why it cannot be decoded.
     fn event(&self) -> Result<&Self::Event, &str>;
     /// The trace the record came with, if any.
     fn trace(&self) -> Option<&TraceParent>;
+    /// The records of one group are handled in their order, one after the
+    /// other; groups run concurrently (a partition, a shard, an order).
+    fn group(&self) -> &str;
+    /// The span the record's work is logged in.
+    fn span(&self) -> Span;
     /// How logs and the dead letter name the record (`topic-0@12`).
     fn write_name(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result;
     /// The record as received, as a batch of its own, for its dead letter
     /// (see `DeadLetter::record`).
     fn payload(&self) -> serde_json::Value;
+}
+
+/// A consumer's use case, one decoded record at a time: what
+/// [`consume`] calls for each record (the one call from the policy to the
+/// use case; the ports it needs are the implementing value's).
+pub trait RecordUseCase<E>: Sync {
+    /// Applies one event (with the trace it came with). Idempotent: a
+    /// record retried after it was applied changes nothing twice.
+    fn handle(
+        &self,
+        event: &E,
+        trace: Option<&TraceParent>,
+    ) -> impl Future<Output = Result<Outcome, ConsumeError>> + Send;
 }
 
 /// A record's name, formatted only when it is written.
@@ -135,27 +153,23 @@ async fn park<I: BatchItem>(
     }
 }
 
-/// Runs `handle` on every decodable record (with the trace it came with),
-/// the records of one group (by `group_of`) in order and the groups
-/// concurrently, each record's work in its `span_of` span.
-pub async fn consume<'a, I, F, Fut>(
+/// Runs `use_case` on every decodable record (with the trace it came
+/// with), the records of one group in order and the groups concurrently,
+/// each record's work in its span.
+pub async fn consume<I, U>(
     consumer: &str,
+    use_case: &U,
     dead_letters: &dyn DeadLetters,
-    items: &'a [I],
-    group_of: impl Fn(&'a I) -> Cow<'a, str>,
-    span_of: impl Fn(&I) -> Span,
-    handle: F,
+    items: &[I],
 ) -> BatchOutcome
 where
     I: BatchItem,
-    F: Fn(&'a I::Event, Option<&'a TraceParent>) -> Fut,
-    Fut: Future<Output = Result<Outcome, ConsumeError>>,
+    U: RecordUseCase<I::Event>,
 {
-    let mut groups: BTreeMap<Cow<'a, str>, Vec<(usize, &'a I)>> = BTreeMap::new();
+    let mut groups: BTreeMap<&str, Vec<(usize, &I)>> = BTreeMap::new();
     for (position, item) in items.iter().enumerate() {
-        groups.entry(group_of(item)).or_default().push((position, item));
+        groups.entry(item.group()).or_default().push((position, item));
     }
-    let (handle, span_of) = (&handle, &span_of);
     let runs = groups.into_values().map(|group| async move {
         let mut outcome = BatchOutcome::default();
         let mut failing = false;
@@ -164,10 +178,10 @@ where
                 outcome.retry(position);
                 continue;
             }
-            let span = span_of(item);
+            let span = item.span();
             let unprocessable = match item.event() {
                 Err(reason) => Some(reason.to_owned()),
-                Ok(event) => match handle(event, item.trace()).instrument(span.clone()).await {
+                Ok(event) => match use_case.handle(event, item.trace()).instrument(span.clone()).await {
                     Ok(done) => {
                         span.in_scope(|| info!(consumer, record = %Name(item), outcome = ?done, "record done"));
                         outcome.add(done);

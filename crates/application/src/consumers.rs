@@ -7,6 +7,7 @@
 //! replayed event finds its work done and at most re-publishes what it
 //! produced (which the next consumer ignores in turn).
 
+use crate::batches::RecordUseCase;
 use crate::optimistic::{self, Conflict, Finished, Step};
 use crate::settings::Settings;
 use foodstream_domain::Timestamp;
@@ -24,6 +25,7 @@ use foodstream_domain::ports::{
 use foodstream_domain::sequencing::Applicability;
 use foodstream_domain::timer::{CompletionDue, MAX_EARLY_MS};
 use foodstream_domain::trace::TraceParent;
+use std::future::Future;
 use tracing::{info, warn};
 
 /// The `service` of the log records the notifier produces.
@@ -464,4 +466,83 @@ pub async fn collect_log(
 ) -> Result<Outcome, ConsumeError> {
     let record = retention.record(event);
     Ok(if logs.insert(&record).await? { Outcome::Applied } else { Outcome::Duplicate })
+}
+
+// ---------------------------------------------------------------------------
+// Each consumer's use case as the batch policy calls it, record by record
+
+/// The delivery dispatcher's use case with its timer ([`dispatch_delivery`]).
+pub struct DispatchDeliveries<'a> {
+    /// What it reads and writes.
+    pub ports: &'a DispatchPorts<'a>,
+    /// Where an assignment's completion is scheduled.
+    pub timer: &'a dyn DeliveryTimer,
+}
+
+impl RecordUseCase<OrderEvent> for DispatchDeliveries<'_> {
+    fn handle(
+        &self,
+        event: &OrderEvent,
+        trace: Option<&TraceParent>,
+    ) -> impl Future<Output = Result<Outcome, ConsumeError>> + Send {
+        dispatch_delivery(self.ports, self.timer, event, trace)
+    }
+}
+
+impl RecordUseCase<CompletionDue> for CompletePorts<'_> {
+    fn handle(
+        &self,
+        due: &CompletionDue,
+        _trace: Option<&TraceParent>,
+    ) -> impl Future<Output = Result<Outcome, ConsumeError>> + Send {
+        complete_due_delivery(self, due)
+    }
+}
+
+/// The order delivery updater's use case ([`apply_delivery_event`]).
+pub struct ApplyDeliveryEvents<'a> {
+    /// The orders the events apply to.
+    pub orders: &'a dyn OrderRepository,
+    /// When a delivery opens the refund window.
+    pub clock: &'a dyn Clock,
+    /// The refund window and conflict retries.
+    pub settings: &'a Settings,
+}
+
+impl RecordUseCase<DeliveryEvent> for ApplyDeliveryEvents<'_> {
+    fn handle(
+        &self,
+        event: &DeliveryEvent,
+        _trace: Option<&TraceParent>,
+    ) -> impl Future<Output = Result<Outcome, ConsumeError>> + Send {
+        apply_delivery_event(self.orders, self.clock, self.settings, event)
+    }
+}
+
+impl RecordUseCase<OrderEvent> for NotifyPorts<'_> {
+    fn handle(
+        &self,
+        event: &OrderEvent,
+        trace: Option<&TraceParent>,
+    ) -> impl Future<Output = Result<Outcome, ConsumeError>> + Send {
+        notify(self, event, trace)
+    }
+}
+
+/// The log collector's use case ([`collect_log`]).
+pub struct CollectLogs<'a> {
+    /// Where log records are stored.
+    pub logs: &'a dyn LogRepository,
+    /// How long a record is kept.
+    pub retention: &'a LogRetention,
+}
+
+impl RecordUseCase<LogEvent> for CollectLogs<'_> {
+    fn handle(
+        &self,
+        event: &LogEvent,
+        _trace: Option<&TraceParent>,
+    ) -> impl Future<Output = Result<Outcome, ConsumeError>> + Send {
+        collect_log(self.logs, self.retention, event)
+    }
 }

@@ -25,5 +25,5 @@ pub mod settings;
 pub mod sweeper;
 pub mod views;
 
-pub use error::{ApiError, AppError};
+pub use error::AppError;
 pub use settings::Settings;

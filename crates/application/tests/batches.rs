@@ -1,12 +1,11 @@
 //! The batch policy with in-memory twins: what is parked, what is retried
 //! and what is done, by position.
 
-use foodstream_application::batches::{self, BatchItem};
+use foodstream_application::batches::{self, BatchItem, RecordUseCase};
 use foodstream_application::consumers::{ConsumeError, Outcome};
 use foodstream_domain::ports::PortError;
 use foodstream_domain::trace::TraceParent;
 use foodstream_memory::InMemoryDeadLetters;
-use std::borrow::Cow;
 
 /// A record: its group, and what handling it does (or why it cannot be decoded).
 struct Item {
@@ -22,6 +21,12 @@ impl BatchItem for Item {
     fn trace(&self) -> Option<&TraceParent> {
         None
     }
+    fn group(&self) -> &str {
+        self.group
+    }
+    fn span(&self) -> tracing::Span {
+        tracing::Span::none()
+    }
     fn write_name(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}:{:?}", self.group, self.event)
     }
@@ -30,12 +35,23 @@ impl BatchItem for Item {
     }
 }
 
-async fn handle(event: &&'static str) -> Result<Outcome, ConsumeError> {
-    match *event {
-        "ok" => Ok(Outcome::Applied),
-        "again" => Ok(Outcome::Duplicate),
-        "poison" => Err(ConsumeError::Unprocessable { event_id: "e".into(), reason: "no such order".into() }),
-        _ => Err(ConsumeError::Port(PortError::Unavailable("DynamoDB throttled".into()))),
+/// The use case: what each event's name says.
+struct ByName;
+
+impl RecordUseCase<&'static str> for ByName {
+    async fn handle(
+        &self,
+        event: &&'static str,
+        _trace: Option<&TraceParent>,
+    ) -> Result<Outcome, ConsumeError> {
+        match *event {
+            "ok" => Ok(Outcome::Applied),
+            "again" => Ok(Outcome::Duplicate),
+            "poison" => {
+                Err(ConsumeError::Unprocessable { event_id: "e".into(), reason: "no such order".into() })
+            }
+            _ => Err(ConsumeError::Port(PortError::Unavailable("DynamoDB throttled".into()))),
+        }
     }
 }
 
@@ -50,15 +66,7 @@ async fn poison_is_parked_and_a_dependency_failure_retries_the_rest_of_its_group
         Item { group: "b", event: Ok("again") },
     ];
     let dead_letters = InMemoryDeadLetters::new();
-    let outcome = batches::consume(
-        "test",
-        &dead_letters,
-        &items,
-        |item| Cow::Borrowed(item.group),
-        |_| tracing::Span::none(),
-        |event, _trace| handle(event),
-    )
-    .await;
+    let outcome = batches::consume("test", &ByName, &dead_letters, &items).await;
     // Group a: the failure and the record after it; group b moves on.
     assert_eq!(outcome.retry, [2, 4]);
     let s = &outcome.summary;

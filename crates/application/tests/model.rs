@@ -18,6 +18,7 @@ mod support;
 mod model;
 
 use chrono::Duration;
+use foodstream_application::AppError;
 use foodstream_application::catalog::{list_menu, put_menu_item};
 use foodstream_application::ordering::{
     accept_order, cancel_order, get_order, list_my_orders, list_store_orders, place_order, reject_order,
@@ -25,12 +26,12 @@ use foodstream_application::ordering::{
 };
 use foodstream_application::refunds::{PhotoUploadInput, create_photo_upload, decide_refund, request_refund};
 use foodstream_application::riders::register_rider;
-use foodstream_application::{ApiError, AppError};
 use foodstream_domain::catalog::MenuItemInput;
 use foodstream_domain::delivery::RiderInput;
 use foodstream_domain::identity::Caller as Who;
 use foodstream_domain::order::PlaceOrderInput;
 use foodstream_domain::refund::{RefundDecisionInput, RefundRequestInput};
+use foodstream_handlers::http::error::ApiError;
 use model::*;
 use proptest::prelude::*;
 use serde::Serialize;

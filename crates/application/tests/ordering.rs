@@ -43,7 +43,7 @@ async fn rule_2_placement_takes_all_stock_and_starts_paid() {
 async fn rule_2_one_short_line_among_several_is_409_naming_it_and_nothing_is_taken() {
     let w = world().await;
     let err = w.place(&customer(), &[("bibimbap", 2), ("mandu", 2), ("kimchi", 1)]).await.unwrap_err();
-    let api = foodstream_application::ApiError::from(&err);
+    let api = foodstream_handlers::http::error::ApiError::from(&err);
     assert_eq!((api.status, api.code), (409, "INSUFFICIENT_STOCK"));
     let short = &api.body()["error"]["details"]["short_lines"];
     assert_eq!(short.as_array().unwrap().len(), 1);
@@ -336,7 +336,7 @@ async fn rule_5_customer_cancels_while_paid_with_stock_back_but_not_after_accept
     let order = w.place(&customer(), &[("kimchi", 2)]).await.unwrap().order;
     accept_order(w.change_ports(), &owner(), &order.order_id).await.unwrap();
     let err = cancel_order(w.change_ports(), &customer(), &order.order_id, None).await.unwrap_err();
-    let api_error = foodstream_application::ApiError::from(&err);
+    let api_error = foodstream_handlers::http::error::ApiError::from(&err);
     assert_eq!((api_error.status, api_error.code), (409, "INVALID_STATUS"));
     assert_eq!(api_error.body()["error"]["details"]["current_status"], "ACCEPTED");
     assert_eq!(w.store.stock_of(STORE, "kimchi"), Some(3));
@@ -353,7 +353,7 @@ async fn a_change_that_loses_a_race_is_recomputed_and_refused_with_the_new_statu
     let current = w.store.get(&OrderId::new(order.order_id.clone())).await.unwrap().unwrap();
     let now = current.updated_at;
     let err = change_order(&racing, &w.settings, current, |o| Ok(o.accept(now)?.into())).await.unwrap_err();
-    let api_error = foodstream_application::ApiError::from(&err);
+    let api_error = foodstream_handlers::http::error::ApiError::from(&err);
     assert_eq!(api_error.code, "INVALID_STATUS");
     assert_eq!(api_error.details["current_status"], "CANCELLED");
 }

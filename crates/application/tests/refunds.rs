@@ -5,12 +5,13 @@ mod support;
 use support::*;
 
 use chrono::Duration;
+use foodstream_application::AppError;
 use foodstream_application::ordering::{accept_order, request_delivery};
 use foodstream_application::refunds::{PhotoUploadInput, create_photo_upload, decide_refund, request_refund};
 use foodstream_application::views::OrderView;
-use foodstream_application::{ApiError, AppError};
 use foodstream_domain::order::OrderStatus;
 use foodstream_domain::refund::{RefundDecisionInput, RefundMethod, RefundRequestInput, RefundStatus};
+use foodstream_handlers::http::error::ApiError;
 
 /// A delivered order and the world it lives in; the clock is at delivery.
 async fn delivered() -> (World, String) {

@@ -5,14 +5,15 @@
 mod support;
 use support::*;
 
+use foodstream_application::AppError;
 use foodstream_application::consumers::{apply_delivery_event, dispatch_delivery};
 use foodstream_application::ordering::{accept_order, cancel_order, reject_order, request_delivery};
 use foodstream_application::refunds::{decide_refund, request_refund};
 use foodstream_application::views::OrderView;
-use foodstream_application::{ApiError, AppError};
 use foodstream_domain::events::OrderEventType;
 use foodstream_domain::order::OrderStatus;
 use foodstream_domain::refund::{RefundDecisionInput, RefundRequestInput};
+use foodstream_handlers::http::error::ApiError;
 
 #[derive(Debug, Clone, Copy)]
 enum Action {

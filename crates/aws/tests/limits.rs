@@ -11,7 +11,6 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Duration, TimeZone, Utc};
-use foodstream_application::ApiError;
 use foodstream_application::ordering::{MAX_IDEMPOTENCY_KEY_CHARS, PlaceOrderPorts, place_order};
 use foodstream_application::pagination::page_request;
 use foodstream_aws::schema::{CATALOG, IDEMPOTENCY, LOGS, NOTIFICATIONS, ORDERS};
@@ -33,6 +32,7 @@ use foodstream_domain::ports::{
     OrderUpdate, Page, PageRequest, PlaceError, Placement, PortError,
 };
 use foodstream_domain::stock::StockPlan;
+use foodstream_handlers::http::error::ApiError;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 

@@ -4,7 +4,7 @@
 //! or [`required`], and every adapter declares the AWS actions it calls
 //! through [`grant`] when it is built. Both are recorded: run a function
 //! binary with `FOODSTREAM_WIRING=print` and it prints what its `main.rs`
-//! wired instead of serving (see `foodstream_lambda`), which is what the
+//! wired instead of serving (see `foodstream_handlers::wiring`), which is what the
 //! template test compares with each function's `Environment` and
 //! `Policies`. The record is the code's own account of itself: no scraping
 //! of source files.

@@ -22,8 +22,9 @@ use foodstream_domain::ids::{ProductId, StoreId};
 use foodstream_domain::notification::notifications_for;
 use foodstream_domain::ports::CatalogRepository;
 use foodstream_domain::ports::OutgoingMessage;
-use foodstream_handlers::{consumers, routes};
-use foodstream_lambda::records::kafka_records;
+use foodstream_handlers::batch::consumers;
+use foodstream_handlers::batch::records::kafka_records;
+use foodstream_handlers::http::routes;
 use foodstream_memory::{InMemoryDeadLetters, InMemoryStore, ManualClock, RecordingPublisher, SequentialIds};
 use serde_json::Value;
 use std::path::Path;
@@ -138,7 +139,7 @@ fn api_request(c: &mut Criterion) {
     });
     group.bench_function("place-order: decode + handle (in-memory adapters)", |b| {
         b.iter(|| {
-            let request = foodstream_lambda::lambda_http::request::from_str(&text).unwrap();
+            let request = foodstream_handlers::lambda_http::request::from_str(&text).unwrap();
             let ports = PlaceOrderPorts { orders: &store, catalog: &store, clock: &clock, ids: &ids };
             let response = runtime.block_on(routes::place_order(ports, request)).unwrap();
             assert_eq!(response.status(), 201);

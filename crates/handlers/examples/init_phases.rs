@@ -23,7 +23,7 @@ async fn main() {
         println!("{name} {}", (now - last).as_micros());
         last = now;
     };
-    foodstream_lambda::logging::init();
+    foodstream_handlers::logging::init();
     phase("logging");
     let config = foodstream_aws::load_config().await;
     phase("aws_config");

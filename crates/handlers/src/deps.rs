@@ -6,6 +6,7 @@ use foodstream_application::settings;
 use foodstream_aws::access::Grant;
 use foodstream_aws::{Aws, DynamoOrders, S3PhotoStore, SystemClock};
 
+/// Any error of building the adapters: the function cannot start.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The order methods of a route that changes an order.
@@ -16,7 +17,9 @@ pub const CHANGE_GIVING_STOCK_BACK: &[&[Grant]] =
 
 /// What every route that changes an order needs.
 pub struct OrderChanges {
+    /// The orders table, with the methods the route declared.
     pub orders: DynamoOrders,
+    /// The settings the route reads.
     pub settings: Settings,
 }
 
@@ -31,6 +34,7 @@ impl OrderChanges {
         Ok(OrderChanges { orders: aws.orders(uses)?, settings: Settings::from_env(settings)? })
     }
 
+    /// The ports of an order change (the system clock's time).
     pub fn ports(&self) -> ChangePorts<'_> {
         ChangePorts { orders: &self.orders, clock: &SystemClock, settings: &self.settings }
     }
@@ -38,7 +42,9 @@ impl OrderChanges {
 
 /// Order changes plus the refund photo bucket.
 pub struct RefundPhotos {
+    /// The order change.
     pub changes: OrderChanges,
+    /// The refund photo bucket.
     pub photos: S3PhotoStore,
 }
 

@@ -10,11 +10,12 @@ use foodstream_aws::SystemClock;
 use foodstream_domain::ids::StoreId;
 use foodstream_domain::order::OrderStatus;
 use foodstream_domain::ports::{CatalogRepository, OrderRepository};
-use foodstream_handlers::{consumers, routes};
+use foodstream_handlers::batch::consumers;
+use foodstream_handlers::http::routes;
 use serde_json::{Value, json};
 
 /// A PUT of `product` with `body` and, if given, an `If-Match` header.
-fn put_item(product: &str, body: Value, if_match: Option<&str>) -> foodstream_lambda::lambda_http::Request {
+fn put_item(product: &str, body: Value, if_match: Option<&str>) -> foodstream_handlers::lambda_http::Request {
     edited_request("put-menu-item", |r| {
         r["rawPath"] = json!(format!("/stores/store-1/menu/{product}"));
         r["requestContext"]["http"]["path"] = r["rawPath"].clone();

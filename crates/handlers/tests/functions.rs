@@ -16,7 +16,8 @@ use foodstream_domain::ports::{
     CatalogRepository, DeliveryRepository, LogRepository, NotificationRepository, PageRequest,
     RiderRepository,
 };
-use foodstream_handlers::{consumers, routes};
+use foodstream_handlers::batch::consumers;
+use foodstream_handlers::http::routes;
 use serde_json::json;
 
 const PAGE: PageRequest = PageRequest { limit: 50, cursor: None };

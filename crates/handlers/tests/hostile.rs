@@ -34,7 +34,7 @@ use foodstream_domain::notification::{Locale, notifications_for};
 use foodstream_domain::order::Order;
 use foodstream_domain::ports::{OrderRepository, Placement, RiderRepository};
 use foodstream_domain::stock::StockPlan;
-use foodstream_handlers::consumers::{self, BatchReport};
+use foodstream_handlers::batch::consumers::{self, BatchReport};
 use foodstream_memory::{InMemoryDeadLetters, InMemoryStore, ManualClock, RecordingPublisher};
 use proptest::prelude::*;
 use proptest::sample::{Index, select};

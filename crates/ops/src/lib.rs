@@ -197,7 +197,8 @@ pub async fn replay(
             let event: DynamoDbEvent = serde_json::from_value(record.payload.clone())
                 .map_err(|e| ReplayError::NotARecord { key: key.to_owned(), reason: e.to_string() })?;
             let unprocessable = Unprocessable::default();
-            let report = foodstream_handlers::consumers::relay(publisher, &unprocessable, &event).await;
+            let report =
+                foodstream_handlers::batch::consumers::relay(publisher, &unprocessable, &event).await;
             if !report.response.batch_item_failures.is_empty() {
                 return Err(still(format!(
                     "{} record(s) failed again on a dependency",

@@ -3,11 +3,11 @@
 use foodstream_application::refunds::PhotoPorts;
 use foodstream_aws::{Aws, DynamoOrders, S3PhotoStore, SystemClock};
 use foodstream_handlers::deps::RefundPhotos;
-use foodstream_handlers::routes;
-use foodstream_lambda::{http, logging};
+use foodstream_handlers::http::routes;
+use foodstream_handlers::{http, logging};
 
 #[tokio::main]
-async fn main() -> Result<(), foodstream_lambda::lambda_http::Error> {
+async fn main() -> Result<(), foodstream_handlers::lambda_http::Error> {
     logging::init();
     let deps = RefundPhotos::from_env(
         &Aws::from_env().await,

@@ -7,12 +7,12 @@ use foodstream_application::{Settings, settings};
 use foodstream_aws::SystemClock;
 use foodstream_aws::{Aws, DynamoDeliveries, DynamoRiders};
 use foodstream_domain::events::topics;
-use foodstream_handlers::consumers;
+use foodstream_handlers::batch::consumers;
+use foodstream_handlers::{batch, logging};
 use foodstream_kafka::KafkaPublisher;
-use foodstream_lambda::{consumer, logging};
 
 #[tokio::main]
-async fn main() -> Result<(), foodstream_lambda::lambda_runtime::Error> {
+async fn main() -> Result<(), foodstream_handlers::lambda_runtime::Error> {
     logging::init();
     let aws = Aws::from_env().await;
     let settings = &Settings::from_env(&[settings::DELIVERY_DURATION])?;
@@ -26,7 +26,7 @@ async fn main() -> Result<(), foodstream_lambda::lambda_runtime::Error> {
     let timer = &aws.delivery_timer()?;
     let dead_letters = &aws.dead_letters()?;
     let ports = &DispatchPorts { riders, deliveries, publisher, clock: &SystemClock, settings };
-    consumer::serve("delivery-dispatcher", |batch: KafkaEvent| async move {
+    batch::serve("delivery-dispatcher", |batch: KafkaEvent| async move {
         Ok::<_, std::convert::Infallible>(
             consumers::dispatch(ports, timer, dead_letters, &batch).await.response,
         )

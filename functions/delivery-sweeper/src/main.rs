@@ -9,12 +9,12 @@ use foodstream_application::sweeper::{SweepPorts, SweepSettings};
 use foodstream_application::{Settings, settings};
 use foodstream_aws::{Aws, DynamoDeliveries, DynamoOrders, DynamoRiders, SystemClock};
 use foodstream_domain::events::topics;
-use foodstream_handlers::consumers;
+use foodstream_handlers::batch::consumers;
+use foodstream_handlers::{batch, logging};
 use foodstream_kafka::KafkaPublisher;
-use foodstream_lambda::{consumer, logging};
 
 #[tokio::main]
-async fn main() -> Result<(), foodstream_lambda::lambda_runtime::Error> {
+async fn main() -> Result<(), foodstream_handlers::lambda_runtime::Error> {
     logging::init();
     let aws = Aws::from_env().await;
     let sweep = SweepSettings::from_env()?;
@@ -31,7 +31,7 @@ async fn main() -> Result<(), foodstream_lambda::lambda_runtime::Error> {
     let publisher = &KafkaPublisher::from_env(&aws.config, &[topics::DELIVERY_EVENTS]).await?;
     let dispatch = DispatchPorts { riders, deliveries, publisher, clock: &SystemClock, settings };
     let ports = &SweepPorts { orders, dispatch, settings: sweep };
-    consumer::serve("delivery-sweeper", |_tick: EventBridgeEvent<serde_json::Value>| async move {
+    batch::serve("delivery-sweeper", |_tick: EventBridgeEvent<serde_json::Value>| async move {
         consumers::sweep(ports).await.map(|swept| serde_json::json!(swept))
     })
     .await

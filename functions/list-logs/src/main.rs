@@ -1,11 +1,11 @@
 //! `GET /ops/logs`: config, clients, run.
 
 use foodstream_aws::{Aws, DynamoLogs};
-use foodstream_handlers::routes;
-use foodstream_lambda::{http, logging};
+use foodstream_handlers::http::routes;
+use foodstream_handlers::{http, logging};
 
 #[tokio::main]
-async fn main() -> Result<(), foodstream_lambda::lambda_http::Error> {
+async fn main() -> Result<(), foodstream_handlers::lambda_http::Error> {
     logging::init();
     let aws = Aws::from_env().await;
     let logs = aws.logs(&[DynamoLogs::LIST_FOR_USER, DynamoLogs::LIST_FOR_ORDER])?;

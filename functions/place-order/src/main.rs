@@ -4,11 +4,11 @@ use foodstream_application::ordering::PlaceOrderPorts;
 use foodstream_aws::SystemClock;
 use foodstream_aws::UuidIds;
 use foodstream_aws::{Aws, DynamoCatalog, DynamoOrders};
-use foodstream_handlers::routes;
-use foodstream_lambda::{http, logging};
+use foodstream_handlers::http::routes;
+use foodstream_handlers::{http, logging};
 
 #[tokio::main]
-async fn main() -> Result<(), foodstream_lambda::lambda_http::Error> {
+async fn main() -> Result<(), foodstream_handlers::lambda_http::Error> {
     logging::init();
     let aws = Aws::from_env().await;
     let orders = aws.orders(&[DynamoOrders::PLACE, DynamoOrders::FIND_IDEMPOTENCY, DynamoOrders::GET])?;

@@ -2,11 +2,11 @@
 
 use foodstream_aws::SystemClock;
 use foodstream_aws::{Aws, DynamoRiders};
-use foodstream_handlers::routes;
-use foodstream_lambda::{http, logging};
+use foodstream_handlers::http::routes;
+use foodstream_handlers::{http, logging};
 
 #[tokio::main]
-async fn main() -> Result<(), foodstream_lambda::lambda_http::Error> {
+async fn main() -> Result<(), foodstream_handlers::lambda_http::Error> {
     logging::init();
     let aws = Aws::from_env().await;
     let riders = aws.riders(&[DynamoRiders::UPSERT])?;

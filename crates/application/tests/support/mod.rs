@@ -298,6 +298,6 @@ pub fn assert_outcomes(outcomes: &[Outcome], expected: &[Outcome]) {
 
 /// The status and code a client would get.
 pub fn api(error: AppError) -> (u16, &'static str) {
-    let api = foodstream_application::ApiError::from(error);
+    let api = foodstream_handlers::http::error::ApiError::from(error);
     (api.status, api.code)
 }

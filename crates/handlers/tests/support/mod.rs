@@ -21,8 +21,8 @@ use foodstream_domain::ports::{
     CatalogRepository, EventPublisher, OrderRepository, OrderUpdate, OutgoingMessage, Placement, PortError,
 };
 use foodstream_domain::stock::StockPlan;
+use foodstream_handlers::lambda_http::{Body, Request, Response};
 use foodstream_kafka::{Bootstrap, KafkaPublisher, KafkaSettings};
-use foodstream_lambda::lambda_http::{Body, Request, Response};
 use foodstream_testkit as kit;
 use serde_json::Value;
 use std::path::Path;
@@ -165,14 +165,15 @@ pub fn payload_text(name: &str) -> String {
 }
 
 pub fn request(name: &str) -> Request {
-    foodstream_lambda::lambda_http::request::from_str(&payload_text(name)).expect("an API Gateway v2 request")
+    foodstream_handlers::lambda_http::request::from_str(&payload_text(name))
+        .expect("an API Gateway v2 request")
 }
 
 /// The payload `name` as JSON, changed by `edit`, as a request.
 pub fn edited_request(name: &str, edit: impl FnOnce(&mut Value)) -> Request {
     let mut payload: Value = serde_json::from_str(&payload_text(name)).unwrap();
     edit(&mut payload);
-    foodstream_lambda::lambda_http::request::from_str(&payload.to_string())
+    foodstream_handlers::lambda_http::request::from_str(&payload.to_string())
         .expect("an API Gateway v2 request")
 }
 
@@ -199,6 +200,6 @@ pub fn answer(response: Response<Body>) -> (u16, Value) {
 pub fn answer_of(result: Result<Response<Body>, foodstream_application::AppError>) -> (u16, Value) {
     match result {
         Ok(response) => answer(response),
-        Err(e) => answer(foodstream_lambda::http::error(&e)),
+        Err(e) => answer(foodstream_handlers::http::error(&e)),
     }
 }

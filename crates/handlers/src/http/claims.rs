@@ -3,8 +3,8 @@
 
 use foodstream_application::{AppError, access};
 use foodstream_domain::identity::Caller;
-use foodstream_lambda::lambda_http::request::RequestContext;
-use foodstream_lambda::lambda_http::{Request, RequestExt};
+use lambda_http::request::RequestContext;
+use lambda_http::{Request, RequestExt};
 
 /// The claims the JWT authorizer verified, from a Cognito ID token: `sub`,
 /// and the custom attributes `custom:role` and `custom:store_id`. Nothing
@@ -52,7 +52,7 @@ mod tests {
     use super::*;
 
     fn with_claims(sub: &str, store_id: Option<&str>) -> Request {
-        let text = include_str!("../../../events/list-my-notifications.json");
+        let text = include_str!("../../../../events/list-my-notifications.json");
         let mut payload: serde_json::Value = serde_json::from_str(text).unwrap();
         let claims = &mut payload["requestContext"]["authorizer"]["jwt"]["claims"];
         claims["sub"] = sub.into();
@@ -60,7 +60,7 @@ mod tests {
             claims["custom:role"] = "owner".into();
             claims["custom:store_id"] = store.into();
         }
-        foodstream_lambda::lambda_http::request::from_str(&payload.to_string()).unwrap()
+        lambda_http::request::from_str(&payload.to_string()).unwrap()
     }
 
     /// The caller's id keys the orders, idempotency records, notifications

@@ -15,15 +15,16 @@ use lambda_http::{Request, RequestExt};
 #[derive(Debug, Clone)]
 struct RequestTrace(TraceParent);
 
-/// Chooses the request's trace and keeps it with the request.
-pub(crate) fn start(request: &mut Request) -> TraceParent {
+/// Chooses the request's trace and keeps it with the request (`None` only
+/// if a random id came out all zeros, which a v4 uuid never does).
+pub(crate) fn start(request: &mut Request) -> Option<TraceParent> {
     let from_client =
         request.headers().get(TRACEPARENT).and_then(|v| v.to_str().ok()).and_then(TraceParent::parse);
     let trace = from_client
         .or_else(|| request.lambda_context_ref().and_then(|c| c.xray_trace_id.as_deref()).and_then(from_xray))
-        .unwrap_or_else(random);
+        .or_else(random)?;
     request.extensions_mut().insert(RequestTrace(trace.clone()));
-    trace
+    Some(trace)
 }
 
 /// The trace [`start`] chose for this request (`None` outside `serve`).
@@ -47,9 +48,9 @@ pub fn from_xray(header: &str) -> Option<TraceParent> {
         .or_else(|| TraceParent::new(&trace_id, &random_parent_id(), false))
 }
 
-fn random() -> TraceParent {
+fn random() -> Option<TraceParent> {
     let trace_id = format!("{:032x}", uuid::Uuid::new_v4().as_u128());
-    TraceParent::new(&trace_id, &random_parent_id(), false).expect("a v4 uuid is never all zeros")
+    TraceParent::new(&trace_id, &random_parent_id(), false)
 }
 
 fn random_parent_id() -> String {
@@ -89,9 +90,9 @@ mod tests {
         request
             .headers_mut()
             .insert(TRACEPARENT, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".parse().unwrap());
-        assert_eq!(start(&mut request).trace_id(), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(start(&mut request).unwrap().trace_id(), "4bf92f3577b34da6a3ce929d0e0e4736");
         assert_eq!(of(&request).unwrap().trace_id(), "4bf92f3577b34da6a3ce929d0e0e4736");
-        let (a, b) = (start(&mut Request::default()), start(&mut Request::default()));
+        let (a, b) = (start(&mut Request::default()).unwrap(), start(&mut Request::default()).unwrap());
         assert_ne!(a.trace_id(), b.trace_id());
     }
 }

@@ -1,41 +1,41 @@
-//! The event consumers: each decodes its batch, hands it to the batch
-//! policy of `foodstream_application::batches` (poison records parked,
-//! dependency failures retried with the rest of their group, everything
-//! else done) with its use case, and answers Lambda's partial batch response
+//! The event consumers: each decodes its batch (each record with its
+//! group and span), hands it with its use case to the batch policy of
+//! `foodstream_application::batches` (poison records parked, dependency
+//! failures retried with the rest of their group, everything else done),
+//! and answers Lambda's partial batch response
 //! (`FunctionResponseTypes: [ReportBatchItemFailures]`) naming the records
 //! to retry.
 
-use crate::stream::stream_records;
+use crate::batch::records::{BatchItemFailure, BatchRecord, BatchResponse, kafka_records, sqs_records};
+use crate::batch::stream::stream_records;
 use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
 use aws_lambda_events::event::kafka::KafkaEvent;
 use aws_lambda_events::event::sqs::SqsEvent;
 use foodstream_application::Settings;
 use foodstream_application::batches::{self, BatchOutcome};
 use foodstream_application::consumers::{
-    self, CompletePorts, ConsumeError, DispatchPorts, NotifyPorts, Outcome,
+    ApplyDeliveryEvents, CollectLogs, CompletePorts, ConsumeError, DispatchDeliveries, DispatchPorts,
+    NotifyPorts,
 };
 use foodstream_application::sweeper::{self, SweepPorts, Swept};
 use foodstream_domain::events::{
-    DeliveryEventData, DeliveryEventType, Envelope, EventType, LogEventData, LogEventType, OrderEvent,
-    OrderEventData, OrderEventType,
+    DeliveryEventData, DeliveryEventType, LogEventData, LogEventType, OrderEventData, OrderEventType,
 };
 use foodstream_domain::ports::{
     Clock, DeadLetters, DeliveryTimer, EventPublisher, LogRepository, OrderRepository,
 };
 use foodstream_domain::timer::CompletionDue;
-use foodstream_domain::trace::TraceParent;
-use foodstream_lambda::lambda_runtime::Diagnostic;
-use foodstream_lambda::records::{BatchItemFailure, BatchRecord, BatchResponse, kafka_records, sqs_records};
-use std::borrow::Cow;
-use std::future::Future;
-use tracing::{Span, info, info_span};
+use lambda_runtime::Diagnostic;
+use tracing::{info, info_span};
 
 pub use foodstream_application::batches::BatchSummary;
 
 /// A batch's summary and the answer to the event source mapping.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct BatchReport {
+    /// What the batch did, record by record.
     pub summary: BatchSummary,
+    /// Lambda's partial batch response: the records to retry.
     pub response: BatchResponse,
 }
 
@@ -54,43 +54,6 @@ impl BatchReport {
     }
 }
 
-/// The span of one record's work: every line logged for it names the
-/// order and the order's trace, so one order can be followed across the
-/// functions (`make logs ORDER=<id>` locally, the same fields in
-/// CloudWatch Logs Insights).
-fn record_span<K: EventType, D>(record: &BatchRecord<Envelope<K, D>>) -> Span {
-    let trace_id = record.trace.as_ref().map(TraceParent::trace_id);
-    match &record.event {
-        Ok(event) => info_span!(
-            "record",
-            order_id = %event.order_id,
-            event_id = %event.event_id,
-            event_type = event.event_type.as_str(),
-            trace_id,
-        ),
-        Err(_) => info_span!("record", record = %record.id, trace_id),
-    }
-}
-
-/// A Kafka consumer's batch through the batch policy, each record in its
-/// span, grouped by `group_of`.
-async fn process<'a, K, D, F, Fut>(
-    consumer: &str,
-    dead_letters: &dyn DeadLetters,
-    records: &'a [BatchRecord<'_, Envelope<K, D>>],
-    group_of: impl Fn(&'a BatchRecord<Envelope<K, D>>) -> Cow<'a, str>,
-    handle: F,
-) -> BatchReport
-where
-    K: EventType + Sync,
-    D: Sync,
-    F: Fn(&'a Envelope<K, D>, Option<&'a TraceParent>) -> Fut,
-    Fut: Future<Output = Result<Outcome, ConsumeError>>,
-{
-    let outcome = batches::consume(consumer, dead_letters, records, group_of, record_span, handle).await;
-    BatchReport::of(records, outcome)
-}
-
 /// order-outbox-relay: orders table stream -> order-events. The events of
 /// consecutive good records go out in one publish; an undecodable record
 /// is parked after what came before it was published.
@@ -105,26 +68,23 @@ pub async fn relay(
 }
 
 /// delivery-dispatcher: order-events (OrderDeliveryRequested) ->
-/// delivery-events and the delivery timer. Orders run concurrently; one
-/// order's events in their order.
+/// delivery-events and the delivery timer. One order's records in order
+/// (they are grouped by order, not by partition); orders run concurrently.
 pub async fn dispatch(
     ports: &DispatchPorts<'_>,
     timer: &dyn DeliveryTimer,
     dead_letters: &dyn DeadLetters,
     batch: &KafkaEvent,
 ) -> BatchReport {
-    let records = kafka_records::<OrderEventType, OrderEventData>(batch);
-    // One order's records in order; orders run concurrently.
-    fn by_order<'a>(r: &'a BatchRecord<'_, OrderEvent>) -> Cow<'a, str> {
-        match &r.event {
-            Ok(event) => Cow::Owned(format!("order {}", event.order_id)),
-            Err(_) => Cow::Borrowed(r.group.as_str()),
+    let mut records = kafka_records::<OrderEventType, OrderEventData>(batch);
+    for record in &mut records {
+        if let Ok(event) = &record.event {
+            record.group = format!("order {}", event.order_id);
         }
     }
-    process("delivery-dispatcher", dead_letters, &records, by_order, |event, trace| {
-        consumers::dispatch_delivery(ports, timer, event, trace)
-    })
-    .await
+    let use_case = DispatchDeliveries { ports, timer };
+    let outcome = batches::consume("delivery-dispatcher", &use_case, dead_letters, &records).await;
+    BatchReport::of(&records, outcome)
 }
 
 /// delivery-completer: the delivery timer's queue -> delivery-events.
@@ -141,27 +101,17 @@ pub async fn complete_deliveries(
     dead_letters: &dyn DeadLetters,
     batch: &SqsEvent,
 ) -> BatchReport {
-    let records = sqs_records(batch, CompletionDue::decode);
-    let span_of = |record: &BatchRecord<CompletionDue>| match &record.event {
-        Ok(due) => {
+    let mut records = sqs_records(batch, CompletionDue::decode);
+    for record in &mut records {
+        if let Ok(due) = &record.event {
             // A delivery id is `{order_id}#{version}`: the order, for `make logs ORDER=`.
             let order_id = due.delivery_id.rsplit_once('#').map(|(order, _)| order).unwrap_or_default();
-            info_span!("record", order_id, delivery_id = %due.delivery_id, message = %record.id)
+            record.span =
+                info_span!("record", order_id, delivery_id = %due.delivery_id, message = %record.id);
+            record.group.clone_from(&due.delivery_id);
         }
-        Err(_) => info_span!("record", message = %record.id),
-    };
-    let outcome = batches::consume(
-        "delivery-completer",
-        dead_letters,
-        &records,
-        |r| match &r.event {
-            Ok(due) => Cow::Borrowed(due.delivery_id.as_str()),
-            Err(_) => Cow::Borrowed(r.group.as_str()),
-        },
-        span_of,
-        |due, _trace| consumers::complete_due_delivery(ports, due),
-    )
-    .await;
+    }
+    let outcome = batches::consume("delivery-completer", ports, dead_letters, &records).await;
     BatchReport::of(&records, outcome)
 }
 
@@ -174,14 +124,9 @@ pub async fn update_orders(
     batch: &KafkaEvent,
 ) -> BatchReport {
     let records = kafka_records::<DeliveryEventType, DeliveryEventData>(batch);
-    process(
-        "order-delivery-updater",
-        dead_letters,
-        &records,
-        |r| Cow::Borrowed(r.group.as_str()),
-        |event, _trace| consumers::apply_delivery_event(orders, clock, settings, event),
-    )
-    .await
+    let use_case = ApplyDeliveryEvents { orders, clock, settings };
+    let outcome = batches::consume("order-delivery-updater", &use_case, dead_letters, &records).await;
+    BatchReport::of(&records, outcome)
 }
 
 /// notifier: order-events -> notifications + log-events.
@@ -191,14 +136,8 @@ pub async fn notify(
     batch: &KafkaEvent,
 ) -> BatchReport {
     let records = kafka_records::<OrderEventType, OrderEventData>(batch);
-    process(
-        "notifier",
-        dead_letters,
-        &records,
-        |r| Cow::Borrowed(r.group.as_str()),
-        |event, trace| consumers::notify(ports, event, trace),
-    )
-    .await
+    let outcome = batches::consume("notifier", ports, dead_letters, &records).await;
+    BatchReport::of(&records, outcome)
 }
 
 /// log-collector: log-events -> log records.
@@ -209,14 +148,9 @@ pub async fn collect_logs(
     batch: &KafkaEvent,
 ) -> BatchReport {
     let records = kafka_records::<LogEventType, LogEventData>(batch);
-    process(
-        "log-collector",
-        dead_letters,
-        &records,
-        |r| Cow::Borrowed(r.group.as_str()),
-        |event, _trace| consumers::collect_log(logs, &settings.log_retention, event),
-    )
-    .await
+    let use_case = CollectLogs { logs, retention: &settings.log_retention };
+    let outcome = batches::consume("log-collector", &use_case, dead_letters, &records).await;
+    BatchReport::of(&records, outcome)
 }
 
 /// delivery-sweeper: on its schedule, completes the deliveries whose

@@ -2,11 +2,12 @@
 //! carry: the outbox relay's batch, decoded with the orders adapter's own
 //! reading of an item (`foodstream_aws::order_events_of_change`).
 
+use crate::batch::records::{BatchRecord, ItemIdentifier, RawRecord};
 use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
 use foodstream_aws::{OrderImage, TRACE_ATTRIBUTE, order_events_of_change};
 use foodstream_domain::events::OrderEvent;
 use foodstream_domain::trace::TraceParent;
-use foodstream_lambda::records::{BatchRecord, ItemIdentifier, RawRecord};
+use tracing::info_span;
 
 /// The records of a batch of the orders table's stream, in stream order,
 /// each with the order events its change carries (none for a removal or a
@@ -17,7 +18,9 @@ pub fn stream_records(event: &DynamoDbEvent) -> Vec<BatchRecord<'_, Vec<OrderEve
         .iter()
         .map(|record| {
             let sequence = record.change.sequence_number.clone().unwrap_or_default();
+            let span = info_span!("record", sequence = %sequence);
             BatchRecord {
+                span,
                 id: ItemIdentifier::Sequence(sequence),
                 group: record.event_source_arn.clone().unwrap_or_default(),
                 raw: RawRecord::Stream(record),

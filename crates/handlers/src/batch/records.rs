@@ -18,6 +18,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::fmt;
+use tracing::{Span, info_span};
 
 /// How Lambda's partial batch response names a record: a Kafka record by
 /// its `topic-partition` and offset, a stream record by its sequence
@@ -25,8 +26,16 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum ItemIdentifier {
-    Kafka { partition: String, offset: i64 },
+    /// A Kafka record.
+    Kafka {
+        /// `topic-partition`.
+        partition: String,
+        /// The record's offset in its partition.
+        offset: i64,
+    },
+    /// A stream record's `SequenceNumber`.
     Sequence(String),
+    /// An SQS message's `messageId`.
     Message(String),
 }
 
@@ -42,7 +51,9 @@ impl fmt::Display for ItemIdentifier {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+/// One record to retry.
 pub struct BatchItemFailure {
+    /// Which record.
     pub item_identifier: ItemIdentifier,
 }
 
@@ -52,6 +63,7 @@ pub struct BatchItemFailure {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BatchResponse {
+    /// The records to retry, in batch order.
     pub batch_item_failures: Vec<BatchItemFailure>,
 }
 
@@ -59,8 +71,11 @@ pub struct BatchResponse {
 /// letter (most records never need it).
 #[derive(Debug, Clone, Copy)]
 pub enum RawRecord<'a> {
+    /// A record of an `aws:kafka` batch.
     Kafka(&'a KafkaRecord),
+    /// A record of a DynamoDB stream batch.
     Stream(&'a aws_lambda_events::event::dynamodb::EventRecord),
+    /// A message of an SQS batch.
     Sqs(&'a SqsMessage),
 }
 
@@ -102,8 +117,10 @@ fn topic_partition(record: &KafkaRecord) -> String {
 /// One record of a batch.
 #[derive(Debug, Clone)]
 pub struct BatchRecord<'a, E> {
+    /// How the partial batch response names it.
     pub id: ItemIdentifier,
-    /// The partition (`topic-partition`) or shard: order is kept within it.
+    /// The partition (`topic-partition`), shard, order or delivery: order
+    /// is kept within it.
     pub group: String,
     /// The record as the function received it.
     pub raw: RawRecord<'a>,
@@ -113,6 +130,11 @@ pub struct BatchRecord<'a, E> {
     /// header, the order's on a stream record. A missing or malformed one
     /// is `None`, never a reason to refuse the record.
     pub trace: Option<TraceParent>,
+    /// The span of the record's work: every line logged for it names the
+    /// record and, once decoded, its order, event and trace, so one order
+    /// can be followed across the functions (`make logs ORDER=<id>`
+    /// locally, the same fields in CloudWatch Logs Insights).
+    pub span: Span,
 }
 
 /// The records of an `aws:kafka` batch in partition order, each decoded as
@@ -132,13 +154,10 @@ pub fn kafka_records<K: EventType, D: DeserializeOwned + EventData>(
                 .ok_or_else(|| "no value".to_owned())
                 .and_then(|v| STANDARD.decode(v).map_err(|e| format!("value is not base64: {e}")))
                 .and_then(|bytes| decode::<K, D>(&bytes).map_err(|e| e.to_string()));
-            BatchRecord {
-                id: ItemIdentifier::Kafka { partition: group.clone(), offset: r.offset },
-                group,
-                raw: RawRecord::Kafka(r),
-                event: decoded,
-                trace: kafka_trace(r),
-            }
+            let id = ItemIdentifier::Kafka { partition: group.clone(), offset: r.offset };
+            let trace = kafka_trace(r);
+            let span = envelope_span(&id, &decoded, trace.as_ref());
+            BatchRecord { id, group, raw: RawRecord::Kafka(r), event: decoded, trace, span }
         })
         .collect()
 }
@@ -162,15 +181,37 @@ pub fn sqs_records<E>(
                 (_, None) => Err("no body".to_owned()),
                 (Some(_), Some(body)) => decode(body),
             };
+            let span = info_span!("record", message = %id);
             BatchRecord {
                 group: format!("message {id}"),
                 id: ItemIdentifier::Message(id),
                 raw: RawRecord::Sqs(m),
                 event: decoded,
                 trace: None,
+                span,
             }
         })
         .collect()
+}
+
+/// The span of an event record: its order, event and trace once decoded,
+/// its name otherwise.
+fn envelope_span<K: EventType, D>(
+    id: &ItemIdentifier,
+    event: &Result<Envelope<K, D>, String>,
+    trace: Option<&TraceParent>,
+) -> Span {
+    let trace_id = trace.map(TraceParent::trace_id);
+    match event {
+        Ok(event) => info_span!(
+            "record",
+            order_id = %event.order_id,
+            event_id = %event.event_id,
+            event_type = event.event_type.as_str(),
+            trace_id,
+        ),
+        Err(_) => info_span!("record", record = %id, trace_id),
+    }
 }
 
 /// The `traceparent` header of a Kafka record (Lambda hands header values
@@ -194,6 +235,14 @@ impl<E: Sync> foodstream_application::batches::BatchItem for BatchRecord<'_, E> 
         self.trace.as_ref()
     }
 
+    fn group(&self) -> &str {
+        &self.group
+    }
+
+    fn span(&self) -> Span {
+        self.span.clone()
+    }
+
     fn write_name(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.id, f)
     }
@@ -215,7 +264,7 @@ mod tests {
 
     #[test]
     fn a_kafka_record_is_kept_as_an_aws_kafka_event_of_its_own() {
-        let event: KafkaEvent = event(include_str!("../../../events/log-collector.json"));
+        let event: KafkaEvent = event(include_str!("../../../../events/log-collector.json"));
         let record = event.records.values().flatten().next().unwrap();
         let batch = RawRecord::Kafka(record).to_batch();
         assert_eq!(batch["eventSource"], "aws:kafka");
@@ -226,12 +275,12 @@ mod tests {
 
     #[test]
     fn a_stream_record_and_an_sqs_message_are_kept_as_records_of_their_own() {
-        let stream: StreamEvent = event(include_str!("../../../events/order-outbox-relay.json"));
+        let stream: StreamEvent = event(include_str!("../../../../events/order-outbox-relay.json"));
         let batch = RawRecord::Stream(&stream.records[0]).to_batch();
         let alone: StreamEvent = serde_json::from_value(batch.clone()).unwrap();
         assert_eq!(alone.records, stream.records[..1], "{batch}");
 
-        let sqs: SqsEvent = event(include_str!("../../../events/delivery-completer.json"));
+        let sqs: SqsEvent = event(include_str!("../../../../events/delivery-completer.json"));
         let batch = RawRecord::Sqs(&sqs.records[0]).to_batch();
         assert_eq!(batch["Records"][0]["eventSource"], "aws:sqs");
         let alone: SqsEvent = serde_json::from_value(batch.clone()).unwrap();

@@ -1,8 +1,19 @@
-//! The HTTP toolkit of the route functions (API Gateway HTTP API, payload
-//! format 2.0).
+//! The route functions' edge (API Gateway HTTP API, payload format 2.0):
+//! the toolkit below (path, query, headers, JSON bodies with a size limit
+//! and field-level errors, JSON answers, the request id in every log line),
+//! [`claims`] (who calls), [`error`] (each use case error as its answer),
+//! [`trace`] (where an order's trace starts) and [`routes`] (the 16
+//! handlers).
+
+pub mod claims;
+pub mod error;
+pub mod routes;
+pub mod trace;
 
 use ::http;
-use foodstream_application::{ApiError, AppError};
+use error::ApiError;
+use foodstream_application::AppError;
+use foodstream_domain::trace::TraceParent;
 use foodstream_domain::validation::{ValidationErrors, check_identifier};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -78,6 +89,8 @@ pub fn optional_json_body<T: DeserializeOwned + Default>(request: &Request) -> R
     if bytes.iter().all(u8::is_ascii_whitespace) { Ok(T::default()) } else { parse_json(bytes) }
 }
 
+/// Parses a JSON object of at most [`MAX_BODY_BYTES`], naming the field
+/// and the reason of any error (`items[0].quantity`).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     if bytes.len() > MAX_BODY_BYTES {
         return Err(AppError::PayloadTooLarge { limit: MAX_BODY_BYTES });
@@ -121,14 +134,23 @@ pub fn header_value(value: &'static str) -> http::HeaderValue {
     http::HeaderValue::from_static(value)
 }
 
-/// A JSON answer.
+/// A JSON answer. A body that cannot be written as JSON (a map with
+/// non-string keys, say) is a 500 answer, never a panic.
 pub fn json<T: Serialize>(status: u16, body: &T) -> Response<Body> {
-    let text = serde_json::to_string(body).expect("answers always serialise");
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(Body::Text(text))
-        .expect("a static response is valid")
+    let (status, text) = match serde_json::to_string(body) {
+        Ok(text) => {
+            (http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR), text)
+        }
+        Err(e) => {
+            error!(error = %e, "the answer cannot be written as JSON");
+            let body = r#"{"error":{"code":"INTERNAL","message":"internal error","details":{}}}"#;
+            (http::StatusCode::INTERNAL_SERVER_ERROR, body.to_owned())
+        }
+    };
+    let mut response = Response::new(Body::Text(text));
+    *response.status_mut() = status;
+    response.headers_mut().insert(http::header::CONTENT_TYPE, header_value("application/json"));
+    response
 }
 
 /// The answer for an error: `{"error": {code, message, details}}`.
@@ -167,7 +189,7 @@ where
         };
         let lambda_request_id =
             request.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default();
-        let trace = crate::trace::start(&mut request);
+        let trace = trace::start(&mut request);
         // The order a request is about, when its path names one; placement
         // records the new order's id (see `record_order`).
         let order_id = request.path_parameters_ref().and_then(|p| p.first("orderId")).map(str::to_owned);
@@ -176,7 +198,7 @@ where
             route,
             request_id = %api_request_id,
             lambda_request_id = %lambda_request_id,
-            trace_id = trace.trace_id(),
+            trace_id = trace.as_ref().map(TraceParent::trace_id),
             order_id,
         );
         async move {

@@ -1,6 +1,7 @@
 //! The 16 HTTP routes (API Gateway HTTP API, payload format 2.0).
 
-use crate::claims::caller;
+use crate::http::claims::caller;
+use crate::http::{self, header, json, json_body, optional_json_body, path, query};
 use foodstream_application::logs::LogQuery;
 use foodstream_application::ordering::{ChangePorts, PlaceOrderPorts};
 use foodstream_application::refunds::{PhotoPorts, PhotoUploadInput};
@@ -13,8 +14,7 @@ use foodstream_domain::ports::{
     RiderRepository,
 };
 use foodstream_domain::refund::{RefundDecisionInput, RefundRequestInput};
-use foodstream_lambda::http::{self, header, json, json_body, optional_json_body, path, query};
-use foodstream_lambda::lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 
 type Answer = Result<Response<Body>, AppError>;
@@ -22,6 +22,7 @@ type Answer = Result<Response<Body>, AppError>;
 /// `{reason}` of reject and (optionally) cancel.
 #[derive(Debug, Default, Deserialize)]
 pub struct ReasonInput {
+    /// Why, in one line (checked by the domain).
     #[serde(default)]
     pub reason: Option<String>,
 }
@@ -41,9 +42,7 @@ pub async fn put_menu_item(catalog: &dyn CatalogRepository, request: Request) ->
     )
     .await?;
     let mut response = json(200, &item);
-    if let Ok(tag) =
-        foodstream_lambda::lambda_http::http::HeaderValue::from_str(&format!("\"{}\"", item.version))
-    {
+    if let Ok(tag) = lambda_http::http::HeaderValue::from_str(&format!("\"{}\"", item.version)) {
         response.headers_mut().insert("etag", tag);
     }
     Ok(response)
@@ -60,7 +59,7 @@ pub async fn list_menu(catalog: &dyn CatalogRepository, request: Request) -> Ans
 pub async fn place_order(ports: PlaceOrderPorts<'_>, request: Request) -> Answer {
     let caller = caller(&request)?;
     let input: PlaceOrderInput = json_body(&request)?;
-    let trace = foodstream_lambda::trace::of(&request);
+    let trace = http::trace::of(&request);
     let placed =
         ordering::place_order(ports, &caller, header(&request, "idempotency-key")?, input, trace).await?;
     http::record_order(placed.order.order_id.as_str());
