@@ -36,9 +36,8 @@ use foodstream_handlers::http::error::ApiError;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
-/// The longest `sub` the API takes: `MAX_ID_CLAIM_BYTES` of
-/// crates/handlers/src/claims.rs (this crate cannot depend on handlers).
-const MAX_ID_CLAIM_BYTES: usize = 128;
+/// The longest `sub` the API takes.
+use foodstream_handlers::http::claims::MAX_ID_CLAIM_BYTES;
 /// A caller id at that bound made of the characters that grow most: `%`
 /// and `#` when escaped in a key, `"` and `\` in a cursor's JSON.
 fn longest_sub() -> String {
@@ -426,7 +425,7 @@ async fn keys_at_dynamodbs_sizes_are_written_and_paged_one_byte_more_is_refused(
 /// keys on them: placement, its replay, the customer's orders, their
 /// notifications, their log records, each paged with a cursor the API
 /// takes. One character more of key is a 400; of `sub`, a 401 (tested in
-/// crates/handlers/src/claims.rs).
+/// crates/handlers/src/http/claims.rs).
 #[tokio::test]
 async fn the_longest_caller_id_and_idempotency_key_the_api_takes_work_on_every_path() {
     let env = env().await;

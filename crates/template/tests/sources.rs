@@ -8,7 +8,7 @@
 //!   label has a route.
 //! - A Kafka consumer reads the topic of the event type it decodes its
 //!   records as (`kafka_records::<K, _>` in the handler of
-//!   `crates/handlers/src/consumers.rs` its main calls, or in the main
+//!   `crates/handlers/src/batch/consumers.rs` its main calls, or in the main
 //!   itself): `K::TOPIC` is the topic of the function's MSK event, and a
 //!   function that decodes Kafka records has one.
 //! - The code names no consumer group (the event source mapping joins the
@@ -137,7 +137,7 @@ fn topics_read(main: &str, handlers: &str) -> (Vec<(String, &'static str)>, Vec<
         match function_body(handlers, &handler) {
             Some(body) => places.push((format!("consumers::{handler}"), code_lines(body))),
             None => unreadable.push(format!(
-                "its main calls consumers::{handler}, which crates/handlers/src/consumers.rs does not define"
+                "its main calls consumers::{handler}, which crates/handlers/src/batch/consumers.rs does not define"
             )),
         }
     }
@@ -223,7 +223,7 @@ fn each_main_serves_the_route_the_template_gives_it() {
 #[test]
 fn each_consumer_reads_the_topic_and_group_the_template_gives_it() {
     let template = template();
-    let handlers_path = workspace().join("crates/handlers/src/consumers.rs");
+    let handlers_path = workspace().join("crates/handlers/src/batch/consumers.rs");
     let handlers = std::fs::read_to_string(&handlers_path)
         .unwrap_or_else(|e| panic!("{}: {e}", handlers_path.display()));
     let mut mapped: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
