@@ -171,3 +171,14 @@ mod tests {
         assert!(error.to_string().contains("must be a number"));
     }
 }
+
+/// Where the local emulators listen, bound to loopback only
+/// (`scripts/emulators.sh`): the one default every tool and test of the
+/// workspace falls back to when `AWS_ENDPOINT_URL` or
+/// `KAFKA_BOOTSTRAP_SERVERS` is unset.
+pub mod emulators {
+    /// moto_server's endpoint (DynamoDB, Streams, S3, SQS).
+    pub const AWS_ENDPOINT_URL: &str = "http://127.0.0.1:4566";
+    /// Tansu's bootstrap address.
+    pub const KAFKA_BOOTSTRAP_SERVERS: &str = "127.0.0.1:9092";
+}

@@ -12,7 +12,8 @@ use std::time::Instant;
 #[tokio::main]
 async fn main() {
     let warm = std::env::args().any(|a| a == "warm");
-    let servers = std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_else(|_| "127.0.0.1:9092".into());
+    let servers = std::env::var("KAFKA_BOOTSTRAP_SERVERS")
+        .unwrap_or_else(|_| foodstream_config::emulators::KAFKA_BOOTSTRAP_SERVERS.into());
     let settings = KafkaSettings {
         message_timeout_ms: 10_000,
         idempotence: std::env::var("IDEMPOTENCE").map(|v| v != "false").unwrap_or(true),

@@ -15,7 +15,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 fn bootstrap() -> String {
-    std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
+    std::env::var("KAFKA_BOOTSTRAP_SERVERS")
+        .unwrap_or_else(|_| foodstream_config::emulators::KAFKA_BOOTSTRAP_SERVERS.into())
 }
 
 fn unique(prefix: &str) -> String {

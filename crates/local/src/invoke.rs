@@ -10,6 +10,7 @@
 use crate::activity::StackEvent;
 use crate::runtime::{FunctionPool, FunctionSpec, Invocation, InvokeOutcome};
 use crate::stack::{self, StackConfig, StackError};
+use foodstream_config::emulators;
 use foodstream_template::{Function, Template, TemplateError};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -147,12 +148,12 @@ pub async fn function_spec(target: &Target, name: &str) -> Result<FunctionSpec, 
             .aws_endpoint
             .clone()
             .or(settings.aws_endpoint)
-            .unwrap_or_else(|| "http://127.0.0.1:4566".to_owned()),
+            .unwrap_or_else(|| emulators::AWS_ENDPOINT_URL.to_owned()),
         kafka_bootstrap: target
             .kafka
             .clone()
             .or(settings.kafka_bootstrap)
-            .unwrap_or_else(|| "127.0.0.1:9092".to_owned()),
+            .unwrap_or_else(|| emulators::KAFKA_BOOTSTRAP_SERVERS.to_owned()),
         parameters,
         max_instances: 1,
         log_dir: Some(target.log_dir.clone()),

@@ -1,6 +1,6 @@
 //! Test support against the real emulators: an AWS client configuration
-//! for `AWS_ENDPOINT_URL` (default http://127.0.0.1:4566, moto_server or
-//! LocalStack), a fresh set of uniquely named tables per test so tests run in
+//! for `AWS_ENDPOINT_URL` (default moto_server's, from
+//! `foodstream_config::emulators`), a fresh set of uniquely named tables per test so tests run in
 //! parallel without seeing each other, and the Kafka bootstrap servers.
 //! A missing emulator fails the test with what to run; nothing is skipped.
 
@@ -8,12 +8,13 @@ pub mod schemas;
 
 use aws_config::SdkConfig;
 use foodstream_aws::schema::TableSpec;
+use foodstream_config::emulators;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 pub fn endpoint() -> String {
-    std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".into())
+    std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| emulators::AWS_ENDPOINT_URL.into())
 }
 
 /// Whether something accepts connections at `host:port`.
@@ -79,10 +80,11 @@ pub async fn bucket(config: &SdkConfig) -> (aws_sdk_s3::Client, String) {
     (client, bucket)
 }
 
-/// `KAFKA_BOOTSTRAP_SERVERS`, default 127.0.0.1:9092; fails loudly (never
+/// `KAFKA_BOOTSTRAP_SERVERS`, default Tansu's (`foodstream_config::emulators`); fails loudly (never
 /// skips) when no broker answers there, instead of librdkafka timing out.
 pub fn kafka_bootstrap() -> String {
-    let servers = std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_else(|_| "127.0.0.1:9092".into());
+    let servers = std::env::var("KAFKA_BOOTSTRAP_SERVERS")
+        .unwrap_or_else(|_| emulators::KAFKA_BOOTSTRAP_SERVERS.into());
     let first = servers.split(',').next().unwrap_or_default();
     assert!(
         answers(first),

@@ -9,6 +9,7 @@
 //! from outside: `foodstream-harness`.
 
 use clap::{Parser, Subcommand};
+use foodstream_config::emulators;
 use foodstream_local::console::{Console, ConsoleConfig};
 use foodstream_local::jwt::{self, Claims};
 use foodstream_local::stack::{Stack, StackConfig};
@@ -46,9 +47,9 @@ enum Command {
         /// Before every topic name (the template's names when empty).
         #[arg(long, env = "KAFKA_TOPIC_PREFIX", default_value = "")]
         topic_prefix: String,
-        #[arg(long, env = "AWS_ENDPOINT_URL", default_value = "http://127.0.0.1:4566")]
+        #[arg(long, env = "AWS_ENDPOINT_URL", default_value = emulators::AWS_ENDPOINT_URL)]
         aws_endpoint: String,
-        #[arg(long, env = "KAFKA_BOOTSTRAP_SERVERS", default_value = "127.0.0.1:9092")]
+        #[arg(long, env = "KAFKA_BOOTSTRAP_SERVERS", default_value = emulators::KAFKA_BOOTSTRAP_SERVERS)]
         kafka: String,
         /// Instances per function that may run at once.
         #[arg(long, default_value_t = 4)]
