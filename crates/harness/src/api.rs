@@ -1,9 +1,158 @@
 //! The one HTTP client of the API: bearer token, JSON body, the answer's
 //! status and JSON (or its text), pagination and the presigned photo upload.
-//! The scenario, the bench and the integration tests all call through it.
+//! The scenario, the bench and the integration tests all call through it,
+//! and name what they call by [`Route`]: one variant per route of the
+//! template (`tests/routes.rs` holds the two to each other), so no caller
+//! writes a path by hand.
 
 use reqwest::Method;
 use serde_json::Value;
+
+/// The API's routes, one variant each, with the path parameters they take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route<'a> {
+    /// `PUT /stores/{storeId}/menu/{productId}`
+    PutMenuItem { store: &'a str, product: &'a str },
+    /// `GET /stores/{storeId}/menu`
+    ListMenu { store: &'a str },
+    /// `POST /orders`
+    PlaceOrder,
+    /// `GET /orders` (the caller's)
+    ListMyOrders,
+    /// `GET /orders/{orderId}`
+    GetOrder { order: &'a str },
+    /// `POST /orders/{orderId}/cancel`
+    CancelOrder { order: &'a str },
+    /// `GET /stores/{storeId}/orders`
+    ListStoreOrders { store: &'a str },
+    /// `POST /orders/{orderId}/accept`
+    AcceptOrder { order: &'a str },
+    /// `POST /orders/{orderId}/reject`
+    RejectOrder { order: &'a str },
+    /// `POST /orders/{orderId}/delivery-requests`
+    RequestDelivery { order: &'a str },
+    /// `POST /orders/{orderId}/refund-photos`
+    CreateRefundPhoto { order: &'a str },
+    /// `POST /orders/{orderId}/refund-request`
+    RequestRefund { order: &'a str },
+    /// `POST /orders/{orderId}/refund-request/decision`
+    DecideRefund { order: &'a str },
+    /// `GET /me/notifications`
+    ListMyNotifications,
+    /// `PUT /riders/{riderId}`
+    RegisterRider { rider: &'a str },
+    /// `GET /ops/logs`
+    ListLogs,
+}
+
+/// What a path segment keeps as is: RFC 3986's unreserved characters.
+const SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+impl Route<'_> {
+    /// Every route, with `id` for each path parameter: for the test that
+    /// holds this list to the template's routes.
+    pub fn all(id: &str) -> [Route<'_>; 16] {
+        [
+            Route::PutMenuItem { store: id, product: id },
+            Route::ListMenu { store: id },
+            Route::PlaceOrder,
+            Route::ListMyOrders,
+            Route::GetOrder { order: id },
+            Route::CancelOrder { order: id },
+            Route::ListStoreOrders { store: id },
+            Route::AcceptOrder { order: id },
+            Route::RejectOrder { order: id },
+            Route::RequestDelivery { order: id },
+            Route::CreateRefundPhoto { order: id },
+            Route::RequestRefund { order: id },
+            Route::DecideRefund { order: id },
+            Route::ListMyNotifications,
+            Route::RegisterRider { rider: id },
+            Route::ListLogs,
+        ]
+    }
+
+    /// The route as the template writes it: `POST /orders/{orderId}/accept`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Route::PutMenuItem { .. } => "PUT /stores/{storeId}/menu/{productId}",
+            Route::ListMenu { .. } => "GET /stores/{storeId}/menu",
+            Route::PlaceOrder => "POST /orders",
+            Route::ListMyOrders => "GET /orders",
+            Route::GetOrder { .. } => "GET /orders/{orderId}",
+            Route::CancelOrder { .. } => "POST /orders/{orderId}/cancel",
+            Route::ListStoreOrders { .. } => "GET /stores/{storeId}/orders",
+            Route::AcceptOrder { .. } => "POST /orders/{orderId}/accept",
+            Route::RejectOrder { .. } => "POST /orders/{orderId}/reject",
+            Route::RequestDelivery { .. } => "POST /orders/{orderId}/delivery-requests",
+            Route::CreateRefundPhoto { .. } => "POST /orders/{orderId}/refund-photos",
+            Route::RequestRefund { .. } => "POST /orders/{orderId}/refund-request",
+            Route::DecideRefund { .. } => "POST /orders/{orderId}/refund-request/decision",
+            Route::ListMyNotifications => "GET /me/notifications",
+            Route::RegisterRider { .. } => "PUT /riders/{riderId}",
+            Route::ListLogs => "GET /ops/logs",
+        }
+    }
+
+    /// The method.
+    pub fn method(&self) -> Method {
+        let (method, _) = self.label().split_once(' ').unwrap_or_default();
+        Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET)
+    }
+
+    /// The value of the path parameter `name` (`orderId`), if the route has it.
+    fn parameter(&self, name: &str) -> Option<&str> {
+        match (self, name) {
+            (Route::PutMenuItem { store, .. }, "storeId")
+            | (Route::ListMenu { store }, "storeId")
+            | (Route::ListStoreOrders { store }, "storeId") => Some(store),
+            (Route::PutMenuItem { product, .. }, "productId") => Some(product),
+            (Route::RegisterRider { rider }, "riderId") => Some(rider),
+            (
+                Route::GetOrder { order }
+                | Route::CancelOrder { order }
+                | Route::AcceptOrder { order }
+                | Route::RejectOrder { order }
+                | Route::RequestDelivery { order }
+                | Route::CreateRefundPhoto { order }
+                | Route::RequestRefund { order }
+                | Route::DecideRefund { order },
+                "orderId",
+            ) => Some(order),
+            _ => None,
+        }
+    }
+
+    /// The path, each parameter in its place, percent-encoded as one segment.
+    pub fn path(&self) -> String {
+        let (_, template) = self.label().split_once(' ').unwrap_or_default();
+        template
+            .split('/')
+            .map(|segment| match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(name) => {
+                    let value = self.parameter(name).unwrap_or_default();
+                    percent_encoding::utf8_percent_encode(value, SEGMENT).to_string()
+                }
+                None => segment.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    /// The path with a query string, each value percent-encoded:
+    /// `/stores/s-1/orders?status=PAID`.
+    pub fn query(&self, pairs: &[(&str, &str)]) -> String {
+        let query: Vec<String> = pairs
+            .iter()
+            .map(|(name, value)| {
+                let value = percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC);
+                format!("{name}={value}")
+            })
+            .collect();
+        if query.is_empty() { self.path() } else { format!("{}?{}", self.path(), query.join("&")) }
+    }
+}
 
 /// An answer of the API: its status and its body, as JSON when it is JSON,
 /// else as a string.
@@ -61,6 +210,17 @@ impl ApiClient {
         Ok(ApiAnswer { status, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) })
     }
 
+    /// `route` with the token as bearer, `body` as JSON and extra `headers`.
+    pub async fn call(
+        &self,
+        token: Option<&str>,
+        route: Route<'_>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Result<ApiAnswer> {
+        self.send(token, route.method(), &route.path(), body, headers).await
+    }
+
     /// Uploads `bytes` with the presigned POST of a `refund-photos` answer,
     /// as a browser form or a phone does: the answer's `fields` first, the
     /// file last, as `multipart/form-data` to its `upload_url`.
@@ -95,7 +255,22 @@ pub fn page_path(path: &str, cursor: Option<&str>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::page_path;
+    use super::{Route, page_path};
+
+    #[test]
+    fn a_route_puts_each_parameter_in_its_place_encoded_as_one_segment() {
+        assert_eq!(Route::AcceptOrder { order: "o-1" }.path(), "/orders/o-1/accept");
+        assert_eq!(Route::PutMenuItem { store: "s 1", product: "a/b" }.path(), "/stores/s%201/menu/a%2Fb");
+        assert_eq!(
+            Route::ListStoreOrders { store: "s-1" }.query(&[("status", "PAID")]),
+            "/stores/s-1/orders?status=PAID"
+        );
+        assert_eq!(Route::ListLogs.query(&[("order_id", "o#1")]), "/ops/logs?order_id=o%231");
+        assert_eq!(Route::RegisterRider { rider: "r-1" }.method(), reqwest::Method::PUT);
+        for route in Route::all("x") {
+            assert!(!route.path().contains('{'), "{route:?}: {}", route.path());
+        }
+    }
 
     #[test]
     fn a_page_path_asks_for_100_and_encodes_the_cursor() {
