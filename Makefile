@@ -20,9 +20,11 @@ fmt: ## Format the code
 	$(CARGO) fmt --all
 
 .PHONY: lint
-lint: tools ## cargo fmt --check, clippy with warnings denied, and rust-version checked against Cargo.lock (scripts/check-msrv.sh)
+lint: tools ## cargo fmt --check, clippy with warnings denied, no unused dependency (cargo-machete), docs without warnings (cargo doc), rust-version checked against Cargo.lock (scripts/check-msrv.sh)
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	.local/cargo-tools/bin/cargo-machete
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --locked --lib
 	@scripts/check-msrv.sh
 
 .PHONY: check-docs
