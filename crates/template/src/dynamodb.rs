@@ -4,15 +4,19 @@
 
 use crate::Table;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 
+/// A table DynamoDB refused to create, or whose TTL it refused to set.
 #[derive(Debug, thiserror::Error)]
 #[error("creating table {name}: {reason}")]
 pub struct CreateTableError {
+    /// The table's name on DynamoDB.
     pub name: String,
+    /// DynamoDB's error, with its context.
     pub reason: String,
 }
 
@@ -22,6 +26,35 @@ pub async fn create_table(client: &Client, table: &Table, name: &str) -> Result<
     if client.describe_table().table_name(name).send().await.is_ok() {
         return Ok(false);
     }
+    let request = create_table_request(client, table, name);
+    match request.send().await {
+        Ok(_) => {}
+        // Another creator won the race: the table exists, which is what we want.
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => return Ok(false),
+        Err(e) => return Err(failed(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())),
+    }
+    if let Some(attribute) = &table.ttl_attribute {
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(attribute)
+                    .enabled(true)
+                    .build()
+                    .expect("name and enabled are set"),
+            )
+            .send()
+            .await
+            .map_err(|e| failed(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))?;
+    }
+    Ok(true)
+}
+
+/// The `CreateTable` request for `table` as `name`: its keys, attribute
+/// types, indexes and stream, on demand billing (the TTL is set apart,
+/// once the table exists).
+fn create_table_request(client: &Client, table: &Table, name: &str) -> CreateTableFluentBuilder {
     let keys = |key: &[crate::KeyElement]| -> Vec<KeySchemaElement> {
         key.iter()
             .map(|k| {
@@ -70,26 +103,5 @@ pub async fn create_table(client: &Client, table: &Table, name: &str) -> Result<
                 .expect("enabled is set"),
         );
     }
-    match request.send().await {
-        Ok(_) => {}
-        // Another creator won the race: the table exists, which is what we want.
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => return Ok(false),
-        Err(e) => return Err(failed(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())),
-    }
-    if let Some(attribute) = &table.ttl_attribute {
-        client
-            .update_time_to_live()
-            .table_name(name)
-            .time_to_live_specification(
-                TimeToLiveSpecification::builder()
-                    .attribute_name(attribute)
-                    .enabled(true)
-                    .build()
-                    .expect("name and enabled are set"),
-            )
-            .send()
-            .await
-            .map_err(|e| failed(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))?;
-    }
-    Ok(true)
+    request
 }

@@ -8,14 +8,19 @@ use crate::TemplateError;
 use serde::Deserialize;
 use serde_norway::Value;
 
+/// A key attribute's type (`AttributeType`): string, number or binary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum AttributeType {
+    /// A string.
     S,
+    /// A number.
     N,
+    /// Binary data.
     B,
 }
 
 impl AttributeType {
+    /// The name DynamoDB's API gives it.
     pub fn as_str(self) -> &'static str {
         match self {
             AttributeType::S => "S",
@@ -25,14 +30,18 @@ impl AttributeType {
     }
 }
 
+/// A key element's role (`KeyType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum KeyType {
+    /// The partition key.
     Hash,
+    /// The sort key.
     Range,
 }
 
 impl KeyType {
+    /// The name DynamoDB's API gives it.
     pub fn as_str(self) -> &'static str {
         match self {
             KeyType::Hash => "HASH",
@@ -41,15 +50,20 @@ impl KeyType {
     }
 }
 
+/// Which attributes an index copies (`Projection.ProjectionType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ProjectionType {
+    /// Every attribute.
     All,
+    /// The table's and the index's keys only.
     KeysOnly,
+    /// The keys and the non-key attributes the projection names.
     Include,
 }
 
 impl ProjectionType {
+    /// The name DynamoDB's API gives it.
     pub fn as_str(self) -> &'static str {
         match self {
             ProjectionType::All => "ALL",
@@ -59,16 +73,22 @@ impl ProjectionType {
     }
 }
 
+/// What a table's stream records of a changed item (`StreamViewType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum StreamViewType {
+    /// The item's keys only.
     KeysOnly,
+    /// The item after the change.
     NewImage,
+    /// The item before the change.
     OldImage,
+    /// The item before and after the change.
     NewAndOldImages,
 }
 
 impl StreamViewType {
+    /// The name DynamoDB's API gives it.
     pub fn as_str(self) -> &'static str {
         match self {
             StreamViewType::KeysOnly => "KEYS_ONLY",
@@ -79,17 +99,23 @@ impl StreamViewType {
     }
 }
 
+/// An entry of `AttributeDefinitions`: an attribute a key uses, and its type.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct AttributeDefinition {
+    /// `AttributeName`.
     pub attribute_name: String,
+    /// `AttributeType`.
     pub attribute_type: AttributeType,
 }
 
+/// An entry of a `KeySchema`, the table's or an index's.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct KeyElement {
+    /// `AttributeName`: an attribute of `AttributeDefinitions`.
     pub attribute_name: String,
+    /// `KeyType`.
     pub key_type: KeyType,
 }
 
@@ -132,19 +158,27 @@ struct TableProperties {
     time_to_live_specification: Option<TimeToLiveSpecification>,
 }
 
+/// A global secondary index of a table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Index {
+    /// `IndexName`.
     pub name: String,
+    /// The index's `KeySchema`.
     pub key: Vec<KeyElement>,
+    /// `Projection.ProjectionType`.
     pub projection: ProjectionType,
 }
 
 /// A DynamoDB table as the template declares it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {
+    /// The table's logical id.
     pub logical_id: String,
+    /// `AttributeDefinitions`: every attribute a key uses, and only those.
     pub attributes: Vec<AttributeDefinition>,
+    /// The table's `KeySchema`.
     pub key: Vec<KeyElement>,
+    /// `GlobalSecondaryIndexes`.
     pub indexes: Vec<Index>,
     /// `StreamSpecification.StreamViewType`, when the table has a stream.
     pub stream_view: Option<StreamViewType>,
