@@ -5,18 +5,26 @@ use crate::ids::{ProductId, StoreId};
 use crate::validation::{ValidationErrors, check_identifier, check_line};
 use serde::{Deserialize, Serialize};
 
+/// The longest item name, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
 /// A sanity ceiling on prices (100 million won) so totals of 20 lines of
 /// large quantities stay far inside an i64.
 pub const MAX_PRICE: Won = 100_000_000;
+/// A sanity ceiling on an item's stock.
 pub const MAX_STOCK: i64 = 1_000_000;
 
+/// One item of a store's menu, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MenuItem {
+    /// The store selling it.
     pub store_id: StoreId,
+    /// The item's id within the store.
     pub product_id: ProductId,
+    /// The name shown to customers and copied onto order lines.
     pub name: String,
+    /// The unit price; at most [`MAX_PRICE`].
     pub price: Won,
+    /// How many can still be ordered; never below zero.
     pub stock: i64,
     /// Grows by one on every change of the item, a sale or a give-back
     /// included, so an edit made from a page read before a sale is seen as
@@ -30,7 +38,10 @@ pub struct MenuItem {
 /// error with a reason, not a parse failure.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct MenuItemInput {
+    /// The item's name: one line of at most [`MAX_NAME_CHARS`] characters,
+    /// stored trimmed.
     pub name: String,
+    /// The unit price: must be 1..=[`MAX_PRICE`].
     pub price: i64,
     /// Absent: an existing item keeps its stock (sales made meanwhile are
     /// never undone); a new item starts sold out.
@@ -41,9 +52,13 @@ pub struct MenuItemInput {
 /// A validated create-or-update of a menu item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MenuItemChange {
+    /// The store the item belongs to.
     pub store_id: StoreId,
+    /// The item to create or update.
     pub product_id: ProductId,
+    /// The trimmed name.
     pub name: String,
+    /// The unit price.
     pub price: Won,
     /// `None` keeps the stored stock (0 for a new item).
     pub stock: Option<i64>,

@@ -19,11 +19,13 @@ use std::fmt;
 pub struct Zone(String);
 
 impl Zone {
+    /// The zone of a district as written in an address or a rider's profile.
     pub fn from_district(district: &str) -> Zone {
         let folded: Vec<String> = district.split_whitespace().map(str::to_lowercase).collect();
         Zone(folded.join(" "))
     }
 
+    /// The folded district (`"gangnam-gu"`); empty when the district was blank.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -35,17 +37,24 @@ impl fmt::Display for Zone {
     }
 }
 
+/// Whether a rider can take a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RiderStatus {
+    /// Free: may be assigned.
     Available,
+    /// On a delivery ([`Rider::delivery_id`]).
     Busy,
 }
 
+/// A delivery rider, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rider {
+    /// The rider's id.
     pub rider_id: RiderId,
+    /// The one zone the rider serves.
     pub zone: Zone,
+    /// Free or on a delivery.
     pub status: RiderStatus,
     /// The delivery a busy rider is on.
     pub delivery_id: Option<String>,
@@ -56,10 +65,12 @@ pub struct Rider {
 /// The body of `PUT /riders/{riderId}`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct RiderInput {
+    /// The district the rider serves, as written.
     pub zone: String,
 }
 
 impl RiderInput {
+    /// The zone the rider is to serve, once the id and the zone are valid.
     pub fn validate(self, rider_id: &RiderId) -> Result<Zone, ValidationErrors> {
         let mut errors = ValidationErrors::new();
         check_identifier(&mut errors, "rider_id", rider_id.as_str());
@@ -72,11 +83,14 @@ impl RiderInput {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum DeliveryFailureReason {
+    /// No rider is registered in the order's zone.
     NoRiderInZone,
+    /// The zone has riders, but none is available.
     AllRidersBusy,
 }
 
 impl DeliveryFailureReason {
+    /// The reason in words, as an order's timeline and notifications show it.
     pub fn message(self) -> &'static str {
         match self {
             DeliveryFailureReason::NoRiderInZone => "no rider serves this zone",
@@ -84,6 +98,7 @@ impl DeliveryFailureReason {
         }
     }
 
+    /// The wire name (`"NO_RIDER_IN_ZONE"`), as serde writes it.
     pub fn code(self) -> &'static str {
         match self {
             DeliveryFailureReason::NoRiderInZone => "NO_RIDER_IN_ZONE",
@@ -110,11 +125,15 @@ pub fn candidate_riders(riders_in_zone: &[Rider]) -> Result<Vec<&Rider>, Deliver
     Ok(available)
 }
 
+/// How a delivery attempt ended up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum DeliveryStatus {
+    /// A rider was taken; the food arrives at [`Delivery::completes_at`].
     Assigned,
+    /// No rider could be taken ([`Delivery::failure`] says why).
     Failed,
+    /// The food is at the door.
     Completed,
 }
 
@@ -122,13 +141,18 @@ pub enum DeliveryStatus {
 /// the dispatcher needs without reading the order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryRequest {
+    /// The order to deliver.
     pub order_id: OrderId,
     /// The order version at which delivery was requested: identifies the
     /// attempt, and every delivery event of it carries it back.
     pub request_version: u64,
+    /// The customer who ordered.
     pub customer_id: UserId,
+    /// The store cooking it.
     pub store_id: StoreId,
+    /// The zone of the delivery address, where a rider is looked for.
     pub zone: Zone,
+    /// True when this is the redelivery of an approved refund.
     pub redelivery: bool,
     /// The order's trace, which the request came with: kept with the
     /// delivery so that whoever completes it (the dispatcher or the
@@ -138,6 +162,8 @@ pub struct DeliveryRequest {
 }
 
 impl DeliveryRequest {
+    /// The id of the attempt: `{order_id}#{request_version}`, so a replayed
+    /// request finds the attempt already recorded.
     pub fn delivery_id(&self) -> String {
         format!("{}#{}", self.order_id, self.request_version)
     }
@@ -170,11 +196,71 @@ impl DeliveryRequest {
 /// One delivery attempt: the dispatcher's record, keyed by
 /// [`DeliveryRequest::delivery_id`], so a replayed request finds the attempt
 /// it already handled instead of taking a second rider.
+///
+/// A delivery's lifecycle: requested, then assigned to the longest idle
+/// available rider of the zone and completed once the food is at the door, or
+/// failed when the zone has no rider to take.
+///
+/// ```rust
+/// use foodstream_domain::Timestamp;
+/// use foodstream_domain::delivery::{
+///     DeliveryFailureReason, DeliveryRequest, DeliverySettings, DeliveryStatus, Rider, RiderStatus,
+///     Zone, candidate_riders,
+/// };
+///
+/// let at: Timestamp = "2026-11-25T12:00:00Z".parse().unwrap();
+/// let zone = Zone::from_district(" Gangnam-GU ");
+/// let request = DeliveryRequest {
+///     order_id: "o-1".into(),
+///     request_version: 3,
+///     customer_id: "cust-1".into(),
+///     store_id: "store-1".into(),
+///     zone: zone.clone(),
+///     redelivery: false,
+///     trace: None,
+/// };
+/// assert_eq!(request.delivery_id(), "o-1#3");
+///
+/// // The zone's riders decide: the longest idle available one is tried first.
+/// let rider = |id: &str, status| Rider {
+///     rider_id: id.into(),
+///     zone: zone.clone(),
+///     status,
+///     delivery_id: None,
+///     available_since: at,
+/// };
+/// let riders = [rider("r-1", RiderStatus::Busy), rider("r-2", RiderStatus::Available)];
+/// let first = candidate_riders(&riders).unwrap()[0].rider_id.clone();
+/// assert_eq!(first.as_str(), "r-2");
+///
+/// // Assigned: the rider is taken and the food arrives after the configured time.
+/// let settings = DeliverySettings::from_millis(1500);
+/// let assigned = request.clone().assign(first, at, &settings);
+/// assert_eq!(assigned.status, DeliveryStatus::Assigned);
+/// assert_eq!(assigned.completes_at, Some(at + settings.duration));
+///
+/// // Completed: only an assigned attempt completes, once.
+/// let completed = assigned.completed().unwrap();
+/// assert_eq!(completed.status, DeliveryStatus::Completed);
+/// assert!(completed.completed().is_none());
+///
+/// // Failed: with no available rider the attempt fails, naming why.
+/// let busy = &riders[..1];
+/// let reason = candidate_riders(busy).unwrap_err();
+/// assert_eq!(reason, DeliveryFailureReason::AllRidersBusy);
+/// let failed = request.fail(reason, at);
+/// assert_eq!(failed.status, DeliveryStatus::Failed);
+/// assert!(failed.completed().is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delivery {
+    /// What was asked for.
     pub request: DeliveryRequest,
+    /// Where the attempt stands.
     pub status: DeliveryStatus,
+    /// The rider taken (assigned and completed attempts).
     pub rider_id: Option<RiderId>,
+    /// Why no rider was taken (failed attempts).
     pub failure: Option<DeliveryFailureReason>,
     /// When the rider was taken or the attempt failed.
     pub decided_at: Timestamp,
@@ -183,6 +269,7 @@ pub struct Delivery {
 }
 
 impl Delivery {
+    /// The attempt's id: [`DeliveryRequest::delivery_id`].
     pub fn id(&self) -> String {
         self.request.delivery_id()
     }
@@ -204,6 +291,7 @@ pub const MAX_DELIVERY_DURATION_MS: i64 = 20_000;
 /// How long a delivery takes once a rider is assigned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeliverySettings {
+    /// From assignment to the door.
     pub duration: Duration,
 }
 
@@ -214,6 +302,7 @@ impl Default for DeliverySettings {
 }
 
 impl DeliverySettings {
+    /// A delivery of `millis` milliseconds (`DELIVERY_DURATION_MS`).
     pub fn from_millis(millis: i64) -> Self {
         Self { duration: Duration::milliseconds(millis) }
     }

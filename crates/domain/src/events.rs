@@ -15,21 +15,31 @@
 //! timestamp outside years 2000..=2200, a version, an amount or a quantity
 //! out of its range. The record is then unprocessable, parked with the
 //! field named, instead of overflowing whatever adds to it downstream.
+//!
+//! This module says what an event is, not what produces one: an order builds
+//! its own events (`OrderEvent::of` is written in [`crate::order`]) and a
+//! notification its log event (`LogEvent::of_notification`, in
+//! [`crate::notification`]). So the events import neither, and both can
+//! import the events.
 
 use crate::delivery::{Delivery, DeliveryFailureReason, DeliveryRequest, DeliveryStatus};
 use crate::ids::{EventId, NotificationId, OrderId, ProductId, RiderId, StoreId, UserId};
-use crate::notification::{Channel, Notification};
-use crate::order::{Address, Order, OrderStatus};
 use crate::refund::RefundMethod;
 use crate::sequencing::{DeliveryPosition, DeliveryStage};
+use crate::values::{Address, Channel, OrderStatus};
 use crate::{Timestamp, Won};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+/// The topics' names.
 pub mod topics {
+    /// Every order status change, keyed by order.
     pub const ORDER_EVENTS: &str = "order-events";
+    /// The dispatcher's decisions on delivery attempts, keyed by order.
     pub const DELIVERY_EVENTS: &str = "delivery-events";
+    /// One record per produced notification, keyed by recipient.
     pub const LOG_EVENTS: &str = "log-events";
+    /// Every topic.
     pub const ALL: [&str; 3] = [ORDER_EVENTS, DELIVERY_EVENTS, LOG_EVENTS];
 }
 
@@ -37,30 +47,48 @@ pub mod topics {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Envelope<K, D> {
+    /// Derived from what happened, so a re-published event keeps its id and
+    /// consumers deduplicate on it.
     pub event_id: EventId,
+    /// What happened; decides the type of `data`.
     pub event_type: K,
+    /// When it happened; decoding refuses one outside [`bounds::YEARS`].
     #[serde(deserialize_with = "bounds::occurred_at")]
     pub occurred_at: Timestamp,
+    /// The order it concerns.
     pub order_id: OrderId,
+    /// The order's customer (order and delivery events) or the notified
+    /// recipient (log events).
     pub user_id: UserId,
+    /// The order's store.
     pub store_id: StoreId,
+    /// The order version after the change (order events), at which delivery
+    /// was requested (delivery events), or that was notified of (log events).
     #[serde(deserialize_with = "bounds::order_version")]
     pub order_version: u64,
+    /// What the event type carries.
     pub data: D,
 }
 
+/// An order status change, on `order-events`.
 pub type OrderEvent = Envelope<OrderEventType, OrderEventData>;
+/// A delivery decision, on `delivery-events`.
 pub type DeliveryEvent = Envelope<DeliveryEventType, DeliveryEventData>;
+/// A produced notification, on `log-events`.
 pub type LogEvent = Envelope<LogEventType, LogEventData>;
 
 /// Something that travels on a topic.
 pub trait EventType: Copy + Serialize + DeserializeOwned + 'static {
+    /// The topic events of this type travel on.
     const TOPIC: &'static str;
+    /// Every type of the topic.
     const ALL: &'static [Self];
+    /// The wire name (`"OrderPlaced"`), as serde writes it.
     fn as_str(self) -> &'static str;
 }
 
 impl<K: EventType, D: Serialize> Envelope<K, D> {
+    /// The topic this event travels on.
     pub fn topic(&self) -> &'static str {
         K::TOPIC
     }
@@ -71,6 +99,7 @@ impl<K: EventType, D: Serialize> Envelope<K, D> {
         if K::TOPIC == topics::LOG_EVENTS { self.user_id.as_str() } else { self.order_id.as_str() }
     }
 
+    /// The event as the JSON it travels as.
     // Derived Serialize of strings, integers, enums and timestamps (never
     // out of chrono's range): serde_json cannot fail on it.
     #[allow(clippy::expect_used)]
@@ -84,8 +113,10 @@ impl<K: EventType, D: Serialize> Envelope<K, D> {
 /// partition.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
+    /// The bytes are not JSON; says why.
     #[error("not JSON: {0}")]
     NotJson(String),
+    /// An `event_type` the topic (second) does not have (first).
     #[error("unknown event type {0:?} for topic {1}")]
     UnknownType(String, &'static str),
     /// Also a value out of [`bounds`]: the reason starts with the field
@@ -98,7 +129,7 @@ pub enum DecodeError {
 /// it without overflowing: each field is checked as it is read, and a value
 /// out of range fails the decoding with the field named.
 pub mod bounds {
-    use crate::order::MAX_QUANTITY;
+    use crate::validation::MAX_QUANTITY;
     use crate::{Timestamp, Won};
     use chrono::{Datelike, SecondsFormat};
     use serde::de::{Deserialize, Deserializer, Error};
@@ -224,7 +255,7 @@ pub mod bounds {
 
 impl EventData for OrderEventData {
     fn check(&self) -> Result<(), String> {
-        use crate::order::{MAX_ADDRESS_PART_CHARS, MAX_LINES, MAX_REASON_CHARS};
+        use crate::validation::{MAX_ADDRESS_PART_CHARS, MAX_LINES, MAX_REASON_CHARS};
         use bounds::{MAX_ID_CHARS, MAX_ITEM_NAME_CHARS, optional_text, text};
         text("data.order_id", self.order_id.as_str(), MAX_ID_CHARS)?;
         text("data.user_id", self.user_id.as_str(), MAX_ID_CHARS)?;
@@ -315,15 +346,21 @@ fn read<K: EventType, D: DeserializeOwned>(bytes: &[u8]) -> Result<Envelope<K, D
 pub enum OrderEventType {
     /// -> PAID (the seed's "order completed": payment assumed).
     OrderPlaced,
+    /// -> ACCEPTED
     OrderAccepted,
+    /// -> REJECTED
     OrderRejected,
+    /// -> CANCELLED
     OrderCancelled,
     /// -> DELIVERY_REQUESTED, first delivery, retry or redelivery.
     OrderDeliveryRequested,
     /// -> DELIVERING
     OrderOutForDelivery,
+    /// -> DELIVERY_FAILED
     OrderDeliveryFailed,
+    /// -> DELIVERED
     OrderDelivered,
+    /// -> REFUND_REQUESTED
     OrderRefundRequested,
     /// Refund approved with method REFUND -> REFUNDED.
     OrderRefunded,
@@ -386,87 +423,54 @@ impl OrderEventType {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventItem {
+    /// The product.
     pub product_id: ProductId,
+    /// Its name when ordered.
     pub name: String,
+    /// How many: 1..=[`MAX_QUANTITY`](crate::validation::MAX_QUANTITY).
     #[serde(deserialize_with = "bounds::quantity")]
     pub quantity: i64,
+    /// The unit price.
     #[serde(deserialize_with = "bounds::price")]
     pub price: Won,
 }
 
+/// What an order event says about the order after the change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrderEventData {
+    /// The order.
     pub order_id: OrderId,
+    /// Its customer.
     pub user_id: UserId,
+    /// Its store.
     pub store_id: StoreId,
+    /// The status entered.
     pub status: OrderStatus,
+    /// The status left; `None` on placement.
     pub previous_status: Option<OrderStatus>,
+    /// The order's lines.
     pub items: Vec<EventItem>,
+    /// The order's total.
     #[serde(deserialize_with = "bounds::total")]
     pub total: Won,
+    /// The delivery address.
     pub address: Address,
     /// Rejection, cancellation, refund or decision reason; delivery failure
     /// message.
     pub reason: Option<String>,
+    /// The rider on the order, once one was assigned.
     pub rider_id: Option<RiderId>,
+    /// When the food arrived, once it did.
     #[serde(default, deserialize_with = "bounds::delivered_at")]
     pub delivered_at: Option<Timestamp>,
     /// True when a delivery request is the redelivery of an approved refund.
     pub redelivery: bool,
+    /// The remedy asked for, once a refund was requested.
     pub refund_method: Option<RefundMethod>,
 }
 
-impl OrderEventData {
-    pub fn from_order(order: &Order, reason: Option<String>) -> Self {
-        let previous_status = order.timeline.iter().rev().nth(1).map(|entry| entry.status);
-        OrderEventData {
-            order_id: order.order_id.clone(),
-            user_id: order.customer_id.clone(),
-            store_id: order.store_id.clone(),
-            status: order.status,
-            previous_status,
-            items: order
-                .items
-                .iter()
-                .map(|l| EventItem {
-                    product_id: l.product_id.clone(),
-                    name: l.name.clone(),
-                    quantity: l.quantity,
-                    price: l.price,
-                })
-                .collect(),
-            total: order.total,
-            address: order.address.clone(),
-            reason,
-            rider_id: order.rider_id.clone(),
-            delivered_at: order.delivered_at,
-            redelivery: order.status == OrderStatus::DeliveryRequested && order.delivery.redelivery,
-            refund_method: order.refund.as_ref().map(|r| r.method),
-        }
-    }
-}
-
 impl OrderEvent {
-    /// The event of the change that brought `order` to its current version.
-    pub fn of(
-        order: &Order,
-        event_type: OrderEventType,
-        reason: Option<String>,
-        at: Timestamp,
-    ) -> OrderEvent {
-        Envelope {
-            event_id: EventId::new(format!("{}:v{}", order.order_id, order.version)),
-            event_type,
-            occurred_at: at,
-            order_id: order.order_id.clone(),
-            user_id: order.customer_id.clone(),
-            store_id: order.store_id.clone(),
-            order_version: order.version,
-            data: order.event_data(reason),
-        }
-    }
-
     /// The delivery this event asks for, if it is a delivery request.
     pub fn delivery_request(&self) -> Option<DeliveryRequest> {
         (self.event_type == OrderEventType::OrderDeliveryRequested).then(|| DeliveryRequest {
@@ -484,10 +488,14 @@ impl OrderEvent {
 // ---------------------------------------------------------------------------
 // delivery-events
 
+/// One type per delivery decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum DeliveryEventType {
+    /// A rider was taken: the order goes DELIVERING.
     RiderAssigned,
+    /// No rider could be taken: the order goes DELIVERY_FAILED.
     DeliveryFailed,
+    /// The food is at the door: the order goes DELIVERED.
     DeliveryCompleted,
 }
 
@@ -508,13 +516,19 @@ impl EventType for DeliveryEventType {
     }
 }
 
+/// What a delivery event says about the attempt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveryEventData {
+    /// The order delivered.
     pub order_id: OrderId,
+    /// How the attempt stands.
     pub status: DeliveryStatus,
+    /// The rider taken (assigned and completed attempts).
     pub rider_id: Option<RiderId>,
+    /// Why no rider was taken (failed attempts).
     pub reason: Option<DeliveryFailureReason>,
+    /// True when the attempt is the redelivery of an approved refund.
     pub redelivery: bool,
     /// When the food arrived (DeliveryCompleted).
     #[serde(default, deserialize_with = "bounds::delivered_at")]
@@ -571,6 +585,7 @@ impl DeliveryEvent {
 // ---------------------------------------------------------------------------
 // log-events
 
+/// One type per log record kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum LogEventType {
     /// A notification was produced (rendered and stored, never sent).
@@ -588,46 +603,21 @@ impl EventType for LogEventType {
     }
 }
 
+/// What a log event records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogEventData {
     /// Who the notification was for: a customer's user id, or a store id
     /// for notifications addressed to a store's owners.
     pub user_id: String,
+    /// The service that produced it.
     pub service: String,
+    /// One line saying what was produced.
     pub message: String,
+    /// The notification's id.
     pub notification_id: NotificationId,
+    /// The channel it was rendered for.
     pub channel: Channel,
-}
-
-impl LogEvent {
-    /// The log event of a produced notification; `service` names the
-    /// producer.
-    pub fn of_notification(notification: &Notification, store_id: &StoreId, service: &str) -> LogEvent {
-        let recipient = notification.recipient.id().to_owned();
-        Envelope {
-            event_id: EventId::new(format!("log:{}", notification.notification_id)),
-            event_type: LogEventType::NotificationProduced,
-            occurred_at: notification.created_at,
-            order_id: notification.order_id.clone(),
-            user_id: UserId::new(recipient.clone()),
-            store_id: store_id.clone(),
-            order_version: notification.order_version,
-            data: LogEventData {
-                user_id: recipient,
-                service: service.to_owned(),
-                message: format!(
-                    "{} notification for order {} ({}): {}",
-                    notification.channel.as_str(),
-                    notification.order_id,
-                    notification.status,
-                    notification.title
-                ),
-                notification_id: notification.notification_id.clone(),
-                channel: notification.channel,
-            },
-        }
-    }
 }
 
 #[cfg(test)]
@@ -635,7 +625,7 @@ mod tests {
     use super::*;
     use crate::delivery::{DeliverySettings, Zone};
     use crate::notification::{Locale, notifications_for};
-    use crate::order::{LineInput, OrderLine, PlaceOrderInput};
+    use crate::order::{LineInput, Order, OrderLine, PlaceOrderInput};
     use serde_json::{Value, json};
 
     fn at() -> Timestamp {

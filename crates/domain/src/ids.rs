@@ -12,10 +12,12 @@ macro_rules! string_id {
         pub struct $name(String);
 
         impl $name {
+            /// The id of `value`, taken as is (validation happens at the edges).
             pub fn new(value: impl Into<String>) -> Self {
                 Self(value.into())
             }
 
+            /// The id as text.
             pub fn as_str(&self) -> &str {
                 &self.0
             }
@@ -85,7 +87,9 @@ string_id!(
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum Recipient {
+    /// A customer, by their user id.
     Customer(UserId),
+    /// A store: every owner of it sees the notification.
     Store(StoreId),
 }
 

@@ -7,15 +7,21 @@ use crate::ids::{LogId, OrderId};
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
+/// One collected log record: what a `NotificationProduced` log event said.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogRecord {
     /// The id of the log event it came from: one record per event, however
     /// often the event is delivered.
     pub log_id: LogId,
+    /// The service that produced the notification (`notifier`).
     pub service: String,
+    /// Who the notification was for: a user id, or a store id.
     pub user_id: String,
+    /// The order it was about.
     pub order_id: OrderId,
+    /// The log line.
     pub message: String,
+    /// When the notification was produced.
     pub created_at: Timestamp,
     /// When the store may drop it (DynamoDB TTL).
     pub expires_at: Timestamp,
@@ -24,6 +30,7 @@ pub struct LogRecord {
 /// How long log records are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LogRetention {
+    /// How long a record is kept after it happened.
     pub ttl: Duration,
 }
 

@@ -3,41 +3,30 @@
 //! listed, never really sent.
 
 use crate::Timestamp;
-use crate::events::{OrderEvent, OrderEventType};
-use crate::ids::{NotificationId, OrderId, Recipient};
-use crate::order::OrderStatus;
+use crate::events::{Envelope, LogEvent, LogEventData, LogEventType, OrderEvent, OrderEventType};
+use crate::ids::{EventId, NotificationId, OrderId, Recipient, StoreId, UserId};
+use crate::values::OrderStatus;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Channel {
-    #[serde(rename = "app-push")]
-    AppPush,
-    #[serde(rename = "kakao-talk")]
-    KakaoTalk,
-}
-
-impl Channel {
-    pub const ALL: [Channel; 2] = [Channel::AppPush, Channel::KakaoTalk];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::AppPush => "app-push",
-            Channel::KakaoTalk => "kakao-talk",
-        }
-    }
-}
+// Declared below the events, which carry it on the log topic; still
+// reachable here, where it was first declared.
+pub use crate::values::Channel;
 
 /// The language notifications are rendered in. The product speaks Korean;
 /// English is there for operators and tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Locale {
+    /// Korean, the product's language.
     #[default]
     Ko,
+    /// English.
     En,
 }
 
 impl Locale {
+    /// The locale of a setting value (`"ko"`, `"en"`); `None` for anything
+    /// else.
     pub fn parse(value: &str) -> Option<Locale> {
         match value {
             "ko" => Some(Locale::Ko),
@@ -47,16 +36,27 @@ impl Locale {
     }
 }
 
+/// One rendered notification, as stored and listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notification {
+    /// Derived from the order version, recipient side and channel, so the same
+    /// event handled twice gives the same id.
     pub notification_id: NotificationId,
+    /// Who it is for.
     pub recipient: Recipient,
+    /// The order it is about.
     pub order_id: OrderId,
+    /// The order version whose change it tells of.
     pub order_version: u64,
+    /// The order's status after that change.
     pub status: OrderStatus,
+    /// The channel it is rendered for.
     pub channel: Channel,
+    /// The title line.
     pub title: String,
+    /// The message.
     pub body: String,
+    /// When the change happened (the event's `occurred_at`).
     pub created_at: Timestamp,
 }
 
@@ -219,6 +219,36 @@ fn message(event: &OrderEvent, to_store: bool, locale: Locale) -> (String, Strin
     match locale {
         Locale::Ko => (ko.0.to_owned(), ko.1),
         Locale::En => (en.0.to_owned(), en.1),
+    }
+}
+
+impl LogEvent {
+    /// The log event of a produced notification; `service` names the
+    /// producer.
+    pub fn of_notification(notification: &Notification, store_id: &StoreId, service: &str) -> LogEvent {
+        let recipient = notification.recipient.id().to_owned();
+        Envelope {
+            event_id: EventId::new(format!("log:{}", notification.notification_id)),
+            event_type: LogEventType::NotificationProduced,
+            occurred_at: notification.created_at,
+            order_id: notification.order_id.clone(),
+            user_id: UserId::new(recipient.clone()),
+            store_id: store_id.clone(),
+            order_version: notification.order_version,
+            data: LogEventData {
+                user_id: recipient,
+                service: service.to_owned(),
+                message: format!(
+                    "{} notification for order {} ({}): {}",
+                    notification.channel.as_str(),
+                    notification.order_id,
+                    notification.status,
+                    notification.title
+                ),
+                notification_id: notification.notification_id.clone(),
+                channel: notification.channel,
+            },
+        }
     }
 }
 

@@ -8,9 +8,9 @@
 
 use crate::catalog::MenuItem;
 use crate::delivery::{DeliveryFailureReason, Zone};
-use crate::events::{OrderEvent, OrderEventData, OrderEventType};
+use crate::events::{Envelope, EventItem, OrderEvent, OrderEventData, OrderEventType};
 use crate::identity::Role;
-use crate::ids::{OrderId, ProductId, RiderId, StoreId, UserId};
+use crate::ids::{EventId, OrderId, ProductId, RiderId, StoreId, UserId};
 use crate::refund::{Refund, RefundMethod, RefundPolicy, RefundStatus, ValidRefundRequest};
 use crate::sequencing::{Applicability, DeliveryPosition, DeliveryStage};
 use crate::stock::Quantity;
@@ -20,132 +20,158 @@ use crate::{Timestamp, Won};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
-use std::fmt;
 
-pub const MAX_LINES: usize = 20;
-pub const MAX_QUANTITY: i64 = 99;
-pub const MAX_ADDRESS_PART_CHARS: usize = 200;
-pub const MAX_REASON_CHARS: usize = 1000;
+// Declared below the order so that its events can hold them without
+// importing the order; still reachable here, where they were first declared.
+pub use crate::sequencing::DeliveryTracking;
+pub use crate::validation::{MAX_ADDRESS_PART_CHARS, MAX_LINES, MAX_QUANTITY, MAX_REASON_CHARS};
+pub use crate::values::{Address, OrderStatus};
 /// How often an order may be sent for delivery (the first request, the
 /// owner's retries after failures, a redelivery). Each attempt adds to the
 /// order's timeline: the bound keeps the item far below DynamoDB's 400 KB
 /// (docs/dynamodb.md), and an owner past it cancels the order instead.
 pub const MAX_DELIVERY_REQUESTS: usize = 50;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum OrderStatus {
-    Paid,
-    Accepted,
-    Rejected,
-    Cancelled,
-    DeliveryRequested,
-    Delivering,
-    DeliveryFailed,
-    Delivered,
-    RefundRequested,
-    Refunded,
-}
-
-impl OrderStatus {
-    /// The exact status set of the product contract.
-    pub const ALL: [OrderStatus; 10] = [
-        OrderStatus::Paid,
-        OrderStatus::Accepted,
-        OrderStatus::Rejected,
-        OrderStatus::Cancelled,
-        OrderStatus::DeliveryRequested,
-        OrderStatus::Delivering,
-        OrderStatus::DeliveryFailed,
-        OrderStatus::Delivered,
-        OrderStatus::RefundRequested,
-        OrderStatus::Refunded,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderStatus::Paid => "PAID",
-            OrderStatus::Accepted => "ACCEPTED",
-            OrderStatus::Rejected => "REJECTED",
-            OrderStatus::Cancelled => "CANCELLED",
-            OrderStatus::DeliveryRequested => "DELIVERY_REQUESTED",
-            OrderStatus::Delivering => "DELIVERING",
-            OrderStatus::DeliveryFailed => "DELIVERY_FAILED",
-            OrderStatus::Delivered => "DELIVERED",
-            OrderStatus::RefundRequested => "REFUND_REQUESTED",
-            OrderStatus::Refunded => "REFUNDED",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<OrderStatus> {
-        Self::ALL.into_iter().find(|s| s.as_str() == value)
-    }
-}
-
-impl fmt::Display for OrderStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Address {
-    pub street: String,
-    pub district: String,
-    pub city: String,
-}
-
-impl Address {
-    /// The delivery zone this address falls in.
-    pub fn zone(&self) -> Zone {
-        Zone::from_district(&self.district)
-    }
-}
-
 /// One priced line of an order: name and price are copied from the menu at
 /// placement so later menu edits never change a placed order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderLine {
+    /// The product, as on the menu.
     pub product_id: ProductId,
+    /// The product's name when the order was placed.
     pub name: String,
+    /// The unit price when the order was placed.
     pub price: Won,
+    /// How many: 1..=[`MAX_QUANTITY`].
     pub quantity: i64,
 }
 
+/// One status change of an order, as its history shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimelineEntry {
+    /// The status entered.
     pub status: OrderStatus,
+    /// When.
     pub at: Timestamp,
+    /// The reason given with the change, if any (rejection, cancellation,
+    /// refund, decision, delivery failure).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
 
-/// Where the order's current delivery request stands; delivery events are
-/// applied against it so a duplicate or an old attempt's event is ignored.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct DeliveryTracking {
-    /// The order version at which the current delivery was requested; the
-    /// dispatcher echoes it in every delivery event of that attempt.
-    pub request_version: Option<u64>,
-    pub redelivery: bool,
-    /// The last delivery event applied for the current request.
-    pub applied: Option<DeliveryPosition>,
-}
-
+/// An order: what was bought, where it goes, where it stands, and how it
+/// got there. Moves only through its transitions (see the module docs).
+///
+/// The whole lifecycle, from placement to a refund decision:
+///
+/// ```rust
+/// use foodstream_domain::Timestamp;
+/// use foodstream_domain::catalog::MenuItem;
+/// use foodstream_domain::events::OrderEventType;
+/// use foodstream_domain::ids::{OrderId, ProductId, RiderId, UserId};
+/// use foodstream_domain::order::{Address, LineInput, Order, OrderStatus, PlaceOrderInput};
+/// use foodstream_domain::refund::{PhotoUpload, RefundPolicy, RefundRequestInput};
+/// use foodstream_domain::sequencing::{DeliveryPosition, DeliveryStage};
+/// use std::collections::HashMap;
+///
+/// // Seconds after noon.
+/// let t = |s: u32| -> Timestamp {
+///     format!("2026-11-25T12:{:02}:{:02}Z", s / 60, s % 60).parse().unwrap()
+/// };
+/// let menu: HashMap<ProductId, MenuItem> = HashMap::from([(
+///     ProductId::new("bibimbap"),
+///     MenuItem {
+///         store_id: "store-1".into(),
+///         product_id: "bibimbap".into(),
+///         name: "비빔밥".into(),
+///         price: 9000,
+///         stock: 10,
+///         version: 1,
+///     },
+/// )]);
+///
+/// // The customer places it: validated, priced from the menu, PAID.
+/// let request = PlaceOrderInput {
+///     store_id: "store-1".into(),
+///     items: vec![LineInput { product_id: "bibimbap".into(), quantity: 2 }],
+///     address: Address {
+///         street: "1 Teheran-ro".into(),
+///         district: "Gangnam-gu".into(),
+///         city: "Seoul".into(),
+///     },
+/// }
+/// .validate()
+/// .unwrap();
+/// let (lines, total) = request.price(&menu).unwrap();
+/// let placed = Order::place(OrderId::new("o-1"), UserId::new("cust-1"), &request, lines, t(0));
+/// assert_eq!(placed.order.status, OrderStatus::Paid);
+/// assert_eq!((placed.order.total, total), (18000, 18000));
+/// assert_eq!(placed.events[0].event_type, OrderEventType::OrderPlaced);
+///
+/// // The store accepts it and calls a rider.
+/// let accepted = placed.order.accept(t(10)).unwrap();
+/// assert_eq!(accepted.order.status, OrderStatus::Accepted);
+/// let requested = accepted.order.request_delivery(t(20)).unwrap();
+/// assert_eq!(requested.order.status, OrderStatus::DeliveryRequested);
+/// let delivery = requested.events[0].delivery_request().unwrap();
+///
+/// // The dispatcher's events, positioned in the attempt, move it on.
+/// let rider = RiderId::new("rider-1");
+/// let at_stage = |stage| DeliveryPosition { request_version: delivery.request_version, stage };
+/// let assigned = at_stage(DeliveryStage::Assigned);
+/// let delivering = requested.order.rider_assigned(assigned, rider.clone(), t(21)).unwrap();
+/// assert_eq!(delivering.order.status, OrderStatus::Delivering);
+/// let policy = RefundPolicy::default(); // 10 minutes
+/// let finished = at_stage(DeliveryStage::Finished);
+/// let delivered = delivering.order.delivered(finished, rider, t(40), t(41), &policy).unwrap();
+/// assert_eq!(delivered.order.status, OrderStatus::Delivered);
+///
+/// // Within the window the customer asks for a refund, with their photo.
+/// let refund = RefundRequestInput {
+///     photo_key: PhotoUpload::key_of(&OrderId::new("o-1")),
+///     reason: "국이 식어서 왔어요".into(),
+///     method: "REFUND".into(),
+/// }
+/// .validate(&delivered.order.order_id)
+/// .unwrap();
+/// let refund_requested = delivered.order.request_refund(refund, &policy, t(100)).unwrap();
+/// assert_eq!(refund_requested.order.status, OrderStatus::RefundRequested);
+///
+/// // The store decides: approving a REFUND refunds the order...
+/// let refunded = refund_requested.order.approve_refund(None, t(200)).unwrap();
+/// assert_eq!(refunded.order.status, OrderStatus::Refunded);
+/// // ...rejecting it would have closed the request, back at DELIVERED.
+/// let kept = refund_requested.order.reject_refund("맛있게 드셨다고 하셨어요", t(200)).unwrap();
+/// assert_eq!(kept.order.status, OrderStatus::Delivered);
+/// // Each step was one status change and one version, the timeline says so.
+/// assert_eq!(refunded.order.version, 7);
+/// assert_eq!(refunded.order.timeline.len(), 7);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
+    /// The order's id.
     pub order_id: OrderId,
+    /// The store it was placed with.
     pub store_id: StoreId,
+    /// The customer who placed it.
     pub customer_id: UserId,
+    /// Where it stands.
     pub status: OrderStatus,
+    /// The priced lines, as placed.
     pub items: Vec<OrderLine>,
+    /// The sum of every line's price times quantity.
     pub total: Won,
+    /// Where it is delivered.
     pub address: Address,
     /// Starts at 1 and grows by one on every change; writes are conditional
     /// on it.
     pub version: u64,
+    /// Every status it entered, oldest first, the first being PAID.
     pub timeline: Vec<TimelineEntry>,
+    /// The rider on it (or who delivered it); cleared when delivery is
+    /// requested again.
     pub rider_id: Option<RiderId>,
+    /// When the food arrived (DELIVERED orders and later).
     pub delivered_at: Option<Timestamp>,
     /// Until when a refund may be asked for: the refund window counted from
     /// the moment the order became DELIVERED in our records, not from
@@ -154,9 +180,14 @@ pub struct Order {
     /// existed read as `None` and count from `delivered_at`.
     #[serde(default)]
     pub refund_deadline: Option<Timestamp>,
+    /// The refund request, once one was filed (at most one per order).
     pub refund: Option<Refund>,
+    /// Where the current delivery request stands, for sequencing delivery
+    /// events.
     pub delivery: DeliveryTracking,
+    /// When it was placed.
     pub created_at: Timestamp,
+    /// When it last changed.
     pub updated_at: Timestamp,
     /// The trace the order was placed under: every later change keeps it,
     /// so every event of the order carries it (see [`crate::trace`]).
@@ -177,14 +208,34 @@ pub enum Canceller {
 /// Errors of the order's rules.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OrderError {
+    /// The move is not allowed from the order's current status.
     #[error("cannot {action} an order that is {current}")]
-    IllegalTransition { action: &'static str, current: OrderStatus },
+    IllegalTransition {
+        /// The move, in words (`"accept"`, `"request a refund for"`).
+        action: &'static str,
+        /// The status the order is in.
+        current: OrderStatus,
+    },
+    /// A refund was asked for after its window closed.
     #[error("the refund window closed at {closes_at} ({window_seconds} s after delivery)")]
-    RefundWindowClosed { delivered_at: Timestamp, closes_at: Timestamp, window_seconds: i64 },
+    RefundWindowClosed {
+        /// When the food arrived.
+        delivered_at: Timestamp,
+        /// The last moment a refund could be asked for.
+        closes_at: Timestamp,
+        /// The window's length.
+        window_seconds: i64,
+    },
+    /// An order gets one refund request, whatever its outcome.
     #[error("a refund has already been requested for this order")]
     RefundAlreadyRequested,
+    /// The order was sent for delivery [`MAX_DELIVERY_REQUESTS`] times.
     #[error("this order was sent for delivery {attempts} times, the most an order may be; cancel it instead")]
-    DeliveryAttemptsExhausted { attempts: usize },
+    DeliveryAttemptsExhausted {
+        /// How often it was sent.
+        attempts: usize,
+    },
+    /// A reason or note given with the move is invalid.
     #[error("invalid input: {0}")]
     Invalid(ValidationErrors),
 }
@@ -192,6 +243,7 @@ pub enum OrderError {
 /// The result of an allowed move: the next state and what it caused.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transition {
+    /// The order after the move.
     pub order: Order,
     /// One event per status change, in order (usually exactly one).
     pub events: Vec<OrderEvent>,
@@ -200,31 +252,43 @@ pub struct Transition {
 // ---------------------------------------------------------------------------
 // Placement
 
+/// One line of a placement request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineInput {
+    /// The product to order.
     pub product_id: String,
+    /// How many: 1..=[`MAX_QUANTITY`].
     pub quantity: i64,
 }
 
 /// The body of `POST /orders` before validation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlaceOrderInput {
+    /// The store to order from.
     pub store_id: String,
+    /// 1..=[`MAX_LINES`] lines, one per product.
     pub items: Vec<LineInput>,
+    /// Where to deliver; each part one line of at most
+    /// [`MAX_ADDRESS_PART_CHARS`] characters, the district naming a zone.
     pub address: Address,
 }
 
 /// A placement request whose shape is valid; pricing needs the menu.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidPlaceOrder {
+    /// The store to order from.
     pub store_id: StoreId,
+    /// The quantity of each product.
     pub lines: Vec<Quantity>,
+    /// The delivery address, trimmed.
     pub address: Address,
     /// Identifies the request body for idempotent retries.
     pub fingerprint: String,
 }
 
 impl PlaceOrderInput {
+    /// Checks the request's shape: ids, line count, quantities, no product
+    /// twice, and the address. Every invalid field is named.
     pub fn validate(self) -> Result<ValidPlaceOrder, ValidationErrors> {
         let mut errors = ValidationErrors::new();
         check_identifier(&mut errors, "store_id", &self.store_id);
@@ -663,17 +727,72 @@ impl Order {
         Transition { order, events: vec![event] }
     }
 
-    /// What `OrderEventData` says about this order now.
-    pub(crate) fn event_data(&self, reason: Option<String>) -> OrderEventData {
-        OrderEventData::from_order(self, reason)
-    }
-
     /// Which side of the order a role is on; used for visibility rules.
     pub fn is_visible_to(&self, role: Role, user: &UserId, store: Option<&StoreId>) -> bool {
         match role {
             Role::Customer => &self.customer_id == user,
             Role::Owner => store == Some(&self.store_id),
             Role::Operator => false,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The events of an order
+//
+// Written here rather than in `events`: building an event reads the whole
+// order, and the order's transitions build events, so `events` holds only
+// what an event is and the order says how it describes itself.
+
+impl OrderEventData {
+    /// What an order event says about `order` as it is now, with the
+    /// `reason` of the change that brought it there.
+    pub fn from_order(order: &Order, reason: Option<String>) -> Self {
+        let previous_status = order.timeline.iter().rev().nth(1).map(|entry| entry.status);
+        OrderEventData {
+            order_id: order.order_id.clone(),
+            user_id: order.customer_id.clone(),
+            store_id: order.store_id.clone(),
+            status: order.status,
+            previous_status,
+            items: order
+                .items
+                .iter()
+                .map(|l| EventItem {
+                    product_id: l.product_id.clone(),
+                    name: l.name.clone(),
+                    quantity: l.quantity,
+                    price: l.price,
+                })
+                .collect(),
+            total: order.total,
+            address: order.address.clone(),
+            reason,
+            rider_id: order.rider_id.clone(),
+            delivered_at: order.delivered_at,
+            redelivery: order.status == OrderStatus::DeliveryRequested && order.delivery.redelivery,
+            refund_method: order.refund.as_ref().map(|r| r.method),
+        }
+    }
+}
+
+impl OrderEvent {
+    /// The event of the change that brought `order` to its current version.
+    pub fn of(
+        order: &Order,
+        event_type: OrderEventType,
+        reason: Option<String>,
+        at: Timestamp,
+    ) -> OrderEvent {
+        Envelope {
+            event_id: EventId::new(format!("{}:v{}", order.order_id, order.version)),
+            event_type,
+            occurred_at: at,
+            order_id: order.order_id.clone(),
+            user_id: order.customer_id.clone(),
+            store_id: order.store_id.clone(),
+            order_version: order.version,
+            data: OrderEventData::from_order(order, reason),
         }
     }
 }

@@ -14,9 +14,10 @@ use crate::ids::Recipient;
 use crate::ids::{OrderId, ProductId, RiderId, StoreId, UserId};
 use crate::log::LogRecord;
 use crate::notification::Notification;
-use crate::order::{Order, OrderStatus};
+use crate::order::Order;
 use crate::stock::{ShortLine, StockPlan};
 use crate::timer::CompletionDue;
+use crate::values::OrderStatus;
 use async_trait::async_trait;
 use chrono::Duration;
 
@@ -37,30 +38,41 @@ pub enum PortError {
 /// One page of a list, newest first unless said otherwise.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page<T> {
+    /// The page's items.
     pub items: Vec<T>,
     /// Opaque; `None` on the last page.
     pub next_cursor: Option<String>,
 }
 
+/// Which page of a list to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageRequest {
+    /// The most items to return.
     pub limit: usize,
+    /// Where to go on from: a previous page's `next_cursor`; `None` for the
+    /// first page.
     pub cursor: Option<String>,
 }
 
 // ---------------------------------------------------------------------------
 // Catalog
 
+/// Why a menu item was not saved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SaveItemError {
     /// `expected_version` did not match: the stored item is at `current`
     /// (`None`: there is no such item). Nothing was written.
     #[error("the item changed since it was read")]
-    StaleVersion { current: Option<u64> },
+    StaleVersion {
+        /// The stored item's version, if there is one.
+        current: Option<u64>,
+    },
+    /// Storage failed ([`PortError`]).
     #[error(transparent)]
     Port(#[from] PortError),
 }
 
+/// Stores' menus.
 #[async_trait]
 pub trait CatalogRepository: Send + Sync {
     /// Atomically: creates the item or updates the stored one (keeping its
@@ -68,6 +80,7 @@ pub trait CatalogRepository: Send + Sync {
     /// change's expected version when one is given, and moves the version
     /// on. Answers the item as stored.
     async fn save_item(&self, change: &MenuItemChange) -> Result<MenuItem, SaveItemError>;
+    /// Every item of `store`.
     async fn list_items(&self, store: &StoreId) -> Result<Vec<MenuItem>, PortError>;
     /// The items of `store` among `products`; unknown ones are left out.
     async fn get_items(&self, store: &StoreId, products: &[ProductId]) -> Result<Vec<MenuItem>, PortError>;
@@ -79,31 +92,42 @@ pub trait CatalogRepository: Send + Sync {
 /// What a customer's idempotency key was first used for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyRecord {
+    /// The customer who used the key.
     pub customer_id: UserId,
+    /// The `Idempotency-Key` header's value.
     pub key: String,
+    /// The fingerprint of the first request's body: a retry must match it.
     pub fingerprint: String,
+    /// The order the first request placed.
     pub order_id: OrderId,
+    /// When the key was first used.
     pub created_at: Timestamp,
 }
 
 /// A new order with everything that must happen with it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Placement {
+    /// The new order.
     pub order: Order,
     /// The events of the change, stored with the order (transactional
     /// outbox) and published from the table's change stream.
     pub events: Vec<OrderEvent>,
+    /// The stock the order takes.
     pub stock: StockPlan,
+    /// The idempotency key to record, when the request had one.
     pub idempotency: Option<IdempotencyRecord>,
 }
 
+/// Why an order was not placed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlaceError {
+    /// A line is short of stock: the lines named; nothing was taken.
     #[error("not enough stock")]
     StockShort(Vec<ShortLine>),
     /// Another request took the idempotency key first.
     #[error("idempotency key already used")]
     IdempotencyKeyTaken,
+    /// Storage failed ([`PortError`]).
     #[error(transparent)]
     Port(#[from] PortError),
 }
@@ -111,30 +135,36 @@ pub enum PlaceError {
 /// A change of an existing order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderUpdate {
+    /// The order after the change.
     pub order: Order,
     /// The version the change was computed from; the write happens only if
     /// the stored order is still at it.
     pub expected_version: u64,
+    /// The events of the change, stored with the order (transactional outbox).
     pub events: Vec<OrderEvent>,
     /// Stock to give back in the same write (rejection, cancellation).
     pub stock: Option<StockPlan>,
 }
 
+/// Why an order change was not written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UpdateError {
     /// The order changed since it was read.
     #[error("the order changed concurrently")]
     VersionConflict,
+    /// Storage failed ([`PortError`]).
     #[error(transparent)]
     Port(#[from] PortError),
 }
 
+/// Orders, with their outbox events and idempotency keys.
 #[async_trait]
 pub trait OrderRepository: Send + Sync {
     /// Atomically: takes the stock of every line (each conditional on
     /// enough stock), creates the order with its outbox events, and records
     /// the idempotency key (conditional on it being new).
     async fn place(&self, placement: &Placement) -> Result<(), PlaceError>;
+    /// The order, if it exists.
     async fn get(&self, order: &OrderId) -> Result<Option<Order>, PortError>;
     /// Atomically: writes the order if still at `expected_version`, with its
     /// outbox events, and applies the stock plan if any.
@@ -152,6 +182,7 @@ pub trait OrderRepository: Send + Sync {
         status: Option<OrderStatus>,
         page: &PageRequest,
     ) -> Result<Page<Order>, PortError>;
+    /// The idempotency record of `customer`'s `key`, if it was used.
     async fn find_idempotency(
         &self,
         customer: &UserId,
@@ -167,17 +198,22 @@ pub trait OrderRepository: Send + Sync {
 // ---------------------------------------------------------------------------
 // Riders and deliveries
 
+/// Riders and their zones.
 #[async_trait]
 pub trait RiderRepository: Send + Sync {
     /// Registers a rider, or moves an existing one to `zone` keeping their
     /// status and current delivery.
     async fn upsert(&self, rider: &RiderId, zone: &Zone, at: Timestamp) -> Result<Rider, PortError>;
+    /// The rider, if registered.
     async fn get(&self, rider: &RiderId) -> Result<Option<Rider>, PortError>;
+    /// Every rider of `zone`, whatever their status.
     async fn in_zone(&self, zone: &Zone) -> Result<Vec<Rider>, PortError>;
 }
 
+/// How an assignment write went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AssignOutcome {
+    /// The rider was taken and the delivery recorded.
     Assigned,
     /// The rider was no longer available; try the next one.
     RiderTaken,
@@ -185,8 +221,10 @@ pub enum AssignOutcome {
     AlreadyRecorded,
 }
 
+/// The dispatcher's delivery attempts, and the riders they take.
 #[async_trait]
 pub trait DeliveryRepository: Send + Sync {
+    /// The attempt with this id ([`Delivery::id`]), if recorded.
     async fn get(&self, delivery_id: &str) -> Result<Option<Delivery>, PortError>;
     /// Atomically: takes the delivery's rider (only if available) and
     /// records the assigned delivery (only if not recorded yet).
@@ -216,6 +254,7 @@ pub trait DeliveryTimer: Send + Sync {
 // ---------------------------------------------------------------------------
 // Notifications and logs
 
+/// Stored notifications.
 #[async_trait]
 pub trait NotificationRepository: Send + Sync {
     /// Stores the notification unless one with its id exists. True if new.
@@ -228,11 +267,15 @@ pub trait NotificationRepository: Send + Sync {
     ) -> Result<Page<Notification>, PortError>;
 }
 
+/// Collected log records.
 #[async_trait]
 pub trait LogRepository: Send + Sync {
     /// Stores the record unless one with its id exists. True if new.
     async fn insert(&self, record: &LogRecord) -> Result<bool, PortError>;
+    /// The records of notifications for `user_id` (a user or a store), newest
+    /// first.
     async fn list_for_user(&self, user_id: &str, page: &PageRequest) -> Result<Page<LogRecord>, PortError>;
+    /// The records of one order, newest first.
     async fn list_for_order(&self, order: &OrderId, page: &PageRequest)
     -> Result<Page<LogRecord>, PortError>;
 }
@@ -243,9 +286,13 @@ pub trait LogRepository: Send + Sync {
 /// One message for a topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingMessage {
+    /// The topic to publish on.
     pub topic: &'static str,
+    /// The partition key (see [`Envelope::key`](crate::events::Envelope::key)).
     pub key: String,
+    /// The event's id, for logs and deduplication.
     pub event_id: String,
+    /// The event as JSON.
     pub payload: Vec<u8>,
     /// The trace of the order the message is about, sent as the record's
     /// `traceparent` header.
@@ -253,6 +300,7 @@ pub struct OutgoingMessage {
 }
 
 impl OutgoingMessage {
+    /// The message of `event`, outside any trace.
     pub fn of<K: crate::events::EventType, D: serde::Serialize>(
         event: &crate::events::Envelope<K, D>,
     ) -> Self {
@@ -271,6 +319,7 @@ impl OutgoingMessage {
     }
 }
 
+/// Publishes to the topics (Kafka).
 #[async_trait]
 pub trait EventPublisher: Send + Sync {
     /// Publishes every message and returns once the broker acknowledged all
@@ -289,6 +338,7 @@ pub struct DeadLetter {
     /// Where it came from: `topic-partition@offset`, the stream record's
     /// sequence number or the SQS message's id.
     pub source: String,
+    /// Why it can never be processed.
     pub reason: String,
     /// The record as the function received it, as a batch of its own: the
     /// event Lambda would have invoked the function with had the record
@@ -298,6 +348,7 @@ pub struct DeadLetter {
     pub record: serde_json::Value,
 }
 
+/// Where unprocessable records are kept for an operator.
 #[async_trait]
 pub trait DeadLetters: Send + Sync {
     /// Keeps the letter durably; an error means it was not kept (the record
@@ -310,15 +361,20 @@ pub trait DeadLetters: Send + Sync {
 /// content type and the size range.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PresignedUpload {
+    /// Where to post the form.
     pub url: String,
+    /// The form fields to send with the file, the signed policy among them.
     pub fields: std::collections::BTreeMap<String, String>,
+    /// When the policy expires.
     pub expires_at: Timestamp,
 }
 
 /// What object storage knows of an uploaded photo.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredPhoto {
+    /// The object's size.
     pub bytes: u64,
+    /// The content type it was uploaded with, if any.
     pub content_type: Option<String>,
     /// The object's entity tag: which upload this is. A new upload at the
     /// same key has another.
@@ -329,12 +385,16 @@ pub struct StoredPhoto {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Pinned {
     /// The checked object was copied to `key`, which no upload can write.
-    At { key: String },
+    At {
+        /// The pinned copy's key.
+        key: String,
+    },
     /// The object at the key is no longer the one that was checked (a new
     /// upload replaced it meanwhile): check again.
     Changed,
 }
 
+/// Object storage for refund photos (S3).
 #[async_trait]
 pub trait PhotoStore: Send + Sync {
     /// A presigned POST for `key` whose policy allows only `content_type`
@@ -357,13 +417,16 @@ pub trait PhotoStore: Send + Sync {
     async fn pin(&self, key: &str, checked: &StoredPhoto) -> Result<Pinned, PortError>;
 }
 
+/// The time, for everything that must read it.
 #[async_trait]
 pub trait Clock: Send + Sync {
+    /// The current time.
     fn now(&self) -> Timestamp;
     /// Waits until `at` (returns at once if it has passed).
     async fn sleep_until(&self, at: Timestamp);
 }
 
+/// Where new ids come from.
 pub trait IdGenerator: Send + Sync {
     /// A new, unique, URL-safe id.
     fn new_id(&self) -> String;

@@ -3,11 +3,11 @@
 
 use crate::Timestamp;
 use crate::ids::OrderId;
-use crate::order::MAX_REASON_CHARS;
-use crate::validation::{ValidationErrors, check_multiline};
+use crate::validation::{MAX_REASON_CHARS, ValidationErrors, check_multiline};
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
+/// The remedy a customer asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RefundMethod {
@@ -18,6 +18,8 @@ pub enum RefundMethod {
 }
 
 impl RefundMethod {
+    /// The method of a request value (`"REDELIVER"`, `"REFUND"`); `None` for
+    /// anything else.
     pub fn parse(value: &str) -> Option<RefundMethod> {
         match value {
             "REDELIVER" => Some(RefundMethod::Redeliver),
@@ -27,28 +29,117 @@ impl RefundMethod {
     }
 }
 
+/// Where a refund request stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RefundStatus {
+    /// Filed; the store has not decided.
     Requested,
+    /// Approved: refunded, or sent for redelivery.
     Approved,
+    /// Turned down; the order is back at DELIVERED.
     Rejected,
 }
 
+/// The refund request of an order, and its decision once made.
+///
+/// A refund's lifecycle: filed within the window with the order's photo,
+/// then approved (a refund, or a redelivery) or rejected; one per order.
+///
+/// ```rust
+/// # use foodstream_domain::Timestamp;
+/// # use foodstream_domain::catalog::MenuItem;
+/// # use foodstream_domain::order::{Address, LineInput, Order, PlaceOrderInput};
+/// # use foodstream_domain::sequencing::{DeliveryPosition, DeliveryStage};
+/// # use std::collections::HashMap;
+/// # let t = |s: u32| -> Timestamp {
+/// #     format!("2026-11-25T12:{:02}:{:02}Z", s / 60, s % 60).parse().unwrap()
+/// # };
+/// # let item = MenuItem {
+/// #     store_id: "store-1".into(),
+/// #     product_id: "bibimbap".into(),
+/// #     name: "비빔밥".into(),
+/// #     price: 9000,
+/// #     stock: 10,
+/// #     version: 1,
+/// # };
+/// # let menu = HashMap::from([(item.product_id.clone(), item)]);
+/// # let request = PlaceOrderInput {
+/// #     store_id: "store-1".into(),
+/// #     items: vec![LineInput { product_id: "bibimbap".into(), quantity: 1 }],
+/// #     address: Address {
+/// #         street: "1 Teheran-ro".into(),
+/// #         district: "Gangnam-gu".into(),
+/// #         city: "Seoul".into(),
+/// #     },
+/// # }
+/// # .validate()
+/// # .unwrap();
+/// # let (lines, _) = request.price(&menu).unwrap();
+/// # let order = Order::place("o-1".into(), "cust-1".into(), &request, lines, t(0)).order;
+/// # let order = order.accept(t(1)).unwrap().order.request_delivery(t(2)).unwrap().order;
+/// # let position = |stage| DeliveryPosition { request_version: order.version, stage };
+/// # let assigned = position(DeliveryStage::Assigned);
+/// # let order = order.rider_assigned(assigned, "r-1".into(), t(3)).unwrap().order;
+/// use foodstream_domain::order::{OrderError, OrderStatus};
+/// use foodstream_domain::refund::{PhotoUpload, RefundPolicy, RefundRequestInput, RefundStatus};
+///
+/// // Delivered at t(10): the 10-minute window runs until t(610).
+/// let policy = RefundPolicy::default();
+/// let finished = position(DeliveryStage::Finished);
+/// let order = order.delivered(finished, "r-1".into(), t(10), t(10), &policy).unwrap().order;
+/// assert_eq!(order.status, OrderStatus::Delivered);
+///
+/// // The customer uploads a photo to the order's one key, then files the request.
+/// let upload = PhotoUpload::for_order(&order.order_id, "image/jpeg").unwrap();
+/// let input = |method: &str| RefundRequestInput {
+///     photo_key: upload.key.clone(),
+///     reason: "국이 식어서 왔어요".into(),
+///     method: method.into(),
+/// };
+/// let request = input("REDELIVER").validate(&order.order_id).unwrap();
+/// let late = order.request_refund(request.clone(), &policy, t(611));
+/// assert!(matches!(late, Err(OrderError::RefundWindowClosed { .. })));
+/// let requested = order.request_refund(request, &policy, t(60)).unwrap().order;
+/// assert_eq!(requested.status, OrderStatus::RefundRequested);
+/// assert_eq!(requested.refund.as_ref().unwrap().status, RefundStatus::Requested);
+///
+/// // Approved: a REDELIVER request sends the order out again.
+/// let approved = requested.approve_refund(Some("다시 보내드릴게요"), t(120)).unwrap().order;
+/// assert_eq!(approved.refund.as_ref().unwrap().status, RefundStatus::Approved);
+/// assert_eq!(approved.status, OrderStatus::DeliveryRequested);
+///
+/// // Rejected: the order is DELIVERED again, and keeps its one request.
+/// let rejected = requested.reject_refund("사진의 음식이 다른 가게 것입니다", t(120)).unwrap().order;
+/// assert_eq!(rejected.refund.as_ref().unwrap().status, RefundStatus::Rejected);
+/// assert_eq!(rejected.status, OrderStatus::Delivered);
+/// let again = input("REFUND").validate(&order.order_id).unwrap();
+/// let refused = rejected.request_refund(again, &policy, t(130));
+/// assert_eq!(refused, Err(OrderError::RefundAlreadyRequested));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refund {
+    /// The remedy asked for.
     pub method: RefundMethod,
+    /// Why the customer asks (trimmed).
     pub reason: String,
+    /// The photo's key: the use case files the pinned copy (see
+    /// [`pinned_photo_key`]), which no later upload can replace.
     pub photo_key: String,
+    /// Requested, approved or rejected.
     pub status: RefundStatus,
+    /// The store's note on approval, or its reason on rejection.
     pub decision_reason: Option<String>,
+    /// When the request was filed.
     pub requested_at: Timestamp,
+    /// When the store decided.
     pub decided_at: Option<Timestamp>,
 }
 
 /// How long after delivery a refund may be requested.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RefundPolicy {
+    /// How long after delivery (as recorded) a refund may be asked for.
     pub window: Duration,
 }
 
@@ -78,15 +169,24 @@ impl RefundPolicy {
 /// The body of `POST /orders/{id}/refund-request` before validation.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct RefundRequestInput {
+    /// The key handed out for this order's photo upload.
     pub photo_key: String,
+    /// Why the customer asks.
     pub reason: String,
+    /// `REDELIVER` or `REFUND`.
     pub method: String,
 }
 
+/// A refund request whose fields are valid; the order decides whether one
+/// may be filed now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidRefundRequest {
+    /// The order's photo key (the use case pins the checked upload before the
+    /// request is filed).
     pub photo_key: String,
+    /// The trimmed reason.
     pub reason: String,
+    /// The remedy asked for.
     pub method: RefundMethod,
 }
 
@@ -112,7 +212,9 @@ impl RefundRequestInput {
 /// The body of `POST /orders/{id}/refund-request/decision`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct RefundDecisionInput {
+    /// True to approve, false to reject.
     pub approve: bool,
+    /// Required to reject; an optional note when approving.
     #[serde(default)]
     pub reason: Option<String>,
 }
@@ -120,15 +222,22 @@ pub struct RefundDecisionInput {
 /// Where and how refund photos are uploaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PhotoUpload {
+    /// The object key the photo is uploaded to.
     pub key: String,
+    /// `image/jpeg` or `image/png`.
     pub content_type: String,
+    /// The largest upload allowed.
     pub max_bytes: u64,
+    /// How long the upload form stays valid.
     pub expires_in: Duration,
 }
 
 impl PhotoUpload {
+    /// The folder every refund photo is uploaded under.
     pub const KEY_PREFIX: &'static str = "refund-photos";
+    /// The largest photo accepted: 5 MiB.
     pub const MAX_BYTES: u64 = 5 * 1024 * 1024;
+    /// How long an upload form stays valid: 5 minutes.
     pub const EXPIRES_IN_SECONDS: i64 = 300;
 
     /// The upload slot for the photo of `order_id`: one key per order (a

@@ -5,11 +5,12 @@
 //! already applied (duplicate) or one overtaken by later changes (stale).
 //! Only "apply" changes state, so no event moves an order backwards.
 
-use crate::order::DeliveryTracking;
 use serde::{Deserialize, Serialize};
 
+/// What a consumer does with an event it received.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applicability {
+    /// New: apply it.
     Apply,
     /// Already applied: acknowledge and do nothing.
     Duplicate,
@@ -22,6 +23,7 @@ pub enum Applicability {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum DeliveryStage {
+    /// A rider was taken.
     Assigned = 1,
     /// Failed and Completed both end an attempt.
     Finished = 2,
@@ -31,8 +33,25 @@ pub enum DeliveryStage {
 /// delivery was requested) and which stage of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct DeliveryPosition {
+    /// The order version at which the attempt was requested.
     pub request_version: u64,
+    /// How far the attempt got.
     pub stage: DeliveryStage,
+}
+
+/// Where the order's current delivery request stands; delivery events are
+/// applied against it so a duplicate or an old attempt's event is ignored.
+/// Kept on the order (`Order::delivery`); it lives here, with the positions
+/// it holds, so that sequencing needs nothing of the order.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DeliveryTracking {
+    /// The order version at which the current delivery was requested; the
+    /// dispatcher echoes it in every delivery event of that attempt.
+    pub request_version: Option<u64>,
+    /// Whether the current request is the redelivery of an approved refund.
+    pub redelivery: bool,
+    /// The last delivery event applied for the current request.
+    pub applied: Option<DeliveryPosition>,
 }
 
 /// Classifies a delivery event against the order's delivery tracking.

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 /// One conditional change of one item's stock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockChange {
+    /// The item whose stock changes.
     pub product_id: ProductId,
     /// Negative to take, positive to return.
     pub delta: i64,
@@ -25,14 +26,18 @@ pub struct StockChange {
 /// Every change to apply together, or none.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockPlan {
+    /// The store whose items change.
     pub store_id: StoreId,
+    /// One change per line, in the order of the lines.
     pub changes: Vec<StockChange>,
 }
 
 /// A line that cannot be served from current stock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShortLine {
+    /// The item that is short.
     pub product_id: ProductId,
+    /// The quantity asked for.
     pub requested: i64,
     /// What the store had when it was checked; `None` when an adapter only
     /// learns that its condition failed.
@@ -42,7 +47,9 @@ pub struct ShortLine {
 /// A requested quantity of one product.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Quantity {
+    /// The product.
     pub product_id: ProductId,
+    /// How many (1..=[`MAX_QUANTITY`](crate::validation::MAX_QUANTITY) once validated).
     pub quantity: i64,
 }
 

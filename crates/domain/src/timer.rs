@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CompletionDue {
+    /// The delivery to complete: [`Delivery::id`].
     pub delivery_id: String,
+    /// When the food is at the door.
     pub completes_at: Timestamp,
 }
 

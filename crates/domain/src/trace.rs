@@ -61,10 +61,12 @@ impl TraceParent {
         &self.trace_id
     }
 
+    /// The id of the span the context was handed on from.
     pub fn parent_id(&self) -> &str {
         &self.parent_id
     }
 
+    /// Whether the trace is sampled (the `01` flag).
     pub fn sampled(&self) -> bool {
         self.sampled
     }

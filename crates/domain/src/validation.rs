@@ -4,10 +4,27 @@
 use serde::Serialize;
 use std::fmt;
 
+// The limits of an order's fields. They sit here, below the order and its
+// events, because both hold to them: placement and the order's transitions
+// refuse input past them, and decoding refuses an event past them.
+
+/// The most lines an order may have.
+pub const MAX_LINES: usize = 20;
+/// The largest quantity of one line.
+pub const MAX_QUANTITY: i64 = 99;
+/// The longest part (street, district, city) of a delivery address, in
+/// characters.
+pub const MAX_ADDRESS_PART_CHARS: usize = 200;
+/// The longest reason (a rejection, a cancellation, a refund request or its
+/// decision), in characters.
+pub const MAX_REASON_CHARS: usize = 1000;
+
+/// One invalid field and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
     /// A JSON path into the request body, e.g. `items[2].quantity`.
     pub field: String,
+    /// Why it was refused, in words a client can act on.
     pub reason: String,
 }
 
@@ -17,24 +34,29 @@ pub struct FieldError {
 pub struct ValidationErrors(Vec<FieldError>);
 
 impl ValidationErrors {
+    /// No errors yet.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Exactly one error.
     pub fn single(field: impl Into<String>, reason: impl Into<String>) -> Self {
         let mut errors = Self::new();
         errors.add(field, reason);
         errors
     }
 
+    /// Records that `field` is invalid for `reason`.
     pub fn add(&mut self, field: impl Into<String>, reason: impl Into<String>) {
         self.0.push(FieldError { field: field.into(), reason: reason.into() });
     }
 
+    /// True when no error was recorded.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// The errors, in the order they were found.
     pub fn fields(&self) -> &[FieldError] {
         &self.0
     }
