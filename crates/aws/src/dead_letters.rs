@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 pub const PARKED_PREFIX: &str = "parked/";
 
 /// The parked records' objects: the only keys the consumers write.
-const PARKED: Resource = Resource::Objects { bucket: "FailureBucket", prefix: PARKED_PREFIX };
+const PARKED: Resource = Resource::Objects { bucket: crate::schema::FAILURE_BUCKET, prefix: PARKED_PREFIX };
 
 #[derive(Clone)]
 pub struct S3DeadLetters {

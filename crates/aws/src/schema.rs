@@ -43,3 +43,28 @@ pub const PHOTOS_BUCKET_ENV: &str = "PHOTOS_BUCKET";
 pub const FAILURE_BUCKET_ENV: &str = "FAILURE_BUCKET";
 /// The delivery timer's queue (its URL), which the dispatcher sends to.
 pub const DELIVERY_TIMER_QUEUE_ENV: &str = "DELIVERY_TIMER_QUEUE_URL";
+
+/// The failure bucket's logical id in the template.
+pub const FAILURE_BUCKET: &str = "FailureBucket";
+/// The delivery timer's queue's logical id.
+pub const DELIVERY_TIMER_QUEUE: &str = "DeliveryTimerQueue";
+/// The logical id of the delivery timer's dead-letter queue.
+pub const DELIVERY_TIMER_DEAD_LETTER_QUEUE: &str = "DeliveryTimerDeadLetterQueue";
+
+/// The local stack's physical names, the one rule `foodstream-local`
+/// provisions by and `foodstream-ops` defaults to: `<namespace>-<logical
+/// id>`, a bucket's lowercased (S3 refuses capitals).
+pub mod local {
+    /// The namespace `make up` provisions in.
+    pub const NAMESPACE: &str = "foodstream-local";
+
+    /// A table's or a queue's name.
+    pub fn name(namespace: &str, logical: &str) -> String {
+        format!("{namespace}-{logical}")
+    }
+
+    /// A bucket's name.
+    pub fn bucket(namespace: &str, logical: &str) -> String {
+        name(namespace, logical).to_lowercase()
+    }
+}

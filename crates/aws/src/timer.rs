@@ -23,7 +23,7 @@ pub struct SqsDeliveryTimer {
 impl SqsDeliveryTimer {
     /// `schedule`: one message on the timer queue.
     pub const SCHEDULE: &[Grant] =
-        &[Grant::new("sqs:SendMessage", Resource::Queue { queue: "DeliveryTimerQueue" })];
+        &[Grant::new("sqs:SendMessage", Resource::Queue { queue: crate::schema::DELIVERY_TIMER_QUEUE })];
 
     pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
         SqsDeliveryTimer { client, queue_url: queue_url.into() }

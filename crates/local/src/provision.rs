@@ -5,6 +5,7 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_sqs::types::QueueAttributeName;
+use foodstream_aws::schema;
 use foodstream_template::Template;
 use foodstream_template::dynamodb::create_table;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -27,13 +28,13 @@ impl Names {
         format!("{}{name}", self.topic_prefix)
     }
     pub fn table(&self, logical: &str) -> String {
-        format!("{}-{logical}", self.namespace)
+        schema::local::name(&self.namespace, logical)
     }
     pub fn bucket(&self, logical: &str) -> String {
-        format!("{}-{logical}", self.namespace).to_lowercase()
+        schema::local::bucket(&self.namespace, logical)
     }
     pub fn queue(&self, logical: &str) -> String {
-        format!("{}-{logical}", self.namespace)
+        schema::local::name(&self.namespace, logical)
     }
 }
 

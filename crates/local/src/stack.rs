@@ -523,4 +523,26 @@ mod tests {
         assert!(refused.contains("LOCAL_JWT_SECRET"), "{refused}");
         assert!(check_api_address(everywhere, true, "a secret of my own").is_ok());
     }
+    /// `foodstream-ops replay` defaults to these names
+    /// (`foodstream_aws::schema`); the stack provisions what the template says.
+    #[test]
+    fn the_names_the_operator_cli_defaults_to_are_the_ones_the_stack_provisions() {
+        use foodstream_aws::schema;
+        use foodstream_template::FailureDestination;
+        let template = foodstream_template::project_template().unwrap();
+        assert_eq!(parking_bucket(&template).as_deref(), Some(schema::FAILURE_BUCKET));
+        for mapping in &template.mappings {
+            let bucket = match template.failure_destination(mapping) {
+                Some(FailureDestination::Bucket(bucket)) => bucket,
+                // The timer queue's mapping: its failures stay on the queue
+                // until its redrive policy moves them (checked below).
+                None if mapping.on_failure.is_none() => continue,
+                other => panic!("{}: its failures go to {other:?}, not the failure bucket", mapping.function),
+            };
+            assert_eq!(bucket, schema::FAILURE_BUCKET, "{}", mapping.function);
+        }
+        let timer = template.queue_named(schema::DELIVERY_TIMER_QUEUE).expect("the timer queue");
+        let dead_letters = timer.redrive.as_ref().map(|r| r.dead_letter_queue.as_str());
+        assert_eq!(dead_letters, Some(schema::DELIVERY_TIMER_DEAD_LETTER_QUEUE));
+    }
 }

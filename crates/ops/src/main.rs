@@ -9,6 +9,7 @@
 //! function of the local stack, in time order.
 
 use clap::{Parser, Subcommand};
+use foodstream_aws::schema::{self, local};
 use foodstream_domain::events::topics;
 use foodstream_kafka::KafkaPublisher;
 
@@ -25,7 +26,7 @@ enum Command {
     /// ones), or re-drive some (`--key`, or `--all`).
     Replay {
         /// The failure bucket: the stack's `FailureBucketName` output on AWS.
-        #[arg(long, env = "FAILURE_BUCKET", default_value = "foodstream-local-failurebucket")]
+        #[arg(long, env = "FAILURE_BUCKET", default_value_t = local::bucket(local::NAMESPACE, schema::FAILURE_BUCKET))]
         bucket: String,
         /// Re-drive the record at this key (repeatable).
         #[arg(long)]
@@ -48,11 +49,11 @@ enum Command {
         #[arg(
             long,
             env = "TIMER_DEAD_LETTER_QUEUE",
-            default_value = "foodstream-local-DeliveryTimerDeadLetterQueue"
+            default_value_t = local::name(local::NAMESPACE, schema::DELIVERY_TIMER_DEAD_LETTER_QUEUE)
         )]
         timer_dead_letters: String,
         /// The delivery timer's queue (name or URL): `DeliveryTimerQueueName` on AWS.
-        #[arg(long, env = "TIMER_QUEUE", default_value = "foodstream-local-DeliveryTimerQueue")]
+        #[arg(long, env = "TIMER_QUEUE", default_value_t = local::name(local::NAMESPACE, schema::DELIVERY_TIMER_QUEUE))]
         timer_queue: String,
     },
     /// One order's log lines across every function, in time order.

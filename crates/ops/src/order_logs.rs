@@ -3,7 +3,7 @@
 //! (`trace_id`, which the functions log for every request and record
 //! done within it: the placement's request, say, before the order had an
 //! id). Reads the local stack's function logs, one JSON object per line
-//! (`crates/lambda/src/logging.rs`); on AWS the same two fields are
+//! (`crates/handlers/src/logging.rs`); on AWS the same two fields are
 //! searched with CloudWatch Logs Insights (see `docs/infra.md`, "One order, one trace").
 
 use serde_json::{Map, Value};

@@ -42,7 +42,7 @@ enum Command {
         /// The console's address: loopback only (port 0: any free one).
         #[arg(long, env = "FOODSTREAM_CONSOLE_ADDR", default_value = "127.0.0.1:3001")]
         console: SocketAddr,
-        #[arg(long, default_value = "foodstream-local")]
+        #[arg(long, default_value = foodstream_aws::schema::local::NAMESPACE)]
         namespace: String,
         /// Before every topic name (the template's names when empty).
         #[arg(long, env = "KAFKA_TOPIC_PREFIX", default_value = "")]
