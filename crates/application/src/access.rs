@@ -34,6 +34,7 @@ pub fn caller_from_claims(
     })
 }
 
+/// Refuses (403) a caller whose role is not among `allowed`.
 pub fn require_role(caller: &Caller, allowed: &[Role]) -> Result<(), AppError> {
     if allowed.contains(&caller.role) {
         Ok(())

@@ -67,10 +67,15 @@ impl<I: BatchItem> std::fmt::Display for Name<'_, I> {
 /// What a batch did, for the function's log line (and the tests).
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct BatchSummary {
+    /// Records in the batch.
     pub records: usize,
+    /// Records that did new work (for the outbox relay: events published).
     pub applied: usize,
+    /// Records done before (redeliveries).
     pub duplicates: usize,
+    /// Records older than what their order had already seen.
     pub stale: usize,
+    /// Records not meant for this consumer.
     pub skipped: usize,
     /// Unprocessable records kept on the dead-letter destination.
     pub parked: usize,
@@ -81,7 +86,9 @@ pub struct BatchSummary {
 /// A batch's summary and the positions of the records to retry, in order.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct BatchOutcome {
+    /// What the batch did, counted.
     pub summary: BatchSummary,
+    /// The positions in the batch of the records to retry, ascending.
     pub retry: Vec<usize>,
 }
 

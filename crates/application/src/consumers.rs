@@ -36,7 +36,8 @@ pub const NOTIFIER_SERVICE: &str = "notifier";
 pub enum Outcome {
     /// New work was done.
     Applied,
-    /// Already done before (a redelivery); outputs were re-published.
+    /// Already done before (a redelivery): nothing new was stored, though
+    /// what it publishes may have been published again.
     Duplicate,
     /// Older than what the order has already seen; ignored.
     Stale,
@@ -45,14 +46,21 @@ pub enum Outcome {
     Skipped,
 }
 
+/// Why a consumer could not handle an event.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConsumeError {
     /// Worth retrying: the event source mapping retries the batch.
     #[error(transparent)]
     Port(#[from] PortError),
-    /// Will never succeed: goes to the mapping's on-failure destination.
+    /// Will never succeed: the batch policy parks the record on the
+    /// dead-letter destination instead of retrying it.
     #[error("unprocessable event {event_id}: {reason}")]
-    Unprocessable { event_id: String, reason: String },
+    Unprocessable {
+        /// The event's id (the delivery id, for a due completion).
+        event_id: String,
+        /// Why it can never be processed.
+        reason: String,
+    },
 }
 
 // ---------------------------------------------------------------------------
@@ -75,11 +83,18 @@ pub async fn relay_order_events(
 // ---------------------------------------------------------------------------
 // Delivery dispatcher: order-events (OrderDeliveryRequested) -> delivery-events
 
+/// The ports of the delivery dispatcher; the sweeper decides the requests
+/// nobody decided with the same ones.
 pub struct DispatchPorts<'a> {
+    /// The riders of a request's zone.
     pub riders: &'a dyn RiderRepository,
+    /// Where each attempt (an assignment or a failure) is recorded.
     pub deliveries: &'a dyn DeliveryRepository,
+    /// Where the delivery events go.
     pub publisher: &'a dyn EventPublisher,
+    /// When a decision is made, and so when its completion is due.
     pub clock: &'a dyn Clock,
+    /// How long a delivery takes.
     pub settings: &'a Settings,
 }
 
@@ -246,9 +261,14 @@ async fn schedule_completion(
 // ---------------------------------------------------------------------------
 // Delivery completer: the delivery timer -> delivery-events
 
+/// The ports of the delivery completer ([`complete_due_delivery`]), which
+/// are also its use case for the batch policy.
 pub struct CompletePorts<'a> {
+    /// Where the delivery is read, then marked completed and its rider freed.
     pub deliveries: &'a dyn DeliveryRepository,
+    /// Where the completion goes.
     pub publisher: &'a dyn EventPublisher,
+    /// To wait out what is left of the delivery's time.
     pub clock: &'a dyn Clock,
 }
 
@@ -421,9 +441,14 @@ pub async fn apply_delivery_event(
 // ---------------------------------------------------------------------------
 // Notifier: order-events -> notifications, log-events
 
+/// The ports of the notifier ([`notify`]), which are also its use case for
+/// the batch policy.
 pub struct NotifyPorts<'a> {
+    /// Where the notifications are stored, once each.
     pub notifications: &'a dyn NotificationRepository,
+    /// Where the log events go.
     pub publisher: &'a dyn EventPublisher,
+    /// The locale notifications are written in.
     pub settings: &'a Settings,
 }
 

@@ -4,6 +4,7 @@
 //! the ports. No AWS, Kafka or HTTP here: Lambda functions are thin shells
 //! that decode their input, call one use case and encode its answer.
 
+#![warn(missing_docs)]
 // Outside data (a request, a record, a stored item) never panics a function:
 // no unwrap, expect or unchecked indexing outside tests (clippy.toml allows
 // them in tests); an `allow` names why its value cannot be hostile.

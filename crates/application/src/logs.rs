@@ -12,12 +12,17 @@ use foodstream_domain::validation::{ValidationErrors, check_identifier};
 /// The filters of the route; exactly one is required.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogQuery<'a> {
+    /// The user (or store) whose records to list.
     pub user_id: Option<&'a str>,
+    /// The order whose records to list.
     pub order_id: Option<&'a str>,
+    /// `limit` as given: the page size.
     pub limit: Option<&'a str>,
+    /// `cursor` as given: where the previous page ended.
     pub cursor: Option<&'a str>,
 }
 
+/// Operators only: the log records of one user or one order, newest first.
 pub async fn list_logs(
     logs: &dyn LogRepository,
     caller: &Caller,

@@ -9,6 +9,7 @@ use foodstream_domain::identity::{Caller, Role};
 use foodstream_domain::ids::Recipient;
 use foodstream_domain::ports::NotificationRepository;
 
+/// The caller's notifications, newest first: an owner's are their store's.
 pub async fn list_my_notifications(
     notifications: &dyn NotificationRepository,
     caller: &Caller,

@@ -25,16 +25,20 @@ pub enum Step<T> {
 pub enum Conflict<E> {
     /// The decision refused the change, or there was no such order.
     Refused(E),
+    /// Reading or writing the order failed.
     Port(PortError),
     /// Every attempt lost its race.
     KeptChanging {
+        /// How many attempts were made.
         attempts: u32,
     },
 }
 
 /// How the loop ended well.
 pub enum Finished<T> {
+    /// This change was written.
     Written(Box<OrderUpdate>),
+    /// Nothing was written: the decision's result.
     Done(T),
 }
 

@@ -19,11 +19,14 @@ use foodstream_domain::trace::TraceParent;
 use std::collections::HashMap;
 use std::convert::Infallible;
 
+/// The longest `Idempotency-Key` accepted: a key is 1 to this many
+/// printable ASCII characters.
 pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
 
 /// What `POST /orders` answered.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlacedOrder {
+    /// The order, as placed now or by the earlier request.
     pub order: OrderView,
     /// True when an earlier request with the same Idempotency-Key and body
     /// already placed it: nothing new happened.
@@ -32,9 +35,13 @@ pub struct PlacedOrder {
 
 /// The ports order placement needs.
 pub struct PlaceOrderPorts<'a> {
+    /// Where the order, its stock and its idempotency key are written.
     pub orders: &'a dyn OrderRepository,
+    /// The menu the lines are priced from.
     pub catalog: &'a dyn CatalogRepository,
+    /// When the order is placed.
     pub clock: &'a dyn Clock,
+    /// The new order's id.
     pub ids: &'a dyn IdGenerator,
 }
 
@@ -187,7 +194,9 @@ pub async fn list_store_orders(
 /// A change computed from the current order: the transition and, for
 /// rejections and cancellations, the stock to give back.
 pub struct Change {
+    /// The order as changed, and the events of the change.
     pub transition: Transition,
+    /// The stock to change in the same write, if any.
     pub stock: Option<StockPlan>,
 }
 
@@ -236,8 +245,11 @@ pub async fn change_order(
 
 /// The ports of an order change made through the API.
 pub struct ChangePorts<'a> {
+    /// Where the order is read and written.
     pub orders: &'a dyn OrderRepository,
+    /// When the change happens.
     pub clock: &'a dyn Clock,
+    /// The conflict retries and the refund policy.
     pub settings: &'a Settings,
 }
 

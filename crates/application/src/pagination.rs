@@ -3,7 +3,9 @@
 use crate::error::AppError;
 use foodstream_domain::ports::PageRequest;
 
+/// The page size when `limit` is absent.
 pub const DEFAULT_LIMIT: usize = 20;
+/// The largest `limit` accepted.
 pub const MAX_LIMIT: usize = 100;
 const MAX_CURSOR_CHARS: usize = 2048;
 

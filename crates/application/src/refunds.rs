@@ -14,13 +14,19 @@ use serde::Deserialize;
 /// The body of `POST /orders/{orderId}/refund-photos`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct PhotoUploadInput {
+    /// The photo's type: `image/jpeg` or `image/png`.
     pub content_type: String,
 }
 
+/// The ports of [`create_photo_upload`].
 pub struct PhotoPorts<'a> {
+    /// Where the order is read.
     pub orders: &'a dyn OrderRepository,
+    /// Where the upload is presigned.
     pub photos: &'a dyn PhotoStore,
+    /// When the refund window is checked.
     pub clock: &'a dyn Clock,
+    /// The refund window.
     pub refund: &'a RefundPolicy,
 }
 

@@ -9,6 +9,8 @@ use foodstream_domain::identity::{Caller, Role};
 use foodstream_domain::ids::RiderId;
 use foodstream_domain::ports::{Clock, RiderRepository};
 
+/// Operators only: registers the rider in the zone given, or moves a known
+/// rider there, keeping their status and current delivery.
 pub async fn register_rider(
     riders: &dyn RiderRepository,
     clock: &dyn Clock,

@@ -7,6 +7,7 @@ use foodstream_domain::log::LogRetention;
 use foodstream_domain::notification::Locale;
 use foodstream_domain::refund::RefundPolicy;
 
+/// The use cases' settings; the default is what an unset environment gives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     /// `REFUND_WINDOW_SECONDS`, default 600.
@@ -17,21 +18,30 @@ pub struct Settings {
     pub locale: Locale,
     /// `LOG_RETENTION_DAYS`, default 30.
     pub log_retention: LogRetention,
-    /// How often a write that lost a race on the order version is retried
-    /// on a fresh read before the caller gets a 409.
+    /// How many times an order change is tried, a lost race on the order
+    /// version reading again, before it gives up: a 409 for an API call, a
+    /// retry of the record for a consumer. Default 5; no variable sets it.
     pub version_conflict_attempts: u32,
 }
 
-/// The variables of the settings, for [`Settings::from_env`].
+/// The variables of the settings, for [`Settings::from_env`]. This one:
+/// the refund window, in seconds.
 pub const REFUND_WINDOW: &str = "REFUND_WINDOW_SECONDS";
+/// The variable of a delivery's duration, in milliseconds.
 pub const DELIVERY_DURATION: &str = "DELIVERY_DURATION_MS";
+/// The variable of the notifications' locale.
 pub const LOCALE: &str = "NOTIFICATION_LOCALE";
+/// The variable of how long log records are kept, in days.
 pub const LOG_RETENTION: &str = "LOG_RETENTION_DAYS";
 
 /// The ranges settings must fall in. Wide enough for any real use, narrow
-/// enough that no time computation can overflow.
+/// enough that no time computation can overflow. This one: the refund
+/// window's, up to a week.
 pub const REFUND_WINDOW_SECONDS: (i64, i64) = (1, 7 * 24 * 3600);
+/// The range of the log retention, in days: up to ten years.
 pub const LOG_RETENTION_DAYS: (i64, i64) = (1, 3650);
+/// The range of a delivery's duration, in milliseconds: up to the
+/// domain's `MAX_DELIVERY_DURATION_MS`.
 pub const DELIVERY_DURATION_MS: (i64, i64) = (1, MAX_DELIVERY_DURATION_MS);
 
 impl Default for Settings {

@@ -16,10 +16,12 @@ pub struct SweepSettings {
     /// `DELIVERY_SWEEP_GRACE_SECONDS`, default 60: how long past its
     /// completion time an assigned delivery is left to the delivery timer
     /// and its completer (whose retries come every
-    /// `DeliveryTimerRetrySeconds`) before the sweeper finishes it.
+    /// `DeliveryTimerRetrySeconds`) before the sweeper finishes it; a
+    /// delivery request is likewise left to the dispatcher that long.
     pub grace: Duration,
 }
 
+/// The range the grace must fall in, in seconds: up to an hour.
 pub const DELIVERY_SWEEP_GRACE_SECONDS: (i64, i64) = (1, 3600);
 
 impl Default for SweepSettings {
@@ -29,6 +31,8 @@ impl Default for SweepSettings {
 }
 
 impl SweepSettings {
+    /// Reads the grace through `lookup` (the process environment in
+    /// production, a map in tests). Unset means default.
     pub fn from_lookup(
         lookup: impl Fn(&'static str) -> Option<String>,
     ) -> Result<SweepSettings, ConfigError> {
@@ -40,17 +44,20 @@ impl SweepSettings {
         Ok(settings)
     }
 
+    /// Reads the grace from the environment.
     pub fn from_env() -> Result<SweepSettings, ConfigError> {
         SweepSettings::from_lookup(foodstream_config::var)
     }
 }
 
+/// What the sweeper works with.
 pub struct SweepPorts<'a> {
     /// The orders waiting on a delivery decision.
     pub orders: &'a dyn OrderRepository,
     /// What the dispatcher decides with: a request nobody decided is
     /// decided here the same way.
     pub dispatch: DispatchPorts<'a>,
+    /// How long a delivery is left to the others before it is swept.
     pub settings: SweepSettings,
 }
 

@@ -14,21 +14,29 @@ use serde::{Deserialize, Serialize};
 /// `{items, next_cursor}`; `next_cursor` is null on the last page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListView<T> {
+    /// This page's items.
     pub items: Vec<T>,
+    /// Where the next page starts; `None` on the last page.
     pub next_cursor: Option<String>,
 }
 
 impl<T> ListView<T> {
+    /// A page of stored items as their views, with the page's cursor.
     pub fn of<S>(page: Page<S>, view: impl Fn(S) -> T) -> ListView<T> {
         ListView { items: page.items.into_iter().map(view).collect(), next_cursor: page.next_cursor }
     }
 }
 
+/// A menu item, as clients see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MenuItemView {
+    /// The product, within its store.
     pub product_id: String,
+    /// Its name on the menu.
     pub name: String,
+    /// Its unit price.
     pub price: Won,
+    /// How many are left to order.
     pub stock: i64,
     /// For `If-Match` on the next edit (also the `ETag` of a PUT).
     pub version: u64,
@@ -46,42 +54,67 @@ impl From<MenuItem> for MenuItemView {
     }
 }
 
+/// One line of an order, priced when the order was placed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderItemView {
+    /// The product, as on the menu.
     pub product_id: String,
+    /// The product's name when the order was placed.
     pub name: String,
+    /// The unit price when the order was placed.
     pub price: Won,
+    /// How many.
     pub quantity: i64,
 }
 
+/// An order's refund request, as clients see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefundView {
+    /// The remedy asked for.
     pub method: RefundMethod,
+    /// Why the customer asks.
     pub reason: String,
+    /// The key of the photo checked for the request (its pinned copy).
     pub photo_key: String,
+    /// Requested, approved or rejected.
     pub status: RefundStatus,
+    /// The store's note on approval, or its reason on rejection; absent
+    /// when there is none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision_reason: Option<String>,
 }
 
+/// An order, as its customer and its store's owner see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderView {
+    /// The order's id.
     pub order_id: String,
+    /// The store it was placed with.
     pub store_id: String,
+    /// The customer who placed it.
     pub customer_id: String,
+    /// Where it stands.
     pub status: OrderStatus,
+    /// The priced lines, as placed.
     pub items: Vec<OrderItemView>,
+    /// The sum of every line's price times quantity.
     pub total: Won,
+    /// Where it is delivered.
     pub address: Address,
+    /// Grows by one on every change.
     pub version: u64,
+    /// Every status it entered, oldest first.
     pub timeline: Vec<TimelineEntry>,
+    /// The rider on it (or who delivered it); absent when there is none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rider_id: Option<String>,
+    /// When the food arrived; absent before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivered_at: Option<Timestamp>,
     /// While a refund can be asked for: until when.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refund_deadline: Option<Timestamp>,
+    /// The refund request, once one was filed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refund: Option<RefundView>,
 }
@@ -124,14 +157,22 @@ impl OrderView {
     }
 }
 
+/// A notification, as its recipient sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotificationView {
+    /// Its id: the same however often its event was handled.
     pub notification_id: String,
+    /// The order it is about.
     pub order_id: String,
+    /// The order's status after the change it tells of.
     pub status: OrderStatus,
+    /// The channel it is written for (`app-push`, `kakao-talk`).
     pub channel: String,
+    /// The title line.
     pub title: String,
+    /// The message.
     pub body: String,
+    /// When the change happened.
     pub created_at: Timestamp,
 }
 
@@ -149,13 +190,20 @@ impl From<Notification> for NotificationView {
     }
 }
 
+/// A collected log record, as operators see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogRecordView {
+    /// The id of the log event it came from.
     pub log_id: String,
+    /// The service that produced it (`notifier`).
     pub service: String,
+    /// Who the notification was for: a user id, or a store id.
     pub user_id: String,
+    /// The order it is about.
     pub order_id: String,
+    /// The log line.
     pub message: String,
+    /// When the notification was produced.
     pub created_at: Timestamp,
 }
 
@@ -172,10 +220,14 @@ impl From<LogRecord> for LogRecordView {
     }
 }
 
+/// A rider, as operators see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RiderView {
+    /// The rider's id.
     pub rider_id: String,
+    /// The one zone the rider serves.
     pub zone: String,
+    /// Free or on a delivery.
     pub status: RiderStatus,
 }
 
@@ -188,8 +240,11 @@ impl From<Rider> for RiderView {
 /// The answer of `POST /orders/{id}/refund-photos`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhotoUploadView {
+    /// Where to POST the photo.
     pub upload_url: String,
+    /// The key to name in the refund request.
     pub photo_key: String,
+    /// When the presigned POST stops being accepted.
     pub expires_at: Timestamp,
     /// The presigned POST's form fields, sent with the file (last) to
     /// `upload_url` as `multipart/form-data`.
@@ -197,6 +252,7 @@ pub struct PhotoUploadView {
 }
 
 impl PhotoUploadView {
+    /// The answer for the photo at `key`, from its presigned upload.
     pub fn of(key: String, upload: PresignedUpload) -> Self {
         PhotoUploadView {
             upload_url: upload.url,

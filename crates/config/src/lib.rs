@@ -9,16 +9,27 @@
 //! `Policies`. The record is the code's own account of itself: no scraping
 //! of source files.
 
+#![warn(missing_docs)]
+
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 /// The one error type of configuration: a variable unset or unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
+    /// A required variable is unset or blank; holds its name.
     #[error("environment variable {0} is not set")]
     Missing(&'static str),
+    /// A variable is set to a value that cannot be used.
     #[error("{name}={value:?}: {reason}")]
-    Invalid { name: &'static str, value: String, reason: String },
+    Invalid {
+        /// The variable's name.
+        name: &'static str,
+        /// The value it was set to.
+        value: String,
+        /// Why the value cannot be used.
+        reason: String,
+    },
 }
 
 /// The resources of the template an adapter acts on, by the names the
@@ -26,21 +37,46 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Resource {
     /// A DynamoDB table, by logical id.
-    Table { table: &'static str },
+    Table {
+        /// The table's logical id.
+        table: &'static str,
+    },
     /// One global secondary index of a table.
-    Index { table: &'static str, index: &'static str },
+    Index {
+        /// The table's logical id.
+        table: &'static str,
+        /// The index's name.
+        index: &'static str,
+    },
     /// A table's stream.
-    Stream { table: &'static str },
+    Stream {
+        /// The table's logical id.
+        table: &'static str,
+    },
     /// The objects of a bucket under a key prefix.
-    Objects { bucket: &'static str, prefix: &'static str },
+    Objects {
+        /// The bucket's logical id.
+        bucket: &'static str,
+        /// The key prefix, e.g. `refund-photos/`.
+        prefix: &'static str,
+    },
     /// An SQS queue, by logical id.
-    Queue { queue: &'static str },
+    Queue {
+        /// The queue's logical id.
+        queue: &'static str,
+    },
     /// The MSK cluster.
     Cluster,
     /// A Kafka topic, by its name.
-    Topic { topic: &'static str },
+    Topic {
+        /// The topic's name.
+        topic: &'static str,
+    },
     /// A Kafka consumer group, by its id.
-    Group { group: &'static str },
+    Group {
+        /// The group's id.
+        group: &'static str,
+    },
 }
 
 /// The form the template test compares: `table/OrdersTable`,
@@ -64,7 +100,9 @@ impl std::fmt::Display for Resource {
 /// One IAM action on one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Grant {
+    /// The IAM action, e.g. `dynamodb:GetItem`.
     pub action: &'static str,
+    /// What the action is allowed on.
     pub resource: Resource,
 }
 
@@ -75,6 +113,8 @@ impl std::fmt::Display for Grant {
 }
 
 impl Grant {
+    /// Allows `action` on `resource`; `const`, so adapters can keep their
+    /// grants in constants.
     pub const fn new(action: &'static str, resource: Resource) -> Grant {
         Grant { action, resource }
     }
@@ -84,7 +124,10 @@ impl Grant {
 /// adapters declared.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Wiring {
+    /// The names of the variables read through [`var`], [`required`] or
+    /// [`parsed`] (not [`local_only`]).
     pub environment: BTreeSet<&'static str>,
+    /// Every grant declared through [`grant`].
     pub grants: BTreeSet<Grant>,
 }
 
@@ -108,7 +151,7 @@ pub fn required(name: &'static str) -> Result<String, ConfigError> {
 }
 
 /// A variable parsed by `parse`, which says why a value is unusable;
-/// `None` when unset.
+/// `None` when unset or blank.
 pub fn parsed<T>(
     name: &'static str,
     parse: impl FnOnce(&str) -> Result<T, String>,

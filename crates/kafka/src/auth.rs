@@ -20,6 +20,7 @@ pub enum Bootstrap {
 }
 
 impl Bootstrap {
+    /// The comma-separated `host:port` list librdkafka bootstraps from.
     pub fn servers(&self) -> &str {
         match self {
             Bootstrap::Plaintext(s) | Bootstrap::MskIam(s) => s,
@@ -38,7 +39,8 @@ pub struct KafkaSettings {
     /// partition log per producer session. Turn off only for a broker that
     /// does not implement InitProducerId.
     pub idempotence: bool,
-    /// `client.id` seen by the brokers: the function name.
+    /// `client.id` seen by the brokers: the function name
+    /// (`AWS_LAMBDA_FUNCTION_NAME`, else `foodstream`).
     pub client_id: String,
     /// `KAFKA_TOPIC_PREFIX` (local only, default empty): put before every
     /// topic name, so several local stacks (say `make up` and the tests)
@@ -48,6 +50,8 @@ pub struct KafkaSettings {
 }
 
 impl KafkaSettings {
+    /// Reads the settings, with the defaults above for what is unset; an
+    /// unusable value is an error naming the variable.
     pub fn from_env() -> Result<KafkaSettings, KafkaSetupError> {
         use foodstream_config::{local_only, parsed};
         let message_timeout_ms = parsed("KAFKA_MESSAGE_TIMEOUT_MS", |v| {

@@ -7,6 +7,7 @@
 //! (`acks=all`), so a Lambda never reports success for events still in a
 //! local buffer.
 
+#![warn(missing_docs)]
 // Outside data (a request, a record, a stored item) never panics a function:
 // no unwrap, expect or unchecked indexing outside tests (clippy.toml allows
 // them in tests); an `allow` names why its value cannot be hostile.
@@ -22,14 +23,25 @@ pub use publisher::KafkaPublisher;
 /// init phase, also when the brokers do not answer.
 pub const READY_BUDGET: std::time::Duration = std::time::Duration::from_secs(3);
 
+/// Why a publisher could not be set up at init.
 #[derive(Debug, thiserror::Error)]
 pub enum KafkaSetupError {
+    /// No broker address to start from: neither variable is set.
     #[error("neither KAFKA_BOOTSTRAP_SERVERS nor MSK_CLUSTER_ARN is set")]
     NoBootstrap,
+    /// MSK's GetBootstrapBrokers failed, or named no IAM brokers.
     #[error("GetBootstrapBrokers for {cluster}: {reason}")]
-    BootstrapLookup { cluster: String, reason: String },
+    BootstrapLookup {
+        /// The ARN of the cluster asked about.
+        cluster: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A setting is unusable (or MSK IAM was asked for without the AWS
+    /// configuration to sign with).
     #[error(transparent)]
     Config(#[from] foodstream_config::ConfigError),
+    /// librdkafka refused to create the producer.
     #[error("cannot create the Kafka producer: {0}")]
     Producer(#[from] rdkafka::error::KafkaError),
 }
@@ -63,7 +75,8 @@ impl KafkaPublisher {
 }
 
 /// What a producer calls on MSK: the brokers' addresses, a connection, an
-/// idempotent session, and each topic's metadata and writes.
+/// idempotent session (when `idempotence`), and each topic's metadata and
+/// writes.
 pub fn publisher_grants(topics: &[&'static str], idempotence: bool) -> Vec<foodstream_config::Grant> {
     use foodstream_config::{Grant, Resource};
     let mut grants = vec![

@@ -14,14 +14,17 @@ pub struct ManualClock {
 }
 
 impl ManualClock {
+    /// A clock stopped at `now`.
     pub fn at(now: Timestamp) -> Self {
         ManualClock { now: Mutex::new(now), slept_until: Mutex::new(Vec::new()) }
     }
 
+    /// Moves the time forward by `by` (backward if `by` is negative).
     pub fn advance(&self, by: Duration) {
         *self.now.lock().unwrap() += by;
     }
 
+    /// Sets the time to `to`, earlier or later.
     pub fn set(&self, to: Timestamp) {
         *self.now.lock().unwrap() = to;
     }
@@ -55,6 +58,7 @@ pub struct SequentialIds {
 }
 
 impl SequentialIds {
+    /// Ids `{prefix}-1`, `{prefix}-2`, ... in that order, starting at 1.
     pub fn new(prefix: impl Into<String>) -> Self {
         SequentialIds { prefix: prefix.into(), next: AtomicU64::new(1) }
     }

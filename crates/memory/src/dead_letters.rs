@@ -9,10 +9,12 @@ pub struct InMemoryDeadLetters {
 }
 
 impl InMemoryDeadLetters {
+    /// An empty list.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Every letter parked so far, in order.
     pub fn letters(&self) -> Vec<DeadLetter> {
         self.letters.lock().unwrap().clone()
     }

@@ -5,6 +5,8 @@
 //! under one lock, so use cases can be tested in microseconds. They are
 //! never a substitute for the integration tests against the emulators.
 
+#![warn(missing_docs)]
+
 mod clock;
 mod dead_letters;
 mod photos;

@@ -12,6 +12,7 @@ pub struct InMemoryPhotoStore {
 }
 
 impl InMemoryPhotoStore {
+    /// An empty store; `clock` dates the expiry of presigned uploads.
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         InMemoryPhotoStore { clock, objects: Mutex::new(HashMap::new()), uploads: Default::default() }
     }
@@ -21,6 +22,8 @@ impl InMemoryPhotoStore {
         self.upload_object(key, 100 * 1024, "image/jpeg");
     }
 
+    /// Stores an object of `bytes` bytes and `content_type` at `key`, with a
+    /// new entity tag, replacing any object there.
     pub fn upload_object(&self, key: &str, bytes: u64, content_type: &str) {
         // Every upload is a new object with a new entity tag, as on S3.
         let n = self.uploads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

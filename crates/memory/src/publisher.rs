@@ -13,6 +13,7 @@ pub struct RecordingPublisher {
 }
 
 impl RecordingPublisher {
+    /// A publisher that is up and has published nothing.
     pub fn new() -> Self {
         Self::default()
     }
@@ -22,6 +23,7 @@ impl RecordingPublisher {
         self.down.store(down, Ordering::SeqCst);
     }
 
+    /// Every message published so far (since the last `take`), in order.
     pub fn messages(&self) -> Vec<OutgoingMessage> {
         self.messages.lock().unwrap().clone()
     }

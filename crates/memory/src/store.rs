@@ -41,11 +41,13 @@ pub struct InMemoryStore {
 }
 
 impl InMemoryStore {
+    /// An empty store that is up.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// While down, every method fails with `PortError::Unavailable`.
+    /// While down, every port method fails with `PortError::Unavailable`;
+    /// the inspection helpers here still answer.
     pub fn set_down(&self, down: bool) {
         self.state.lock().unwrap().down = down;
     }
@@ -61,23 +63,28 @@ impl InMemoryStore {
         self.state.lock().unwrap().orders.get(order).and_then(|o| o.trace.clone())
     }
 
+    /// The stock of a store's menu item; `None` when there is no such item.
     pub fn stock_of(&self, store: &str, product: &str) -> Option<i64> {
         let state = self.state.lock().unwrap();
         state.menu.get(&(StoreId::new(store), ProductId::new(product))).map(|i| i.stock)
     }
 
+    /// The rider as stored, if known.
     pub fn rider(&self, rider: &str) -> Option<Rider> {
         self.state.lock().unwrap().riders.get(&RiderId::new(rider)).cloned()
     }
 
+    /// How many orders are stored.
     pub fn order_count(&self) -> usize {
         self.state.lock().unwrap().orders.len()
     }
 
+    /// How many notifications are stored.
     pub fn notification_count(&self) -> usize {
         self.state.lock().unwrap().notifications.len()
     }
 
+    /// How many log records are stored.
     pub fn log_count(&self) -> usize {
         self.state.lock().unwrap().logs.len()
     }

@@ -15,6 +15,7 @@ pub struct RecordingTimer {
 }
 
 impl RecordingTimer {
+    /// A timer that is up and has nothing scheduled.
     pub fn new() -> Self {
         Self::default()
     }
