@@ -14,19 +14,29 @@ pub type Activity = Arc<dyn Fn(StackEvent) + Send + Sync>;
 /// A mapping's on-failure destination, by kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Destination {
+    /// An SQS queue.
     Queue,
+    /// An S3 bucket.
     Bucket,
 }
 
+/// One thing the stack did or met: a request, a batch and what became of
+/// it, a commit or checkpoint, a scheduled call, a poller's trouble.
 #[derive(Debug, Clone)]
 pub enum StackEvent {
     /// An API request the gateway handed to a function.
     Request {
+        /// The HTTP method.
         method: String,
+        /// The request's path.
         path: String,
+        /// The status the gateway answered.
         status: u16,
+        /// The function the route names.
         function: String,
+        /// How long the invocation took, init excluded.
         duration: Duration,
+        /// The instance's init, when this call started one.
         init: Option<Duration>,
         /// How the call failed, when it did not answer.
         failure: Option<InvokeOutcome>,
@@ -34,40 +44,128 @@ pub enum StackEvent {
     /// A batch a mapping handed to its function, by the positions of its
     /// first and last records.
     Batch {
+        /// The mapping's function.
         function: String,
+        /// Records in the batch.
         records: usize,
+        /// The first record's position (`partition@offset`, a sequence
+        /// number, or an SQS message id).
         first: String,
+        /// The last record's position.
         last: String,
+        /// How long the invocation took, init excluded.
         duration: Duration,
+        /// The instance's init, when this call started one.
         init: Option<Duration>,
         /// How the call failed, when it did not answer.
         failure: Option<InvokeOutcome>,
     },
     /// A batch handed to its function, before the call: in flight until its
     /// `Batch` event.
-    BatchStarted { function: String, records: usize, first: String, last: String },
+    BatchStarted {
+        /// The mapping's function.
+        function: String,
+        /// Records in the batch.
+        records: usize,
+        /// The first record's position.
+        first: String,
+        /// The last record's position.
+        last: String,
+    },
     /// A Kafka mapping's consumer group committed `offset` (the next record
     /// to read) for one partition.
-    Committed { function: String, topic: String, partition: i32, offset: i64 },
+    Committed {
+        /// The mapping's function.
+        function: String,
+        /// The topic, as the broker names it (prefixed).
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// The next offset to read.
+        offset: i64,
+    },
     /// A stream mapping's shard is done up to `sequence`; `iterator_age`:
     /// how old its last record was when done (Lambda's `IteratorAge`).
-    Checkpointed { function: String, shard: String, sequence: String, iterator_age: Option<Duration> },
+    Checkpointed {
+        /// The mapping's function.
+        function: String,
+        /// The shard's id.
+        shard: String,
+        /// The last sequence number done with.
+        sequence: String,
+        /// The last record's age when done; `None` without a creation time.
+        iterator_age: Option<Duration>,
+    },
     /// A failed batch split in two (`BisectBatchOnFunctionError`).
-    Bisected { function: String, records: usize },
+    Bisected {
+        /// The mapping's function.
+        function: String,
+        /// Records in the batch that was split.
+        records: usize,
+    },
     /// A failed batch to be invoked again, whole (its `attempt`-th retry).
-    Retrying { function: String, records: usize, attempt: i64 },
+    Retrying {
+        /// The mapping's function.
+        function: String,
+        /// Records in the batch.
+        records: usize,
+        /// Which retry this is, from 1.
+        attempt: i64,
+    },
     /// A partial batch response that could not be read: the whole batch fails.
-    UnreadableAnswer { function: String, reason: String },
-    /// A partial batch response: these records are retried.
-    RetryFrom { function: String, records: usize, from: String },
+    UnreadableAnswer {
+        /// The mapping's function.
+        function: String,
+        /// What is wrong with the answer.
+        reason: String,
+    },
+    /// A partial batch response: these records are retried (by a queue
+    /// mapping: left on the queue, to come back after their visibility
+    /// timeout).
+    RetryFrom {
+        /// The mapping's function.
+        function: String,
+        /// Records to retry.
+        records: usize,
+        /// The first of them: its position, or its message id.
+        from: String,
+    },
     /// A batch past its retries (or too old), written to the on-failure destination.
-    SentToFailure { function: String, records: usize, first: String, last: String, destination: Destination },
+    SentToFailure {
+        /// The mapping's function.
+        function: String,
+        /// Records written.
+        records: usize,
+        /// The first record's position.
+        first: String,
+        /// The last record's position.
+        last: String,
+        /// Where they went.
+        destination: Destination,
+    },
     /// A batch past its retries with no on-failure destination: lost, as on Lambda.
-    Dropped { function: String, records: usize },
+    Dropped {
+        /// The mapping's function.
+        function: String,
+        /// Records lost.
+        records: usize,
+    },
     /// A scheduled call and its answer.
-    Scheduled { function: String, duration: Duration, answer: Result<String, InvokeOutcome> },
+    Scheduled {
+        /// The scheduled function.
+        function: String,
+        /// How long the invocation took, init excluded.
+        duration: Duration,
+        /// The response body (lossy UTF-8), or how the call failed.
+        answer: Result<String, InvokeOutcome>,
+    },
     /// Something a poller or a destination could not do (it retries).
-    Trouble { function: String, what: String },
+    Trouble {
+        /// The function whose mapping met it.
+        function: String,
+        /// What went wrong.
+        what: String,
+    },
 }
 
 impl StackEvent {

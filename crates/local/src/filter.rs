@@ -6,6 +6,8 @@
 
 use serde_json::Value;
 
+/// Whether `record` passes the mapping's `filters` (patterns as JSON):
+/// any one matching, or none given.
 pub fn passes(filters: &[Value], record: &Value) -> bool {
     filters.is_empty() || filters.iter().any(|f| matches(f, record))
 }

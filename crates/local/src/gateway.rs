@@ -1,5 +1,5 @@
 //! The emulated API Gateway HTTP API: routes and path parameters from the
-//! template, the JWT authorizer (HS256 locally; iss, aud, exp checked; 401
+//! template, the JWT authorizer (HS256 locally; iss, aud, exp, nbf checked; 401
 //! answered by the gateway itself), payload format 2.0 requests, the
 //! response mapping with its defaults for a bare body, 413 over the payload
 //! limit and 404 when no route matches.
@@ -28,13 +28,19 @@ use std::sync::Arc;
 /// API Gateway's HTTP API payload limit.
 pub const MAX_PAYLOAD_BYTES: usize = 10 * 1024 * 1024;
 
+/// One route of the HTTP API, from the template.
 #[derive(Debug, Clone)]
 pub struct RouteSpec {
+    /// The HTTP method, upper case (`GET`).
     pub method: String,
+    /// The path, with `{param}` segments (`/orders/{order_id}`).
     pub path: String,
+    /// The function that answers it, by its binary name.
     pub function: String,
 }
 
+/// The HTTP API: its routes, the functions behind them and the secret its
+/// JWT authorizer checks tokens with.
 pub struct Gateway {
     routes: Vec<RouteSpec>,
     pools: HashMap<String, Arc<FunctionPool>>,
@@ -44,16 +50,20 @@ pub struct Gateway {
 }
 
 impl Gateway {
+    /// A gateway for `routes`, invoking `pools` (by function name), checking
+    /// tokens with `secret`, with API Gateway's payload limit.
     pub fn new(routes: Vec<RouteSpec>, pools: HashMap<String, Arc<FunctionPool>>, secret: String) -> Gateway {
         Gateway { routes, pools, secret, max_payload: MAX_PAYLOAD_BYTES, activity: None }
     }
 
-    /// Reports every routed request (method, path, status, function, times).
+    /// Reports every request handed to a function (method, path, status,
+    /// function, times); those refused before (401, 404, 413) are not.
     pub fn with_activity(mut self, activity: crate::activity::Activity) -> Gateway {
         self.activity = Some(activity);
         self
     }
 
+    /// A request body limit other than [`MAX_PAYLOAD_BYTES`].
     pub fn with_max_payload(mut self, bytes: usize) -> Gateway {
         self.max_payload = bytes;
         self

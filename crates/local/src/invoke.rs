@@ -22,6 +22,7 @@ use std::time::Duration;
 /// `invoke` and `env` share, with `up`'s defaults.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Target {
+    /// The SAM template.
     #[arg(long, default_value = "infra/template.yaml")]
     pub template: PathBuf,
     /// Where the function binaries are; default: next to this binary.
@@ -44,20 +45,48 @@ pub struct Target {
     pub launcher: String,
 }
 
+/// Why a function could not be run (or its environment given).
 #[derive(Debug, thiserror::Error)]
 pub enum InvokeError {
+    /// The template has no such function.
     #[error("no function {name} in {template}; the functions: {known}")]
-    UnknownFunction { name: String, template: String, known: String },
+    UnknownFunction {
+        /// The name asked for.
+        name: String,
+        /// The template's path.
+        template: String,
+        /// The template's functions, comma-separated.
+        known: String,
+    },
+    /// No `stack.json`, an unreadable one, or its stack's process is gone.
     #[error("the local stack is not up: make up ({reason})")]
-    NotUp { reason: String },
+    NotUp {
+        /// What was found instead.
+        reason: String,
+    },
+    /// An API function invoked without an event.
     #[error("{function} answers API Gateway HTTP API (2.0) requests: give EVENT=events/<file> ({sample})")]
-    NeedsEvent { function: String, sample: String },
+    NeedsEvent {
+        /// The function.
+        function: String,
+        /// Where a sample event is.
+        sample: String,
+    },
+    /// The event file cannot be read or is not JSON.
     #[error("the event {path}: {reason}")]
-    Event { path: String, reason: String },
+    Event {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The template does not load.
     #[error(transparent)]
     Template(#[from] TemplateError),
+    /// The function's environment cannot be resolved.
     #[error(transparent)]
     Stack(#[from] StackError),
+    /// Anything else (no binary directory, no log directory).
     #[error("{0}")]
     Other(String),
 }
@@ -66,15 +95,20 @@ pub enum InvokeError {
 /// and the settings of the running stack's functions.
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct StackSettings {
+    /// Before every table, bucket and queue name.
     pub namespace: String,
+    /// Before every topic name.
     #[serde(default)]
     pub topic_prefix: String,
+    /// The `RefundWindowSeconds` parameter the stack runs with.
     pub refund_window_seconds: Option<u64>,
+    /// The `DeliveryDurationMs` parameter the stack runs with.
     pub delivery_duration_ms: Option<u64>,
     /// The stack's process.
     pub pid: Option<u32>,
-    /// The emulators the stack runs against.
+    /// The AWS emulator the stack runs against.
     pub aws_endpoint: Option<String>,
+    /// The broker the stack runs against.
     pub kafka_bootstrap: Option<String>,
 }
 

@@ -11,9 +11,12 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The local user pool's issuer: an ID token's `iss`.
 pub const ISSUER: &str = "food-delivery-local";
 /// The local user pool's app client id: an ID token's `aud`.
 pub const AUDIENCE: &str = "foodstream-local-app-client";
+/// The signing secret when `LOCAL_JWT_SECRET` is unset: well known, so
+/// loopback only.
 pub const DEFAULT_SECRET: &str = "local-dev-secret";
 
 /// The secret from `LOCAL_JWT_SECRET`, or the default.
@@ -27,24 +30,35 @@ pub fn secret_from_env() -> String {
 /// and the function refuses what it cannot use.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
+    /// The user's id.
     pub sub: String,
+    /// `cognito:username` (the `sub` in minted tokens).
     #[serde(rename = "cognito:username")]
     pub username: String,
+    /// `custom:role`: `customer`, `owner` or `operator`.
     #[serde(rename = "custom:role", default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// `custom:store_id`: the store an owner runs.
     #[serde(rename = "custom:store_id", default, skip_serializing_if = "Option::is_none")]
     pub store_id: Option<String>,
     /// `id` for ID tokens (Cognito's access tokens say `access` and carry
     /// no custom attributes).
     pub token_use: String,
+    /// Issuer: [`ISSUER`].
     pub iss: String,
+    /// Audience: [`AUDIENCE`].
     pub aud: String,
+    /// Issued at (seconds since the epoch).
     pub iat: u64,
+    /// Not before (seconds since the epoch).
     pub nbf: u64,
+    /// Expiry (seconds since the epoch).
     pub exp: u64,
 }
 
 impl Claims {
+    /// An ID token's claims for user `sub` with `role` (and `store_id`),
+    /// valid from `now` for `lifetime_seconds`.
     pub fn new(sub: &str, role: &str, store_id: Option<&str>, now: u64, lifetime_seconds: u64) -> Claims {
         Claims {
             sub: sub.into(),
@@ -76,10 +90,12 @@ impl Claims {
     }
 }
 
+/// A token that cannot be minted or does not verify, and why.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid token: {0}")]
 pub struct TokenError(String);
 
+/// Signs `claims` with `secret` (HS256): what `make token` prints.
 pub fn mint(claims: &Claims, secret: &str) -> Result<String, TokenError> {
     jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret.as_bytes()))
         .map_err(|e| TokenError(e.to_string()))

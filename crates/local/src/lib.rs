@@ -1,3 +1,5 @@
+#![warn(missing_docs)]
+
 //! The local stack: `infra/template.yaml` read as the single description of
 //! the system and run on this machine against a Kafka-protocol broker and an
 //! AWS emulator. Every function binary runs as its own process behind a

@@ -1,7 +1,9 @@
 //! Creates what the template declares, on the emulators: tables (keys,
 //! indexes, stream, TTL), topics with their partitions, the buckets and the
-//! queues (visibility timeout, retention, redrive to their dead-letter queue). Idempotent: what exists is left as it is, so a second
-//! `make up` changes nothing.
+//! queues (visibility timeout, retention, redrive to their dead-letter
+//! queue). Idempotent: what exists is kept (a queue only gets its
+//! attributes set again, as the template says now), so a second `make up`
+//! creates nothing.
 
 use aws_config::SdkConfig;
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -15,33 +17,42 @@ use rdkafka::types::RDKafkaErrorCode;
 use std::time::Duration;
 
 /// The local name of every template resource: `{namespace}-{LogicalId}`
-/// (lower-cased for buckets, as S3 requires).
+/// (lower-cased for buckets, as S3 requires); a topic's is its template
+/// name behind the topic prefix.
 #[derive(Debug, Clone)]
 pub struct Names {
+    /// Before every table, bucket and queue name (the stack's name on AWS).
     pub namespace: String,
     /// Before every topic name (`KAFKA_TOPIC_PREFIX` of the functions).
     pub topic_prefix: String,
 }
 
 impl Names {
+    /// The broker's name of the template's topic `name`.
     pub fn topic(&self, name: &str) -> String {
         format!("{}{name}", self.topic_prefix)
     }
+    /// The local name of the table with logical id `logical`.
     pub fn table(&self, logical: &str) -> String {
         schema::local::name(&self.namespace, logical)
     }
+    /// The local name of the bucket with logical id `logical`.
     pub fn bucket(&self, logical: &str) -> String {
         schema::local::bucket(&self.namespace, logical)
     }
+    /// The local name of the queue with logical id `logical`.
     pub fn queue(&self, logical: &str) -> String {
         schema::local::name(&self.namespace, logical)
     }
 }
 
+/// A resource that could not be created or set up.
 #[derive(Debug, thiserror::Error)]
 #[error("provisioning {what}: {reason}")]
 pub struct ProvisionError {
+    /// The resource (`table foodstream-local-OrdersTable`).
     pub what: String,
+    /// The emulator's or the broker's error.
     pub reason: String,
 }
 
@@ -52,7 +63,9 @@ fn failed(what: impl Into<String>, reason: impl std::fmt::Display) -> ProvisionE
 /// What provisioning did, for the log.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Provisioned {
+    /// The resources created (`table …`, `topic …`).
     pub created: Vec<String>,
+    /// The resources already there.
     pub existing: Vec<String>,
 }
 
@@ -62,6 +75,9 @@ impl Provisioned {
     }
 }
 
+/// Creates the template's tables, buckets, queues (dead-letter queues
+/// first) and topics under `names`, on the emulators of `aws` and the
+/// broker at `bootstrap`; stops at the first failure.
 pub async fn provision(
     template: &Template,
     names: &Names,

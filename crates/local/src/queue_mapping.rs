@@ -32,13 +32,20 @@ pub const IDLE_POLL: Duration = Duration::from_millis(50);
 /// (Lambda starts with five pollers).
 pub const DEFAULT_CONCURRENCY: u64 = 5;
 
+/// An SQS mapping's poller: its queue, its function and where it reports.
 pub struct QueuePoller {
+    /// The mapping as the template declares it (batch size, window,
+    /// concurrency, partial batch responses).
     pub mapping: Mapping,
+    /// The mapping's function.
     pub pool: Arc<FunctionPool>,
+    /// The emulator's SQS.
     pub sqs: aws_sdk_sqs::Client,
+    /// The queue's URL, to receive and delete with.
     pub queue_url: String,
     /// The queue's ARN as the event names it (`eventSourceARN`).
     pub queue_arn: String,
+    /// Where batches and trouble are reported.
     pub activity: Activity,
 }
 

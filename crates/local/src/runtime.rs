@@ -22,10 +22,17 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 /// How to run one function.
 #[derive(Debug, Clone)]
 pub struct FunctionSpec {
+    /// The function's name (`AWS_LAMBDA_FUNCTION_NAME`, and in its ARN).
     pub name: String,
+    /// The bootstrap executable each instance runs.
     pub binary: PathBuf,
+    /// The instance's environment, on top of `PATH`, `HOME` and the
+    /// variables the Lambda runtime sets.
     pub environment: BTreeMap<String, String>,
+    /// How long an invocation (or an instance's init) may take before the
+    /// instance is killed.
     pub timeout: Duration,
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`: reported only, not enforced.
     pub memory_mb: u64,
     /// Instances that may run at once.
     pub max_instances: usize,
@@ -47,18 +54,24 @@ pub const MAX_INVOKE_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
 /// How an invocation ended, as the Lambda service would report it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InvokeOutcome {
+    /// The function's answer, as it posted it.
     Response(Vec<u8>),
-    /// The function reported an error (`/invocation/{id}/error`).
+    /// The function reported an error (`/invocation/{id}/error`), or Lambda
+    /// refused a payload over the limit.
     Error {
+        /// `errorType`, e.g. [`REQUEST_TOO_LARGE`].
         error_type: String,
+        /// `errorMessage`.
         message: String,
     },
     /// Past its timeout: the instance was killed.
     TimedOut {
+        /// The timeout that ran out.
         after: Duration,
     },
     /// The process died or never reached the Runtime API.
     Crashed {
+        /// What happened, for the log.
         reason: String,
     },
 }
@@ -71,7 +84,10 @@ pub enum Sabotage {
     /// lost, so the caller sees a crash and retries work already applied.
     Crash,
     /// The call gets this timeout instead of the template's.
-    Timeout { after: Duration },
+    Timeout {
+        /// The timeout the call gets.
+        after: Duration,
+    },
     /// The call never reaches the function: its environment dies before
     /// running anything (reported as a crash; nothing was done).
     Refuse,
@@ -80,10 +96,14 @@ pub enum Sabotage {
 /// What a pool's calls added up to (for the benchmarks' cost figures).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PoolStats {
+    /// Calls handed to an instance (Lambda's `Invocations`, less
+    /// `failed_starts`).
     pub invocations: u64,
     /// Time spent in invocations (init excluded).
     pub busy: Duration,
+    /// Instances started that reached the Runtime API (cold starts).
     pub inits: u64,
+    /// Those instances' init time, summed.
     pub init_time: Duration,
     /// Calls that did not answer: the function's error, a timeout or a crash
     /// (Lambda's `Errors`).
@@ -100,7 +120,10 @@ pub struct PoolStats {
 /// What one invocation took.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invocation {
+    /// How it ended.
     pub outcome: InvokeOutcome,
+    /// The `Lambda-Runtime-Aws-Request-Id` the call was given (empty when
+    /// no instance could be started).
     pub request_id: String,
     /// Process start to its first `next`, when this call started the instance.
     pub init: Option<Duration>,
@@ -286,7 +309,8 @@ impl Instance {
 pub struct FunctionPool {
     spec: FunctionSpec,
     idle: Mutex<Vec<Instance>>,
-    /// Counts instances alive (idle or busy), for the limit.
+    /// One permit per call in progress, for the limit: an instance starts
+    /// only when none is idle, so instances alive stay within it too.
     permits: Arc<tokio::sync::Semaphore>,
     /// What happens to the next invocations, in order.
     sabotage: Mutex<std::collections::VecDeque<Sabotage>>,
@@ -302,6 +326,7 @@ pub struct FunctionPool {
 pub const MAX_KEPT_DURATIONS: usize = 1_000_000;
 
 impl FunctionPool {
+    /// A pool with no instance yet: the first call starts one.
     pub fn new(spec: FunctionSpec) -> FunctionPool {
         let permits = Arc::new(tokio::sync::Semaphore::new(spec.max_instances.max(1)));
         FunctionPool {
@@ -315,7 +340,8 @@ impl FunctionPool {
         }
     }
 
-    /// Every instance's init so far, in order.
+    /// Every instance's init so far, in order (the first
+    /// [`MAX_KEPT_DURATIONS`]).
     pub fn init_durations(&self) -> Vec<Duration> {
         self.inits.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
@@ -332,6 +358,7 @@ impl FunctionPool {
         durations.iter().skip(from as usize).copied().collect()
     }
 
+    /// What the pool's calls added up to so far.
     pub fn stats(&self) -> PoolStats {
         *self.stats.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -357,6 +384,7 @@ impl FunctionPool {
         self.sabotage.lock().await.push_back(sabotage);
     }
 
+    /// How the pool runs its function.
     pub fn spec(&self) -> &FunctionSpec {
         &self.spec
     }
@@ -534,13 +562,15 @@ impl FunctionPool {
         }
     }
 
+    /// Instances alive and waiting for a call (warm).
     pub async fn idle_instances(&self) -> usize {
         self.idle.lock().await.len()
     }
 }
 
 impl InvokeOutcome {
-    /// The message Lambda gives a timed-out invocation.
+    /// The outcome as one line, in Lambda's words where it has them
+    /// (`Task timed out after 3.00 seconds`); `ok` for a response.
     pub fn describe(&self) -> String {
         match self {
             InvokeOutcome::Response(_) => "ok".into(),

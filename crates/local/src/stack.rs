@@ -18,8 +18,11 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+/// How to run the stack: the template, where the binaries and the
+/// emulators are, names, limits and where to report.
 #[derive(Clone)]
 pub struct StackConfig {
+    /// The SAM template (`infra/template.yaml`).
     pub template: PathBuf,
     /// Where the function binaries are (`target/debug`).
     pub bin_dir: PathBuf,
@@ -31,8 +34,11 @@ pub struct StackConfig {
     /// functions as `KAFKA_TOPIC_PREFIX`. With its own prefix a stack shares
     /// a broker with others without seeing their events.
     pub topic_prefix: String,
+    /// Where the gateway listens (port 0: any free one).
     pub api_addr: SocketAddr,
+    /// The AWS emulator's endpoint (`AWS_ENDPOINT_URL`).
     pub aws_endpoint: String,
+    /// The Kafka-protocol broker (`KAFKA_BOOTSTRAP_SERVERS`).
     pub kafka_bootstrap: String,
     /// Template parameter values that replace the defaults.
     pub parameters: BTreeMap<String, String>,
@@ -42,7 +48,9 @@ pub struct StackConfig {
     pub log_dir: Option<PathBuf>,
     /// Stream checkpoints live here, when set.
     pub state_dir: Option<PathBuf>,
+    /// The secret the gateway verifies tokens with.
     pub jwt_secret: String,
+    /// Where the stack reports what it does.
     pub activity: Activity,
     /// The first retry of a failed batch waits this long.
     pub first_retry_backoff: Duration,
@@ -53,32 +61,53 @@ pub struct StackConfig {
     /// the well-known default token secret).
     pub allow_non_loopback: bool,
     /// The command every function binary runs under (empty: none); see
-    /// `FunctionSpec::launcher`.
+    /// [`FunctionSpec::launcher`].
     pub launcher: Vec<String>,
 }
 
+/// Why the stack (or its console) could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {
+    /// The template does not load.
     #[error(transparent)]
     Template(#[from] foodstream_template::TemplateError),
+    /// A resource could not be provisioned.
     #[error(transparent)]
     Provision(#[from] provision::ProvisionError),
+    /// Function binaries not built.
     #[error(
         "function binaries missing in {dir}: {missing} (build them with `cargo build --workspace --bins`)"
     )]
-    MissingBinaries { dir: String, missing: String },
+    MissingBinaries {
+        /// Where they were looked for.
+        dir: String,
+        /// Their names, comma-separated.
+        missing: String,
+    },
+    /// An address that cannot be served, or may not be.
     #[error("cannot serve the API on {addr}: {reason}")]
-    Bind { addr: SocketAddr, reason: String },
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why not.
+        reason: String,
+    },
+    /// Anything else (an emulator's answer, a missing queue or stream).
     #[error("{0}")]
     Other(String),
 }
 
+/// The running stack: its API, names and function pools; pollers and
+/// schedules run until [`Stack::stop`].
 pub struct Stack {
+    /// The gateway's base URL (`http://127.0.0.1:3000`).
     pub api_url: String,
+    /// The local names of the template's resources.
     pub names: Names,
     /// The bucket the event source mappings write failure records to, and
     /// the consumers park the records they can never process in.
     pub failure_bucket: Option<String>,
+    /// What provisioning created and found.
     pub provisioned: provision::Provisioned,
     pools: HashMap<String, Arc<FunctionPool>>,
     stop: watch::Sender<bool>,

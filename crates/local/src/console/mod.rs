@@ -70,6 +70,7 @@ pub struct Console {
 }
 
 impl Console {
+    /// A console that has seen nothing yet.
     pub fn new() -> Arc<Console> {
         Arc::new(Console::default())
     }
@@ -97,13 +98,19 @@ impl Console {
 /// Where the console serves and what it reads.
 #[derive(Clone)]
 pub struct ConsoleConfig {
+    /// The stack's template, with its parameters.
     pub template: Template,
+    /// The local names of its resources.
     pub names: Names,
+    /// The local API, which the try-it panel's requests go to.
     pub api_url: String,
+    /// The AWS emulator (the failure bucket, the orders table).
     pub aws_endpoint: String,
+    /// The broker (the topics followed, replays produced).
     pub kafka_bootstrap: String,
     /// The functions' logs (`<function>.log`), when the stack writes them.
     pub log_dir: Option<PathBuf>,
+    /// The bucket of failure records the page lists, if any.
     pub failure_bucket: Option<String>,
     /// `docs/openapi.yaml`.
     pub openapi: PathBuf,
@@ -112,7 +119,7 @@ pub struct ConsoleConfig {
 }
 
 impl ConsoleConfig {
-    /// The console of a running `stack` started with `config`, on `addr`;
+    /// The console of a running `stack` started with `config`;
     /// `workspace`: where `docs/` and `.local/` are.
     pub fn of_stack(
         stack: &crate::stack::Stack,
@@ -135,6 +142,7 @@ impl ConsoleConfig {
 
 /// The console, serving.
 pub struct RunningConsole {
+    /// Where it serves (`http://127.0.0.1:3001`).
     pub url: String,
     stop: watch::Sender<bool>,
     server: JoinHandle<()>,
@@ -142,6 +150,7 @@ pub struct RunningConsole {
 }
 
 impl RunningConsole {
+    /// Stops serving and following the topics.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         self.server.abort();
@@ -680,7 +689,8 @@ fn readable_log_line(function: &str, line: &str) -> String {
 }
 
 /// The orders a failure record's payload is about: the `order_id` of each
-/// Kafka record's value, or of each stream record's new image.
+/// Kafka record's value, or of each stream record's new image (else its
+/// keys); sorted, without repeats.
 pub fn orders_in_payload(payload: &Value) -> Vec<String> {
     use base64::Engine;
     let mut orders = Vec::new();

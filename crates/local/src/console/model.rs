@@ -14,8 +14,11 @@ pub const KEPT_LINES: usize = 200;
 /// One batch a mapping handed to its function and has not heard back from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InFlight {
+    /// Records in the batch.
     pub records: usize,
+    /// The first record's position.
     pub first: String,
+    /// The last record's position.
     pub last: String,
     /// When it started (milliseconds since the epoch).
     pub since_ms: i64,
@@ -26,6 +29,7 @@ pub struct InFlight {
 pub struct PartitionState {
     /// The next offset the group reads (committed after each batch).
     pub committed: Option<i64>,
+    /// The batch being handed to the function, if any.
     pub in_flight: Option<InFlight>,
 }
 
@@ -34,6 +38,7 @@ pub struct PartitionState {
 pub struct ShardState {
     /// The last sequence number done with.
     pub position: String,
+    /// How old its last record was when done.
     pub iterator_age: Option<Duration>,
 }
 
@@ -42,32 +47,45 @@ pub struct ShardState {
 pub struct MappingState {
     /// By `(topic, partition)`.
     pub partitions: BTreeMap<(String, i32), PartitionState>,
+    /// By shard id.
     pub shards: BTreeMap<String, ShardState>,
     /// Batches in flight that name no partition (a stream's or a queue's),
     /// by their first record's position.
     pub other_in_flight: BTreeMap<String, InFlight>,
+    /// Calls made with a batch.
     pub batches: u64,
     /// Records retried: whole batches again, or a partial batch's tail.
     pub retried_records: u64,
+    /// Failed batches split in two.
     pub bisections: u64,
+    /// Records written to the on-failure destination.
     pub records_to_failure: u64,
+    /// Records lost past their retries, with no destination.
     pub records_dropped: u64,
+    /// Calls that did not answer.
     pub failed_batches: u64,
 }
 
 /// One activity line, as the launcher logs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
+    /// When it was reported (milliseconds since the epoch).
     pub at_ms: i64,
+    /// The function it is about.
     pub function: String,
+    /// The event's `Display` line.
     pub text: String,
-    /// A call that failed, a batch sent to the failure destination, trouble.
+    /// A call that failed, a batch sent to the failure destination or
+    /// dropped, an unreadable answer, trouble.
     pub bad: bool,
 }
 
+/// Everything the console has taken in from the stack's events.
 #[derive(Debug, Default)]
 pub struct Model {
+    /// Each mapping's state, by its function.
     pub mappings: BTreeMap<String, MappingState>,
+    /// The latest activity lines, oldest first (at most [`KEPT_LINES`]).
     pub lines: VecDeque<Line>,
     /// Bumped at every event: a view rendered at one version is current
     /// until the next.

@@ -11,51 +11,79 @@ use std::time::Duration;
 /// One function's row.
 #[derive(Debug, Clone, Default)]
 pub struct FunctionRow {
+    /// The function's name.
     pub name: String,
     /// What calls it: its routes, its event source, its schedule.
     pub triggers: Vec<String>,
+    /// Instances alive, idle or busy.
     pub warm: usize,
+    /// Instances running a call.
     pub busy: usize,
+    /// Calls, those that failed to start included (as Lambda counts them).
     pub invocations: u64,
+    /// Calls that did not answer.
     pub errors: u64,
+    /// Calls that waited for an instance at the limit.
     pub throttles: u64,
+    /// Median init.
     pub init_p50: Option<Duration>,
+    /// 99th percentile init.
     pub init_p99: Option<Duration>,
+    /// Median invocation duration (recent calls).
     pub duration_p50: Option<Duration>,
+    /// 99th percentile invocation duration (recent calls).
     pub duration_p99: Option<Duration>,
+    /// The end of its log, readable.
     pub last_lines: Vec<String>,
 }
 
 /// One event source mapping, with what the template says of it.
 #[derive(Debug, Clone)]
 pub struct MappingView {
+    /// The mapping's function.
     pub function: String,
     /// `order-events (group notifier)`, `OrdersTable stream`, `DeliveryTimerQueue`.
     pub source: String,
+    /// Which table the page shows.
     pub kind: SourceKind,
+    /// What the stack's events told of it.
     pub state: MappingState,
     /// By (topic, partition): the end offset as far as the console read.
     pub ends: Vec<((String, i32), Option<i64>)>,
 }
 
+/// What a mapping reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceKind {
+    /// An MSK topic.
     Kafka,
+    /// A DynamoDB table's stream.
     Stream,
+    /// An SQS queue.
     Queue,
 }
 
 /// One failure record as listed.
 #[derive(Debug, Clone)]
 pub struct FailureView {
+    /// Its key in the bucket.
     pub key: String,
+    /// `RetryAttemptsExhausted`, `RecordAgeExceeded`, or `Unprocessable`
+    /// (parked by a consumer).
     pub condition: String,
+    /// When it was written.
     pub timestamp: String,
+    /// Where its batch came from: topic-partitions or a shard.
     pub source: String,
+    /// The function that failed.
     pub function_arn: String,
+    /// The consumer that parked it itself; empty for a mapping's.
     pub parked_by: String,
+    /// Why it was parked, when a consumer says.
     pub reason: String,
+    /// The event, cut for the page past [`super::SHOWN_PAYLOAD_BYTES`].
     pub payload: Value,
+    /// The orders the payload is about.
     pub orders: Vec<String>,
 }
 
@@ -120,6 +148,7 @@ pub fn page(title: &str, view: &str, body: Markup) -> Markup {
     }
 }
 
+/// The overview's table of functions, a row each.
 pub fn functions_table(rows: &[FunctionRow]) -> Markup {
     html! {
         table.functions {
@@ -156,6 +185,8 @@ fn in_flight(flight: &Option<InFlight>) -> Markup {
     }
 }
 
+/// A section per mapping: its counters, and its partitions (with lag),
+/// shards, or batches in flight.
 pub fn mappings_tables(mappings: &[MappingView]) -> Markup {
     html! {
         @for m in mappings {
@@ -210,6 +241,7 @@ pub fn mappings_tables(mappings: &[MappingView]) -> Markup {
     }
 }
 
+/// The activity lines, newest first.
 pub fn activity_list(lines: &[super::model::Line]) -> Markup {
     html! {
         ol.activity reversed {
@@ -220,10 +252,13 @@ pub fn activity_list(lines: &[super::model::Line]) -> Markup {
     }
 }
 
+/// Log lines as preformatted text, in the order given.
 pub fn log_lines(lines: &[String]) -> Markup {
     html! { pre.log { @for line in lines { (line) "\n" } } }
 }
 
+/// Each topic's latest records (about order `filter`, when not empty),
+/// newest first.
 pub fn topics_list(topics: &[(String, Vec<TailRecord>)], filter: &str) -> Markup {
     html! {
         @for (topic, records) in topics {
@@ -252,6 +287,8 @@ pub fn topics_list(topics: &[(String, Vec<TailRecord>)], filter: &str) -> Markup
     }
 }
 
+/// The failure records shown, of `total` in the bucket, each with its
+/// Replay button; `error` when the bucket could not be read.
 pub fn failures_list(records: &[FailureView], total: usize, error: Option<&str>) -> Markup {
     html! {
         @if let Some(error) = error { p.bad { (error) } }
@@ -330,6 +367,7 @@ pub fn api_page(assets_ready: bool) -> Markup {
     page("API", "", body)
 }
 
+/// The pages' script: follows the live view over `/events`.
 pub const CONSOLE_JS: &str = r#"// Follows the page's live view: each server-sent event replaces the inside
 // of the element whose id it names. No polling: the server pushes changes.
 (() => {
@@ -344,6 +382,7 @@ pub const CONSOLE_JS: &str = r#"// Follows the page's live view: each server-sen
 })();
 "#;
 
+/// The pages' style sheet.
 pub const CONSOLE_CSS: &str = r#"body { font: 14px/1.4 system-ui, sans-serif; margin: 0; color: #1d2330; background: #f7f8fa; }
 header { display: flex; gap: 1.5em; align-items: center; padding: .6em 1.2em; background: #1d2330; color: #fff; }
 header a { color: #cfe3ff; margin-right: 1em; text-decoration: none; }

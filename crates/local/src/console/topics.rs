@@ -23,10 +23,15 @@ pub const KEPT_PER_TOPIC: usize = 50;
 pub struct TailRecord {
     /// The template's name of the topic (no prefix).
     pub topic: String,
+    /// Its partition.
     pub partition: i32,
+    /// Its offset in the partition.
     pub offset: i64,
+    /// The record's timestamp (milliseconds since the epoch), if it has one.
     pub timestamp_ms: Option<i64>,
+    /// The key as text (lossy; empty without one).
     pub key: String,
+    /// Header names and values as text (lossy).
     pub headers: Vec<(String, String)>,
     /// The value: JSON when it parses (the event envelope), else its text.
     pub value: Value,
@@ -38,6 +43,7 @@ impl TailRecord {
         self.value.get("order_id").and_then(Value::as_str)
     }
 
+    /// The envelope's `event_type` (`OrderPlaced`).
     pub fn event_type(&self) -> Option<&str> {
         self.value.get("event_type").and_then(Value::as_str)
     }
@@ -90,6 +96,8 @@ pub struct TopicTail {
 }
 
 impl TopicTail {
+    /// Keeps `record` (dropping its topic's oldest past
+    /// [`KEPT_PER_TOPIC`]) and moves its partition's end past it.
     pub fn push(&self, record: TailRecord) {
         {
             let mut ends = self.ends.lock().unwrap_or_else(|p| p.into_inner());
@@ -120,8 +128,11 @@ impl TopicTail {
 /// partitions.
 #[derive(Debug, Clone)]
 pub struct Followed {
+    /// The template's name.
     pub name: String,
+    /// The broker's name (prefixed).
     pub full_name: String,
+    /// How many partitions to read.
     pub partitions: i32,
 }
 

@@ -16,18 +16,24 @@ pub type EventBuilder = Box<dyn Fn(&[Record]) -> Value + Send + Sync>;
 
 /// A mapping's function and what it does with failures.
 pub struct Deliverer {
+    /// The mapping as the template declares it (filters, retries, bisection).
     pub mapping: Mapping,
+    /// The mapping's function.
     pub pool: Arc<FunctionPool>,
     /// Where batches go after their retries, when the mapping says.
     pub failure: Option<FailureTarget>,
     /// The event around a batch of records.
     pub envelope: EventBuilder,
+    /// The source's ARN as failure records name it (`eventSourceArn`).
     pub source_arn: String,
+    /// Where batches and their fate are reported.
     pub activity: Activity,
     /// The first retry waits this long, doubling up to [`MAX_BACKOFF`].
     pub first_backoff: Duration,
 }
 
+/// The longest wait before a retry (and between attempts at an
+/// unavailable on-failure destination).
 pub const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// What becomes of a batch after an attempt at it.

@@ -8,9 +8,19 @@ use serde_json::{Value, json};
 /// A mapping's on-failure destination on the emulator.
 pub enum FailureTarget {
     /// An SQS queue: the failure record only, as Lambda writes it.
-    Queue { sqs: aws_sdk_sqs::Client, url: String },
+    Queue {
+        /// The emulator's SQS.
+        sqs: aws_sdk_sqs::Client,
+        /// The queue's URL.
+        url: String,
+    },
     /// An S3 bucket: the failure record with the invocation's payload.
-    Bucket { s3: aws_sdk_s3::Client, bucket: String },
+    Bucket {
+        /// The emulator's S3.
+        s3: aws_sdk_s3::Client,
+        /// The bucket's name.
+        bucket: String,
+    },
 }
 
 impl FailureTarget {
@@ -65,11 +75,16 @@ pub struct Failure<'a> {
     pub function: &'a str,
     /// The mapping's source: the MSK cluster's or the stream's ARN.
     pub source_arn: &'a str,
+    /// The last invocation's request id (empty for records sent for their
+    /// age).
     pub request_id: &'a str,
+    /// How many times the batch was invoked (`approximateInvokeCount`).
     pub invokes: i64,
+    /// How the last call ended (`responseContext.functionError`).
     pub outcome: &'a InvokeOutcome,
     /// `RetryAttemptsExhausted` or `RecordAgeExceeded`.
     pub condition: &'a str,
+    /// When the batch was given up (`timestamp`).
     pub at: chrono::DateTime<chrono::Utc>,
 }
 

@@ -24,6 +24,7 @@ use tokio::sync::watch;
 /// Settings of the Kafka pollers.
 #[derive(Debug, Clone)]
 pub struct KafkaPollerSettings {
+    /// The broker's `bootstrap.servers`.
     pub bootstrap: String,
     /// Prepended to every consumer group (empty for the template's names).
     pub group_prefix: String,

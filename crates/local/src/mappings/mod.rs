@@ -47,7 +47,9 @@ pub struct Record {
 /// A record in the event's own type: what the function decodes.
 #[derive(Debug, Clone)]
 pub enum SourceRecord {
+    /// A record of an `aws:kafka` event.
     Kafka(KafkaRecord),
+    /// A record of an `aws:dynamodb` event.
     Stream(Box<StreamEventRecord>),
     /// Only in tests of the batching logic, where the payload is not read.
     None,
