@@ -14,6 +14,7 @@ use foodstream_domain::ids::{ProductId, StoreId};
 use foodstream_domain::ports::{CatalogRepository, PortError, SaveItemError};
 use foodstream_domain::stock::StockChange;
 
+/// The catalog table: the menu items of each store, with their stock.
 #[derive(Clone)]
 pub struct DynamoCatalog {
     client: Client,
@@ -31,6 +32,7 @@ impl DynamoCatalog {
         Grant::new("dynamodb:GetItem", table(&CATALOG)),
     ];
 
+    /// The catalog `table`, reached through `client`.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoCatalog { client, table: table.into() }
     }

@@ -89,7 +89,7 @@ pub const MAX_SORT_KEY_BYTES: usize = 1024;
 /// foreign start key as a server-side validation error.
 ///
 /// `key_attributes` are, in this order: the list's partition key, its sort
-/// key (`{time}#{id}`, see [`sort_key`]) and, on an index, the table's key,
+/// key (`{time}#{id}`, see `sort_key`) and, on an index, the table's key,
 /// whose value is that `{id}`. A cursor is refused unless every value is a
 /// non-empty string within DynamoDB's key size (sort key 1024 bytes, the
 /// others 2048), the sort key has that shape, and the cursor is at most
@@ -99,6 +99,8 @@ pub struct Cursor;
 /// What a cursor is bound to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CursorScope<'a> {
+    /// The index the list is read from, or the table's name for a list
+    /// of the table itself.
     pub index: &'a str,
     /// (attribute name, value) of the partition key.
     pub partition: (&'a str, &'a str),
@@ -117,6 +119,9 @@ impl Cursor {
     /// cursors of at most about 800 (crates/aws/tests/limits.rs).
     pub const MAX_CHARS: usize = 2048;
 
+    /// The cursor that resumes the list after `item`, the last one of a
+    /// page: its `key_attributes`, bound to `scope`. An item lacking one,
+    /// or keys too long for a cursor of [`Cursor::MAX_CHARS`], is `Corrupt`.
     pub fn encode(item: &Item, key_attributes: &[&str], scope: CursorScope<'_>) -> Result<String, PortError> {
         let mut key = BTreeMap::new();
         for name in key_attributes {
@@ -143,6 +148,9 @@ impl Cursor {
         Ok(cursor)
     }
 
+    /// The start key a client's `cursor` stands for, or `InvalidCursor`
+    /// unless it is one [`Cursor::encode`] made for this very `scope` and
+    /// `key_attributes`, with keys DynamoDB would take.
     pub fn decode(cursor: &str, key_attributes: &[&str], scope: CursorScope<'_>) -> Result<Item, PortError> {
         if cursor.len() > Self::MAX_CHARS {
             return Err(PortError::InvalidCursor);

@@ -24,6 +24,8 @@ pub const PARKED_PREFIX: &str = "parked/";
 /// The parked records' objects: the only keys the consumers write.
 const PARKED: Resource = Resource::Objects { bucket: crate::schema::FAILURE_BUCKET, prefix: PARKED_PREFIX };
 
+/// The consumers' dead letters: each one an object of the failure bucket,
+/// under [`PARKED_PREFIX`].
 #[derive(Clone)]
 pub struct S3DeadLetters {
     client: aws_sdk_s3::Client,

@@ -22,6 +22,7 @@ use foodstream_domain::ids::RiderId;
 use foodstream_domain::ports::{AssignOutcome, DeliveryRepository, PortError, RiderRepository};
 use serde::{Deserialize, Serialize};
 
+/// The riders table: each rider's zone and whether they are available.
 #[derive(Clone)]
 pub struct DynamoRiders {
     client: Client,
@@ -36,6 +37,7 @@ impl DynamoRiders {
     /// `in_zone`: the zone's riders.
     pub const IN_ZONE: &[Grant] = &[Grant::new("dynamodb:Query", index(&RIDERS, "by-zone"))];
 
+    /// The riders `table`, reached through `client`.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoRiders { client, table: table.into() }
     }
@@ -98,6 +100,8 @@ impl RiderRepository for DynamoRiders {
     }
 }
 
+/// The deliveries table, and the riders table its assignments and
+/// completions take and free riders in.
 #[derive(Clone)]
 pub struct DynamoDeliveries {
     client: Client,
@@ -123,6 +127,7 @@ impl DynamoDeliveries {
     /// `overdue`: the sparse index of deliveries still running.
     pub const OVERDUE: &[Grant] = &[Grant::new("dynamodb:Query", index(&DELIVERIES, "by-due"))];
 
+    /// The deliveries `table` and the `riders_table`, reached through `client`.
     pub fn new(client: Client, table: impl Into<String>, riders_table: impl Into<String>) -> Self {
         DynamoDeliveries { client, table: table.into(), riders_table: riders_table.into() }
     }

@@ -14,6 +14,7 @@ use foodstream_domain::notification::Notification;
 use foodstream_domain::ports::{LogRepository, NotificationRepository, Page, PageRequest, PortError};
 use serde::Deserialize;
 
+/// The notifications table: each recipient's notifications, newest first.
 #[derive(Clone)]
 pub struct DynamoNotifications {
     client: Client,
@@ -26,6 +27,7 @@ impl DynamoNotifications {
     /// `list_for`: a recipient's page.
     pub const LIST_FOR: &[Grant] = &[Grant::new("dynamodb:Query", table(&NOTIFICATIONS))];
 
+    /// The notifications `table`, reached through `client`.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoNotifications { client, table: table.into() }
     }
@@ -68,6 +70,7 @@ impl NotificationRepository for DynamoNotifications {
     }
 }
 
+/// The logs table: the log records, listed by user or by order.
 #[derive(Clone)]
 pub struct DynamoLogs {
     client: Client,
@@ -82,6 +85,7 @@ impl DynamoLogs {
     /// `list_for_order`.
     pub const LIST_FOR_ORDER: &[Grant] = &[Grant::new("dynamodb:Query", index(&LOGS, "by-order"))];
 
+    /// The logs `table`, reached through `client`.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoLogs { client, table: table.into() }
     }

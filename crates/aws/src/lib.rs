@@ -3,6 +3,7 @@
 //! generator. The table design and the reasons for it are in
 //! `docs/dynamodb.md`.
 
+#![warn(missing_docs)]
 // Outside data (a request, a record, a stored item) never panics a function:
 // no unwrap, expect or unchecked indexing outside tests (clippy.toml allows
 // them in tests); an `allow` names why its value cannot be hostile.
@@ -109,6 +110,8 @@ pub async fn emulator_config(endpoint: &str) -> SdkConfig {
         .await
 }
 
+/// A DynamoDB client of `config`, unchecked: adapters get theirs through
+/// [`access::declared_client`], which holds them to their declarations.
 pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(config)
 }
@@ -128,24 +131,32 @@ pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
 /// recorded for the template test, only their tables' variables are read,
 /// and a DynamoDB call outside them is refused (see [`access`]).
 pub struct Aws {
+    /// The configuration every client is built from ([`load_config`]).
     pub config: SdkConfig,
+    /// The DynamoDB client the table adapters' checked clients derive from.
     pub dynamodb: aws_sdk_dynamodb::Client,
 }
 
 type Uses<'a> = &'a [&'a [Grant]];
 
 impl Aws {
+    /// Loads the configuration ([`load_config`]) and builds the DynamoDB
+    /// client; no table is named until an adapter is built.
     pub async fn from_env() -> Aws {
         let config = load_config().await;
         let dynamodb = dynamodb_client(&config);
         Aws { config, dynamodb }
     }
 
+    /// The catalog table (`CATALOG_TABLE`), for the methods in `uses`.
     pub fn catalog(&self, uses: Uses<'_>) -> Result<DynamoCatalog, ConfigError> {
         let (client, tables) = declared_client(&self.dynamodb, uses)?;
         Ok(DynamoCatalog::new(client, tables.name(&schema::CATALOG)))
     }
 
+    /// The orders table, with the catalog table (stock taken and given back
+    /// in the same transaction) and the idempotency-keys table; only those
+    /// the methods in `uses` name are read from the environment.
     pub fn orders(&self, uses: Uses<'_>) -> Result<DynamoOrders, ConfigError> {
         let (client, tables) = declared_client(&self.dynamodb, uses)?;
         Ok(DynamoOrders::new(
@@ -156,21 +167,26 @@ impl Aws {
         ))
     }
 
+    /// The riders table (`RIDERS_TABLE`), for the methods in `uses`.
     pub fn riders(&self, uses: Uses<'_>) -> Result<DynamoRiders, ConfigError> {
         let (client, tables) = declared_client(&self.dynamodb, uses)?;
         Ok(DynamoRiders::new(client, tables.name(&schema::RIDERS)))
     }
 
+    /// The deliveries table, with the riders table (a rider is taken and
+    /// freed in the same transaction), for the methods in `uses`.
     pub fn deliveries(&self, uses: Uses<'_>) -> Result<DynamoDeliveries, ConfigError> {
         let (client, tables) = declared_client(&self.dynamodb, uses)?;
         Ok(DynamoDeliveries::new(client, tables.name(&schema::DELIVERIES), tables.name(&schema::RIDERS)))
     }
 
+    /// The notifications table (`NOTIFICATIONS_TABLE`), for the methods in `uses`.
     pub fn notifications(&self, uses: Uses<'_>) -> Result<DynamoNotifications, ConfigError> {
         let (client, tables) = declared_client(&self.dynamodb, uses)?;
         Ok(DynamoNotifications::new(client, tables.name(&schema::NOTIFICATIONS)))
     }
 
+    /// The logs table (`LOGS_TABLE`), for the methods in `uses`.
     pub fn logs(&self, uses: Uses<'_>) -> Result<DynamoLogs, ConfigError> {
         let (client, tables) = declared_client(&self.dynamodb, uses)?;
         Ok(DynamoLogs::new(client, tables.name(&schema::LOGS)))

@@ -35,6 +35,8 @@ pub const IDEMPOTENCY_TTL_HOURS: i64 = 24;
 /// Transactions that collide with another on the same items are retried.
 const CONFLICT_ATTEMPTS: u32 = 6;
 
+/// The orders table, with the catalog table (stock is taken and given back
+/// in the order's own transaction) and the idempotency-keys table.
 #[derive(Clone)]
 pub struct DynamoOrders {
     client: Client,
@@ -73,6 +75,7 @@ impl DynamoOrders {
         Grant::new("dynamodb:Query", index(&ORDERS, "by-store-status")),
     ];
 
+    /// The three tables by their run-time names, reached through `client`.
     pub fn new(
         client: Client,
         orders_table: impl Into<String>,
@@ -157,7 +160,11 @@ pub(crate) fn store_status(store: &StoreId, status: OrderStatus) -> String {
 /// What the outbox relay reads from a stream image of the orders table.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct OrderImage {
+    /// The order's version: a record whose new image is no newer than its
+    /// old one publishes nothing.
     pub version: u64,
+    /// The events of the change that made this version, as their JSON
+    /// (none when the image has no `outbox`).
     #[serde(default)]
     pub outbox: Vec<String>,
 }

@@ -20,6 +20,8 @@ use foodstream_domain::ports::{PhotoStore, Pinned, PortError, PresignedUpload, S
 use serde_json::json;
 use std::collections::BTreeMap;
 
+/// The refund photos' bucket: a presigned upload per photo, a check of
+/// what was uploaded, and a copy pinned to that very upload.
 #[derive(Clone)]
 pub struct S3PhotoStore {
     client: Client,

@@ -5,6 +5,8 @@
 //! from it (`foodstream-template`), so an adapter that disagrees with the
 //! template fails against the emulator.
 
+/// One table as the adapters know it: the template's name for it, the
+/// variable its run-time name is read from, and its TTL attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TableSpec {
     /// The template's logical resource id.
@@ -16,24 +18,38 @@ pub struct TableSpec {
     pub ttl: Option<&'static str>,
 }
 
+/// The catalog: one item per menu item, keyed (store_id, product_id),
+/// its stock included.
 pub const CATALOG: TableSpec = TableSpec { logical_id: "CatalogTable", env: "CATALOG_TABLE", ttl: None };
 
+/// The orders: one item per order with its outbox; its stream feeds the
+/// outbox relay.
 pub const ORDERS: TableSpec = TableSpec { logical_id: "OrdersTable", env: "ORDERS_TABLE", ttl: None };
 
+/// The Idempotency-Keys of order placement, each expiring a day after it
+/// was written.
 pub const IDEMPOTENCY: TableSpec =
     TableSpec { logical_id: "IdempotencyTable", env: "IDEMPOTENCY_TABLE", ttl: Some("expires_at") };
 
+/// The riders: one item per rider, indexed by zone.
 pub const RIDERS: TableSpec = TableSpec { logical_id: "RidersTable", env: "RIDERS_TABLE", ttl: None };
 
+/// The deliveries: one item per delivery attempt, with a sparse index of
+/// the ones still assigned.
 pub const DELIVERIES: TableSpec =
     TableSpec { logical_id: "DeliveriesTable", env: "DELIVERIES_TABLE", ttl: None };
 
+/// The notifications: a recipient's, newest first.
 pub const NOTIFICATIONS: TableSpec =
     TableSpec { logical_id: "NotificationsTable", env: "NOTIFICATIONS_TABLE", ttl: None };
 
+/// The log records, indexed by user and by order, each expiring after the
+/// log retention.
 pub const LOGS: TableSpec =
     TableSpec { logical_id: "LogsTable", env: "LOGS_TABLE", ttl: Some("expires_at_epoch") };
 
+/// Every table an adapter uses: the ones a set of grants is matched
+/// against when the adapters' clients are built.
 pub const TABLES: [TableSpec; 7] = [CATALOG, ORDERS, IDEMPOTENCY, RIDERS, DELIVERIES, NOTIFICATIONS, LOGS];
 
 /// The refund photo bucket's environment variable.

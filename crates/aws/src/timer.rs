@@ -14,6 +14,7 @@ use std::time::Duration;
 /// SQS's longest per-message delay (15 minutes).
 pub const MAX_DELAY_SECONDS: u64 = 900;
 
+/// The delivery timer's queue, which the dispatcher schedules completions on.
 #[derive(Clone)]
 pub struct SqsDeliveryTimer {
     client: aws_sdk_sqs::Client,
@@ -25,6 +26,7 @@ impl SqsDeliveryTimer {
     pub const SCHEDULE: &[Grant] =
         &[Grant::new("sqs:SendMessage", Resource::Queue { queue: crate::schema::DELIVERY_TIMER_QUEUE })];
 
+    /// A timer sending to the queue at `queue_url` with `client`.
     pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
         SqsDeliveryTimer { client, queue_url: queue_url.into() }
     }

@@ -1,6 +1,7 @@
-//! Structured JSON logs: one object per line, with the current span's
-//! fields (request id, order id, event id) flattened in, so CloudWatch Logs
-//! Insights can filter on them.
+//! Structured JSON logs: one object per line, the event's fields at its top
+//! level and the current span's (a request's ids, a record's order, event
+//! and trace ids) under `span`, so CloudWatch Logs Insights can filter on
+//! them.
 
 use tracing_subscriber::EnvFilter;
 

@@ -45,7 +45,8 @@ pub enum Route<'a> {
     ListLogs,
 }
 
-/// What a path segment keeps as is: RFC 3986's unreserved characters.
+/// What a path segment or a query value keeps as is: RFC 3986's
+/// unreserved characters.
 const SEGMENT: &percent_encoding::AsciiSet =
     &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
@@ -140,13 +141,14 @@ impl Route<'_> {
             .join("/")
     }
 
-    /// The path with a query string, each value percent-encoded:
+    /// The path with a query string, each value percent-encoded (the
+    /// unreserved characters as they are):
     /// `/stores/s-1/orders?status=PAID`.
     pub fn query(&self, pairs: &[(&str, &str)]) -> String {
         let query: Vec<String> = pairs
             .iter()
             .map(|(name, value)| {
-                let value = percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC);
+                let value = percent_encoding::utf8_percent_encode(value, SEGMENT);
                 format!("{name}={value}")
             })
             .collect();
@@ -266,6 +268,10 @@ mod tests {
             "/stores/s-1/orders?status=PAID"
         );
         assert_eq!(Route::ListLogs.query(&[("order_id", "o#1")]), "/ops/logs?order_id=o%231");
+        assert_eq!(
+            Route::ListMyOrders.query(&[("status", "DELIVERY_REQUESTED"), ("order_id", "o-1.a~")]),
+            "/orders?status=DELIVERY_REQUESTED&order_id=o-1.a~"
+        );
         assert_eq!(Route::RegisterRider { rider: "r-1" }.method(), reqwest::Method::PUT);
         for route in Route::all("x") {
             assert!(!route.path().contains('{'), "{route:?}: {}", route.path());

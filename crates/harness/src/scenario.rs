@@ -7,7 +7,7 @@
 //! happened in order, with timings. `make demo` and the end-to-end tests run
 //! it.
 
-use crate::api::{ApiAnswer, ApiClient, page_path};
+use crate::api::{ApiAnswer, ApiClient, Route, page_path};
 use chrono::{DateTime, Utc};
 use foodstream_domain::events::topics;
 use foodstream_local::jwt::{self, Claims};
@@ -109,14 +109,24 @@ impl Client {
     async fn call(
         &mut self,
         who: &str,
-        method: Method,
-        path: &str,
+        route: Route<'_>,
         body: Option<Value>,
     ) -> Result<ApiAnswer, ScenarioError> {
-        self.call_with(who, method, path, body, &[]).await
+        self.call_with(who, route, body, &[]).await
     }
 
     async fn call_with(
+        &mut self,
+        who: &str,
+        route: Route<'_>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<ApiAnswer, ScenarioError> {
+        self.send(who, route.method(), &route.path(), body, headers).await
+    }
+
+    /// `method path` as is: a route's path with a query.
+    async fn send(
         &mut self,
         who: &str,
         method: Method,
@@ -144,8 +154,21 @@ impl Client {
         Ok(answer)
     }
 
-    /// Calls and insists on `expected`.
+    /// Calls `route` and insists on `expected`.
     async fn expect(
+        &mut self,
+        step: &str,
+        who: &str,
+        route: Route<'_>,
+        body: Option<Value>,
+        expected: &[u16],
+    ) -> Result<Value, ScenarioError> {
+        self.expect_at(step, who, route.method(), &route.path(), body, expected).await
+    }
+
+    /// Sends `method path` as is (a route's path with a query) and insists
+    /// on `expected`.
+    async fn expect_at(
         &mut self,
         step: &str,
         who: &str,
@@ -154,7 +177,7 @@ impl Client {
         body: Option<Value>,
         expected: &[u16],
     ) -> Result<Value, ScenarioError> {
-        let answer = self.call(who, method.clone(), path, body).await?;
+        let answer = self.send(who, method.clone(), path, body, &[]).await?;
         if !expected.contains(&answer.status) {
             return Err(fail(
                 step,
@@ -176,7 +199,7 @@ impl Client {
         let until = Instant::now() + timeout;
         loop {
             self.polling = true;
-            let body = self.expect(step, who, Method::GET, &format!("/orders/{order}"), None, &[200]).await;
+            let body = self.expect(step, who, Route::GetOrder { order }, None, &[200]).await;
             self.polling = false;
             let body = body?;
             if body["status"] == wanted {
@@ -198,7 +221,7 @@ impl Client {
         let mut cursor: Option<String> = None;
         loop {
             let page_path = page_path(path, cursor.as_deref());
-            let page = self.expect(step, who, Method::GET, &page_path, None, &[200]).await?;
+            let page = self.expect_at(step, who, Method::GET, &page_path, None, &[200]).await?;
             items.extend(page["items"].as_array().cloned().unwrap_or_default());
             match page["next_cursor"].as_str() {
                 Some(c) => cursor = Some(c.to_owned()),
@@ -382,7 +405,7 @@ impl Scene<'_> {
     ) -> Result<String, ScenarioError> {
         let headers: Vec<(&str, &str)> = key.map(|k| vec![("idempotency-key", k)]).unwrap_or_default();
         let body = self.order_body(quantity, district);
-        let answer = self.c.call_with("customer", Method::POST, "/orders", Some(body), &headers).await?;
+        let answer = self.c.call_with("customer", Route::PlaceOrder, Some(body), &headers).await?;
         if answer.status != 201 || answer.body["status"] != "PAID" {
             return Err(fail(label, format!("placing answered {} {}", answer.status, answer.body)));
         }
@@ -394,9 +417,8 @@ impl Scene<'_> {
     /// The owner accepts and calls a rider; the order is delivered.
     async fn deliver(&mut self, order: &str) -> Result<Value, ScenarioError> {
         let step = "deliver";
-        self.c.expect(step, "owner", Method::POST, &format!("/orders/{order}/accept"), None, &[200]).await?;
-        let path = format!("/orders/{order}/delivery-requests");
-        self.c.expect(step, "owner", Method::POST, &path, None, &[200, 202]).await?;
+        self.c.expect(step, "owner", Route::AcceptOrder { order }, None, &[200]).await?;
+        self.c.expect(step, "owner", Route::RequestDelivery { order }, None, &[200, 202]).await?;
         let wait = self.delivery_wait();
         self.c.wait_for(step, "customer", order, "DELIVERED", wait).await
     }
@@ -404,9 +426,9 @@ impl Scene<'_> {
     /// The customer uploads a photo for a refund request; its key.
     async fn photo(&mut self, order: &str) -> Result<String, ScenarioError> {
         let step = "refund photo";
-        let path = format!("/orders/{order}/refund-photos");
         let body = json!({"content_type": "image/jpeg"});
-        let upload = self.c.expect(step, "customer", Method::POST, &path, Some(body), &[200, 201]).await?;
+        let route = Route::CreateRefundPhoto { order };
+        let upload = self.c.expect(step, "customer", route, Some(body), &[200, 201]).await?;
         let sent =
             self.c.api.upload_photo(&upload, "image/jpeg", vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]).await;
         match sent {
@@ -422,8 +444,9 @@ impl Scene<'_> {
         let run = self.config.run_id.clone();
         for rider in ["rider-1", "rider-2"] {
             let body = json!({"zone": self.cast.zone});
-            let path = format!("/riders/{rider}-{run}");
-            self.c.expect("register riders", "operator", Method::PUT, &path, Some(body), &[200, 201]).await?;
+            let rider = format!("{rider}-{run}");
+            let route = Route::RegisterRider { rider: &rider };
+            self.c.expect("register riders", "operator", route, Some(body), &[200, 201]).await?;
         }
         let store = self.cast.store.clone();
         for (product, name, price, stock) in [
@@ -432,13 +455,10 @@ impl Scene<'_> {
             ("tteok", "Tteokbokki", 9000, 1),
         ] {
             let body = json!({"name": name, "price": price, "stock": stock});
-            let path = format!("/stores/{store}/menu/{product}");
-            self.c.expect("menu", "owner", Method::PUT, &path, Some(body), &[200, 201]).await?;
+            let route = Route::PutMenuItem { store: &store, product };
+            self.c.expect("menu", "owner", route, Some(body), &[200, 201]).await?;
         }
-        let menu = self
-            .c
-            .expect("menu", "customer", Method::GET, &format!("/stores/{store}/menu"), None, &[200])
-            .await?;
+        let menu = self.c.expect("menu", "customer", Route::ListMenu { store: &store }, None, &[200]).await?;
         if menu["items"].as_array().map(Vec::len) != Some(3) {
             return Err(fail("menu", format!("expected 3 items, got {menu}")));
         }
@@ -454,7 +474,7 @@ impl Scene<'_> {
         let headers = [("idempotency-key", key.as_str())];
         let retry = self
             .c
-            .call_with("customer", Method::POST, "/orders", Some(self.order_body(2, &zone)), &headers)
+            .call_with("customer", Route::PlaceOrder, Some(self.order_body(2, &zone)), &headers)
             .await?;
         if retry.body["order_id"] != cancelled.as_str() {
             let reason = format!("a retry with the same key answered {} {}", retry.status, retry.body);
@@ -462,22 +482,22 @@ impl Scene<'_> {
         }
         let reuse = self
             .c
-            .call_with("customer", Method::POST, "/orders", Some(self.order_body(3, &zone)), &headers)
+            .call_with("customer", Route::PlaceOrder, Some(self.order_body(3, &zone)), &headers)
             .await?;
         if reuse.status != 409 {
             let reason = format!("the same key with another body answered {}", reuse.status);
             return Err(fail("idempotency key reused", reason));
         }
-        let path = format!("/orders/{cancelled}/cancel");
-        self.c.expect("cancel", "customer", Method::POST, &path, None, &[200]).await?;
-        self.c.expect("cancel twice", "customer", Method::POST, &path, None, &[409]).await?;
+        let route = Route::CancelOrder { order: &cancelled };
+        self.c.expect("cancel", "customer", route, None, &[200]).await?;
+        self.c.expect("cancel twice", "customer", route, None, &[409]).await?;
         Ok(())
     }
 
     /// More than the stock: 409 naming the line, nothing taken.
     async fn short_stock(&mut self) -> Result<(), ScenarioError> {
         let body = order_body(&self.cast, json!([{"product_id": "tteok", "quantity": 2}]), &self.cast.zone);
-        let short = self.c.call("customer", Method::POST, "/orders", Some(body)).await?;
+        let short = self.c.call("customer", Route::PlaceOrder, Some(body)).await?;
         if short.status != 409 {
             return Err(fail("short stock", format!("answered {} {}", short.status, short.body)));
         }
@@ -489,18 +509,17 @@ impl Scene<'_> {
     async fn rejected_by_owner(&mut self) -> Result<(), ScenarioError> {
         let zone = self.cast.zone.clone();
         let rejected = self.place("rejected by owner", 1, &zone, None).await?;
-        let path = format!("/stores/{}/orders?status=PAID", self.cast.store);
+        let route = Route::ListStoreOrders { store: &self.cast.store };
+        let path = route.query(&[("status", "PAID")]);
         let listed =
-            self.c.expect("owner lists new orders", "owner", Method::GET, &path, None, &[200]).await?;
+            self.c.expect_at("owner lists new orders", "owner", route.method(), &path, None, &[200]).await?;
         if !listed["items"].as_array().into_iter().flatten().any(|o| o["order_id"] == rejected.as_str()) {
             return Err(fail("owner lists new orders", "the new order is not in the owner's PAID list"));
         }
         let body = json!({"reason": "closing early"});
-        let path = format!("/orders/{rejected}/reject");
-        self.c.expect("reject", "owner", Method::POST, &path, Some(body), &[200]).await?;
-        self.c
-            .expect("privacy", "customer-b", Method::GET, &format!("/orders/{rejected}"), None, &[404])
-            .await?;
+        let order = &rejected;
+        self.c.expect("reject", "owner", Route::RejectOrder { order }, Some(body), &[200]).await?;
+        self.c.expect("privacy", "customer-b", Route::GetOrder { order }, None, &[404]).await?;
         Ok(())
     }
 
@@ -518,15 +537,15 @@ impl Scene<'_> {
         self.deliver(&order).await?;
         let key = self.photo(&order).await?;
         let body = json!({"photo_key": key, "reason": reason, "method": method});
-        let path = format!("/orders/{order}/refund-request");
-        self.c.expect("refund request", "customer", Method::POST, &path, Some(body), &[200]).await?;
+        let route = Route::RequestRefund { order: &order };
+        self.c.expect("refund request", "customer", route, Some(body), &[200]).await?;
         let decision = if approve {
             json!({"approve": true})
         } else {
             json!({"approve": false, "reason": REFUND_REJECTION})
         };
-        let path = format!("/orders/{order}/refund-request/decision");
-        self.c.expect("refund decision", "owner", Method::POST, &path, Some(decision), &[200]).await?;
+        let route = Route::DecideRefund { order: &order };
+        self.c.expect("refund decision", "owner", route, Some(decision), &[200]).await?;
         if approve && method == "REDELIVER" {
             let wait = self.delivery_wait();
             self.c.wait_for("redelivery", "customer", &order, "DELIVERED", wait).await?;
@@ -538,15 +557,14 @@ impl Scene<'_> {
     async fn delivery_failed(&mut self) -> Result<(), ScenarioError> {
         let zone = self.cast.empty_zone.clone();
         let failed = self.place("delivery failed", 1, &zone, None).await?;
+        let order = &failed;
+        self.c.expect("accept", "owner", Route::AcceptOrder { order }, None, &[200]).await?;
         self.c
-            .expect("accept", "owner", Method::POST, &format!("/orders/{failed}/accept"), None, &[200])
+            .expect("delivery request", "owner", Route::RequestDelivery { order }, None, &[200, 202])
             .await?;
-        let path = format!("/orders/{failed}/delivery-requests");
-        self.c.expect("delivery request", "owner", Method::POST, &path, None, &[200, 202]).await?;
         let wait = self.delivery_wait();
         self.c.wait_for("delivery fails", "customer", &failed, "DELIVERY_FAILED", wait).await?;
-        let path = format!("/orders/{failed}/cancel");
-        self.c.expect("owner cancels", "owner", Method::POST, &path, None, &[200]).await?;
+        self.c.expect("owner cancels", "owner", Route::CancelOrder { order: &failed }, None, &[200]).await?;
         Ok(())
     }
 
@@ -563,10 +581,7 @@ impl Scene<'_> {
         let key = self.photo(&late).await?;
         tokio::time::sleep(window + Duration::from_millis(500)).await;
         let body = json!({"photo_key": key, "reason": "Late.", "method": "REFUND"});
-        let answer = self
-            .c
-            .call("customer", Method::POST, &format!("/orders/{late}/refund-request"), Some(body))
-            .await?;
+        let answer = self.c.call("customer", Route::RequestRefund { order: &late }, Some(body)).await?;
         if answer.status != 409 {
             let reason = format!("a refund after the window answered {} {}", answer.status, answer.body);
             return Err(fail("late refund", reason));
@@ -587,7 +602,7 @@ impl Scene<'_> {
         for (label, id) in self.orders.clone() {
             let order = self
                 .c
-                .expect("final state", "customer", Method::GET, &format!("/orders/{id}"), None, &[200])
+                .expect("final state", "customer", Route::GetOrder { order: &id }, None, &[200])
                 .await?;
             if order["status"] != expected[label.as_str()] {
                 let reason = format!("{label}: {} (expected {})", order["status"], expected[label.as_str()]);
@@ -600,8 +615,8 @@ impl Scene<'_> {
             let reason = format!("the reason is not visible to the customer: {rejected_refund}");
             return Err(fail("refund rejected", reason));
         }
-        let path = format!("/stores/{}/menu", self.cast.store);
-        let stock = self.c.expect("stock", "customer", Method::GET, &path, None, &[200]).await?;
+        let route = Route::ListMenu { store: &self.cast.store };
+        let stock = self.c.expect("stock", "customer", route, None, &[200]).await?;
         let tteok =
             stock["items"].as_array().into_iter().flatten().find(|i| i["product_id"] == "tteok").cloned();
         if tteok.as_ref().map(|t| &t["stock"]) != Some(&json!(1)) {
@@ -638,11 +653,13 @@ async fn settle(
             .filter(|e| e.value["order_id"].as_str().is_some_and(|id| ids.contains(id)))
             .cloned()
             .collect();
-        let customer = c.list_all("notifications", "customer", "/me/notifications").await?;
-        let owner = c.list_all("notifications", "owner", "/me/notifications").await?;
+        let notifications = Route::ListMyNotifications.path();
+        let customer = c.list_all("notifications", "customer", &notifications).await?;
+        let owner = c.list_all("notifications", "owner", &notifications).await?;
         let mut logs = Vec::new();
         for id in &ids {
-            logs.extend(c.list_all("logs", "operator", &format!("/ops/logs?order_id={id}")).await?);
+            let path = Route::ListLogs.query(&[("order_id", *id)]);
+            logs.extend(c.list_all("logs", "operator", &path).await?);
         }
         let problems = promises(&report.orders, &ours, &customer, &owner, &logs);
         if problems.is_empty() || Instant::now() > until {

@@ -16,9 +16,9 @@
 mod support;
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use foodstream_harness::api::Route;
 use foodstream_local::console::{Console, ConsoleConfig, RunningConsole};
 use foodstream_local::runtime::Sabotage;
-use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use support::{Settings, Shop, TestStack};
@@ -160,9 +160,9 @@ async fn the_console_shows_an_order_the_functions_and_replays_a_failure_in_a_rea
     // An order placed through the API, on its page with its timeline.
     let shop = Shop::open(&t, 20, 1).await;
     let customer = t.token(&format!("customer-{}", t.run), "customer", None);
-    let placed = t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await;
+    let placed = t.expect(&customer, Route::PlaceOrder, Some(shop.order(1)), 201).await;
     let id = placed["order_id"].as_str().unwrap().to_owned();
-    t.expect(&shop.owner, Method::POST, &format!("/orders/{id}/accept"), None, 200).await;
+    t.expect(&shop.owner, Route::AcceptOrder { order: &id }, None, 200).await;
     browser.goto(&format!("{base}/orders/{id}")).await.unwrap();
     let timeline =
         eventually("the order's timeline shows PAID then ACCEPTED", Duration::from_secs(30), async || {
@@ -183,7 +183,7 @@ async fn the_console_shows_an_order_the_functions_and_replays_a_failure_in_a_rea
         text_of(&browser, "tr[data-function='notifier'] td.invocations").await?.trim().parse().ok()
     };
     let before = eventually("the notifier's row", Duration::from_secs(30), invocations).await;
-    let second = t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await;
+    let second = t.expect(&customer, Route::PlaceOrder, Some(shop.order(1)), 201).await;
     let after = eventually("the notifier's invocations go up", Duration::from_secs(30), async || {
         invocations().await.filter(|n| *n > before)
     })
@@ -213,7 +213,7 @@ async fn the_console_shows_an_order_the_functions_and_replays_a_failure_in_a_rea
     // (PAID and ACCEPTED, then PAID, on two channels each), so the
     // sabotage meets the poisoned order's batch alone.
     let settled = Instant::now() + Duration::from_secs(60);
-    while t.list_all(&customer, "/me/notifications").await.len() < 6 {
+    while t.list_all(&customer, &Route::ListMyNotifications.path()).await.len() < 6 {
         assert!(Instant::now() < settled, "the earlier orders' notifications did not arrive");
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
@@ -222,7 +222,7 @@ async fn the_console_shows_an_order_the_functions_and_replays_a_failure_in_a_rea
     for _ in 0..6 {
         notifier.sabotage_next(Sabotage::Refuse).await;
     }
-    let poisoned = t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await;
+    let poisoned = t.expect(&customer, Route::PlaceOrder, Some(shop.order(1)), 201).await;
     let poisoned = poisoned["order_id"].as_str().unwrap().to_owned();
     let parked = t.failure_bucket(Duration::from_secs(90), |records| !records.is_empty()).await;
     assert_eq!(parked.len(), 1, "{}", t.recent_activity(30));
@@ -234,7 +234,7 @@ async fn the_console_shows_an_order_the_functions_and_replays_a_failure_in_a_rea
     .await;
     assert!(listed.contains("RetryAttemptsExhausted"), "{listed}");
     let notifications_of = async |order: &str| -> usize {
-        t.list_all(&customer, "/me/notifications")
+        t.list_all(&customer, &Route::ListMyNotifications.path())
             .await
             .iter()
             .filter(|n| n.to_string().contains(order))
@@ -284,7 +284,7 @@ async fn the_console_shows_an_order_the_functions_and_replays_a_failure_in_a_rea
     })
     .await;
     let http = reqwest::Client::new();
-    let menu = format!("/stores/{}/menu", shop.store);
+    let menu = Route::ListMenu { store: &shop.store }.path();
     let direct: Value = http
         .get(format!("{}{menu}", t.stack.api_url))
         .bearer_auth(&customer)

@@ -4,8 +4,8 @@
 
 mod support;
 
+use foodstream_harness::api::Route;
 use foodstream_local::activity::StackEvent;
-use reqwest::Method;
 use std::time::{Duration, Instant};
 use support::{Settings, Shop, TestStack};
 
@@ -62,7 +62,7 @@ async fn a_delivery_whose_timer_message_is_lost_is_completed_by_the_sweeper() {
     }
     sqs.purge_queue().queue_url(&timer).send().await.unwrap();
     let order = t
-        .wait_until(&customer, &format!("/orders/{id}"), Duration::from_secs(60), |o| {
+        .wait_until(&customer, &Route::GetOrder { order: &id }.path(), Duration::from_secs(60), |o| {
             o["status"] == "DELIVERED"
         })
         .await;
@@ -85,21 +85,21 @@ async fn a_delivery_whose_timer_message_is_lost_is_completed_by_the_sweeper() {
     assert_eq!(failed[0]["requestContext"]["approximateInvokeCount"], 6);
     assert_eq!(failed[0]["payload"]["eventSource"], "aws:kafka", "{}", failed[0]);
     // The usual notifications, once: 5 statuses on 2 channels, 2 for the store.
-    t.wait_until(&customer, "/me/notifications", Duration::from_secs(30), |l| {
+    t.wait_until(&customer, &Route::ListMyNotifications.path(), Duration::from_secs(30), |l| {
         l["items"].as_array().unwrap().len() >= 10
     })
     .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(t.list_all(&customer, "/me/notifications").await.len(), 10);
+    assert_eq!(t.list_all(&customer, &Route::ListMyNotifications.path()).await.len(), 10);
     // The store's: the new order, for the warm-up's and this one.
-    assert_eq!(t.list_all(&shop.owner, "/me/notifications").await.len(), 4);
+    assert_eq!(t.list_all(&shop.owner, &Route::ListMyNotifications.path()).await.len(), 4);
     // One completion on the topic.
     let completed: Vec<_> =
         t.delivery_events(&id).await.into_iter().filter(|e| e["event_type"] == "DeliveryCompleted").collect();
     assert_eq!(completed.len(), 1, "{completed:?}");
     // The rider is free: the next order of the zone is delivered by them.
     let next = shop.deliver_one(&t, &customer, Duration::from_secs(30)).await;
-    let next = t.expect(&customer, Method::GET, &format!("/orders/{next}"), None, 200).await;
+    let next = t.expect(&customer, Route::GetOrder { order: &next }, None, 200).await;
     assert_eq!(next["rider_id"], order["rider_id"]);
     t.stop().await;
 }
@@ -129,7 +129,7 @@ async fn a_request_no_dispatcher_decided_is_decided_and_delivered_through_the_sw
         dispatcher.sabotage_next(Sabotage::Refuse).await;
     }
     let id = shop.deliver_one(&t, &customer, Duration::from_secs(60)).await;
-    let order = t.expect(&customer, Method::GET, &format!("/orders/{id}"), None, 200).await;
+    let order = t.expect(&customer, Route::GetOrder { order: &id }, None, 200).await;
     let steps: Vec<&str> =
         order["timeline"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect();
     assert_eq!(steps, ["PAID", "ACCEPTED", "DELIVERY_REQUESTED", "DELIVERING", "DELIVERED"], "{order}");
@@ -141,7 +141,7 @@ async fn a_request_no_dispatcher_decided_is_decided_and_delivered_through_the_sw
     );
     // The rider is free: the next order of the zone is delivered by them.
     let next = shop.deliver_one(&t, &customer, Duration::from_secs(30)).await;
-    let next = t.expect(&customer, Method::GET, &format!("/orders/{next}"), None, 200).await;
+    let next = t.expect(&customer, Route::GetOrder { order: &next }, None, 200).await;
     assert_eq!(next["rider_id"], order["rider_id"]);
     t.stop().await;
 }
@@ -166,8 +166,8 @@ async fn a_bad_stream_item_is_parked_at_once_and_later_orders_flow() {
         .await
         .unwrap();
     let started = Instant::now();
-    t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await;
-    t.wait_until(&customer, "/me/notifications", Duration::from_secs(45), |l| {
+    t.expect(&customer, Route::PlaceOrder, Some(shop.order(1)), 201).await;
+    t.wait_until(&customer, &Route::ListMyNotifications.path(), Duration::from_secs(45), |l| {
         l["items"].as_array().unwrap().len() == 2
     })
     .await;

@@ -5,9 +5,9 @@
 mod support;
 
 use base64::Engine;
+use foodstream_harness::api::Route;
 use foodstream_local::invoke::{self, InvokeError, Target};
 use foodstream_local::runtime::InvokeOutcome;
-use reqwest::Method;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
@@ -30,8 +30,7 @@ async fn invoke_runs_a_function_once_on_the_running_stacks_tables() {
     let owner = t.token("owner-1", "owner", Some("store-1"));
     t.expect(
         &owner,
-        Method::PUT,
-        "/stores/store-1/menu/chicken",
+        Route::PutMenuItem { store: "store-1", product: "chicken" },
         Some(json!({"name": "Fried chicken", "price": 18000, "stock": 10})),
         200,
     )

@@ -15,6 +15,7 @@
 
 mod support;
 
+use foodstream_harness::api::Route;
 use foodstream_harness::model::*;
 use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
 use reqwest::Method;
@@ -49,6 +50,17 @@ impl Http<'_> {
     async fn send(
         &mut self,
         caller: Caller,
+        route: Route<'_>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (u16, Value) {
+        self.send_at(caller, route.method(), &route.path(), body, headers).await
+    }
+
+    /// `method path` as is: a route's path with a query.
+    async fn send_at(
+        &mut self,
+        caller: Caller,
         method: Method,
         path: &str,
         body: Option<Value>,
@@ -74,50 +86,53 @@ impl Executor for Http<'_> {
                 if let Some(stock) = stock {
                     body["stock"] = json!(stock);
                 }
-                let path = format!("/stores/{}/menu/{}", self.names.store(store), Names::product(product));
+                let (store, product) = (self.names.store(store), Names::product(product));
+                let route = Route::PutMenuItem { store: &store, product: &product };
                 let tag = if_match.map(|v| format!("\"{v}\""));
                 let headers: Vec<(&str, &str)> = tag.iter().map(|t| ("If-Match", t.as_str())).collect();
-                self.send(caller, Method::PUT, &path, Some(body), &headers).await
+                self.send(caller, route, Some(body), &headers).await
             }
             Call::Place { caller, key, body } => {
                 let key = key.map(Names::key);
                 let headers: Vec<(&str, &str)> =
                     key.iter().map(|k| ("Idempotency-Key", k.as_str())).collect();
                 let body = self.names.place_body(&body);
-                self.send(caller, Method::POST, "/orders", Some(body), &headers).await
+                self.send(caller, Route::PlaceOrder, Some(body), &headers).await
             }
-            Call::Get { caller, .. } => {
-                self.send(caller, Method::GET, &format!("/orders/{id}"), None, &[]).await
+            Call::Get { caller, .. } => self.send(caller, Route::GetOrder { order: &id }, None, &[]).await,
+            Call::ListMine { caller } => {
+                let route = Route::ListMyOrders;
+                self.send_at(caller, route.method(), &route.query(&[("limit", "100")]), None, &[]).await
             }
-            Call::ListMine { caller } => self.send(caller, Method::GET, "/orders?limit=100", None, &[]).await,
             Call::ListStore { caller, store, status } => {
-                let filter = status.map(|s| format!("&status={}", s.as_str())).unwrap_or_default();
-                let path = format!("/stores/{}/orders?limit=100{filter}", self.names.store(store));
-                self.send(caller, Method::GET, &path, None, &[]).await
+                let store = self.names.store(store);
+                let route = Route::ListStoreOrders { store: &store };
+                let mut query = vec![("limit", "100")];
+                query.extend(status.map(|s| ("status", s.as_str())));
+                self.send_at(caller, route.method(), &route.query(&query), None, &[]).await
             }
             Call::Cancel { caller, .. } => {
-                self.send(caller, Method::POST, &format!("/orders/{id}/cancel"), None, &[]).await
+                self.send(caller, Route::CancelOrder { order: &id }, None, &[]).await
             }
             Call::Accept { caller, .. } => {
-                self.send(caller, Method::POST, &format!("/orders/{id}/accept"), None, &[]).await
+                self.send(caller, Route::AcceptOrder { order: &id }, None, &[]).await
             }
             Call::Reject { caller, reason, .. } => {
                 let body = reason.then(|| json!({"reason": "out of rice"}));
-                self.send(caller, Method::POST, &format!("/orders/{id}/reject"), body, &[]).await
+                self.send(caller, Route::RejectOrder { order: &id }, body, &[]).await
             }
             Call::RequestDelivery { caller, .. } => {
-                self.send(caller, Method::POST, &format!("/orders/{id}/delivery-requests"), None, &[]).await
+                self.send(caller, Route::RequestDelivery { order: &id }, None, &[]).await
             }
             Call::RegisterRider { caller, rider, district } => {
-                let path = format!("/riders/{}", self.names.rider(rider));
+                let rider = self.names.rider(rider);
                 let body = json!({"zone": self.names.district(district)});
-                self.send(caller, Method::PUT, &path, Some(body), &[]).await
+                self.send(caller, Route::RegisterRider { rider: &rider }, Some(body), &[]).await
             }
             Call::Photo { caller, content_ok, .. } => {
                 let body = json!({"content_type": Names::content_type(content_ok)});
-                let (status, upload) = self
-                    .send(caller, Method::POST, &format!("/orders/{id}/refund-photos"), Some(body), &[])
-                    .await;
+                let (status, upload) =
+                    self.send(caller, Route::CreateRefundPhoto { order: &id }, Some(body), &[]).await;
                 if status == 200 {
                     // The client uploads right away.
                     let jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10];
@@ -136,16 +151,14 @@ impl Executor for Http<'_> {
                     "reason": Names::reason(reason_ok),
                     "method": method.as_str(),
                 });
-                self.send(caller, Method::POST, &format!("/orders/{id}/refund-request"), Some(body), &[])
-                    .await
+                self.send(caller, Route::RequestRefund { order: &id }, Some(body), &[]).await
             }
             Call::Decide { caller, approve, reason, .. } => {
                 let mut body = json!({"approve": approve});
                 if reason {
                     body["reason"] = json!("the photo shows a full bowl");
                 }
-                let path = format!("/orders/{id}/refund-request/decision");
-                self.send(caller, Method::POST, &path, Some(body), &[]).await
+                self.send(caller, Route::DecideRefund { order: &id }, Some(body), &[]).await
             }
             Call::Wait { .. } | Call::Pump => unreachable!("no Wait over HTTP; the runner pumps"),
         };
@@ -169,15 +182,16 @@ impl Executor for Http<'_> {
 
     async fn order(&mut self, id: &str, customer: u8) -> Value {
         let (status, body) =
-            self.send(Caller::Customer(customer), Method::GET, &format!("/orders/{id}"), None, &[]).await;
+            self.send(Caller::Customer(customer), Route::GetOrder { order: id }, None, &[]).await;
         assert_eq!(status, 200, "GET /orders/{id}: {body}");
         body
     }
 
     async fn menu(&mut self, store: u8) -> Value {
-        let path = format!("/stores/{}/menu", self.names.store(store));
-        let (status, body) = self.send(Caller::Operator, Method::GET, &path, None, &[]).await;
-        assert_eq!(status, 200, "GET {path}: {body}");
+        let store = self.names.store(store);
+        let route = Route::ListMenu { store: &store };
+        let (status, body) = self.send(Caller::Operator, route, None, &[]).await;
+        assert_eq!(status, 200, "GET {}: {body}", route.path());
         body
     }
 }

@@ -7,7 +7,7 @@
 
 mod support;
 
-use reqwest::Method;
+use foodstream_harness::api::Route;
 use std::process::Command;
 use support::{Settings, Shop, TestStack, workspace};
 
@@ -22,7 +22,7 @@ async fn the_api_matches_its_openapi_document_under_schemathesis() {
     // Some real data, so not every call is a 404.
     let shop = Shop::open(&t, 1000, 1).await;
     let customer = t.token(&format!("customer-{}", t.run), "customer", None);
-    t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await;
+    t.expect(&customer, Route::PlaceOrder, Some(shop.order(1)), 201).await;
 
     // schemathesis keeps a `.schemathesis` cache in its working directory:
     // a scratch one, removed after, never the source tree.

@@ -7,6 +7,7 @@
 
 mod support;
 
+use foodstream_harness::api::Route;
 use foodstream_local::activity::StackEvent;
 use foodstream_local::runtime::InvokeOutcome;
 use futures::future::join_all;
@@ -26,8 +27,7 @@ async fn two_hundred_concurrent_orders_on_stock_fifty_sell_exactly_fifty() {
     let shop = Shop::open(&t, 50, 0).await;
     let customers: Vec<String> =
         (0..20).map(|i| t.token(&format!("customer-{i}-{}", t.run), "customer", None)).collect();
-    let calls =
-        (0..200).map(|i| t.call(Some(&customers[i % 20]), Method::POST, "/orders", Some(shop.order(1))));
+    let calls = (0..200).map(|i| t.call(Some(&customers[i % 20]), Route::PlaceOrder, Some(shop.order(1))));
     let answers = join_all(calls).await;
     let mut by_status: BTreeMap<u16, usize> = BTreeMap::new();
     for a in &answers {
@@ -39,11 +39,16 @@ async fn two_hundred_concurrent_orders_on_stock_fifty_sell_exactly_fifty() {
         }
     }
     assert_eq!(by_status, BTreeMap::from([(201, 50), (409, 150)]));
-    let menu = t.expect(&shop.owner, Method::GET, &format!("/stores/{}/menu", shop.store), None, 200).await;
+    let menu = t.expect(&shop.owner, Route::ListMenu { store: &shop.store }, None, 200).await;
     assert_eq!(menu["items"][0]["stock"], 0);
     let mut paid = 0;
     for customer in &customers {
-        paid += t.list_all(customer, "/orders").await.iter().filter(|o| status_of(o) == "PAID").count();
+        paid += t
+            .list_all(customer, &Route::ListMyOrders.path())
+            .await
+            .iter()
+            .filter(|o| status_of(o) == "PAID")
+            .count();
     }
     assert_eq!(paid, 50);
     t.stop().await;
@@ -57,13 +62,13 @@ async fn more_delivery_requests_than_riders_never_put_a_rider_on_two_deliveries(
     let customer = t.token(&format!("customer-{}", t.run), "customer", None);
     let mut orders = Vec::new();
     for _ in 0..6 {
-        let order = t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await;
+        let order = t.expect(&customer, Route::PlaceOrder, Some(shop.order(1)), 201).await;
         let id = order["order_id"].as_str().unwrap().to_owned();
-        t.expect(&shop.owner, Method::POST, &format!("/orders/{id}/accept"), None, 200).await;
+        t.expect(&shop.owner, Route::AcceptOrder { order: &id }, None, 200).await;
         orders.push(id);
     }
-    let paths: Vec<String> = orders.iter().map(|id| format!("/orders/{id}/delivery-requests")).collect();
-    let requests = paths.iter().map(|path| t.call(Some(&shop.owner), Method::POST, path, None));
+    let requests =
+        orders.iter().map(|id| t.call(Some(&shop.owner), Route::RequestDelivery { order: id }, None));
     for answer in join_all(requests).await {
         assert!(matches!(answer.status, 200 | 202), "{}", answer.body);
     }
@@ -73,7 +78,7 @@ async fn more_delivery_requests_than_riders_never_put_a_rider_on_two_deliveries(
     let mut finals = Vec::new();
     for id in &orders {
         finals.push(
-            t.wait_until(&customer, &format!("/orders/{id}"), Duration::from_secs(60), |o| {
+            t.wait_until(&customer, &Route::GetOrder { order: id }.path(), Duration::from_secs(60), |o| {
                 matches!(status_of(o), "DELIVERED" | "DELIVERY_FAILED")
             })
             .await,
@@ -125,8 +130,8 @@ async fn more_delivery_requests_than_riders_never_put_a_rider_on_two_deliveries(
 async fn snapshot(t: &TestStack, customer: &str, owner: &str, operator: &str, orders: &[String]) -> Value {
     let mut state = serde_json::Map::new();
     for id in orders {
-        let order = t.expect(customer, Method::GET, &format!("/orders/{id}"), None, 200).await;
-        let logs = t.list_all(operator, &format!("/ops/logs?order_id={id}")).await;
+        let order = t.expect(customer, Route::GetOrder { order: id }, None, 200).await;
+        let logs = t.list_all(operator, &Route::ListLogs.query(&[("order_id", id.as_str())])).await;
         let mut log_ids: Vec<String> = logs.iter().map(|l| l["log_id"].to_string()).collect();
         log_ids.sort();
         state.insert(id.clone(), json!({"order": order, "logs": log_ids}));
@@ -138,9 +143,12 @@ async fn snapshot(t: &TestStack, customer: &str, owner: &str, operator: &str, or
     };
     state.insert(
         "customer notifications".into(),
-        json!(notes(t.list_all(customer, "/me/notifications").await)),
+        json!(notes(t.list_all(customer, &Route::ListMyNotifications.path()).await)),
     );
-    state.insert("store notifications".into(), json!(notes(t.list_all(owner, "/me/notifications").await)));
+    state.insert(
+        "store notifications".into(),
+        json!(notes(t.list_all(owner, &Route::ListMyNotifications.path()).await)),
+    );
     Value::Object(state)
 }
 
@@ -157,8 +165,7 @@ async fn every_batch_again_and_old_batches_after_new_ones_change_nothing() {
         let upload = first
             .expect(
                 &customer,
-                Method::POST,
-                &format!("/orders/{id}/refund-photos"),
+                Route::CreateRefundPhoto { order: &id },
                 Some(json!({"content_type": "image/png"})),
                 200,
             )
@@ -168,50 +175,45 @@ async fn every_batch_again_and_old_batches_after_new_ones_change_nothing() {
         first
             .expect(
                 &customer,
-                Method::POST,
-                &format!("/orders/{id}/refund-request"),
+                Route::RequestRefund { order: &id },
                 Some(json!({"photo_key": upload["photo_key"], "reason": "cold", "method": method})),
                 200,
             )
             .await;
         first
-            .expect(
-                &shop.owner,
-                Method::POST,
-                &format!("/orders/{id}/refund-request/decision"),
-                Some(json!({"approve": true})),
-                200,
-            )
+            .expect(&shop.owner, Route::DecideRefund { order: &id }, Some(json!({"approve": true})), 200)
             .await;
         let wanted = if method == "REFUND" { "REFUNDED" } else { "DELIVERED" };
         first
-            .wait_until(&customer, &format!("/orders/{id}"), Duration::from_secs(30), |o| {
+            .wait_until(&customer, &Route::GetOrder { order: &id }.path(), Duration::from_secs(30), |o| {
                 status_of(o) == wanted && o["version"].as_u64() > Some(6)
             })
             .await;
         orders.push(id);
     }
-    let cancelled =
-        first.expect(&customer, Method::POST, "/orders", Some(shop.order(2)), 201).await["order_id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-    first.expect(&customer, Method::POST, &format!("/orders/{cancelled}/cancel"), None, 200).await;
+    let cancelled = first.expect(&customer, Route::PlaceOrder, Some(shop.order(2)), 201).await["order_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    first.expect(&customer, Route::CancelOrder { order: &cancelled }, None, 200).await;
     orders.push(cancelled);
     // Settled: a notification for every status change (2 channels) and a log for each.
     let operator = shop.operator.clone();
     let expected_notes: usize = {
         let mut n = 0;
         for id in &orders {
-            let order = first.expect(&customer, Method::GET, &format!("/orders/{id}"), None, 200).await;
+            let order = first.expect(&customer, Route::GetOrder { order: id }, None, 200).await;
             n += 2 * order["timeline"].as_array().unwrap().len();
         }
         n
     };
     first
-        .wait_until(&customer, "/me/notifications?limit=100", Duration::from_secs(30), |l| {
-            l["items"].as_array().unwrap().len() == expected_notes
-        })
+        .wait_until(
+            &customer,
+            &Route::ListMyNotifications.query(&[("limit", "100")]),
+            Duration::from_secs(30),
+            |l| l["items"].as_array().unwrap().len() == expected_notes,
+        )
         .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let before = snapshot(&first, &customer, &shop.owner, &operator, &orders).await;
@@ -308,13 +310,16 @@ async fn poison_records_on_every_topic_are_parked_in_the_failure_bucket_and_the_
     let customer = t.token(&format!("customer-{}", t.run), "customer", None);
     let id = shop.deliver_one(&t, &customer, Duration::from_secs(60)).await;
     // 5 status changes, 2 channels, plus the store's 2 for the new order.
-    t.wait_until(&customer, "/me/notifications", Duration::from_secs(60), |l| {
+    t.wait_until(&customer, &Route::ListMyNotifications.path(), Duration::from_secs(60), |l| {
         l["items"].as_array().unwrap().len() == 10
     })
     .await;
-    t.wait_until(&shop.operator, &format!("/ops/logs?order_id={id}"), Duration::from_secs(60), |l| {
-        l["items"].as_array().unwrap().len() == 12
-    })
+    t.wait_until(
+        &shop.operator,
+        &Route::ListLogs.query(&[("order_id", id.as_str())]),
+        Duration::from_secs(60),
+        |l| l["items"].as_array().unwrap().len() == 12,
+    )
     .await;
 
     // The failure bucket's parked/: every poison record each consumer was
@@ -366,31 +371,37 @@ async fn functions_crashing_or_timing_out_mid_batch_are_retried_without_double_e
     ] {
         t.stack.pool(function).unwrap().sabotage_next(sabotage).await;
     }
-    let id = t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await["order_id"]
+    let id = t.expect(&customer, Route::PlaceOrder, Some(shop.order(1)), 201).await["order_id"]
         .as_str()
         .unwrap()
         .to_owned();
-    t.expect(&shop.owner, Method::POST, &format!("/orders/{id}/accept"), None, 200).await;
-    t.expect(&shop.owner, Method::POST, &format!("/orders/{id}/delivery-requests"), None, 202).await;
+    t.expect(&shop.owner, Route::AcceptOrder { order: &id }, None, 200).await;
+    t.expect(&shop.owner, Route::RequestDelivery { order: &id }, None, 202).await;
     let order = t
-        .wait_until(&customer, &format!("/orders/{id}"), Duration::from_secs(60), |o| {
+        .wait_until(&customer, &Route::GetOrder { order: &id }.path(), Duration::from_secs(60), |o| {
             status_of(o) == "DELIVERED"
         })
         .await;
     assert_eq!(order["version"], 5, "{order}");
-    t.wait_until(&customer, "/me/notifications", Duration::from_secs(60), |l| {
+    t.wait_until(&customer, &Route::ListMyNotifications.path(), Duration::from_secs(60), |l| {
         l["items"].as_array().unwrap().len() >= 10
     })
     .await;
-    t.wait_until(&shop.operator, &format!("/ops/logs?order_id={id}"), Duration::from_secs(60), |l| {
-        l["items"].as_array().unwrap().len() >= 12
-    })
+    t.wait_until(
+        &shop.operator,
+        &Route::ListLogs.query(&[("order_id", id.as_str())]),
+        Duration::from_secs(60),
+        |l| l["items"].as_array().unwrap().len() >= 12,
+    )
     .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     // Exactly once in effect.
-    assert_eq!(t.list_all(&customer, "/me/notifications").await.len(), 10);
-    assert_eq!(t.list_all(&shop.owner, "/me/notifications").await.len(), 2);
-    assert_eq!(t.list_all(&shop.operator, &format!("/ops/logs?order_id={id}")).await.len(), 12);
+    assert_eq!(t.list_all(&customer, &Route::ListMyNotifications.path()).await.len(), 10);
+    assert_eq!(t.list_all(&shop.owner, &Route::ListMyNotifications.path()).await.len(), 2);
+    assert_eq!(
+        t.list_all(&shop.operator, &Route::ListLogs.query(&[("order_id", id.as_str())])).await.len(),
+        12
+    );
     let activity = t.activity.lock().unwrap().clone();
     let crashed =
         activity.iter().filter(|e| matches!(e.failure(), Some(InvokeOutcome::Crashed { .. }))).count();
@@ -469,19 +480,18 @@ async fn orders_placed_while_the_broker_is_down_are_published_when_it_is_back() 
     let shop = Shop::open(&t, 100, 0).await;
     let customer = t.token(&format!("customer-{}", t.run), "customer", None);
     let count = |list: &Value| list["items"].as_array().unwrap().len();
+    let notifications = Route::ListMyNotifications.query(&[("limit", "100")]);
     let mut orders = Vec::new();
     for _ in 0..3 {
-        orders.push(
-            t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await["order_id"].clone(),
-        );
+        orders
+            .push(t.expect(&customer, Route::PlaceOrder, Some(shop.order(1)), 201).await["order_id"].clone());
     }
-    t.wait_until(&customer, "/me/notifications?limit=100", Duration::from_secs(60), |l| count(l) == 6).await;
+    t.wait_until(&customer, &notifications, Duration::from_secs(60), |l| count(l) == 6).await;
 
     broker.stop().await;
     for _ in 0..3 {
-        orders.push(
-            t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await["order_id"].clone(),
-        );
+        orders
+            .push(t.expect(&customer, Route::PlaceOrder, Some(shop.order(1)), 201).await["order_id"].clone());
     }
     // The relay's call fails once its publish times out (KAFKA_MESSAGE_TIMEOUT_MS).
     // It answers the records it could not publish for a retry (a partial
@@ -502,24 +512,25 @@ async fn orders_placed_while_the_broker_is_down_are_published_when_it_is_back() 
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let notes = t.expect(&customer, Method::GET, "/me/notifications?limit=100", None, 200).await;
+    let notes = t.expect_at(&customer, Method::GET, &notifications, None, 200).await;
     assert_eq!(count(&notes), 6, "nothing can be notified while the broker is down");
 
     // Back, with its data: the relay's retries get through.
     let _broker = Broker::start(broker.port, &broker.bucket).await;
-    t.wait_until(&customer, "/me/notifications?limit=100", Duration::from_secs(120), |l| count(l) == 12)
-        .await;
-    t.wait_until(&shop.owner, "/me/notifications?limit=100", Duration::from_secs(60), |l| count(l) == 12)
-        .await;
+    t.wait_until(&customer, &notifications, Duration::from_secs(120), |l| count(l) == 12).await;
+    t.wait_until(&shop.owner, &notifications, Duration::from_secs(60), |l| count(l) == 12).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     // None lost, none doubled in effect.
-    assert_eq!(t.list_all(&customer, "/me/notifications").await.len(), 12);
-    assert_eq!(t.list_all(&shop.owner, "/me/notifications").await.len(), 12);
+    assert_eq!(t.list_all(&customer, &Route::ListMyNotifications.path()).await.len(), 12);
+    assert_eq!(t.list_all(&shop.owner, &Route::ListMyNotifications.path()).await.len(), 12);
     for order in &orders {
         let id = order.as_str().unwrap();
-        t.wait_until(&shop.operator, &format!("/ops/logs?order_id={id}"), Duration::from_secs(60), |l| {
-            count(l) == 4
-        })
+        t.wait_until(
+            &shop.operator,
+            &Route::ListLogs.query(&[("order_id", id)]),
+            Duration::from_secs(60),
+            |l| count(l) == 4,
+        )
         .await;
     }
     t.stop().await;
@@ -542,31 +553,32 @@ async fn relay_records_that_expire_during_an_outage_are_replayed_once_the_broker
     let shop = Shop::open(&t, 100, 0).await;
     let customer = t.token(&format!("customer-{}", t.run), "customer", None);
     let count = |list: &Value| list["items"].as_array().unwrap().len();
+    let notifications = Route::ListMyNotifications.query(&[("limit", "100")]);
     let mut orders = Vec::new();
     for _ in 0..2 {
-        orders.push(
-            t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await["order_id"].clone(),
-        );
+        orders
+            .push(t.expect(&customer, Route::PlaceOrder, Some(shop.order(1)), 201).await["order_id"].clone());
     }
     // Everything of the first two orders is done (the store's
     // notifications and the log records too), so stopping the broker
     // interrupts no one but the relay.
-    t.wait_until(&customer, "/me/notifications?limit=100", Duration::from_secs(60), |l| count(l) == 4).await;
-    t.wait_until(&shop.owner, "/me/notifications?limit=100", Duration::from_secs(60), |l| count(l) == 4)
-        .await;
+    t.wait_until(&customer, &notifications, Duration::from_secs(60), |l| count(l) == 4).await;
+    t.wait_until(&shop.owner, &notifications, Duration::from_secs(60), |l| count(l) == 4).await;
     for order in &orders {
         let id = order.as_str().unwrap();
-        t.wait_until(&shop.operator, &format!("/ops/logs?order_id={id}"), Duration::from_secs(60), |l| {
-            count(l) == 4
-        })
+        t.wait_until(
+            &shop.operator,
+            &Route::ListLogs.query(&[("order_id", id)]),
+            Duration::from_secs(60),
+            |l| count(l) == 4,
+        )
         .await;
     }
 
     broker.stop().await;
     for _ in 0..3 {
-        orders.push(
-            t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await["order_id"].clone(),
-        );
+        orders
+            .push(t.expect(&customer, Route::PlaceOrder, Some(shop.order(1)), 201).await["order_id"].clone());
     }
     // The relay retries without a count until its records are 60 s old,
     // then they go to the bucket: one failure record per expired batch.
@@ -590,10 +602,8 @@ async fn relay_records_that_expire_during_an_outage_are_replayed_once_the_broker
     // again, and the expired ones are replayed.
     let _broker = Broker::start(broker.port, &broker.bucket).await;
     // The pipeline flows again: an order placed now is notified.
-    orders.push(
-        t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await["order_id"].clone(),
-    );
-    t.wait_until(&customer, "/me/notifications?limit=100", Duration::from_secs(180), |l| count(l) == 6).await;
+    orders.push(t.expect(&customer, Route::PlaceOrder, Some(shop.order(1)), 201).await["order_id"].clone());
+    t.wait_until(&customer, &notifications, Duration::from_secs(180), |l| count(l) == 6).await;
     let bootstrap = format!("127.0.0.1:{}", broker.port);
     let Operator { s3, sqs, publisher } = Operator::new(&bootstrap, &t.topic_prefix).await;
     let bucket = t.stack.failure_bucket.clone().unwrap();
@@ -607,8 +617,7 @@ async fn relay_records_that_expire_during_an_outage_are_replayed_once_the_broker
         }
     }
     assert_eq!(relayed, 3);
-    t.wait_until(&customer, "/me/notifications?limit=100", Duration::from_secs(120), |l| count(l) == 12)
-        .await;
+    t.wait_until(&customer, &notifications, Duration::from_secs(120), |l| count(l) == 12).await;
 
     // Every order event of the run, read back from the topic: one
     // OrderPlaced per order, no event id twice.

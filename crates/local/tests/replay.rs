@@ -11,8 +11,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use foodstream_aws::S3DeadLetters;
 use foodstream_domain::ports::{DeadLetter, DeadLetters};
+use foodstream_harness::api::Route;
 use foodstream_local::runtime::Sabotage;
-use reqwest::Method;
 use std::time::Duration;
 use support::{Operator, Settings, Shop, TestStack};
 
@@ -27,12 +27,15 @@ async fn a_batch_that_failed_past_its_retries_is_replayed_and_applied_exactly_on
     for _ in 0..6 {
         notifier.sabotage_next(Sabotage::Refuse).await;
     }
-    t.expect(&customer, Method::POST, "/orders", Some(shop.order(1)), 201).await;
+    t.expect(&customer, Route::PlaceOrder, Some(shop.order(1)), 201).await;
     let failed = t.failure_bucket(Duration::from_secs(60), |records| !records.is_empty()).await;
     assert_eq!(failed.len(), 1, "{}", t.recent_activity(30));
     assert_eq!(failed[0]["requestContext"]["approximateInvokeCount"], 6);
     assert_eq!(failed[0]["payload"]["eventSource"], "aws:kafka");
-    assert!(t.list_all(&customer, "/me/notifications").await.is_empty(), "nothing notified yet");
+    assert!(
+        t.list_all(&customer, &Route::ListMyNotifications.path()).await.is_empty(),
+        "nothing notified yet"
+    );
 
     // The dependency is back (the sabotage is used up): replay, twice.
     let Operator { s3, sqs, publisher } =
@@ -51,12 +54,12 @@ async fn a_batch_that_failed_past_its_retries_is_replayed_and_applied_exactly_on
     );
 
     // PAID, on both channels, once.
-    t.wait_until(&customer, "/me/notifications", Duration::from_secs(30), |page| {
+    t.wait_until(&customer, &Route::ListMyNotifications.path(), Duration::from_secs(30), |page| {
         page["items"].as_array().unwrap().len() >= 2
     })
     .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let notifications = t.list_all(&customer, "/me/notifications").await;
+    let notifications = t.list_all(&customer, &Route::ListMyNotifications.path()).await;
     assert_eq!(notifications.len(), 2, "{notifications:?}");
     assert!(notifications.iter().all(|n| n["status"] == "PAID"), "{notifications:?}");
     t.stop().await;

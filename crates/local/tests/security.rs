@@ -7,8 +7,8 @@
 
 mod support;
 
+use foodstream_harness::api::Route;
 use foodstream_local::jwt::{self, Claims};
-use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
 use support::{Settings, Shop, TestStack};
@@ -45,7 +45,7 @@ async fn every_route_refuses_whoever_may_not_call_it_and_leaks_nothing() {
     let secret_street = format!("7 Secret-gil {run}");
     let mut body = shop.order(1);
     body["address"]["street"] = json!(secret_street);
-    let order = t.expect(&party.customer, Method::POST, "/orders", Some(body), 201).await;
+    let order = t.expect(&party.customer, Route::PlaceOrder, Some(body), 201).await;
     let id = order["order_id"].as_str().unwrap().to_owned();
     let store = &shop.store;
 
@@ -71,53 +71,49 @@ async fn every_route_refuses_whoever_may_not_call_it_and_leaks_nothing() {
     )
     .unwrap();
 
-    let routes: Vec<(Method, String, Option<Value>, Who)> = vec![
+    let rider = format!("rider-x-{run}");
+    let routes: Vec<(Route, Option<Value>, Who)> = vec![
         (
-            Method::PUT,
-            format!("/stores/{store}/menu/cola"),
+            Route::PutMenuItem { store, product: "cola" },
             Some(json!({"name": "Cola", "price": 2000, "stock": 5})),
             Who::Owner,
         ),
-        (Method::GET, format!("/stores/{store}/menu"), None, Who::Anyone),
-        (Method::POST, "/orders".into(), Some(shop.order(1)), Who::Customer),
-        (Method::GET, "/orders".into(), None, Who::Customer),
-        (Method::GET, format!("/orders/{id}"), None, Who::CustomerOrOwner),
-        (Method::POST, format!("/orders/{id}/cancel"), None, Who::CustomerOrOwner),
-        (Method::GET, format!("/stores/{store}/orders"), None, Who::Owner),
-        (Method::POST, format!("/orders/{id}/accept"), None, Who::Owner),
-        (Method::POST, format!("/orders/{id}/reject"), Some(json!({"reason": "no"})), Who::Owner),
-        (Method::POST, format!("/orders/{id}/delivery-requests"), None, Who::Owner),
+        (Route::ListMenu { store }, None, Who::Anyone),
+        (Route::PlaceOrder, Some(shop.order(1)), Who::Customer),
+        (Route::ListMyOrders, None, Who::Customer),
+        (Route::GetOrder { order: &id }, None, Who::CustomerOrOwner),
+        (Route::CancelOrder { order: &id }, None, Who::CustomerOrOwner),
+        (Route::ListStoreOrders { store }, None, Who::Owner),
+        (Route::AcceptOrder { order: &id }, None, Who::Owner),
+        (Route::RejectOrder { order: &id }, Some(json!({"reason": "no"})), Who::Owner),
+        (Route::RequestDelivery { order: &id }, None, Who::Owner),
+        (Route::CreateRefundPhoto { order: &id }, Some(json!({"content_type": "image/png"})), Who::Customer),
         (
-            Method::POST,
-            format!("/orders/{id}/refund-photos"),
-            Some(json!({"content_type": "image/png"})),
-            Who::Customer,
-        ),
-        (
-            Method::POST,
-            format!("/orders/{id}/refund-request"),
+            Route::RequestRefund { order: &id },
             Some(json!({"photo_key": "k", "reason": "r", "method": "REFUND"})),
             Who::Customer,
         ),
-        (
-            Method::POST,
-            format!("/orders/{id}/refund-request/decision"),
-            Some(json!({"approve": true})),
-            Who::Owner,
-        ),
-        (Method::GET, "/me/notifications".into(), None, Who::Anyone),
-        (Method::PUT, format!("/riders/rider-x-{run}"), Some(json!({"zone": "Nowhere"})), Who::Operator),
-        (Method::GET, "/ops/logs?user_id=x".into(), None, Who::Operator),
+        (Route::DecideRefund { order: &id }, Some(json!({"approve": true})), Who::Owner),
+        (Route::ListMyNotifications, None, Who::Anyone),
+        (Route::RegisterRider { rider: &rider }, Some(json!({"zone": "Nowhere"})), Who::Operator),
+        (Route::ListLogs, None, Who::Operator),
     ];
     assert_eq!(routes.len(), 16, "every route of SPEC section 3");
 
     let mut checked = 0;
-    for (method, path, body, who) in &routes {
+    for (route, body, who) in &routes {
         let t = &t;
+        let method = route.method();
+        // The operator's logs are read by a filter.
+        let path = match route {
+            Route::ListLogs => route.query(&[("user_id", "x")]),
+            _ => route.path(),
+        };
+        let path = &path;
         let call = |token: Option<String>| {
             let body = body.clone();
             let method = method.clone();
-            async move { t.call(token.as_deref(), method, path, body).await }
+            async move { t.send(token.as_deref(), method, path, body).await }
         };
         // The gateway's authorizer: 401 before any function runs.
         for (label, token) in [
@@ -152,7 +148,10 @@ async fn every_route_refuses_whoever_may_not_call_it_and_leaks_nothing() {
         // Another customer, another store's owner: 404 for an order that is
         // not theirs, 403 for a store that is not theirs.
         let on_order = path.contains(&id);
-        let on_store = path.starts_with(&format!("/stores/{store}")) && *who == Who::Owner;
+        let on_store = matches!(
+            route,
+            Route::PutMenuItem { .. } | Route::ListMenu { .. } | Route::ListStoreOrders { .. }
+        ) && *who == Who::Owner;
         let mut others: Vec<(&str, &String, u16)> = Vec::new();
         if on_order && matches!(who, Who::Customer | Who::CustomerOrOwner) {
             others.push(("another customer", &party.other_customer, 404));
@@ -178,23 +177,24 @@ async fn every_route_refuses_whoever_may_not_call_it_and_leaks_nothing() {
 
     // Lists are scoped to the caller: the intruder sees no one else's orders
     // or notifications, and the other owner nothing of this store.
-    t.wait_until(&party.customer, "/me/notifications", Duration::from_secs(30), |l| {
+    t.wait_until(&party.customer, &Route::ListMyNotifications.path(), Duration::from_secs(30), |l| {
         !l["items"].as_array().unwrap().is_empty()
     })
     .await;
-    for (token, path) in [
-        (&party.other_customer, "/orders".to_string()),
-        (&party.other_customer, "/me/notifications".to_string()),
-        (&party.other_owner, "/me/notifications".to_string()),
-        (&party.other_owner, format!("/stores/other-store-{run}/orders")),
+    let other_store = format!("other-store-{run}");
+    for (token, route) in [
+        (&party.other_customer, Route::ListMyOrders),
+        (&party.other_customer, Route::ListMyNotifications),
+        (&party.other_owner, Route::ListMyNotifications),
+        (&party.other_owner, Route::ListStoreOrders { store: &other_store }),
     ] {
-        let list = t.expect(token, Method::GET, &path, None, 200).await;
-        assert_eq!(list["items"], json!([]), "GET {path} showed someone else's data: {list}");
+        let list = t.expect(token, route, None, 200).await;
+        assert_eq!(list["items"], json!([]), "GET {} showed someone else's data: {list}", route.path());
     }
     // Nothing any refused call tried happened.
-    let after = t.expect(&party.customer, Method::GET, &format!("/orders/{id}"), None, 200).await;
+    let after = t.expect(&party.customer, Route::GetOrder { order: &id }, None, 200).await;
     assert_eq!((after["status"].as_str(), after["version"].as_u64()), (Some("PAID"), Some(1)), "{after}");
-    let menu = t.expect(&party.customer, Method::GET, &format!("/stores/{store}/menu"), None, 200).await;
+    let menu = t.expect(&party.customer, Route::ListMenu { store }, None, 200).await;
     assert_eq!(menu["items"].as_array().unwrap().len(), 1, "a refused PUT added an item: {menu}");
     t.stop().await;
 }
@@ -217,11 +217,11 @@ async fn bad_bodies_get_a_4xx_naming_the_field_and_the_reason_and_write_nothing(
     let t = TestStack::start(Settings::new("bodies")).await;
     let shop = Shop::open(&t, 10, 1).await;
     let customer = t.token(&format!("customer-{}", t.run), "customer", None);
-    let raw = |token: &str, method: Method, path: &str, body: Vec<u8>| {
+    let raw = |token: &str, route: Route, body: Vec<u8>| {
         let request = t
             .api
             .http()
-            .request(method, format!("{}{path}", t.api.base_url()))
+            .request(route.method(), format!("{}{}", t.api.base_url(), route.path()))
             .bearer_auth(token)
             .header("content-type", "application/json")
             .body(body);
@@ -272,26 +272,26 @@ async fn bad_bodies_get_a_4xx_naming_the_field_and_the_reason_and_write_nothing(
         ),
     ];
     for (label, body, field) in cases {
-        let answer = raw(&customer, Method::POST, "/orders", body).await;
+        let answer = raw(&customer, Route::PlaceOrder, body).await;
         assert_eq!(answer.status, 400, "{label}: {}", answer.body);
         assert_eq!(answer.body["error"]["code"], "VALIDATION_FAILED", "{label}");
         let named = fields(&answer);
         assert!(named.iter().any(|f| f == field), "{label}: expected {field} among {named:?}");
     }
     // Invalid UTF-8 and bodies over the limits.
-    let answer = raw(&customer, Method::POST, "/orders", vec![b'{', 0xff, 0xfe, b'}']).await;
+    let answer = raw(&customer, Route::PlaceOrder, vec![b'{', 0xff, 0xfe, b'}']).await;
     assert_eq!(answer.status, 400, "invalid UTF-8: {}", answer.body);
     let big =
         json!({"store_id": shop.store, "items": [], "pad": "x".repeat(100 * 1024)}).to_string().into_bytes();
-    let answer = raw(&customer, Method::POST, "/orders", big).await;
+    let answer = raw(&customer, Route::PlaceOrder, big).await;
     assert_eq!(answer.status, 413, "100 KiB: {}", answer.body);
     let huge = vec![b' '; 11 * 1024 * 1024];
-    let answer = raw(&customer, Method::POST, "/orders", huge).await;
+    let answer = raw(&customer, Route::PlaceOrder, huge).await;
     assert_eq!(answer.status, 413, "11 MiB, over API Gateway's limit");
     // Under API Gateway's 10 MB but over Lambda's 6 MB: Lambda refuses the
     // invoke, the function never runs.
     let seven = vec![b' '; 7 * 1024 * 1024];
-    let answer = raw(&customer, Method::POST, "/orders", seven).await;
+    let answer = raw(&customer, Route::PlaceOrder, seven).await;
     assert_eq!(answer.status, 413, "7 MiB, over Lambda's invoke limit: {}", answer.body);
     assert_eq!(
         answer.body["message"], "Request Entity Too Large",
@@ -300,82 +300,60 @@ async fn bad_bodies_get_a_4xx_naming_the_field_and_the_reason_and_write_nothing(
     );
     // Unicode is data, not an error.
     let korean = with("/address/street", json!("강남대로 123, 2층 🍗"));
-    let placed = t.expect(&customer, Method::POST, "/orders", Some(korean), 201).await;
+    let placed = t.expect(&customer, Route::PlaceOrder, Some(korean), 201).await;
     assert_eq!(placed["address"]["street"], "강남대로 123, 2층 🍗");
     let id = placed["order_id"].as_str().unwrap().to_owned();
 
     // Other routes with bodies.
     let store = &shop.store;
-    let others: Vec<(&String, Method, String, Value, &str)> = vec![
+    let rider = format!("rider-bad-{}", t.run);
+    let others: Vec<(&String, Route, Value, &str)> = vec![
         (
             &shop.owner,
-            Method::PUT,
-            format!("/stores/{store}/menu/cola"),
+            Route::PutMenuItem { store, product: "cola" },
             json!({"name": "Cola", "price": -1, "stock": 1}),
             "price",
         ),
         (
             &shop.owner,
-            Method::PUT,
-            format!("/stores/{store}/menu/cola"),
+            Route::PutMenuItem { store, product: "cola" },
             json!({"name": "Cola", "price": "cheap", "stock": 1}),
             "price",
         ),
         (
             &shop.owner,
-            Method::PUT,
-            format!("/stores/{store}/menu/cola"),
+            Route::PutMenuItem { store, product: "cola" },
             json!({"name": "C".repeat(1000), "price": 1, "stock": 1}),
             "name",
         ),
-        (
-            &shop.owner,
-            Method::PUT,
-            format!("/stores/{store}/menu/cola"),
-            json!({"price": 1, "stock": 1}),
-            "name",
-        ),
-        (&shop.owner, Method::POST, format!("/orders/{id}/reject"), json!({}), "reason"),
-        (
-            &shop.owner,
-            Method::POST,
-            format!("/orders/{id}/reject"),
-            json!({"reason": "r".repeat(5000)}),
-            "reason",
-        ),
+        (&shop.owner, Route::PutMenuItem { store, product: "cola" }, json!({"price": 1, "stock": 1}), "name"),
+        (&shop.owner, Route::RejectOrder { order: &id }, json!({}), "reason"),
+        (&shop.owner, Route::RejectOrder { order: &id }, json!({"reason": "r".repeat(5000)}), "reason"),
         (
             &customer,
-            Method::POST,
-            format!("/orders/{id}/refund-photos"),
+            Route::CreateRefundPhoto { order: &id },
             json!({"content_type": "image/gif"}),
             "content_type",
         ),
         (
             &customer,
-            Method::POST,
-            format!("/orders/{id}/refund-request"),
+            Route::RequestRefund { order: &id },
             json!({"photo_key": "k", "reason": "r", "method": "MAYBE"}),
             "method",
         ),
         (
             &customer,
-            Method::POST,
-            format!("/orders/{id}/refund-request"),
+            Route::RequestRefund { order: &id },
             json!({"photo_key": "k", "reason": "", "method": "REFUND"}),
             "reason",
         ),
-        (
-            &shop.owner,
-            Method::POST,
-            format!("/orders/{id}/refund-request/decision"),
-            json!({"approve": "yes"}),
-            "approve",
-        ),
-        (&shop.operator, Method::PUT, format!("/riders/rider-bad-{}", t.run), json!({"zone": 7}), "zone"),
-        (&shop.operator, Method::PUT, format!("/riders/rider-bad-{}", t.run), json!({}), "zone"),
+        (&shop.owner, Route::DecideRefund { order: &id }, json!({"approve": "yes"}), "approve"),
+        (&shop.operator, Route::RegisterRider { rider: &rider }, json!({"zone": 7}), "zone"),
+        (&shop.operator, Route::RegisterRider { rider: &rider }, json!({}), "zone"),
     ];
-    for (token, method, path, body, field) in others {
-        let answer = t.call(Some(token), method.clone(), &path, Some(body.clone())).await;
+    for (token, route, body, field) in others {
+        let (method, path) = (route.method(), route.path());
+        let answer = t.call(Some(token), route, Some(body.clone())).await;
         assert_eq!(answer.status, 400, "{method} {path} {body}: {}", answer.body);
         let named = fields(&answer);
         assert!(named.iter().any(|f| f == field), "{method} {path} {body}: expected {field} among {named:?}");
@@ -384,11 +362,11 @@ async fn bad_bodies_get_a_4xx_naming_the_field_and_the_reason_and_write_nothing(
     // Nothing written: one order (the Korean one), still PAID at version 1,
     // stock down by one (the item's version moved on once, by that sale),
     // no cola, no rider-bad.
-    let orders = t.list_all(&customer, "/orders").await;
+    let orders = t.list_all(&customer, &Route::ListMyOrders.path()).await;
     assert_eq!(orders.len(), 1, "{orders:?}");
-    let order = t.expect(&customer, Method::GET, &format!("/orders/{id}"), None, 200).await;
+    let order = t.expect(&customer, Route::GetOrder { order: &id }, None, 200).await;
     assert_eq!((order["status"].as_str(), order["version"].as_u64()), (Some("PAID"), Some(1)));
-    let menu = t.expect(&customer, Method::GET, &format!("/stores/{store}/menu"), None, 200).await;
+    let menu = t.expect(&customer, Route::ListMenu { store }, None, 200).await;
     assert_eq!(
         menu["items"],
         json!([{"product_id": "chicken", "name": "Fried chicken", "price": 18000, "stock": 9, "version": 2}])

@@ -5,9 +5,9 @@
 
 mod support;
 
+use foodstream_harness::api::Route;
 use foodstream_local::activity::StackEvent;
 use foodstream_local::runtime::{InvokeOutcome, Sabotage};
-use reqwest::Method;
 use serde_json::Value;
 use std::time::Duration;
 use support::{Settings, Shop, TestStack};
@@ -27,7 +27,7 @@ async fn a_completer_killed_on_its_first_attempts_still_completes_the_delivery_e
     completer.sabotage_next(Sabotage::Crash).await;
     let id = shop.request_delivery(&t, &customer).await;
     let order = t
-        .wait_until(&customer, &format!("/orders/{id}"), Duration::from_secs(90), |o| {
+        .wait_until(&customer, &Route::GetOrder { order: &id }.path(), Duration::from_secs(90), |o| {
             o["status"] == "DELIVERED"
         })
         .await;
@@ -69,10 +69,10 @@ async fn a_completer_killed_on_its_first_attempts_still_completes_the_delivery_e
     assert_eq!(completed.len(), 1, "{events:?}");
     tokio::time::sleep(Duration::from_secs(2)).await;
     // Delivered once: 5 statuses on 2 channels.
-    assert_eq!(t.list_all(&customer, "/me/notifications").await.len(), 10);
+    assert_eq!(t.list_all(&customer, &Route::ListMyNotifications.path()).await.len(), 10);
     // The rider is free: the next order of the zone is delivered by them.
     let next = shop.deliver_one(&t, &customer, Duration::from_secs(30)).await;
-    let next = t.expect(&customer, Method::GET, &format!("/orders/{next}"), None, 200).await;
+    let next = t.expect(&customer, Route::GetOrder { order: &next }, None, 200).await;
     assert_eq!(next["rider_id"], order["rider_id"]);
     t.stop().await;
 }

@@ -6,8 +6,8 @@
 
 mod support;
 
+use foodstream_harness::api::Route;
 use foodstream_ops::order_logs::{self, LogLine};
-use reqwest::Method;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 use support::{Settings, Shop, TestStack};
@@ -74,20 +74,14 @@ async fn one_order_is_one_trace_across_every_function() {
     let traceparent = format!("00-{client_trace}-00f067aa0ba902b7-01");
     let placed = t
         .api
-        .send(
-            Some(&customer),
-            Method::POST,
-            "/orders",
-            Some(&shop.order(1)),
-            &[("traceparent", &traceparent)],
-        )
+        .call(Some(&customer), Route::PlaceOrder, Some(&shop.order(1)), &[("traceparent", &traceparent)])
         .await
         .unwrap();
     assert_eq!(placed.status, 201, "{}", placed.body);
     let traced = placed.body["order_id"].as_str().unwrap().to_owned();
-    t.expect(&shop.owner, Method::POST, &format!("/orders/{traced}/accept"), None, 200).await;
-    t.expect(&shop.owner, Method::POST, &format!("/orders/{traced}/delivery-requests"), None, 202).await;
-    t.wait_until(&customer, &format!("/orders/{traced}"), Duration::from_secs(30), |o| {
+    t.expect(&shop.owner, Route::AcceptOrder { order: &traced }, None, 200).await;
+    t.expect(&shop.owner, Route::RequestDelivery { order: &traced }, None, 202).await;
+    t.wait_until(&customer, &Route::GetOrder { order: &traced }.path(), Duration::from_secs(30), |o| {
         o["status"] == "DELIVERED"
     })
     .await;

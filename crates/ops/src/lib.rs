@@ -16,6 +16,11 @@
 //! ids), so a replay never doubles anything, even of a record that had
 //! been half applied. A re-driven record is deleted from the bucket unless
 //! asked to keep it.
+//!
+//! The delivery timer's dead-letter queue is re-driven too: its messages
+//! are moved back to the timer queue ([`redrive_queue`]).
+
+#![warn(missing_docs)]
 
 pub mod order_logs;
 
@@ -40,31 +45,59 @@ impl DeadLetters for Unprocessable {
     }
 }
 
+/// Why listing or re-driving failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
+    /// The failure bucket could not be listed, read or deleted from: the
+    /// walk stops.
     #[error("S3: {0}")]
     Storage(String),
+    /// A queue could not be found, read or written (the timer's re-drive).
     #[error("SQS: {0}")]
     Queue(String),
+    /// An object of the bucket that is not a failure record, or whose
+    /// payload is no batch a replay knows: skipped.
     #[error("{key}: not a failure record: {reason}")]
-    NotARecord { key: String, reason: String },
+    NotARecord {
+        /// The object's key.
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A record whose re-drive failed again: it is left in the bucket.
     #[error("{key}: {reason} (the record stays in the bucket)")]
-    StillFailing { key: String, reason: String },
+    StillFailing {
+        /// The record's key.
+        key: String,
+        /// What failed this time.
+        reason: String,
+    },
 }
 
 /// One failure record, as listed.
 #[derive(Debug, Clone)]
 pub struct FailureRecord {
+    /// Its object's key in the failure bucket.
     pub key: String,
+    /// Why the batch failed (`requestContext.condition`):
+    /// `RetryAttemptsExhausted`, say, or `Unprocessable` for a parked one.
     pub condition: String,
+    /// When it was written, as the record gives it.
     pub timestamp: String,
+    /// Where the batch came from: its topic-partitions, stream shard or
+    /// queue, or for a parked record the record's name (`log-events-0@7`).
     pub source: String,
+    /// How many records the batch held (0 when the record does not say).
     pub batch_size: u64,
+    /// The function whose batch failed (`requestContext.functionArn`).
     pub function_arn: String,
     /// Who parked it and why (a record a consumer parked itself); empty
     /// for an event source mapping's.
     pub parked_by: String,
+    /// Why the consumer parked it; empty for an event source mapping's.
     pub reason: String,
+    /// The failed batch, as the function was invoked with it: what a
+    /// replay re-drives.
     pub payload: Value,
 }
 
@@ -432,6 +465,7 @@ pub const EMPTY_RECEIVES_TO_STOP: usize = 3;
 /// What re-driving a dead-letter queue did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Moved {
+    /// Messages sent to the target queue and deleted from the source.
     pub moved: usize,
 }
 

@@ -13,8 +13,11 @@ use std::path::Path;
 /// One log line of one function.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogLine {
+    /// The function that logged it: its log file's name, less `.log`.
     pub function: String,
+    /// The line's `timestamp` (RFC 3339, UTC); empty if it has none.
     pub timestamp: String,
+    /// The whole JSON object, the current span's fields under `span`.
     pub line: Map<String, Value>,
 }
 

@@ -4,6 +4,8 @@
 //! parallel without seeing each other, and the Kafka bootstrap servers.
 //! A missing emulator fails the test with what to run; nothing is skipped.
 
+#![warn(missing_docs)]
+
 pub mod schemas;
 
 use aws_config::SdkConfig;
@@ -13,6 +15,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+/// The AWS emulator's endpoint: `AWS_ENDPOINT_URL`, default moto_server's.
 pub fn endpoint() -> String {
     std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| emulators::AWS_ENDPOINT_URL.into())
 }
@@ -36,18 +39,22 @@ fn require_emulator() {
     );
 }
 
+/// The AWS configuration for the emulator at [`endpoint`], with the
+/// emulator's test credentials; fails loudly when nothing answers there.
 pub async fn config() -> SdkConfig {
     require_emulator();
     foodstream_aws::emulator_config(&endpoint()).await
 }
 
+/// A DynamoDB client of the emulator ([`config`]).
 pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(&config().await)
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-/// A unique prefix for this test's resources.
+/// A unique prefix for this test's resources: `prefix`, then the process
+/// id, the clock's nanoseconds and a counter.
 pub fn unique(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
     format!("{prefix}-{}-{nanos}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst))
@@ -70,7 +77,8 @@ pub async fn tables(client: &aws_sdk_dynamodb::Client, specs: &[TableSpec]) -> V
     names
 }
 
-/// A fresh bucket.
+/// A fresh, uniquely named bucket, with a path-style S3 client of
+/// `config` to reach it.
 pub async fn bucket(config: &SdkConfig) -> (aws_sdk_s3::Client, String) {
     let client = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(config).force_path_style(true).build(),

@@ -6,8 +6,11 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// The base of every schema's `$id`: an `$id` is this plus the file's path
+/// under `events/schemas/`.
 pub const BASE: &str = "https://foodstream.dev/events/schemas/";
 
+/// `events/schemas/` in this checkout.
 pub fn schema_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/schemas")
 }
@@ -32,12 +35,17 @@ pub fn schema_files() -> BTreeMap<String, Value> {
     out
 }
 
+/// Every event schema, and the registry their `$ref`s resolve in.
 pub struct Schemas {
+    /// Each schema by its path under `events/schemas/` ([`schema_files`]).
     pub files: BTreeMap<String, Value>,
+    /// The schemas by their `$id`s.
     pub registry: jsonschema::Registry<'static>,
 }
 
 impl Schemas {
+    /// Reads every schema; panics on a file that is not JSON, or whose
+    /// `$id` is not [`BASE`] plus its path.
     pub fn load() -> Schemas {
         let files = schema_files();
         let resources: Vec<(String, jsonschema::Resource)> = files
@@ -51,6 +59,8 @@ impl Schemas {
         Schemas { files, registry }
     }
 
+    /// The validator of `<topic>/<event_type>.json`, formats checked;
+    /// panics when there is no such schema or it does not compile.
     pub fn validator(&self, topic: &str, event_type: &str) -> jsonschema::Validator {
         let relative = format!("{topic}/{event_type}.json");
         let schema = self.files.get(&relative).unwrap_or_else(|| panic!("no schema {relative}"));
@@ -61,6 +71,9 @@ impl Schemas {
             .unwrap_or_else(|e| panic!("{relative} does not compile: {e}"))
     }
 
+    /// Why `event` does not match its schema (the one of `topic` and its
+    /// `event_type`), each error with the path of the value at fault;
+    /// empty when it matches.
     pub fn errors(&self, topic: &str, event: &Value) -> Vec<String> {
         let event_type = event["event_type"].as_str().unwrap_or("missing");
         self.validator(topic, event_type)

@@ -153,8 +153,9 @@ pub async fn collect_logs(
     BatchReport::of(&records, outcome)
 }
 
-/// delivery-sweeper: on its schedule, completes the deliveries whose
-/// dispatcher never did. An error fails the run; the next run tries again.
+/// delivery-sweeper: on its schedule, finishes the deliveries left
+/// unfinished: requests the dispatcher never decided, assignments the
+/// completer never completed. An error fails the run; the next run tries again.
 pub async fn sweep(ports: &SweepPorts<'_>) -> Result<Swept, SweepFailed> {
     let swept = sweeper::sweep_deliveries(ports).await.map_err(SweepFailed)?;
     info!(resumed = swept.resumed, completed = swept.completed, "sweep done");

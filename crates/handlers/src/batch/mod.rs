@@ -6,8 +6,10 @@
 //! - [`stream`]: the orders table's stream records as the order events
 //!   their changes carry;
 //! - [`consumers`]: one handler per consumer function, each handing its
-//!   records to `foodstream_application::batches`, whose policy calls the
-//!   use case (one call per record, no callback in between);
+//!   records to `foodstream_application::batches`: a record consumer's
+//!   use case is a `RecordUseCase` the policy calls once per record (no
+//!   callback in between); the relay's records go out in grouped
+//!   publishes; the sweeper runs on its schedule, without records;
 //! - [`serve`]: the runtime loop.
 
 pub mod consumers;

@@ -131,9 +131,11 @@ pub struct BatchRecord<'a, E> {
     /// is `None`, never a reason to refuse the record.
     pub trace: Option<TraceParent>,
     /// The span of the record's work: every line logged for it names the
-    /// record and, once decoded, its order, event and trace, so one order
-    /// can be followed across the functions (`make logs ORDER=<id>`
-    /// locally, the same fields in CloudWatch Logs Insights).
+    /// record (its message id, its stream sequence number, an undecodable
+    /// Kafka record's position) or a decoded Kafka record's order, event
+    /// and trace, so one order can be followed across the functions
+    /// (`make logs ORDER=<id>` locally, the same fields in CloudWatch Logs
+    /// Insights).
     pub span: Span,
 }
 

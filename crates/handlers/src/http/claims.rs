@@ -8,8 +8,8 @@ use lambda_http::{Request, RequestExt};
 
 /// The claims the JWT authorizer verified, from a Cognito ID token: `sub`,
 /// and the custom attributes `custom:role` and `custom:store_id`. Nothing
-/// else is read: no token on AWS carries a plain `role`, and one that does
-/// is refused (401) rather than trusted.
+/// else is read: no token on AWS carries a plain `role`, and one that has
+/// it without `custom:role` is refused (401) rather than trusted.
 pub fn caller(request: &Request) -> Result<Caller, AppError> {
     let claims = match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => {

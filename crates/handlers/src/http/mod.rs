@@ -1,7 +1,7 @@
 //! The route functions' edge (API Gateway HTTP API, payload format 2.0):
 //! the toolkit below (path, query, headers, JSON bodies with a size limit
 //! and field-level errors, JSON answers, the request id in every log line),
-//! [`claims`] (who calls), [`error`] (each use case error as its answer),
+//! [`claims`] (who calls), [`error`](mod@error) (each use case error as its answer),
 //! [`trace`] (where an order's trace starts) and [`routes`] (the 16
 //! handlers).
 

@@ -27,7 +27,8 @@ pub(crate) fn start(request: &mut Request) -> Option<TraceParent> {
     Some(trace)
 }
 
-/// The trace [`start`] chose for this request (`None` outside `serve`).
+/// The trace [`serve`](super::serve) chose for this request when it
+/// started it (`None` outside `serve`).
 pub fn of(request: &Request) -> Option<&TraceParent> {
     request.extensions().get::<RequestTrace>().map(|t| &t.0)
 }

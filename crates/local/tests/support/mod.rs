@@ -5,7 +5,7 @@
 
 #![allow(dead_code)] // each test binary uses a part
 
-use foodstream_harness::api::{ApiAnswer, ApiClient};
+use foodstream_harness::api::{ApiAnswer, ApiClient, Route};
 use foodstream_local::activity::StackEvent;
 use foodstream_local::jwt::{self, Claims};
 use foodstream_local::stack::{Stack, StackConfig};
@@ -138,7 +138,13 @@ impl TestStack {
         jwt::mint(&Claims::new(sub, role, store, now, 3600), SECRET).unwrap()
     }
 
-    pub async fn call(
+    /// `route` with `token` as bearer and `body` as JSON.
+    pub async fn call(&self, token: Option<&str>, route: Route<'_>, body: Option<Value>) -> ApiAnswer {
+        self.send(token, route.method(), &route.path(), body).await
+    }
+
+    /// `method path` as is: a route's path with a query.
+    pub async fn send(
         &self,
         token: Option<&str>,
         method: Method,
@@ -149,7 +155,12 @@ impl TestStack {
     }
 
     /// Like `call`, insisting on `status`.
-    pub async fn expect(
+    pub async fn expect(&self, token: &str, route: Route<'_>, body: Option<Value>, status: u16) -> Value {
+        self.expect_at(token, route.method(), &route.path(), body, status).await
+    }
+
+    /// Like `send`, insisting on `status`.
+    pub async fn expect_at(
         &self,
         token: &str,
         method: Method,
@@ -157,7 +168,7 @@ impl TestStack {
         body: Option<Value>,
         status: u16,
     ) -> Value {
-        let answer = self.call(Some(token), method.clone(), path, body).await;
+        let answer = self.send(Some(token), method.clone(), path, body).await;
         assert_eq!(answer.status, status, "{method} {path}: {}", answer.body);
         answer.body
     }
@@ -173,7 +184,7 @@ impl TestStack {
     ) -> Value {
         let until = Instant::now() + timeout;
         loop {
-            let answer = self.call(Some(token), Method::GET, path, None).await;
+            let answer = self.send(Some(token), Method::GET, path, None).await;
             if answer.status == 200 && done(&answer.body) {
                 return answer.body;
             }
@@ -204,7 +215,7 @@ impl TestStack {
         let mut cursor: Option<String> = None;
         loop {
             let page_path = foodstream_harness::api::page_path(path, cursor.as_deref());
-            let page = self.expect(token, Method::GET, &page_path, None, 200).await;
+            let page = self.expect_at(token, Method::GET, &page_path, None, 200).await;
             items.extend(page["items"].as_array().cloned().unwrap_or_default());
             match page["next_cursor"].as_str() {
                 Some(c) => cursor = Some(c.to_owned()),
@@ -315,8 +326,7 @@ impl Shop {
         let zone = format!("Zone-{}", t.run);
         t.expect(
             &owner,
-            Method::PUT,
-            &format!("/stores/{store}/menu/chicken"),
+            Route::PutMenuItem { store: &store, product: "chicken" },
             Some(serde_json::json!({"name": "Fried chicken", "price": 18000, "stock": stock})),
             200,
         )
@@ -324,8 +334,7 @@ impl Shop {
         for i in 0..riders {
             t.expect(
                 &operator,
-                Method::PUT,
-                &format!("/riders/rider-{i}-{}", t.run),
+                Route::RegisterRider { rider: &format!("rider-{i}-{}", t.run) },
                 Some(serde_json::json!({"zone": zone})),
                 200,
             )
@@ -338,18 +347,19 @@ impl Shop {
     /// until it is DELIVERED; its id.
     pub async fn deliver_one(&self, t: &TestStack, customer: &str, timeout: Duration) -> String {
         let id = self.request_delivery(t, customer).await;
-        t.wait_until(customer, &format!("/orders/{id}"), timeout, |o| o["status"] == "DELIVERED").await;
+        let path = Route::GetOrder { order: &id }.path();
+        t.wait_until(customer, &path, timeout, |o| o["status"] == "DELIVERED").await;
         id
     }
 
     /// Places an order for `customer`, accepts it and calls a rider; its id.
     pub async fn request_delivery(&self, t: &TestStack, customer: &str) -> String {
-        let id = t.expect(customer, Method::POST, "/orders", Some(self.order(1)), 201).await["order_id"]
+        let id = t.expect(customer, Route::PlaceOrder, Some(self.order(1)), 201).await["order_id"]
             .as_str()
             .unwrap()
             .to_owned();
-        t.expect(&self.owner, Method::POST, &format!("/orders/{id}/accept"), None, 200).await;
-        t.expect(&self.owner, Method::POST, &format!("/orders/{id}/delivery-requests"), None, 202).await;
+        t.expect(&self.owner, Route::AcceptOrder { order: &id }, None, 200).await;
+        t.expect(&self.owner, Route::RequestDelivery { order: &id }, None, 202).await;
         id
     }
 
