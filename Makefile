@@ -23,7 +23,8 @@ fmt: ## Format the code
 lint: tools ## cargo fmt --check, clippy with warnings denied, no unused dependency (cargo-machete), docs without warnings (cargo doc), rust-version checked against Cargo.lock (scripts/check-msrv.sh)
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
-	.local/cargo-tools/bin/cargo-machete
+	@scripts/install-tools.sh --machete
+	@scripts/check-unused-deps.sh
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --locked --lib
 	@scripts/check-msrv.sh
 

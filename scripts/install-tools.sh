@@ -117,11 +117,11 @@ if [ ${#missing_apt[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_apt[@]}" >/dev/null
 fi
 
-# cargo-machete, pinned, for `make lint`: a dependency no crate uses fails it.
+# cargo-machete, pinned, for `make lint` only: a dependency no crate uses fails it.
 machete_root="$repo/.local/cargo-tools"
-if ! "$machete_root/bin/cargo-machete" --version 2>/dev/null | grep -qx "0.9.2"; then
-  log "installing cargo-machete 0.9.2 into $machete_root"
-  cargo install --quiet --locked --version 0.9.2 --root "$machete_root" cargo-machete
+if [ "${1:-}" = "--machete" ] && ! "$machete_root/bin/cargo-machete" --version 2>/dev/null | grep -qx "0.9.2"; then
+  log "installing cargo-machete 0.9.2 into $machete_root (compiles it: about two minutes)"
+  cargo install --locked --version 0.9.2 --root "$machete_root" cargo-machete
 fi
 
 # cargo-lambda (brings zig) in the project's venv, for `make package`.

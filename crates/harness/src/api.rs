@@ -125,7 +125,10 @@ impl Route<'_> {
         }
     }
 
-    /// The path, each parameter in its place, percent-encoded as one segment.
+    /// The path, each parameter in its place, percent-encoded as one
+    /// segment. A value of `.` or `..` stays a dot segment (URL parsing
+    /// resolves it, encoded or not): paths like that are tests of the
+    /// gateway, sent raw.
     pub fn path(&self) -> String {
         let (_, template) = self.label().split_once(' ').unwrap_or_default();
         template

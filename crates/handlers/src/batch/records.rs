@@ -130,12 +130,13 @@ pub struct BatchRecord<'a, E> {
     /// header, the order's on a stream record. A missing or malformed one
     /// is `None`, never a reason to refuse the record.
     pub trace: Option<TraceParent>,
-    /// The span of the record's work: every line logged for it names the
-    /// record (its message id, its stream sequence number, an undecodable
-    /// Kafka record's position) or a decoded Kafka record's order, event
-    /// and trace, so one order can be followed across the functions
+    /// The span the batch policy runs the record's work in: every line
+    /// logged for it names the record (its message id, an undecodable Kafka
+    /// record's position) or a decoded record's order (and, for Kafka, its
+    /// event and trace), so one order can be followed across the functions
     /// (`make logs ORDER=<id>` locally, the same fields in CloudWatch Logs
-    /// Insights).
+    /// Insights). The relay publishes its records in groups, outside their
+    /// spans: its lines name each event's order themselves.
     pub span: Span,
 }
 
@@ -183,15 +184,10 @@ pub fn sqs_records<E>(
                 (_, None) => Err("no body".to_owned()),
                 (Some(_), Some(body)) => decode(body),
             };
+            let group = format!("message {id}");
+            let id = ItemIdentifier::Message(id);
             let span = info_span!("record", message = %id);
-            BatchRecord {
-                group: format!("message {id}"),
-                id: ItemIdentifier::Message(id),
-                raw: RawRecord::Sqs(m),
-                event: decoded,
-                trace: None,
-                span,
-            }
+            BatchRecord { group, id, raw: RawRecord::Sqs(m), event: decoded, trace: None, span }
         })
         .collect()
 }

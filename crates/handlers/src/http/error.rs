@@ -28,6 +28,10 @@ pub struct ApiError {
     pub details: Value,
 }
 
+/// The body of the `INTERNAL` answer, as text: what is sent when an answer
+/// cannot be written as JSON (held to [`ApiError`]'s own by a test).
+pub const INTERNAL_BODY: &str = r#"{"error":{"code":"INTERNAL","message":"internal error","details":{}}}"#;
+
 /// The body of an error answer.
 #[derive(Debug, Serialize)]
 pub struct ErrorBody<'a> {
@@ -100,14 +104,16 @@ impl ApiError {
         details: impl Serialize,
     ) -> ApiError {
         // Every details struct above is fields of plain values: it always
-        // serialises, and `null` would still be a valid answer.
-        let details = serde_json::to_value(details).unwrap_or(Value::Null);
+        // serialises; were it not to, the contract's `details` is still an
+        // object.
+        let details = serde_json::to_value(details).unwrap_or_else(|_| Value::Object(Default::default()));
         ApiError { status, code, message: message.into(), details }
     }
 
     /// The JSON body.
     pub fn body(&self) -> Value {
-        serde_json::to_value(ErrorBody { error: self }).unwrap_or(Value::Null)
+        serde_json::to_value(ErrorBody { error: self })
+            .unwrap_or_else(|_| serde_json::from_str(INTERNAL_BODY).unwrap_or_default())
     }
 
     /// True for errors that are ours, not the caller's: worth an error log.
@@ -250,6 +256,13 @@ mod tests {
             let api = ApiError::from(&error);
             assert_eq!((api.status, api.code), (status, code), "{error:?}");
         }
+    }
+
+    #[test]
+    fn the_internal_body_sent_when_an_answer_cannot_be_written_is_the_internal_error() {
+        let internal = ApiError::from(AppError::Port(PortError::Corrupt("x".into())));
+        let written: Value = serde_json::from_str(INTERNAL_BODY).unwrap();
+        assert_eq!(written, internal.body());
     }
 
     #[test]

@@ -143,8 +143,7 @@ pub fn json<T: Serialize>(status: u16, body: &T) -> Response<Body> {
         }
         Err(e) => {
             error!(error = %e, "the answer cannot be written as JSON");
-            let body = r#"{"error":{"code":"INTERNAL","message":"internal error","details":{}}}"#;
-            (http::StatusCode::INTERNAL_SERVER_ERROR, body.to_owned())
+            (http::StatusCode::INTERNAL_SERVER_ERROR, error::INTERNAL_BODY.to_owned())
         }
     };
     let mut response = Response::new(Body::Text(text));
