@@ -6,7 +6,12 @@
 //! in the code) is an edge from the file's top-level module to `<module>`;
 //! a `super::` that climbs to the crate root counts the same. Comments and
 //! string literals are not code, and a `#[cfg(test)] mod` block is left out:
-//! a module's tests may use any module.
+//! a module's tests may use any module. In `lib.rs`, a bare `<module>::`
+//! path (`pub use order::Order`) is an edge from the root too. A glob of
+//! the crate root (`use crate::*`, or a `super::*` that reaches it) would
+//! hide its edges, so it fails the test wherever it is. Not seen: a path
+//! written inside a string (a serde `with = "crate::m::f"`); the domain
+//! names such functions relative to their own module.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -74,6 +79,8 @@ fn the_scanner_reads_grouped_and_inline_paths_and_skips_comments_strings_and_tes
             fn g() { { crate::nested_in_tests::f() } }
         }
         use crate::after_tests::A;
+        use crate::*;
+        use crate::{*, glob_sibling};
     "##;
     let found: BTreeSet<String> = references(text, 1).into_iter().map(|(target, _)| target).collect();
     let expected: BTreeSet<String> = [
@@ -88,11 +95,19 @@ fn the_scanner_reads_grouped_and_inline_paths_and_skips_comments_strings_and_tes
         "call",
         "climbs_out",
         "after_tests",
+        "*",
+        "glob_sibling",
     ]
     .into_iter()
     .map(String::from)
     .collect();
     assert_eq!(found, expected);
+    let glob_from_a_module = references("use super::*;", 1);
+    assert_eq!(glob_from_a_module.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(), ["*"]);
+    let modules: BTreeSet<String> = ["order", "values"].into_iter().map(String::from).collect();
+    let root = "mod order;\npub use order::Order;\nfn f() -> values::Address { crate::x::order::y() }\n";
+    let bare: Vec<(String, usize)> = bare_module_paths(root, &modules);
+    assert_eq!(bare, [("order".to_owned(), 2), ("values".to_owned(), 3)]);
 }
 
 /// Every top-level module of the crate under `src` and the modules it refers
@@ -107,11 +122,19 @@ fn module_graph(src: &Path) -> Edges {
         let text = fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let depth = module_depth(src, file);
         let at = edges.entry(from.clone()).or_default();
-        for (target, line) in references(&text, depth) {
+        let mut found = references(&text, depth);
+        if from == ROOT {
+            found.extend(bare_module_paths(&text, &modules));
+        }
+        for (target, line) in found {
+            let place = format!("{}:{line}", file.strip_prefix(src).unwrap_or(file).display());
+            assert!(
+                target != "*",
+                "{place}: a glob of the crate root hides which modules it uses; name them"
+            );
             // A name that is not a module is an item of the crate root.
             let to = if modules.contains(&target) { target } else { ROOT.to_owned() };
             if to != from {
-                let place = format!("{}:{line}", file.strip_prefix(src).unwrap_or(file).display());
                 at.entry(to).or_insert(place);
             }
         }
@@ -201,6 +224,30 @@ fn references(text: &str, depth: usize) -> Vec<(String, usize)> {
     found
 }
 
+/// The modules the root names by a bare path (`pub use order::Order;`,
+/// `values::Address`), each with its line: the start of a path (not after
+/// `::`) that is a module's name followed by `::`.
+fn bare_module_paths(text: &str, modules: &BTreeSet<String>) -> Vec<(String, usize)> {
+    let code = without_test_modules(&code_only(text));
+    let line_of = |at: usize| code[..at].iter().filter(|&&c| c == '\n').count() + 1;
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < code.len() {
+        if !is_ident(code[i]) || (i > 0 && is_ident(code[i - 1])) {
+            i += 1;
+            continue;
+        }
+        let name: String = code[i..].iter().take_while(|c| is_ident(**c)).collect();
+        let end = i + name.chars().count();
+        let before: String = code[..i].iter().rev().skip_while(|c| c.is_whitespace()).take(2).collect();
+        if modules.contains(&name) && before != "::" && path_separator(&code, end).is_some() {
+            found.push((name, line_of(i)));
+        }
+        i = end;
+    }
+    found
+}
+
 /// The index after `::` (spaces around it allowed) if it is at `at`.
 fn path_separator(code: &[char], at: usize) -> Option<usize> {
     let at = skip_space(code, at);
@@ -210,6 +257,9 @@ fn path_separator(code: &[char], at: usize) -> Option<usize> {
 /// The first segment of the path at `at`, or of every path of the group
 /// `{...}` there.
 fn first_segments(code: &[char], at: usize) -> Vec<(String, usize)> {
+    if code.get(at) == Some(&'*') {
+        return vec![("*".to_owned(), at)];
+    }
     if code.get(at) != Some(&'{') {
         let name: String = code[at..].iter().take_while(|c| is_ident(**c)).collect();
         return if name.is_empty() { Vec::new() } else { vec![(name, at)] };
@@ -231,6 +281,10 @@ fn first_segments(code: &[char], at: usize) -> Vec<(String, usize)> {
                 }
             }
             ',' if depth == 1 => expecting = true,
+            '*' if depth == 1 && expecting => {
+                out.push(("*".to_owned(), i));
+                expecting = false;
+            }
             c if depth == 1 && expecting && is_ident(c) => {
                 let name: String = code[i..].iter().take_while(|c| is_ident(**c)).collect();
                 out.push((name.clone(), i));
