@@ -12,35 +12,73 @@ use serde_json::Value;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route<'a> {
     /// `PUT /stores/{storeId}/menu/{productId}`
-    PutMenuItem { store: &'a str, product: &'a str },
+    PutMenuItem {
+        /// The `storeId`.
+        store: &'a str,
+        /// The `productId`.
+        product: &'a str,
+    },
     /// `GET /stores/{storeId}/menu`
-    ListMenu { store: &'a str },
+    ListMenu {
+        /// The `storeId`.
+        store: &'a str,
+    },
     /// `POST /orders`
     PlaceOrder,
     /// `GET /orders` (the caller's)
     ListMyOrders,
     /// `GET /orders/{orderId}`
-    GetOrder { order: &'a str },
+    GetOrder {
+        /// The `orderId`.
+        order: &'a str,
+    },
     /// `POST /orders/{orderId}/cancel`
-    CancelOrder { order: &'a str },
+    CancelOrder {
+        /// The `orderId`.
+        order: &'a str,
+    },
     /// `GET /stores/{storeId}/orders`
-    ListStoreOrders { store: &'a str },
+    ListStoreOrders {
+        /// The `storeId`.
+        store: &'a str,
+    },
     /// `POST /orders/{orderId}/accept`
-    AcceptOrder { order: &'a str },
+    AcceptOrder {
+        /// The `orderId`.
+        order: &'a str,
+    },
     /// `POST /orders/{orderId}/reject`
-    RejectOrder { order: &'a str },
+    RejectOrder {
+        /// The `orderId`.
+        order: &'a str,
+    },
     /// `POST /orders/{orderId}/delivery-requests`
-    RequestDelivery { order: &'a str },
+    RequestDelivery {
+        /// The `orderId`.
+        order: &'a str,
+    },
     /// `POST /orders/{orderId}/refund-photos`
-    CreateRefundPhoto { order: &'a str },
+    CreateRefundPhoto {
+        /// The `orderId`.
+        order: &'a str,
+    },
     /// `POST /orders/{orderId}/refund-request`
-    RequestRefund { order: &'a str },
+    RequestRefund {
+        /// The `orderId`.
+        order: &'a str,
+    },
     /// `POST /orders/{orderId}/refund-request/decision`
-    DecideRefund { order: &'a str },
+    DecideRefund {
+        /// The `orderId`.
+        order: &'a str,
+    },
     /// `GET /me/notifications`
     ListMyNotifications,
     /// `PUT /riders/{riderId}`
-    RegisterRider { rider: &'a str },
+    RegisterRider {
+        /// The `riderId`.
+        rider: &'a str,
+    },
     /// `GET /ops/logs`
     ListLogs,
 }
@@ -163,10 +201,14 @@ impl Route<'_> {
 /// else as a string.
 #[derive(Debug, Clone)]
 pub struct ApiAnswer {
+    /// The HTTP status.
     pub status: u16,
+    /// The body: its JSON, or the text as a JSON string when it is not JSON.
     pub body: Value,
 }
 
+/// The client of the API at one base URL: every request of the scenario,
+/// the bench and the integration tests goes through it.
 #[derive(Debug, Clone)]
 pub struct ApiClient {
     http: reqwest::Client,
@@ -180,6 +222,7 @@ impl ApiClient {
         ApiClient { http, base_url: base_url.into() }
     }
 
+    /// The base URL the paths are appended to.
     pub fn base_url(&self) -> &str {
         &self.base_url
     }

@@ -7,6 +7,7 @@
 //!   (`make bench`), then its SVG charts and run.txt (`--plots-dir`).
 
 use clap::{Parser, Subcommand};
+use foodstream_config::emulators;
 use foodstream_harness::bench::{self, BenchArgs};
 use foodstream_harness::scenario::{self, ScenarioConfig};
 use foodstream_local::jwt;
@@ -27,7 +28,7 @@ enum Command {
         /// Default: the running stack's (from --settings), else http://127.0.0.1:3000.
         #[arg(long)]
         api: Option<String>,
-        #[arg(long, env = "KAFKA_BOOTSTRAP_SERVERS", default_value = "127.0.0.1:9092")]
+        #[arg(long, env = "KAFKA_BOOTSTRAP_SERVERS", default_value = emulators::KAFKA_BOOTSTRAP_SERVERS)]
         kafka: String,
         /// The settings `up` wrote (refund window, delivery time).
         #[arg(long, default_value = ".local/run/stack.json")]

@@ -29,13 +29,17 @@ use std::fmt::Write as _;
 
 /// Customers `0..CUSTOMERS`; owners `0..STORES` (owner `i` runs store `i`).
 pub const CUSTOMERS: u8 = 3;
+/// Stores `0..STORES`, store `i` run by owner `i`.
 pub const STORES: u8 = 2;
 /// Products `p0..p{PRODUCTS-1}`; the initial menu has `p0` and `p1` only.
 pub const PRODUCTS: u8 = 3;
+/// Riders `0..RIDERS`.
 pub const RIDERS: u8 = 3;
 /// Districts `0..DISTRICTS`: 0 and 2 are spellings of one zone, 1 another.
 pub const DISTRICTS: u8 = 3;
+/// The most lines an order may have.
 pub const MAX_LINES: usize = 20;
+/// The largest quantity of a line (quantities are `1..=MAX_QUANTITY`).
 pub const MAX_QUANTITY: i64 = 99;
 
 // ---------------------------------------------------------------------------
@@ -45,28 +49,36 @@ pub const MAX_QUANTITY: i64 = 99;
 /// the runs of one shared emulator apart (empty in memory).
 #[derive(Debug, Clone)]
 pub struct Names {
+    /// Appended to the names of actors, stores and districts.
     pub suffix: String,
 }
 
 impl Names {
+    /// Names with `suffix`.
     pub fn new(suffix: impl Into<String>) -> Names {
         Names { suffix: suffix.into() }
     }
+    /// Store `i`'s id.
     pub fn store(&self, i: u8) -> String {
         format!("store-{i}{}", self.suffix)
     }
+    /// Customer `i`'s user id.
     pub fn customer(&self, i: u8) -> String {
         format!("cust-{i}{}", self.suffix)
     }
+    /// Owner `i`'s user id (the owner of store `i`).
     pub fn owner(&self, i: u8) -> String {
         format!("owner-{i}{}", self.suffix)
     }
+    /// The operator's user id.
     pub fn operator(&self) -> String {
         format!("ops{}", self.suffix)
     }
+    /// Rider `i`'s id.
     pub fn rider(&self, i: u8) -> String {
         format!("rider-{i}{}", self.suffix)
     }
+    /// Product `i`'s id: `p{i}`.
     pub fn product(i: u8) -> String {
         format!("p{i}")
     }
@@ -74,6 +86,7 @@ impl Names {
     pub fn product_index(id: &str) -> Option<u8> {
         id.strip_prefix('p')?.parse().ok()
     }
+    /// Idempotency key `i`: `key-{i}`.
     pub fn key(i: u8) -> String {
         format!("key-{i}")
     }
@@ -98,6 +111,8 @@ impl Names {
             "address": {"street": "1 Teheran-ro", "district": self.district(body.district), "city": "Seoul"},
         })
     }
+    /// A refund request's `photo_key`: the order's uploaded photo when
+    /// `right`, else another key under the order's prefix.
     pub fn photo_key(order_id: &str, right: bool) -> String {
         if right {
             format!("refund-photos/{order_id}/photo")
@@ -105,12 +120,15 @@ impl Names {
             format!("refund-photos/{order_id}/other.jpg")
         }
     }
+    /// A refund request's reason: a real one when `ok`, else blank.
     pub fn reason(ok: bool) -> &'static str {
         if ok { "the soup was cold" } else { "   " }
     }
+    /// A photo upload's content type: JPEG when `ok`, else GIF.
     pub fn content_type(ok: bool) -> &'static str {
         if ok { "image/jpeg" } else { "image/gif" }
     }
+    /// Product `product`'s name on the menu.
     pub fn menu_name(product: u8) -> String {
         format!("dish {product}")
     }
@@ -129,25 +147,36 @@ pub struct Pick(pub u16);
 /// 404), or a wrong role (403).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum As {
+    /// The rightful party: the order's customer, its store's owner.
     Right,
+    /// Another caller of the same role.
     Stranger,
+    /// A caller of another role.
     WrongRole,
 }
 
+/// The `If-Match` of a menu item update, relative to the item's version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IfMatch {
+    /// No `If-Match`.
     Absent,
+    /// The current version.
     Current,
+    /// A version other than the current one.
     Stale,
 }
 
+/// How a customer wants a refund settled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum RefundMethod {
+    /// Money back: `REFUND`.
     Refund,
+    /// The order delivered again: `REDELIVER`.
     Redeliver,
 }
 
 impl RefundMethod {
+    /// The API's spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             RefundMethod::Refund => "REFUND",
@@ -156,21 +185,33 @@ impl RefundMethod {
     }
 }
 
+/// An order's status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Status {
+    /// `PAID`
     Paid,
+    /// `ACCEPTED`
     Accepted,
+    /// `REJECTED`
     Rejected,
+    /// `CANCELLED`
     Cancelled,
+    /// `DELIVERY_REQUESTED`
     DeliveryRequested,
+    /// `DELIVERING`
     Delivering,
+    /// `DELIVERY_FAILED`
     DeliveryFailed,
+    /// `DELIVERED`
     Delivered,
+    /// `REFUND_REQUESTED`
     RefundRequested,
+    /// `REFUNDED`
     Refunded,
 }
 
 impl Status {
+    /// Every status.
     pub const ALL: [Status; 10] = [
         Status::Paid,
         Status::Accepted,
@@ -184,6 +225,7 @@ impl Status {
         Status::Refunded,
     ];
 
+    /// The API's spelling: `DELIVERY_REQUESTED`.
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Paid => "PAID",
@@ -205,94 +247,157 @@ impl Status {
 /// step runs, so a shrunk sequence stays meaningful.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
+    /// An owner puts a menu item: `PUT /stores/{storeId}/menu/{productId}`.
     PutMenu {
+        /// Who, relative to the store.
         who: As,
+        /// The store (modulo [`STORES`]).
         store: u8,
+        /// The product (modulo [`PRODUCTS`]).
         product: u8,
+        /// The price.
         price: i64,
+        /// The stock, if given.
         stock: Option<i64>,
+        /// The `If-Match` sent.
         if_match: IfMatch,
     },
+    /// A customer places an order: `POST /orders`.
     Place {
+        /// The customer (modulo [`CUSTOMERS`]).
         customer: u8,
+        /// The store (modulo [`STORES`]).
         store: u8,
+        /// `(product, quantity)` per line.
         lines: Vec<(u8, i64)>,
+        /// The address' district (modulo [`DISTRICTS`]).
         district: u8,
+        /// The Idempotency-Key, if any.
         key: Option<u8>,
     },
     /// An owner tries to order: 403.
     PlaceAsOwner {
+        /// The owner (modulo [`STORES`]).
         owner: u8,
     },
     /// A retry of an earlier placement with its Idempotency-Key (`key-0`
     /// if it had none), with the same body or a changed one.
     RetryPlace {
+        /// The placement retried, counted from the newest.
         pick: Pick,
+        /// Whether the body is the same (else one quantity changed).
         same_body: bool,
     },
     /// The next step of the happy path of an order (accept, call a rider,
     /// register one, pump, photo, refund request, decision...), `choice`
     /// picking among the alternatives: keeps sequences reaching deep states.
     Next {
+        /// The order.
         order: Pick,
+        /// Picks among the alternatives.
         choice: u8,
     },
+    /// `GET /orders/{orderId}`.
     Get {
+        /// The order.
         order: Pick,
+        /// Who, relative to the order (a wrong role: the operator).
         who: As,
+        /// Whether the caller is of the store's side (else the customer's).
         owner_side: bool,
     },
+    /// A customer lists their orders: `GET /orders`.
     ListMine {
+        /// The customer (modulo [`CUSTOMERS`]).
         customer: u8,
     },
+    /// An owner lists a store's orders: `GET /stores/{storeId}/orders`.
     ListStore {
+        /// Who, relative to the store.
         who: As,
+        /// The store (modulo [`STORES`]).
         store: u8,
+        /// The `status` filter, if any.
         status: Option<Status>,
     },
+    /// An order cancelled: `POST /orders/{orderId}/cancel`.
     Cancel {
+        /// The order.
         order: Pick,
+        /// Whether by the store's side (else by the customer's).
         by_owner: bool,
+        /// Who, relative to the order (a wrong role: the operator).
         who: As,
     },
+    /// The store accepts an order: `POST /orders/{orderId}/accept`.
     Accept {
+        /// The order.
         order: Pick,
+        /// Who, relative to the order's store.
         who: As,
     },
+    /// The store rejects an order: `POST /orders/{orderId}/reject`.
     Reject {
+        /// The order.
         order: Pick,
+        /// Who, relative to the order's store.
         who: As,
+        /// Whether a reason is given.
         reason: bool,
     },
+    /// The store asks for a delivery: `POST /orders/{orderId}/delivery-requests`.
     RequestDelivery {
+        /// The order.
         order: Pick,
+        /// Who, relative to the order's store.
         who: As,
     },
+    /// A rider registered in a district's zone: `PUT /riders/{riderId}`.
     RegisterRider {
+        /// The rider (modulo [`RIDERS`]).
         rider: u8,
+        /// The district (modulo [`DISTRICTS`]).
         district: u8,
+        /// Whether the operator registers it (else owner 0: 403).
         operator: bool,
     },
+    /// The customer uploads a refund photo: `POST /orders/{orderId}/refund-photos`.
     Photo {
+        /// The order.
         order: Pick,
+        /// Who, relative to the order's customer.
         who: As,
+        /// Whether the content type is one the API takes.
         content_ok: bool,
     },
+    /// The customer asks for a refund: `POST /orders/{orderId}/refund-request`.
     RefundRequest {
+        /// The order.
         order: Pick,
+        /// Who, relative to the order's customer.
         who: As,
+        /// Money back or a redelivery.
         method: RefundMethod,
+        /// Whether the reason is a real one.
         reason_ok: bool,
+        /// Whether the photo key is the order's uploaded photo.
         key_ok: bool,
     },
+    /// The store decides on a refund request:
+    /// `POST /orders/{orderId}/refund-request/decision`.
     Decide {
+        /// The order.
         order: Pick,
+        /// Who, relative to the order's store.
         who: As,
+        /// Whether it approves.
         approve: bool,
+        /// Whether a reason is given.
         reason: bool,
     },
     /// Time passes (in memory: the clock moves; never generated over HTTP).
     Wait {
+        /// Seconds.
         secs: u64,
     },
     /// The table stream and the topics are played through the consumers
@@ -303,10 +408,14 @@ pub enum Command {
 // ---------------------------------------------------------------------------
 // Calls, as executed
 
+/// Who makes a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Caller {
+    /// Customer `i`.
     Customer(u8),
+    /// The owner of store `i`.
     Owner(u8),
+    /// The operator.
     Operator,
 }
 
@@ -314,36 +423,152 @@ pub enum Caller {
 /// has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
+    /// The model's order at this index.
     Order(usize),
+    /// An id nobody has: [`UNKNOWN_ORDER_ID`].
     Unknown,
 }
 
+/// The order id of [`Target::Unknown`].
 pub const UNKNOWN_ORDER_ID: &str = "no-such-order";
 
+/// The body of a placement, in the model's terms.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlaceBody {
+    /// The store.
     pub store: u8,
+    /// `(product, quantity)` per line.
     pub lines: Vec<(u8, i64)>,
+    /// The address' district.
     pub district: u8,
 }
 
 /// One API call (or `Wait` / `Pump`), fully resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Call {
-    PutMenu { caller: Caller, store: u8, product: u8, price: i64, stock: Option<i64>, if_match: Option<u64> },
-    Place { caller: Caller, key: Option<u8>, body: PlaceBody },
-    Get { caller: Caller, order: Target },
-    ListMine { caller: Caller },
-    ListStore { caller: Caller, store: u8, status: Option<Status> },
-    Cancel { caller: Caller, order: Target },
-    Accept { caller: Caller, order: Target },
-    Reject { caller: Caller, order: Target, reason: bool },
-    RequestDelivery { caller: Caller, order: Target },
-    RegisterRider { caller: Caller, rider: u8, district: u8 },
-    Photo { caller: Caller, order: Target, content_ok: bool },
-    RefundRequest { caller: Caller, order: Target, method: RefundMethod, reason_ok: bool, key_ok: bool },
-    Decide { caller: Caller, order: Target, approve: bool, reason: bool },
-    Wait { secs: u64 },
+    /// `PUT /stores/{storeId}/menu/{productId}`
+    PutMenu {
+        /// Who calls.
+        caller: Caller,
+        /// The store.
+        store: u8,
+        /// The product.
+        product: u8,
+        /// The price.
+        price: i64,
+        /// The stock, if given.
+        stock: Option<i64>,
+        /// The `If-Match` version, if any.
+        if_match: Option<u64>,
+    },
+    /// `POST /orders`
+    Place {
+        /// Who calls.
+        caller: Caller,
+        /// The Idempotency-Key, if any.
+        key: Option<u8>,
+        /// The body.
+        body: PlaceBody,
+    },
+    /// `GET /orders/{orderId}`
+    Get {
+        /// Who calls.
+        caller: Caller,
+        /// The order.
+        order: Target,
+    },
+    /// `GET /orders`
+    ListMine {
+        /// Who calls.
+        caller: Caller,
+    },
+    /// `GET /stores/{storeId}/orders`
+    ListStore {
+        /// Who calls.
+        caller: Caller,
+        /// The store.
+        store: u8,
+        /// The `status` filter, if any.
+        status: Option<Status>,
+    },
+    /// `POST /orders/{orderId}/cancel`
+    Cancel {
+        /// Who calls.
+        caller: Caller,
+        /// The order.
+        order: Target,
+    },
+    /// `POST /orders/{orderId}/accept`
+    Accept {
+        /// Who calls.
+        caller: Caller,
+        /// The order.
+        order: Target,
+    },
+    /// `POST /orders/{orderId}/reject`
+    Reject {
+        /// Who calls.
+        caller: Caller,
+        /// The order.
+        order: Target,
+        /// Whether a reason is given.
+        reason: bool,
+    },
+    /// `POST /orders/{orderId}/delivery-requests`
+    RequestDelivery {
+        /// Who calls.
+        caller: Caller,
+        /// The order.
+        order: Target,
+    },
+    /// `PUT /riders/{riderId}`
+    RegisterRider {
+        /// Who calls.
+        caller: Caller,
+        /// The rider.
+        rider: u8,
+        /// The district of the rider's zone.
+        district: u8,
+    },
+    /// `POST /orders/{orderId}/refund-photos`, then the upload.
+    Photo {
+        /// Who calls.
+        caller: Caller,
+        /// The order.
+        order: Target,
+        /// Whether the content type is one the API takes.
+        content_ok: bool,
+    },
+    /// `POST /orders/{orderId}/refund-request`
+    RefundRequest {
+        /// Who calls.
+        caller: Caller,
+        /// The order.
+        order: Target,
+        /// Money back or a redelivery.
+        method: RefundMethod,
+        /// Whether the reason is a real one.
+        reason_ok: bool,
+        /// Whether the photo key is the order's uploaded photo.
+        key_ok: bool,
+    },
+    /// `POST /orders/{orderId}/refund-request/decision`
+    Decide {
+        /// Who calls.
+        caller: Caller,
+        /// The order.
+        order: Target,
+        /// Whether it approves.
+        approve: bool,
+        /// Whether a reason is given.
+        reason: bool,
+    },
+    /// Time passes: the model's clock moves.
+    Wait {
+        /// Seconds.
+        secs: u64,
+    },
+    /// The asynchronous pipeline runs until nothing moves.
     Pump,
 }
 
@@ -390,15 +615,20 @@ impl Call {
 /// success, the order's status or the item's stock, price and version).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
+    /// The HTTP status.
     pub status: u16,
+    /// The error code; empty on success.
     pub code: String,
+    /// The detail that matters.
     pub detail: String,
 }
 
 impl Outcome {
+    /// A success: `status` and its detail.
     pub fn ok(status: u16, detail: impl Into<String>) -> Outcome {
         Outcome { status, code: String::new(), detail: detail.into() }
     }
+    /// A failure: `status`, its error code and detail.
     pub fn err(status: u16, code: &str, detail: impl Into<String>) -> Outcome {
         Outcome { status, code: code.into(), detail: detail.into() }
     }
@@ -426,6 +656,7 @@ impl std::fmt::Display for Outcome {
 /// a client would.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Observed {
+    /// The status, error code and detail.
     pub outcome: Outcome,
     /// The order id of an answer carrying an order.
     pub order_id: Option<String>,
@@ -507,6 +738,7 @@ fn menu_detail(stock: Option<i64>, price: Option<i64>, version: Option<u64>) -> 
 /// What the model expects of a call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Expected {
+    /// The status, error code and detail.
     pub outcome: Outcome,
     /// A placement: the model's order, and whether it is a replay.
     pub placed: Option<(usize, bool)>,
@@ -523,12 +755,17 @@ impl From<Outcome> for Expected {
 /// One order as a client reads it, reduced to what the model predicts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrderSnap {
+    /// The status.
     pub status: String,
+    /// The version.
     pub version: u64,
     /// Each entry's status, and whether it carries a reason.
     pub timeline: Vec<(String, bool)>,
+    /// The total.
     pub total: i64,
+    /// Whether a rider is assigned (`rider_id` shown).
     pub rider: bool,
+    /// Whether `delivered_at` is shown.
     pub delivered_at: bool,
     /// `(method, status, whether it has a decision_reason)` of the refund.
     pub refund: Option<(String, String, bool)>,
@@ -537,6 +774,7 @@ pub struct OrderSnap {
 }
 
 impl OrderSnap {
+    /// Reduces an order's JSON as the API answers it.
     pub fn of(order: &Value) -> OrderSnap {
         OrderSnap {
             status: order["status"].as_str().unwrap_or("?").to_owned(),
@@ -578,17 +816,25 @@ pub fn menu_of(list: &Value) -> BTreeMap<u8, (i64, i64, u64)> {
 // ---------------------------------------------------------------------------
 // The reference model
 
+/// A menu item in the model.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Item {
+    /// Its price.
     pub price: i64,
+    /// Its stock.
     pub stock: i64,
+    /// Its version.
     pub version: u64,
 }
 
+/// Where a refund stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RefundState {
+    /// `REQUESTED`
     Requested,
+    /// `APPROVED`
     Approved,
+    /// `REJECTED`
     Rejected,
 }
 
@@ -602,12 +848,18 @@ impl RefundState {
     }
 }
 
+/// An order in the model.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModelOrder {
+    /// Its customer.
     pub customer: u8,
+    /// Its store.
     pub store: u8,
+    /// What it was placed with.
     pub body: PlaceBody,
+    /// Its total: each line's price at placement times its quantity.
     pub total: i64,
+    /// The zone of its address' district.
     pub zone: u8,
     /// Every status the order went through: the timeline; its length is the
     /// version.
@@ -615,21 +867,27 @@ pub struct ModelOrder {
     /// Whether each timeline entry carries a reason (a rejection's, a
     /// failed delivery's, a refund request's, a refund decision's).
     pub reasons: Vec<bool>,
+    /// Whether a rider was assigned (set when delivered).
     pub rider: bool,
+    /// Whether `delivered_at` is set.
     pub delivered_at: bool,
     /// The refund's method, state, and whether a decision reason was given.
     pub refund: Option<(RefundMethod, RefundState, bool)>,
+    /// Whether a refund photo was uploaded.
     pub photo: bool,
+    /// Model time the refund window closes, once delivered.
     pub deadline_ms: Option<i64>,
     /// Model time of placement.
     pub created_ms: i64,
 }
 
 impl ModelOrder {
+    /// The current status: the history's last.
     pub fn status(&self) -> Status {
         *self.history.last().expect("an order has a status")
     }
 
+    /// The order as a client should read it at model time `now_ms`.
     pub fn snap(&self, now_ms: i64) -> OrderSnap {
         OrderSnap {
             status: self.status().as_str().into(),
@@ -654,18 +912,26 @@ impl ModelOrder {
 /// The timing rules the model runs with.
 #[derive(Clone, Copy, Debug)]
 pub struct Timing {
+    /// The refund window, in ms.
     pub refund_window_ms: i64,
+    /// A delivery's duration, in ms.
     pub delivery_ms: i64,
     /// Whether time is the model's to move (`Wait`); over HTTP it is not,
     /// and no `Wait` is generated or resolved.
     pub waits: bool,
 }
 
+/// The reference model: what the contract says the system holds after the
+/// calls so far.
 #[derive(Clone, Debug)]
 pub struct Model {
+    /// The timing rules.
     pub timing: Timing,
+    /// Model time, in ms.
     pub now_ms: i64,
+    /// `(store, product)` -> its item.
     pub menu: BTreeMap<(u8, u8), Item>,
+    /// Every order, in placement order ([`Target::Order`]'s index).
     pub orders: Vec<ModelOrder>,
     /// Rider -> zone.
     pub riders: BTreeMap<u8, u8>,
@@ -678,6 +944,7 @@ pub struct Model {
 }
 
 impl Model {
+    /// An empty model at time 0.
     pub fn new(timing: Timing) -> Model {
         Model {
             timing,
@@ -1313,6 +1580,7 @@ impl Model {
 /// What sequences to generate.
 #[derive(Clone, Copy, Debug)]
 pub struct GenConfig {
+    /// The longest sequence.
     pub max_len: usize,
     /// Whether `Wait` may be generated (the model owns the clock).
     pub waits: bool,
@@ -1399,8 +1667,11 @@ pub fn commands(config: GenConfig) -> impl Strategy<Value = Vec<Command>> {
 /// An order a pump should bring to `status`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settling {
+    /// The order's real id.
     pub order_id: String,
+    /// Its customer, to read it as.
     pub customer: u8,
+    /// The status it should reach.
     pub status: Status,
 }
 
@@ -1421,6 +1692,7 @@ pub trait Executor {
     async fn menu(&mut self, store: u8) -> Value;
 }
 
+/// How [`run`] compares the executor with the model.
 #[derive(Clone, Copy, Debug)]
 pub struct RunConfig {
     /// Compare every order and item after every command, not only after

@@ -19,31 +19,49 @@ use std::path::{Path, PathBuf};
 /// A chart that could not be drawn or written, and which file it was.
 #[derive(Debug, thiserror::Error)]
 pub enum PlotError {
+    /// plotters could not draw the chart.
     #[error("drawing the chart {path}: {message}")]
-    Draw { path: String, message: String },
+    Draw {
+        /// The chart's file.
+        path: String,
+        /// plotters' error.
+        message: String,
+    },
+    /// A file or the directory could not be written.
     #[error("writing {path}: {source}")]
-    Write { path: String, source: std::io::Error },
+    Write {
+        /// The file or directory.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
 }
 
 /// One line of a latency CDF: a batching profile's latencies, one sample
 /// per order, in milliseconds (in any order; non-finite ones are left out).
 #[derive(Debug, Clone, Default)]
 pub struct LatencySeries {
+    /// The legend's name of the line.
     pub label: String,
+    /// The latencies, in ms.
     pub samples_ms: Vec<f64>,
 }
 
 /// A floor or a ceiling drawn across a chart as a line.
 #[derive(Debug, Clone, Default)]
 pub struct Reference {
+    /// The legend's name of the line.
     pub label: String,
+    /// Where the line is, in the axis' unit.
     pub value: f64,
 }
 
 /// The share of orders at or under each latency, one line per profile.
 #[derive(Debug, Clone, Default)]
 pub struct LatencyCdf {
+    /// The chart's caption.
     pub title: String,
+    /// A line each.
     pub series: Vec<LatencySeries>,
     /// A vertical line, in ms (the delivery time under the deliveries).
     pub floor: Option<Reference>,
@@ -53,21 +71,29 @@ pub struct LatencyCdf {
 /// (stacked in the order of first appearance across the bars).
 #[derive(Debug, Clone, Default)]
 pub struct CostBar {
+    /// The profile, under its bar.
     pub profile: String,
+    /// Each service and its US$ per million orders.
     pub services: Vec<(String, f64)>,
 }
 
+/// The cost per million orders, a stacked bar per batching profile.
 #[derive(Debug, Clone, Default)]
 pub struct CostChart {
+    /// The chart's caption.
     pub title: String,
+    /// A bar each.
     pub bars: Vec<CostBar>,
 }
 
 /// A function's cold start: its init and its first call, in ms.
 #[derive(Debug, Clone, Default)]
 pub struct ColdStartBar {
+    /// The function's name.
     pub function: String,
+    /// Its init, in ms.
     pub init_ms: f64,
+    /// Its first call, in ms.
     pub first_ms: f64,
 }
 
@@ -75,8 +101,11 @@ pub struct ColdStartBar {
 /// floor's on top and as a line across the others.
 #[derive(Debug, Clone, Default)]
 pub struct ColdStartChart {
+    /// The chart's caption.
     pub title: String,
+    /// The hello-world floor's cold start.
     pub floor: ColdStartBar,
+    /// Each function's cold start.
     pub functions: Vec<ColdStartBar>,
 }
 
@@ -84,8 +113,11 @@ pub struct ColdStartChart {
 /// and whether the pipeline kept up.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ThroughputStep {
+    /// Orders per second offered.
     pub offered_per_s: f64,
+    /// Orders per second placed.
     pub placed_per_s: f64,
+    /// Whether the pipeline kept up at that rate.
     pub kept_up: bool,
 }
 
@@ -93,25 +125,35 @@ pub struct ThroughputStep {
 /// search started from (orders/s).
 #[derive(Debug, Clone, Default)]
 pub struct ThroughputChart {
+    /// The chart's caption.
     pub title: String,
+    /// The ceiling, a vertical line at its rate (orders/s).
     pub ceiling: Option<Reference>,
+    /// A point each.
     pub steps: Vec<ThroughputStep>,
 }
 
 /// Every chart of a bench run.
 #[derive(Debug, Clone, Default)]
 pub struct BenchCharts {
+    /// Placement to the PAID notification (`latency-cdf-paid.svg`).
     pub paid: LatencyCdf,
+    /// Delivery request to delivered (`latency-cdf-delivered.svg`).
     pub delivered: LatencyCdf,
+    /// Cost per million orders (`cost-per-million.svg`).
     pub cost: CostChart,
+    /// The cold starts (`cold-starts.svg`).
     pub cold_starts: ColdStartChart,
+    /// The throughput search (`throughput-search.svg`).
     pub throughput: ThroughputChart,
 }
 
 /// What [`write_all`] wrote: the charts, then the run's description.
 #[derive(Debug, Clone)]
 pub struct Written {
+    /// The SVG files, in the order of [`BenchCharts`]' fields.
     pub charts: Vec<PathBuf>,
+    /// `run.txt`.
     pub run: PathBuf,
 }
 

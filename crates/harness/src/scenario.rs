@@ -20,14 +20,20 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// The topics the scenario reads, as the template names them (before the
+/// stack's prefix).
 pub const TOPICS: [&str; 3] = topics::ALL;
 
+/// Where the stack is and how it is set up, for [`play`].
 #[derive(Debug, Clone)]
 pub struct ScenarioConfig {
+    /// The API's base URL.
     pub api: String,
+    /// The broker's bootstrap servers.
     pub kafka_bootstrap: String,
     /// The stack's topic prefix (`KAFKA_TOPIC_PREFIX`).
     pub topic_prefix: String,
+    /// The secret the tokens are signed with.
     pub jwt_secret: String,
     /// The stack's delivery time (`DELIVERY_DURATION_MS`).
     pub delivery_duration: Duration,
@@ -40,10 +46,13 @@ pub struct ScenarioConfig {
     pub run_id: String,
 }
 
+/// The step of the scenario that failed, and why.
 #[derive(Debug, thiserror::Error)]
 #[error("scenario step `{step}`: {reason}")]
 pub struct ScenarioError {
+    /// The step.
     pub step: String,
+    /// What went wrong.
     pub reason: String,
 }
 
@@ -51,39 +60,56 @@ fn fail(step: &str, reason: impl Into<String>) -> ScenarioError {
     ScenarioError { step: step.to_owned(), reason: reason.into() }
 }
 
+/// One request the scenario sent, and its answer's status and time.
 #[derive(Debug, Clone)]
 pub struct RequestRecord {
+    /// When it was sent.
     pub at: DateTime<Utc>,
+    /// The caller (`customer`, `owner`, ...).
     pub who: String,
+    /// The HTTP method.
     pub method: String,
+    /// The path, with its query.
     pub path: String,
+    /// The answer's status.
     pub status: u16,
+    /// How long the answer took, in ms.
     pub millis: u128,
     /// Polling (waiting for a status, reading lists until they settle):
     /// counted, not shown in the timeline.
     pub polling: bool,
 }
 
+/// One record read from the topics.
 #[derive(Debug, Clone)]
 pub struct EventRecord {
+    /// The topic, as the template names it (without the stack's prefix).
     pub topic: String,
+    /// The partition.
     pub partition: i32,
+    /// The offset.
     pub offset: i64,
     /// The broker record's timestamp (when the producer sent it).
     pub at: DateTime<Utc>,
+    /// The record's JSON value.
     pub value: Value,
 }
 
+/// A promise of the system the scenario checked, and what it found.
 #[derive(Debug, Clone)]
 pub struct Check {
+    /// The promise.
     pub name: String,
+    /// What was found.
     pub detail: String,
 }
 
 /// What the scenario did and saw.
 #[derive(Debug, Default)]
 pub struct ScenarioReport {
+    /// When the scenario started: the timeline's zero.
     pub started: Option<DateTime<Utc>>,
+    /// Every request sent, in order.
     pub requests: Vec<RequestRecord>,
     /// Every record of the three topics about this run's orders.
     pub events: Vec<EventRecord>,
@@ -91,7 +117,9 @@ pub struct ScenarioReport {
     pub orders: BTreeMap<String, Value>,
     /// (recipient label, notification)
     pub notifications: Vec<(String, Value)>,
+    /// The log records of this run's orders (`GET /ops/logs`).
     pub logs: Vec<Value>,
+    /// The promises checked.
     pub checks: Vec<Check>,
     /// Wall-clock times from rider assignment to completion, read from the
     /// delivery-events records.
@@ -343,6 +371,9 @@ struct Scene<'a> {
     report: ScenarioReport,
 }
 
+/// Plays the whole scenario against the stack of `config`, checks its
+/// promises, and reports what it did and saw; the first failed step is the
+/// error.
 pub async fn play(config: &ScenarioConfig) -> Result<ScenarioReport, ScenarioError> {
     let run = &config.run_id;
     let cast = Cast {

@@ -8,14 +8,23 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;
 
+/// One function's cold start (or the median of several): its init, first
+/// and warm calls, binary size and memory.
 #[derive(Debug, Clone)]
 pub struct ColdStart {
+    /// The function's name.
     pub function: String,
+    /// The size of its binary.
     pub binary_bytes: u64,
+    /// Init: process start to its first `next` on the Runtime API.
     pub init: Duration,
+    /// The first call, from handing the event over to the answer.
     pub first: Duration,
+    /// The second (warm) call's duration.
     pub warm: Duration,
+    /// The idle instance's resident memory after the first call, in KiB.
     pub rss_kib: u64,
+    /// The first call's outcome: `HTTP {status}`, `ok` or the failure.
     pub outcome: String,
 }
 
@@ -103,6 +112,8 @@ pub fn cold_starts_json(floor: &ColdStart, rows: &[ColdStart]) -> Value {
     json!({ "floor": row(floor), "functions": rows.iter().map(row).collect::<Vec<_>>() })
 }
 
+/// Prints the cold starts as a table, each figure next to its ratio to the
+/// floor's.
 pub fn print_cold_starts(floor: &ColdStart, rows: &[ColdStart]) {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let floor_start = ms(floor.init + floor.first).max(0.001);

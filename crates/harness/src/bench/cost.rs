@@ -8,13 +8,18 @@ use std::collections::BTreeMap;
 
 /// Price inputs (us-east-1, on demand), stated with the figures.
 pub struct Prices {
+    /// Lambda, per GB-second.
     pub lambda_gb_second: f64,
+    /// Lambda, per million requests.
     pub lambda_per_million_requests: f64,
+    /// API Gateway HTTP API, per million requests.
     pub http_api_per_million_requests: f64,
     /// DynamoDB on demand: a write request unit (an item up to 1 KB; a
     /// transactional write costs two) and a read request unit.
     pub dynamodb_per_million_write_units: f64,
+    /// DynamoDB on demand, per million read request units.
     pub dynamodb_per_million_read_units: f64,
+    /// SQS standard queues, per million requests.
     pub sqs_per_million_requests: f64,
 }
 
@@ -27,8 +32,10 @@ pub fn sqs_cost_per_million_orders(deliveries: usize, completer_batches: u64, or
     requests / orders.max(1) as f64 * PRICES.sqs_per_million_requests
 }
 
-/// A pool's invocations since `from` (a [`PoolStats::invocations`] count),
-/// as Lambda bills them (rounded up to the millisecond): the `q` quantile.
+/// A pool's invocations since `from` (a
+/// [`PoolStats::invocations`](foodstream_local::runtime::PoolStats::invocations)
+/// count), as Lambda bills them (rounded up to the millisecond): the `q`
+/// quantile.
 pub fn billed_ms(pool: &foodstream_local::runtime::FunctionPool, from: u64, q: f64) -> f64 {
     let mut billed: Vec<f64> =
         pool.durations_since(from).iter().map(|d| (d.as_secs_f64() * 1000.0).ceil()).collect();
@@ -48,6 +55,7 @@ pub fn dynamodb_cost_per_million_orders(per_order: &DynamoCounts, orders: f64) -
         + read_units * PRICES.dynamodb_per_million_read_units
 }
 
+/// The prices the bench uses (us-east-1, on demand).
 pub const PRICES: Prices = Prices {
     // arm64 (the template's architecture), first pricing tier.
     lambda_gb_second: 0.000_013_333_4,
@@ -103,7 +111,10 @@ pub fn cost_per_million_orders(
 /// What a profile's dispatcher billed, per invocation.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Billed {
+    /// The median billed duration, in ms.
     pub p50_ms: f64,
+    /// The 99th percentile billed duration, in ms.
     pub p99_ms: f64,
+    /// The invocations it was taken over.
     pub invocations: u64,
 }

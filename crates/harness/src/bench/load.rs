@@ -6,13 +6,13 @@
 use super::cost::dynamodb_cost_per_million_orders;
 use super::moto::{DynamoCounts, count_dynamodb_requests, moto_recorder, moto_recording};
 use super::percentile;
+use crate::api::{ApiClient, Route};
 use crate::plots;
 use foodstream_local::stack::Stack;
 use rdkafka::Message;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -26,8 +26,21 @@ fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as i64
 }
 
+/// `route` with `token` as bearer and `body` as JSON: the answer's status
+/// and body, or `(0, null)` when the request failed.
+async fn call(api: &ApiClient, token: &str, route: Route<'_>, body: Option<Value>) -> (u16, Value) {
+    match api.call(Some(token), route, body.as_ref(), &[]).await {
+        Ok(answer) => (answer.status, answer.body),
+        Err(_) => (0, Value::Null),
+    }
+}
+
+/// What a [`load`] run offers and where: its rate, length and clients, the
+/// stack's broker, topics and token secret.
 pub struct LoadSettings {
+    /// How long the clients place orders.
     pub seconds: u64,
+    /// Clients placing orders at once.
     pub concurrency: usize,
     /// Orders per second offered (open loop, spread over the clients), so
     /// the latencies are those of a rate the pipeline holds, not of a
@@ -36,9 +49,13 @@ pub struct LoadSettings {
     /// The share of orders also accepted and delivered (1.0: every one),
     /// spread evenly over each client's orders.
     pub deliver_share: f64,
+    /// The broker's bootstrap servers, to read the topics.
     pub kafka_bootstrap: String,
+    /// The stack's topic prefix.
     pub topic_prefix: String,
+    /// The secret the callers' tokens are signed with.
     pub jwt_secret: String,
+    /// The run's id: in the store, rider, caller and consumer group names.
     pub run: String,
     /// How long to wait, after the last order, for every order to be
     /// notified and every delivery done.
@@ -48,6 +65,7 @@ pub struct LoadSettings {
     pub record_dynamodb_at: Option<String>,
 }
 
+/// What a [`load`] run measured.
 pub struct LoadReport {
     /// The DynamoDB requests made while the load ran and drained (moto's
     /// recorder), when asked for.
@@ -56,12 +74,19 @@ pub struct LoadReport {
     /// until every order was notified and every delivery done (`None`: not
     /// within the settle time).
     pub drained_after_seconds: Option<f64>,
+    /// Orders placed (answered 201).
     pub orders: usize,
+    /// How long the clients placed orders, in seconds.
     pub seconds: f64,
+    /// Placement to the PAID notification, per notified order, sorted (ms).
     pub paid_latency_ms: Vec<f64>,
+    /// Delivery request to `OrderDelivered`, per delivered order, sorted (ms).
     pub delivered_latency_ms: Vec<f64>,
+    /// Orders placed but never notified within the settle time.
     pub lost_notifications: usize,
+    /// Deliveries requested but never done within the settle time.
     pub lost_deliveries: usize,
+    /// Placements that failed (no 201 with an order id).
     pub errors: usize,
 }
 
@@ -69,7 +94,7 @@ pub struct LoadReport {
 /// `seconds`; the time from placement to the PAID notification's log record
 /// and from the delivery request to `OrderDelivered`, read from the topics.
 pub async fn load(stack: &Stack, settings: &LoadSettings) -> LoadReport {
-    let api = crate::api::ApiClient::new(stack.api_url.clone());
+    let api = ApiClient::new(stack.api_url.clone());
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
     let token = |sub: &str, role: &str, store: Option<&str>| {
         foodstream_local::jwt::mint(
@@ -83,20 +108,11 @@ pub async fn load(stack: &Stack, settings: &LoadSettings) -> LoadReport {
     let owner = token(&format!("owner-{run}"), "owner", Some(&store));
     let operator = token(&format!("operator-{run}"), "operator", None);
     let zone = format!("Zone-{run}");
-    let call = move |token: String, method: Method, path: String, body: Option<Value>| {
-        let api = api.clone();
-        async move {
-            match api.send(Some(&token), method, &path, body.as_ref(), &[]).await {
-                Ok(answer) => (answer.status, answer.body),
-                Err(_) => (0, Value::Null),
-            }
-        }
-    };
     let item = json!({"name": "Fried chicken", "price": 18000, "stock": 1_000_000});
-    call(owner.clone(), Method::PUT, format!("/stores/{store}/menu/chicken"), Some(item)).await;
+    call(&api, &owner, Route::PutMenuItem { store: &store, product: "chicken" }, Some(item)).await;
     for i in 0..40 {
-        call(operator.clone(), Method::PUT, format!("/riders/rider-{i}-{run}"), Some(json!({"zone": zone})))
-            .await;
+        let rider = format!("rider-{i}-{run}");
+        call(&api, &operator, Route::RegisterRider { rider: &rider }, Some(json!({"zone": zone}))).await;
     }
 
     // The topics, read from the start by a group of our own.
@@ -145,13 +161,13 @@ pub async fn load(stack: &Stack, settings: &LoadSettings) -> LoadReport {
     for i in 0..settings.concurrency.max(1) {
         let body = json!({"store_id": store, "items": [{"product_id": "chicken", "quantity": 1}],
                           "address": {"street": "1 Teheran-ro", "district": zone, "city": "Seoul"}});
-        let (status, order) = call(warm_customer.clone(), Method::POST, "/orders".into(), Some(body)).await;
+        let (status, order) = call(&api, &warm_customer, Route::PlaceOrder, Some(body)).await;
         let Some(id) = order["order_id"].as_str().filter(|_| status == 201).map(String::from) else {
             continue;
         };
         if i == 0 {
-            call(owner.clone(), Method::POST, format!("/orders/{id}/accept"), None).await;
-            call(owner.clone(), Method::POST, format!("/orders/{id}/delivery-requests"), None).await;
+            call(&api, &owner, Route::AcceptOrder { order: &id }, None).await;
+            call(&api, &owner, Route::RequestDelivery { order: &id }, None).await;
         }
         warm_orders.push(id);
     }
@@ -183,7 +199,7 @@ pub async fn load(stack: &Stack, settings: &LoadSettings) -> LoadReport {
         let customer = token(&format!("customer-{c}-{run}"), "customer", None);
         let (owner, store, zone) = (owner.clone(), store.clone(), zone.clone());
         let (placed, requested, errors) = (placed.clone(), requested.clone(), errors.clone());
-        let call = call.clone();
+        let api = api.clone();
         let share = settings.deliver_share.clamp(0.0, 1.0);
         // Client c places its orders at start + (c + k * concurrency) / rate.
         let interval = Duration::from_secs_f64(settings.concurrency as f64 / settings.rate.max(0.1));
@@ -200,8 +216,7 @@ pub async fn load(stack: &Stack, settings: &LoadSettings) -> LoadReport {
                 let body = json!({"store_id": store, "items": [{"product_id": "chicken", "quantity": 1}],
                                   "address": {"street": "1 Teheran-ro", "district": zone, "city": "Seoul"}});
                 let at = now_ms();
-                let (status, order) =
-                    call(customer.clone(), Method::POST, "/orders".into(), Some(body)).await;
+                let (status, order) = call(&api, &customer, Route::PlaceOrder, Some(body)).await;
                 let Some(id) = order["order_id"].as_str().filter(|_| status == 201).map(String::from) else {
                     *errors.lock().expect("lock") += 1;
                     continue;
@@ -210,11 +225,9 @@ pub async fn load(stack: &Stack, settings: &LoadSettings) -> LoadReport {
                 credit += share;
                 if credit >= 1.0 - 1e-9 {
                     credit -= 1.0;
-                    call(owner.clone(), Method::POST, format!("/orders/{id}/accept"), None).await;
+                    call(&api, &owner, Route::AcceptOrder { order: &id }, None).await;
                     let at = now_ms();
-                    let (status, _) =
-                        call(owner.clone(), Method::POST, format!("/orders/{id}/delivery-requests"), None)
-                            .await;
+                    let (status, _) = call(&api, &owner, Route::RequestDelivery { order: &id }, None).await;
                     if status == 202 {
                         requested.lock().expect("lock").push((id, at));
                     }
@@ -338,6 +351,8 @@ pub async fn ceilings(
     (puts as f64 / seconds as f64, sent as f64 / seconds as f64)
 }
 
+/// Prints a load run's rate against the emulators' `ceilings` (moto PutItem,
+/// broker produce) and its latencies.
 pub fn print_load(report: &LoadReport, ceilings: (f64, f64), offered: f64) {
     let rate = report.orders as f64 / report.seconds;
     println!("offered: {offered:.1} orders/s");

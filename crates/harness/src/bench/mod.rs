@@ -24,6 +24,7 @@ pub use load::{DELIVERY_FLOOR_MS, LoadReport, LoadSettings, ceilings, load, prin
 pub use moto::{DynamoCounts, count_dynamodb_requests};
 
 use crate::plots;
+use foodstream_config::emulators;
 use foodstream_local::jwt;
 use foodstream_local::runtime::FunctionSpec;
 use foodstream_local::stack::{Stack, StackConfig};
@@ -40,7 +41,7 @@ pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted.get(index).copied().unwrap_or(f64::NAN)
 }
 
-// The `bench` subcommand's arguments.
+/// The `bench` subcommand's arguments.
 #[derive(clap::Args)]
 pub struct BenchArgs {
     #[arg(long, default_value = "infra/template.yaml")]
@@ -50,9 +51,9 @@ pub struct BenchArgs {
     bin_dir: PathBuf,
     #[arg(long, default_value = "events")]
     events: PathBuf,
-    #[arg(long, env = "AWS_ENDPOINT_URL", default_value = "http://127.0.0.1:4566")]
+    #[arg(long, env = "AWS_ENDPOINT_URL", default_value = emulators::AWS_ENDPOINT_URL)]
     aws_endpoint: String,
-    #[arg(long, env = "KAFKA_BOOTSTRAP_SERVERS", default_value = "127.0.0.1:9092")]
+    #[arg(long, env = "KAFKA_BOOTSTRAP_SERVERS", default_value = emulators::KAFKA_BOOTSTRAP_SERVERS)]
     kafka: String,
     /// How long the load runs.
     #[arg(long, default_value_t = 20)]

@@ -8,9 +8,14 @@ use serde_json::Value;
 /// twice) and read requests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct DynamoCounts {
+    /// Every DynamoDB request.
     pub requests: u64,
+    /// Items written, those of transactions included.
     pub item_writes: u64,
+    /// Items written in transactions (condition checks left out).
     pub transactional_item_writes: u64,
+    /// Reads: one per GetItem, Query or Scan, one per item of a batch or
+    /// transactional get.
     pub reads: u64,
 }
 
