@@ -25,7 +25,7 @@ lint: tools ## cargo fmt --check, clippy with warnings denied, no unused depende
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	@scripts/install-tools.sh --machete
 	@scripts/check-unused-deps.sh
-	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --locked --lib
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --locked
 	@scripts/check-msrv.sh
 
 .PHONY: check-docs
