@@ -6,10 +6,11 @@
 //! in the code) is an edge from the file's top-level module to `<module>`;
 //! a `super::` that climbs to the crate root counts the same. Comments and
 //! string literals are not code, and a `#[cfg(test)] mod` block is left out:
-//! a module's tests may use any module. In `lib.rs`, a bare `<module>::`
-//! path (`pub use order::Order`) is an edge from the root too. A glob of
-//! the crate root (`use crate::*`, or a `super::*` that reaches it) would
-//! hide its edges, so it fails the test wherever it is. Not seen: a path
+//! a module's tests may use any module. An item the root re-exports
+//! (`pub use order::Order` in `lib.rs`) is its module's: `crate::Order` is
+//! an edge to `order`, not to the root. A glob of the crate root (`use
+//! crate::*`, or a `super::*` that reaches it) or a glob re-export at the
+//! root would hide edges, so either fails the test. Not seen: a path
 //! written inside a string (a serde `with = "crate::m::f"`); the domain
 //! names such functions relative to their own module.
 
@@ -105,9 +106,27 @@ fn the_scanner_reads_grouped_and_inline_paths_and_skips_comments_strings_and_tes
     let glob_from_a_module = references("use super::*;", 1);
     assert_eq!(glob_from_a_module.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(), ["*"]);
     let modules: BTreeSet<String> = ["order", "values"].into_iter().map(String::from).collect();
-    let root = "mod order;\npub use order::Order;\nfn f() -> values::Address { crate::x::order::y() }\n";
-    let bare: Vec<(String, usize)> = bare_module_paths(root, &modules);
-    assert_eq!(bare, [("order".to_owned(), 2), ("values".to_owned(), 3)]);
+    let root = "mod order;\npub use order::Order;\npub use self::values::{Address, Channel as Ch};\n\
+                pub use crate::order::State;\nuse std::fmt;\nfn f() -> values::Address { crate::x::order::y() }\n";
+    let reexported = root_reexports(root, &modules);
+    let expected: BTreeMap<String, String> = [
+        ("Order", "order"),
+        ("Address", "values"),
+        ("Channel", "values"),
+        ("Ch", "values"),
+        ("State", "order"),
+    ]
+    .into_iter()
+    .map(|(name, module)| (name.to_owned(), module.to_owned()))
+    .collect();
+    assert_eq!(reexported, expected);
+}
+
+#[test]
+#[should_panic(expected = "glob re-export")]
+fn a_glob_re_export_at_the_root_fails() {
+    let modules: BTreeSet<String> = ["order"].into_iter().map(String::from).collect();
+    root_reexports("pub use order::*;", &modules);
 }
 
 /// Every top-level module of the crate under `src` and the modules it refers
@@ -116,24 +135,29 @@ fn module_graph(src: &Path) -> Edges {
     let mut files = Vec::new();
     rust_files(src, &mut files);
     let modules: BTreeSet<String> = files.iter().map(|file| top_module(src, file)).collect();
+    let reexported = fs::read_to_string(src.join("lib.rs"))
+        .map(|root| root_reexports(&root, &modules))
+        .unwrap_or_default();
     let mut edges = Edges::new();
     for file in &files {
         let from = top_module(src, file);
         let text = fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let depth = module_depth(src, file);
         let at = edges.entry(from.clone()).or_default();
-        let mut found = references(&text, depth);
-        if from == ROOT {
-            found.extend(bare_module_paths(&text, &modules));
-        }
-        for (target, line) in found {
+        for (target, line) in references(&text, depth) {
             let place = format!("{}:{line}", file.strip_prefix(src).unwrap_or(file).display());
+            // In the root itself a glob of the root hides nothing.
             assert!(
-                target != "*",
+                target != "*" || from == ROOT,
                 "{place}: a glob of the crate root hides which modules it uses; name them"
             );
-            // A name that is not a module is an item of the crate root.
-            let to = if modules.contains(&target) { target } else { ROOT.to_owned() };
+            // A module; an item the root re-exports, its module's; any
+            // other name, an item of the crate root itself.
+            let to = if modules.contains(&target) {
+                target
+            } else {
+                reexported.get(&target).cloned().unwrap_or_else(|| ROOT.to_owned())
+            };
             if to != from {
                 at.entry(to).or_insert(place);
             }
@@ -224,26 +248,45 @@ fn references(text: &str, depth: usize) -> Vec<(String, usize)> {
     found
 }
 
-/// The modules the root names by a bare path (`pub use order::Order;`,
-/// `values::Address`), each with its line: the start of a path (not after
-/// `::`) that is a module's name followed by `::`.
-fn bare_module_paths(text: &str, modules: &BTreeSet<String>) -> Vec<(String, usize)> {
+/// The items `lib.rs` re-exports from its modules, by the name they take
+/// at the root (`pub use order::Order;`, `pub use self::values::{Address,
+/// Channel as Ch};`, `pub use crate::order::State;`): name -> module.
+fn root_reexports(text: &str, modules: &BTreeSet<String>) -> BTreeMap<String, String> {
     let code = without_test_modules(&code_only(text));
-    let line_of = |at: usize| code[..at].iter().filter(|&&c| c == '\n').count() + 1;
-    let mut found = Vec::new();
+    let mut found = BTreeMap::new();
     let mut i = 0;
     while i < code.len() {
-        if !is_ident(code[i]) || (i > 0 && is_ident(code[i - 1])) {
+        let starts_word = i == 0 || !is_ident(code[i - 1]);
+        if !(starts_word && matches_at(&code, i, "use") && code.get(i + 3).is_some_and(|c| c.is_whitespace()))
+        {
             i += 1;
             continue;
         }
-        let name: String = code[i..].iter().take_while(|c| is_ident(**c)).collect();
-        let end = i + name.chars().count();
-        let before: String = code[..i].iter().rev().skip_while(|c| c.is_whitespace()).take(2).collect();
-        if modules.contains(&name) && before != "::" && path_separator(&code, end).is_some() {
-            found.push((name, line_of(i)));
+        let mut at = skip_space(&code, i + 3);
+        for prefix in ["self", "crate"] {
+            if matches_at(&code, at, prefix)
+                && let Some(next) = path_separator(&code, at + prefix.len())
+            {
+                at = next;
+            }
         }
-        i = end;
+        let module: String = code[at..].iter().take_while(|c| is_ident(**c)).collect();
+        let after = path_separator(&code, at + module.chars().count());
+        if let (true, Some(items)) = (modules.contains(&module), after) {
+            let end = code[items..].iter().position(|&c| c == ';').map_or(code.len(), |p| items + p);
+            let list: String = code[items..end].iter().collect();
+            let list = list.trim().trim_start_matches('{').trim_end_matches('}');
+            for item in list.split(',').map(str::trim).filter(|item| !item.is_empty()) {
+                assert!(item != "*", "lib.rs: a glob re-export of {module} hides which items it brings up");
+                let mut words = item.split_whitespace();
+                let name = words.next().unwrap_or_default().rsplit("::").next().unwrap_or_default();
+                found.insert(name.to_owned(), module.clone());
+                if let (Some("as"), Some(alias)) = (words.next(), words.next()) {
+                    found.insert(alias.to_owned(), module.clone());
+                }
+            }
+        }
+        i = at.max(i + 1);
     }
     found
 }
