@@ -304,6 +304,36 @@ pub fn page_path(path: &str, cursor: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::{Route, page_path};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any id (but a dot segment, which URL parsing resolves) stays one
+        /// segment of its route's path and decodes back to itself; any
+        /// query value decodes back to itself.
+        #[test]
+        fn any_value_stays_one_segment_and_decodes_back(value in any::<String>(), query in any::<String>()) {
+            prop_assume!(value != "." && value != "..");
+            for route in Route::all(&value) {
+                let path = route.path();
+                let (_, template) = route.label().split_once(' ').unwrap();
+                let segments: Vec<&str> = path.split('/').collect();
+                prop_assert_eq!(segments.len(), template.split('/').count(), "{}", path);
+                for (segment, pattern) in segments.iter().zip(template.split('/')) {
+                    let decoded = percent_encoding::percent_decode_str(segment).decode_utf8().unwrap();
+                    if pattern.starts_with('{') {
+                        prop_assert_eq!(decoded.as_ref(), value.as_str());
+                    } else {
+                        prop_assert_eq!(*segment, pattern);
+                    }
+                }
+            }
+            let with_query = Route::ListLogs.query(&[("order_id", &query)]);
+            let encoded = with_query.strip_prefix("/ops/logs?order_id=").unwrap();
+            prop_assert!(!encoded.contains(['&', '#', '?', ' ', '+']), "{}", encoded);
+            let decoded = percent_encoding::percent_decode_str(encoded).decode_utf8().unwrap();
+            prop_assert_eq!(decoded.as_ref(), query.as_str());
+        }
+    }
 
     #[test]
     fn a_route_puts_each_parameter_in_its_place_encoded_as_one_segment() {
