@@ -241,13 +241,21 @@ async fn the_console_shows_an_order_the_functions_and_replays_a_failure_in_a_rea
             .count()
     };
     assert_eq!(notifications_of(&poisoned).await, 0, "nothing notified before the replay");
-    let mut replay = None;
-    for section in browser.find_all(Locator::Css("section.failure")).await.unwrap() {
-        if section.text().await.unwrap_or_default().contains(&poisoned) {
-            replay = Some(section.find(Locator::Css("button.replay")).await.unwrap());
-        }
-    }
-    replay.expect("the poisoned order's record has a Replay button").click().await.unwrap();
+    // The list is live: a part sent while the button is looked up replaces
+    // the elements found, so the lookup and the click are tried again.
+    eventually(
+        "the poisoned order's record has a Replay button that clicks",
+        Duration::from_secs(30),
+        async || {
+            for section in browser.find_all(Locator::Css("section.failure")).await.ok()? {
+                if section.text().await.ok()?.contains(&poisoned) {
+                    return section.find(Locator::Css("button.replay")).await.ok()?.click().await.ok();
+                }
+            }
+            None
+        },
+    )
+    .await;
     let replayed = eventually("the replay's outcome", Duration::from_secs(30), async || {
         text_of(&browser, "p.replayed").await
     })
