@@ -1,0 +1,140 @@
+//! The API page's server side: the OpenAPI document, the vendored
+//! Swagger UI files and the try-it proxy to the local API.
+
+use super::app::Shared;
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// The OpenAPI document, its server the console's proxy to the local API.
+pub(super) async fn openapi(State(app): Shared) -> Response {
+    let text = match std::fs::read_to_string(&app.openapi) {
+        Ok(text) => text,
+        Err(e) => {
+            return (StatusCode::NOT_FOUND, format!("{}: {e}\n", app.openapi.display())).into_response();
+        }
+    };
+    let mut document: serde_norway::Value = match serde_norway::from_str(&text) {
+        Ok(document) => document,
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("openapi.yaml: {e}\n")).into_response(),
+    };
+    if let Some(map) = document.as_mapping_mut() {
+        let server = serde_norway::to_value(
+            serde_json::json!([{ "url": "/proxy", "description": format!("the local API ({}), through the console", app.api_url) }]),
+        );
+        if let Ok(server) = server {
+            map.insert(serde_norway::Value::String("servers".into()), server);
+        }
+    }
+    match serde_norway::to_string(&document) {
+        Ok(text) => ([(header::CONTENT_TYPE, "application/yaml")], text).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("openapi.yaml: {e}\n")).into_response(),
+    }
+}
+
+/// The vendored Swagger UI files, by name (nothing else of the folder).
+pub(super) async fn swagger_asset(State(app): Shared, Path(file): Path<String>) -> Response {
+    let content_type = match file.as_str() {
+        "swagger-ui-bundle.js" => "text/javascript",
+        "swagger-ui.css" => "text/css",
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    match tokio::fs::read(app.swagger_ui.join(&file)).await {
+        Ok(bytes) => ([(header::CONTENT_TYPE, content_type)], bytes).into_response(),
+        Err(_) => (
+            StatusCode::NOT_FOUND,
+            format!(
+                "{} is not vendored: run scripts/vendor-assets.sh\n",
+                app.swagger_ui.join(&file).display()
+            ),
+        )
+            .into_response(),
+    }
+}
+
+/// Headers that belong to one connection, or to the console's own origin,
+/// and do not cross the proxy (RFC 9110, 7.6.1).
+fn crosses_the_proxy(name: &header::HeaderName) -> bool {
+    !matches!(
+        name.as_str(),
+        "host"
+            | "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "transfer-encoding"
+            | "te"
+            | "trailer"
+            | "upgrade"
+            | "content-length"
+            | "cookie"
+            | "origin"
+            | "referer"
+    ) && !name.as_str().starts_with("sec-")
+}
+
+/// The try-it panel's requests, to the local API: the method, the path and
+/// query as sent (still encoded), the body, and every end-to-end header
+/// both ways (`If-Match` and `ETag` included).
+pub(super) async fn proxy(State(app): Shared, method: Method, request: Request) -> Response {
+    let path_and_query = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let Some(rest) = path_and_query.strip_prefix("/proxy") else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let url = format!("{}{rest}", app.api_url.trim_end_matches('/'));
+    let headers = request.headers().clone();
+    let body = match axum::body::to_bytes(request.into_body(), crate::runtime::MAX_INVOKE_PAYLOAD_BYTES).await
+    {
+        Ok(body) => body,
+        Err(e) => return (StatusCode::PAYLOAD_TOO_LARGE, e.to_string()).into_response(),
+    };
+    let mut forward = app.http.request(method, url).body(body);
+    for (name, value) in headers.iter().filter(|(name, _)| crosses_the_proxy(name)) {
+        forward = forward.header(name, value);
+    }
+    match forward.send().await {
+        Ok(answer) => {
+            let status = answer.status();
+            let mut headers = axum::http::HeaderMap::new();
+            for (name, value) in answer.headers().iter().filter(|(name, _)| crosses_the_proxy(name)) {
+                headers.append(name.clone(), value.clone());
+            }
+            let bytes = answer.bytes().await.unwrap_or_default();
+            let mut response = Response::new(Body::from(bytes));
+            *response.status_mut() = status;
+            *response.headers_mut() = headers;
+            response
+                .headers_mut()
+                .insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
+            response
+        }
+        Err(e) => (StatusCode::BAD_GATEWAY, format!("the local API does not answer: {e}\n")).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn end_to_end_headers_cross_the_proxy_and_the_connections_own_do_not() {
+        let crosses = |name: &'static str| crosses_the_proxy(&header::HeaderName::from_static(name));
+        for name in
+            ["authorization", "content-type", "accept", "idempotency-key", "if-match", "etag", "traceparent"]
+        {
+            assert!(crosses(name), "{name}");
+        }
+        for name in [
+            "host",
+            "connection",
+            "transfer-encoding",
+            "content-length",
+            "cookie",
+            "origin",
+            "referer",
+            "sec-fetch-site",
+        ] {
+            assert!(!crosses(name), "{name}");
+        }
+    }
+}
