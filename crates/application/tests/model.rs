@@ -4,9 +4,9 @@
 //! cancellations, acceptances, rejections, delivery requests, riders, time,
 //! the event pipeline, refund photos, requests and decisions, reads and
 //! lists) played against the use cases and against the reference model of
-//! `crates/harness/src/model.rs`, compared after every call.
+//! `crates/harness/src/model/`, compared after every call.
 //!
-//! The model file is included by path rather than through the harness
+//! The model module is included by path rather than through the harness
 //! crate, so this test links neither the harness nor the AWS SDK.
 //!
 //! `PROPTEST_CASES` overrides the number of sequences (128 by default).
@@ -14,7 +14,7 @@
 mod support;
 
 #[allow(dead_code)]
-#[path = "../../harness/src/model.rs"]
+#[path = "../../harness/src/model/mod.rs"]
 mod model;
 
 use chrono::Duration;
