@@ -4,7 +4,7 @@
 use super::app::Shared;
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
-use axum::http::{Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// The OpenAPI document, its server the console's proxy to the local API.
@@ -53,21 +53,41 @@ pub(super) async fn swagger_asset(State(app): Shared, Path(file): Path<String>) 
     }
 }
 
-/// Headers that belong to one connection, or to the console's own origin,
-/// and do not cross the proxy (RFC 9110, 7.6.1).
-fn crosses_the_proxy(name: &header::HeaderName) -> bool {
+/// The headers that cross the proxy, either way: the end-to-end ones (RFC
+/// 9110, 7.6.1). Not those of one connection (the fixed hop-by-hop ones and
+/// any that `Connection` names), nor proxy credentials, nor the console's
+/// own origin's: cookies (a `Set-Cookie` from the API would be kept for
+/// 127.0.0.1 on every port), `Origin`, `Referer` and `Sec-*`.
+fn crossing(headers: &HeaderMap) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
+    let named: Vec<String> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|name| name.trim().to_ascii_lowercase())
+        .collect();
+    headers
+        .iter()
+        .filter(move |(name, _)| crosses_the_proxy(name) && !named.iter().any(|n| n == name.as_str()))
+}
+
+/// Whether a header of this name may cross the proxy (see [`crossing`]).
+fn crosses_the_proxy(name: &HeaderName) -> bool {
     !matches!(
         name.as_str(),
         "host"
             | "connection"
             | "keep-alive"
             | "proxy-connection"
+            | "proxy-authorization"
+            | "proxy-authenticate"
             | "transfer-encoding"
             | "te"
             | "trailer"
             | "upgrade"
             | "content-length"
             | "cookie"
+            | "set-cookie"
             | "origin"
             | "referer"
     ) && !name.as_str().starts_with("sec-")
@@ -89,17 +109,23 @@ pub(super) async fn proxy(State(app): Shared, method: Method, request: Request) 
         Err(e) => return (StatusCode::PAYLOAD_TOO_LARGE, e.to_string()).into_response(),
     };
     let mut forward = app.http.request(method, url).body(body);
-    for (name, value) in headers.iter().filter(|(name, _)| crosses_the_proxy(name)) {
+    for (name, value) in crossing(&headers) {
         forward = forward.header(name, value);
     }
     match forward.send().await {
         Ok(answer) => {
             let status = answer.status();
-            let mut headers = axum::http::HeaderMap::new();
-            for (name, value) in answer.headers().iter().filter(|(name, _)| crosses_the_proxy(name)) {
+            let mut headers = HeaderMap::new();
+            for (name, value) in crossing(answer.headers()) {
                 headers.append(name.clone(), value.clone());
             }
-            let bytes = answer.bytes().await.unwrap_or_default();
+            let bytes = match answer.bytes().await {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    let message = format!("the local API's answer did not arrive whole: {e}\n");
+                    return (StatusCode::BAD_GATEWAY, message).into_response();
+                }
+            };
             let mut response = Response::new(Body::from(bytes));
             *response.status_mut() = status;
             *response.headers_mut() = headers;
@@ -118,7 +144,7 @@ mod tests {
 
     #[test]
     fn end_to_end_headers_cross_the_proxy_and_the_connections_own_do_not() {
-        let crosses = |name: &'static str| crosses_the_proxy(&header::HeaderName::from_static(name));
+        let crosses = |name: &'static str| crosses_the_proxy(&HeaderName::from_static(name));
         for name in
             ["authorization", "content-type", "accept", "idempotency-key", "if-match", "etag", "traceparent"]
         {
@@ -130,11 +156,25 @@ mod tests {
             "transfer-encoding",
             "content-length",
             "cookie",
+            "set-cookie",
+            "proxy-authorization",
             "origin",
             "referer",
             "sec-fetch-site",
         ] {
             assert!(!crosses(name), "{name}");
         }
+    }
+
+    #[test]
+    fn a_header_the_connection_header_names_stays_on_its_connection() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONNECTION, HeaderValue::from_static("keep-alive, X-Hop"));
+        headers.append(header::CONNECTION, HeaderValue::from_static("x-other-hop"));
+        headers.insert("x-hop", HeaderValue::from_static("1"));
+        headers.insert("x-other-hop", HeaderValue::from_static("1"));
+        headers.insert(header::IF_MATCH, HeaderValue::from_static("\"3\""));
+        let crossed: Vec<&str> = crossing(&headers).map(|(name, _)| name.as_str()).collect();
+        assert_eq!(crossed, ["if-match"]);
     }
 }
