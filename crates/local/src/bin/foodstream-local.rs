@@ -47,6 +47,10 @@ enum Command {
         /// Before every topic name (the template's names when empty).
         #[arg(long, env = "KAFKA_TOPIC_PREFIX", default_value = "")]
         topic_prefix: String,
+        /// Before every consumer group name (the template's names when
+        /// empty), so stacks that share a broker keep their groups apart.
+        #[arg(long, default_value = "")]
+        group_prefix: String,
         #[arg(long, env = "AWS_ENDPOINT_URL", default_value = emulators::AWS_ENDPOINT_URL)]
         aws_endpoint: String,
         #[arg(long, env = "KAFKA_BOOTSTRAP_SERVERS", default_value = emulators::KAFKA_BOOTSTRAP_SERVERS)]
@@ -137,6 +141,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             console,
             namespace,
             topic_prefix,
+            group_prefix,
             aws_endpoint,
             kafka,
             max_instances,
@@ -170,7 +175,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 template: template.clone(),
                 bin_dir,
                 namespace: namespace.clone(),
-                group_prefix: String::new(),
+                group_prefix,
                 topic_prefix: topic_prefix.clone(),
                 api_addr: api,
                 aws_endpoint,
@@ -193,48 +198,59 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 launcher: launcher.split_whitespace().map(String::from).collect(),
             };
             let stack = Stack::start(config.clone()).await?;
-            let console = console_model
-                .serve(
-                    console_listener,
-                    ConsoleConfig::of_stack(&stack, &config, std::path::Path::new("."))?,
-                    stack.pools().clone(),
-                )
-                .await?;
-            for created in &stack.provisioned.created {
-                say(format!("created {created}"));
+            // From here on, every way out stops what was started: the
+            // console (once serving), then the stack and its functions.
+            let served: Result<(), Box<dyn std::error::Error>> = async {
+                let console = console_model
+                    .serve(
+                        console_listener,
+                        ConsoleConfig::of_stack(&stack, &config, std::path::Path::new("."))?,
+                        stack.pools().clone(),
+                    )
+                    .await?;
+                let ready: Result<(), Box<dyn std::error::Error>> = async {
+                    for created in &stack.provisioned.created {
+                        say(format!("created {created}"));
+                    }
+                    say(format!("{} resources already there", stack.provisioned.existing.len()));
+                    let settings_of = |name: &str| {
+                        parameters.get(name).cloned().or_else(|| {
+                            foodstream_template::Template::load(&template)
+                                .ok()
+                                .and_then(|t| t.parameters.get(name).cloned().flatten())
+                        })
+                    };
+                    let settings = serde_json::json!({
+                        "api_url": stack.api_url,
+                        "namespace": namespace,
+                        "topic_prefix": topic_prefix,
+                        "refund_window_seconds": settings_of("RefundWindowSeconds").and_then(|v| v.parse::<u64>().ok()),
+                        "delivery_duration_ms": settings_of("DeliveryDurationMs").and_then(|v| v.parse::<u64>().ok()),
+                        "console_url": console.url,
+                        // Where `make invoke` finds the same emulators.
+                        "aws_endpoint": config.aws_endpoint,
+                        "kafka_bootstrap": config.kafka_bootstrap,
+                        "pid": std::process::id(),
+                    });
+                    std::fs::write(state_dir.join("stack.json"), serde_json::to_vec_pretty(&settings)?)?;
+                    say(format!("ready: API {} console {}", stack.api_url, console.url));
+                    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {}
+                        _ = term.recv() => {}
+                    }
+                    Ok(())
+                }
+                .await;
+                say("stopping".into());
+                console.stop().await;
+                ready
             }
-            say(format!("{} resources already there", stack.provisioned.existing.len()));
-            let settings_of = |name: &str| {
-                parameters.get(name).cloned().or_else(|| {
-                    foodstream_template::Template::load(&template)
-                        .ok()
-                        .and_then(|t| t.parameters.get(name).cloned().flatten())
-                })
-            };
-            let settings = serde_json::json!({
-                "api_url": stack.api_url,
-                "namespace": namespace,
-                "topic_prefix": topic_prefix,
-                "refund_window_seconds": settings_of("RefundWindowSeconds").and_then(|v| v.parse::<u64>().ok()),
-                "delivery_duration_ms": settings_of("DeliveryDurationMs").and_then(|v| v.parse::<u64>().ok()),
-                "console_url": console.url,
-                // Where `make invoke` finds the same emulators.
-                "aws_endpoint": config.aws_endpoint,
-                "kafka_bootstrap": config.kafka_bootstrap,
-                "pid": std::process::id(),
-            });
-            std::fs::write(state_dir.join("stack.json"), serde_json::to_vec_pretty(&settings)?)?;
-            say(format!("ready: API {} console {}", stack.api_url, console.url));
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            say("stopping".into());
-            console.stop().await;
+            .await;
             stack.stop().await;
             let _ = std::fs::remove_file(state_dir.join("stack.json"));
             say("stopped".into());
+            served?;
         }
         Command::Invoke { function, event, target } => {
             use foodstream_local::invoke;
