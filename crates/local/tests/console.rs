@@ -321,6 +321,12 @@ async fn the_console_shows_an_order_the_functions_and_replays_a_failure_in_a_rea
     let fresh = http.put(&item).bearer_auth(&shop.owner).json(&edit).send().await.unwrap();
     assert_eq!(fresh.status(), 200);
     assert!(fresh.headers().contains_key("etag"), "{:?}", fresh.headers());
+    // What the API answers never runs as a page of the console's origin.
+    assert_eq!(fresh.headers().get("content-security-policy").map(|v| v.as_bytes()), Some(&b"sandbox"[..]));
+    // A body beyond what one invocation takes is refused before the API.
+    let too_large = vec![b'x'; foodstream_local::runtime::MAX_INVOKE_PAYLOAD_BYTES + 1];
+    let refused = http.put(&item).bearer_auth(&shop.owner).body(too_large).send().await.unwrap();
+    assert_eq!(refused.status(), 413);
 
     // A view of a function's log serves only the stack's own functions:
     // no path of the caller's choosing reaches the disk.

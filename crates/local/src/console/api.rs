@@ -2,9 +2,9 @@
 //! Swagger UI files and the try-it proxy to the local API.
 
 use super::app::Shared;
-use axum::body::Body;
-use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 /// The OpenAPI document, its server the console's proxy to the local API.
@@ -55,20 +55,22 @@ pub(super) async fn swagger_asset(State(app): Shared, Path(file): Path<String>) 
 
 /// The headers that cross the proxy, either way: the end-to-end ones (RFC
 /// 9110, 7.6.1). Not those of one connection (the fixed hop-by-hop ones and
-/// any that `Connection` names), nor proxy credentials, nor the console's
-/// own origin's: cookies (a `Set-Cookie` from the API would be kept for
+/// any that `Connection` names), nor `Trailer` (the body crosses buffered,
+/// without trailers), nor proxy credentials, nor the console's own
+/// origin's: cookies (a `Set-Cookie` from the API would be kept for
 /// 127.0.0.1 on every port), `Origin`, `Referer` and `Sec-*`.
 fn crossing(headers: &HeaderMap) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
-    let named: Vec<String> = headers
+    // Bytes, not text: a value with a byte beyond ASCII still names its
+    // other headers.
+    let named: Vec<Vec<u8>> = headers
         .get_all(header::CONNECTION)
         .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(|name| name.trim().to_ascii_lowercase())
+        .flat_map(|value| value.as_bytes().split(|b| *b == b','))
+        .map(|name| name.trim_ascii().to_ascii_lowercase())
         .collect();
-    headers
-        .iter()
-        .filter(move |(name, _)| crosses_the_proxy(name) && !named.iter().any(|n| n == name.as_str()))
+    headers.iter().filter(move |(name, _)| {
+        crosses_the_proxy(name) && !named.iter().any(|n| n == name.as_str().as_bytes())
+    })
 }
 
 /// Whether a header of this name may cross the proxy (see [`crossing`]).
@@ -93,21 +95,25 @@ fn crosses_the_proxy(name: &HeaderName) -> bool {
     ) && !name.as_str().starts_with("sec-")
 }
 
+/// The largest request body the proxy takes (what one invocation takes):
+/// beyond it, 413; a body that breaks off, 400 (axum's `Bytes` rejections).
+pub(super) const MAX_PROXIED_BODY_BYTES: usize = crate::runtime::MAX_INVOKE_PAYLOAD_BYTES;
+
 /// The try-it panel's requests, to the local API: the method, the path and
 /// query as sent (still encoded), the body, and every end-to-end header
 /// both ways (`If-Match` and `ETag` included).
-pub(super) async fn proxy(State(app): Shared, method: Method, request: Request) -> Response {
-    let path_and_query = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+pub(super) async fn proxy(
+    State(app): Shared,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let Some(rest) = path_and_query.strip_prefix("/proxy") else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let url = format!("{}{rest}", app.api_url.trim_end_matches('/'));
-    let headers = request.headers().clone();
-    let body = match axum::body::to_bytes(request.into_body(), crate::runtime::MAX_INVOKE_PAYLOAD_BYTES).await
-    {
-        Ok(body) => body,
-        Err(e) => return (StatusCode::PAYLOAD_TOO_LARGE, e.to_string()).into_response(),
-    };
     let mut forward = app.http.request(method, url).body(body);
     for (name, value) in crossing(&headers) {
         forward = forward.header(name, value);
@@ -129,9 +135,14 @@ pub(super) async fn proxy(State(app): Shared, method: Method, request: Request) 
             let mut response = Response::new(Body::from(bytes));
             *response.status_mut() = status;
             *response.headers_mut() = headers;
+            // The answer is served from the console's origin: never sniffed
+            // into a page, never run as one.
             response
                 .headers_mut()
                 .insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
+            response
+                .headers_mut()
+                .insert(header::CONTENT_SECURITY_POLICY, header::HeaderValue::from_static("sandbox"));
             response
         }
         Err(e) => (StatusCode::BAD_GATEWAY, format!("the local API does not answer: {e}\n")).into_response(),
@@ -153,6 +164,12 @@ mod tests {
         for name in [
             "host",
             "connection",
+            "keep-alive",
+            "proxy-connection",
+            "proxy-authenticate",
+            "te",
+            "trailer",
+            "upgrade",
             "transfer-encoding",
             "content-length",
             "cookie",
@@ -170,7 +187,7 @@ mod tests {
     fn a_header_the_connection_header_names_stays_on_its_connection() {
         let mut headers = HeaderMap::new();
         headers.insert(header::CONNECTION, HeaderValue::from_static("keep-alive, X-Hop"));
-        headers.append(header::CONNECTION, HeaderValue::from_static("x-other-hop"));
+        headers.append(header::CONNECTION, HeaderValue::from_bytes(b"x-other-hop ,caf\xe9").unwrap());
         headers.insert("x-hop", HeaderValue::from_static("1"));
         headers.insert("x-other-hop", HeaderValue::from_static("1"));
         headers.insert(header::IF_MATCH, HeaderValue::from_static("\"3\""));

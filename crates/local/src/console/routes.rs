@@ -33,14 +33,19 @@ pub(super) fn router(app: Arc<App>) -> Router {
         .route("/orders/{id}", get(order_page))
         .route("/api", get(api_page))
         .route("/openapi.yaml", get(api::openapi))
-        .route("/proxy", any(api::proxy))
-        .route("/proxy/{*path}", any(api::proxy))
+        .route("/proxy", proxied())
+        .route("/proxy/{*path}", proxied())
         .route("/events", get(events))
         .route("/assets/console.js", get(|| async { asset("text/javascript", pages::CONSOLE_JS) }))
         .route("/assets/console.css", get(|| async { asset("text/css", pages::CONSOLE_CSS) }))
         .route("/assets/swagger-ui/{file}", get(api::swagger_asset))
         .layer(axum::middleware::from_fn(guard::loopback_only))
         .with_state(app)
+}
+
+/// The try-it proxy, taking bodies up to what one invocation takes.
+fn proxied() -> axum::routing::MethodRouter<Arc<App>> {
+    any(api::proxy).layer(axum::extract::DefaultBodyLimit::max(api::MAX_PROXIED_BODY_BYTES))
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
