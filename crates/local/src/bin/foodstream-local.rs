@@ -119,8 +119,11 @@ enum Command {
     },
 }
 
+/// One line of the stack's log on stdout; a closed stdout loses the line,
+/// it does not stop the stack.
 fn say(line: String) {
-    println!("{} {line}", chrono::Utc::now().format("%H:%M:%S%.3f"));
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{} {line}", chrono::Utc::now().format("%H:%M:%S%.3f"));
 }
 
 #[tokio::main]
@@ -168,6 +171,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 parameters.insert("DeliveryDurationMs".to_string(), ms.to_string());
             }
             std::fs::create_dir_all(&state_dir)?;
+            // Listened for from the start, so a Ctrl-C or SIGTERM is never
+            // missed: while the stack starts it ends the command, once the
+            // stack has started it stops the stack first.
+            use tokio::signal::unix::{SignalKind, signal};
+            let (mut interrupt, mut terminate) =
+                (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?);
             // Bound first: a taken port fails before anything is provisioned.
             let console_listener = Console::bind(console).await?;
             let console_model = Console::new();
@@ -197,17 +206,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 allow_non_loopback,
                 launcher: launcher.split_whitespace().map(String::from).collect(),
             };
-            let stack = Stack::start(config.clone()).await?;
+            // A signal while the stack starts ends the command there (what
+            // started is dropped with the process: instances are killed on drop).
+            let stack = tokio::select! {
+                started = Stack::start(config.clone()) => started?,
+                _ = interrupt.recv() => return Err("interrupted while the stack was starting".into()),
+                _ = terminate.recv() => return Err("terminated while the stack was starting".into()),
+            };
             // From here on, every way out stops what was started: the
             // console (once serving), then the stack and its functions.
             let served: Result<(), Box<dyn std::error::Error>> = async {
-                let console = console_model
-                    .serve(
-                        console_listener,
-                        ConsoleConfig::of_stack(&stack, &config, std::path::Path::new("."))?,
-                        stack.pools().clone(),
-                    )
-                    .await?;
+                let console = async {
+                    let console_config = ConsoleConfig::of_stack(&stack, &config, std::path::Path::new("."))?;
+                    console_model.serve(console_listener, console_config, stack.pools().clone()).await
+                }
+                .await
+                .map_err(|e| {
+                    say("stopping".into());
+                    format!("the console: {e}")
+                })?;
                 let ready: Result<(), Box<dyn std::error::Error>> = async {
                     for created in &stack.provisioned.created {
                         say(format!("created {created}"));
@@ -232,12 +249,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         "kafka_bootstrap": config.kafka_bootstrap,
                         "pid": std::process::id(),
                     });
-                    std::fs::write(state_dir.join("stack.json"), serde_json::to_vec_pretty(&settings)?)?;
+                    let settings_file = state_dir.join("stack.json");
+                    std::fs::write(&settings_file, serde_json::to_vec_pretty(&settings)?)
+                        .map_err(|e| format!("{}: {e}", settings_file.display()))?;
                     say(format!("ready: API {} console {}", stack.api_url, console.url));
-                    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
                     tokio::select! {
-                        _ = tokio::signal::ctrl_c() => {}
-                        _ = term.recv() => {}
+                        _ = interrupt.recv() => {}
+                        _ = terminate.recv() => {}
                     }
                     Ok(())
                 }
