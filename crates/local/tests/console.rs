@@ -323,10 +323,19 @@ async fn the_console_shows_an_order_the_functions_and_replays_a_failure_in_a_rea
     assert!(fresh.headers().contains_key("etag"), "{:?}", fresh.headers());
     // What the API answers never runs as a page of the console's origin.
     assert_eq!(fresh.headers().get("content-security-policy").map(|v| v.as_bytes()), Some(&b"sandbox"[..]));
-    // A body beyond what one invocation takes is refused before the API.
+    // A body beyond what one invocation takes is refused by the console
+    // (axum's limit, not the gateway's); one above axum's 2 MB default but
+    // within the limit reaches the API, whose own refusal (its 64 KiB
+    // request limit) comes back as JSON.
     let too_large = vec![b'x'; foodstream_local::runtime::MAX_INVOKE_PAYLOAD_BYTES + 1];
     let refused = http.put(&item).bearer_auth(&shop.owner).body(too_large).send().await.unwrap();
     assert_eq!(refused.status(), 413);
+    let text = refused.text().await.unwrap();
+    assert!(text.contains("length limit"), "the console's own refusal: {text}");
+    let large = vec![b'x'; 3 * 1024 * 1024];
+    let reached = http.put(&item).bearer_auth(&shop.owner).body(large).send().await.unwrap();
+    let answer: Value = reached.json().await.unwrap();
+    assert_eq!(answer["error"]["code"], "PAYLOAD_TOO_LARGE", "the API's own answer: {answer}");
 
     // A view of a function's log serves only the stack's own functions:
     // no path of the caller's choosing reaches the disk.

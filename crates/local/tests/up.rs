@@ -1,5 +1,5 @@
-//! `foodstream-local up` as a process (what `make up` runs): SIGTERM (what
-//! `make down` sends) stops the console and the stack and removes the
+//! `foodstream-local up` as a process (what `make up` runs): SIGTERM to its
+//! process group (what `make down` sends) stops the console and the stack and removes the
 //! settings file; once the stack has started, a failure on the way to
 //! "ready" still stops both before the command exits with the error.
 //!
@@ -50,6 +50,7 @@ impl Up {
             .arg(dir.join("logs"))
             .arg("--state-dir")
             .arg(dir.join("run"))
+            .args(["--launcher", &support::launcher().join(" ")])
             // A group of its own: whatever it started is stopped with it
             // if it overstays (by its id, never by name).
             .process_group(0)
@@ -111,6 +112,16 @@ impl Up {
     }
 }
 
+/// A test that fails while the command runs does not leave it running.
+impl Drop for Up {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.signal("KILL", true);
+            let _ = self.child.wait();
+        }
+    }
+}
+
 #[test]
 fn sigterm_stops_a_running_stack_and_removes_its_settings() {
     let mut up = Up::start("upterm", |_| {});
@@ -118,7 +129,8 @@ fn sigterm_stops_a_running_stack_and_removes_its_settings() {
         up.wait_for("ready", |up| up.lines().iter().any(|l| l.starts_with("ready: API http://127.0.0.1:")));
     assert!(exited.is_none(), "it exited before ready: {:?}\n{}", up.lines(), up.stderr());
     assert!(up.dir.join("run/stack.json").is_file(), "the settings `make invoke` reads");
-    up.signal("TERM", false);
+    // What `make down` sends: TERM to the whole process group.
+    up.signal("TERM", true);
     let status = up.exit();
     assert!(status.success(), "{status:?}: {}", up.stderr());
     assert!(up.stopped_in_order(), "{:?}", up.lines());

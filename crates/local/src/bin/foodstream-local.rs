@@ -119,6 +119,12 @@ enum Command {
     },
 }
 
+/// Ends the command at a second signal, while the stack stops.
+fn exit_without_waiting(code: i32) -> ! {
+    say("signalled again: exiting without waiting for the stack to stop".into());
+    std::process::exit(code)
+}
+
 /// One line of the stack's log on stdout; a closed stdout loses the line,
 /// it does not stop the stack.
 fn say(line: String) {
@@ -265,7 +271,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 ready
             }
             .await;
-            stack.stop().await;
+            // The stack stops its pollers one after another (each within
+            // 30 s); a second signal does not wait for that. The terminal's
+            // Ctrl-C and `make down` signal the whole process group, so the
+            // function instances get it too.
+            tokio::select! {
+                _ = stack.stop() => {}
+                _ = interrupt.recv() => exit_without_waiting(130),
+                _ = terminate.recv() => exit_without_waiting(143),
+            }
             let _ = std::fs::remove_file(state_dir.join("stack.json"));
             say("stopped".into());
             served?;
