@@ -152,6 +152,7 @@ pub(super) async fn proxy(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn end_to_end_headers_cross_the_proxy_and_the_connections_own_do_not() {
@@ -193,5 +194,32 @@ mod tests {
         headers.insert(header::IF_MATCH, HeaderValue::from_static("\"3\""));
         let crossed: Vec<&str> = crossing(&headers).map(|(name, _)| name.as_str()).collect();
         assert_eq!(crossed, ["if-match"]);
+    }
+
+    proptest! {
+        /// Any `Connection` value (any bytes a header value may hold) is
+        /// read without a panic, and a header it names, in any case and
+        /// spacing, never crosses; one it does not name still does.
+        #[test]
+        fn a_named_header_never_crosses(
+            name in "x-[a-z]{1,8}",
+            upper in proptest::bool::ANY,
+            noise in proptest::collection::vec(
+                prop_oneof![Just(b'\t'), 0x20u8..=0x7e, 0x80u8..=0xff], 0..40),
+        ) {
+            let token = if upper { name.to_ascii_uppercase() } else { name.clone() };
+            let mut value = noise.clone();
+            value.extend_from_slice(format!(" , \t{token}\t,").as_bytes());
+            value.extend_from_slice(&noise);
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONNECTION, HeaderValue::from_bytes(&value).unwrap());
+            headers.insert(HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_static("1"));
+            headers.insert(header::IF_MATCH, HeaderValue::from_static("\"1\""));
+            let crossed: Vec<&str> = crossing(&headers).map(|(n, _)| n.as_str()).collect();
+            prop_assert!(!crossed.contains(&name.as_str()), "{crossed:?}");
+            let names_if_match =
+                value.split(|b| *b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(b"if-match"));
+            prop_assert_eq!(crossed.contains(&"if-match"), !names_if_match);
+        }
     }
 }
